@@ -1,0 +1,161 @@
+/* hesspec — exact Hessian spectra of neural networks.
+ *
+ * The only public header. Every handle is opaque; every array crossing this API lives in
+ * host memory and is double precision (the engine converts to the model's dtype).
+ *
+ * Conventions (libuv/SQLite style):
+ *  - Every fallible call returns hs_status. On failure the context keeps a one-line message
+ *    (hs_last_error) naming the file, field or value at fault. The library never prints,
+ *    exits or aborts.
+ *  - Ownership: an object returned through an `out` pointer belongs to the caller, who frees
+ *    it with the matching _destroy/_free call. Objects borrow their context: destroy every
+ *    model and dataset before the context. Input arrays are copied; the caller keeps them.
+ */
+#ifndef HESSPEC_H
+#define HESSPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HS_VERSION "0.1.0"
+
+typedef enum {
+  HS_OK = 0,
+  HS_E_INVALID,     /* bad input or usage: a file, field or value is wrong (CLI exit 2) */
+  HS_E_IO,          /* a file could not be read or written (CLI exit 2 when it is an input) */
+  HS_E_NOMEM,       /* host or device memory exhausted */
+  HS_E_BACKEND,     /* a BLAS/LAPACK/CUDA call failed */
+  HS_E_UNSUPPORTED, /* the build or the device lacks the feature asked for */
+  HS_E_NUMERIC,     /* NaN/Inf or a breakdown the method cannot recover from */
+  HS_E_INTERNAL     /* a bug: an invariant of the library does not hold */
+} hs_status;
+
+typedef enum { HS_F64 = 0, HS_F32 = 1 } hs_dtype;
+
+typedef struct hs_context hs_context;
+typedef struct hs_model hs_model;
+typedef struct hs_dataset hs_dataset;
+
+const char *hs_status_string(hs_status s);
+size_t hs_dtype_size(hs_dtype t);
+const char *hs_dtype_name(hs_dtype t);
+
+/* ---- context ------------------------------------------------------------------------- */
+
+/* Progress hook: the library calls it during long work; only the CLI draws. `done` of
+ * `total` units of the phase `what` are complete. Return non-zero to ask for cancellation. */
+typedef int (*hs_progress_fn)(void *user, const char *what, size_t done, size_t total);
+
+typedef struct {
+  const char *device; /* "auto" (GPU if usable, else CPU), "cpu", "cuda", "cuda:N"; NULL = "auto" */
+  hs_dtype dtype;     /* arithmetic of models and operators created in this context */
+  int threads;        /* CPU threads; 0 = all cores */
+  int tf32;           /* allow TF32 tensor-core GEMMs on the GPU (f32 only) */
+} hs_context_options;
+
+hs_context_options hs_context_defaults(void);
+/* On failure *out is still set (unless memory ran out) so that hs_last_error can tell why;
+ * the caller destroys it either way. */
+hs_status hs_context_create(const hs_context_options *opt, hs_context **out);
+void hs_context_destroy(hs_context *ctx);
+/* The message of the last failure, "" if none. Valid until the next call on ctx. */
+const char *hs_last_error(const hs_context *ctx);
+void hs_set_progress(hs_context *ctx, hs_progress_fn fn, void *user);
+/* Backend name ("cpu", "cuda") and device name (CPU model or GPU name) actually in use. */
+const char *hs_backend_name(const hs_context *ctx);
+const char *hs_device_name(const hs_context *ctx);
+hs_dtype hs_context_dtype(const hs_context *ctx);
+/* One line per compiled-in backend and its devices, for `hesspec info`. Caller frees. */
+char *hs_build_info(void);
+
+/* ---- model ----------------------------------------------------------------------------- */
+
+typedef enum { HS_ACT_LINEAR = 0, HS_ACT_RELU, HS_ACT_TANH } hs_activation;
+typedef enum { HS_BN_NONE = 0, HS_BN_BATCH, HS_BN_RUNNING } hs_batchnorm;
+typedef enum { HS_LOSS_MSE = 0, HS_LOSS_CROSS_ENTROPY } hs_loss;
+
+#define HS_MAX_HIDDEN 64
+
+/* The model spec of DESIGN.md. hidden[0..n_hidden-1] are the hidden widths. */
+typedef struct {
+  int input_dim;
+  int n_hidden;
+  int hidden[HS_MAX_HIDDEN];
+  int output_dim;
+  hs_activation activation;
+  hs_batchnorm batchnorm;
+  int residual;
+  int bias;
+  hs_loss loss;
+  double weight_decay; /* lambda of lambda/2 ||theta||^2; 0 = off */
+} hs_model_spec;
+
+hs_model_spec hs_spec_defaults(void);
+/* Reads a model spec JSON file; unknown keys and values are HS_E_INVALID naming them. */
+hs_status hs_spec_load(hs_context *ctx, const char *path, hs_model_spec *out);
+/* Checks ranges (positive widths, ...); HS_E_INVALID naming the field. */
+hs_status hs_spec_validate(hs_context *ctx, const hs_model_spec *spec);
+/* The spec as canonical JSON (for provenance). Caller frees. */
+char *hs_spec_to_json(const hs_model_spec *spec);
+
+hs_status hs_model_create(hs_context *ctx, const hs_model_spec *spec, hs_model **out);
+void hs_model_destroy(hs_model *m);
+size_t hs_model_num_params(const hs_model *m);
+const hs_model_spec *hs_model_get_spec(const hs_model *m);
+
+/* Parameter layout: tensor i of the flat vector (DESIGN.md order). */
+typedef struct {
+  const char *name; /* PyTorch name, e.g. "blocks.0.linear.weight" */
+  size_t offset;    /* into the flat parameter vector */
+  int rows, cols;   /* matrices: out x in; vectors: rows = n, cols = 1 */
+} hs_param_info;
+size_t hs_model_num_tensors(const hs_model *m);
+const hs_param_info *hs_model_tensor(const hs_model *m, size_t i);
+
+/* Default initialisation (PyTorch's nn.Linear rule: U(-1/sqrt(in), 1/sqrt(in)) for weights and
+ * biases; BN weight 1, bias 0, running mean 0, running var 1) from the counter-based RNG. */
+hs_status hs_model_init(hs_model *m, uint64_t seed);
+hs_status hs_model_get_params(hs_model *m, double *theta /* P */);
+hs_status hs_model_set_params(hs_model *m, const double *theta /* P */);
+/* Running statistics of BN block i (length hidden[i]); NULL where the model has no BN. */
+hs_status hs_model_get_running(hs_model *m, int block, double *mean, double *var);
+hs_status hs_model_set_running(hs_model *m, int block, const double *mean, const double *var);
+/* safetensors checkpoints with the tensor names of DESIGN.md (running stats included). */
+hs_status hs_model_load(hs_model *m, const char *path);
+hs_status hs_model_save(hs_model *m, const char *path, hs_dtype file_dtype);
+
+/* ---- data ------------------------------------------------------------------------------ */
+
+/* A dataset of n samples. X: (n, input_dim) row-major. For cross entropy, labels (n) in
+ * [0, output_dim); for mse, targets (n, output_dim). Values are validated (finite, in range). */
+hs_status hs_dataset_create(hs_context *ctx, size_t n, int input_dim, const double *X,
+                            int output_dim, const int32_t *labels, const double *targets,
+                            hs_dataset **out);
+void hs_dataset_destroy(hs_dataset *d);
+size_t hs_dataset_size(const hs_dataset *d);
+
+/* Binds the data (uploaded once) and the batch size B (0 = all samples in one batch). The
+ * per-batch state of the current parameters is computed lazily and cached. */
+hs_status hs_model_bind(hs_model *m, const hs_dataset *d, size_t batch);
+
+/* ---- loss, gradient, Hessian-vector products -------------------------------------------- */
+
+/* Loss over the bound data (sample-weighted mean over batches, + weight decay); gradient
+ * into grad (P) when non-NULL. */
+hs_status hs_model_loss_grad(hs_model *m, double *loss, double *grad);
+/* Classification accuracy (cross entropy only) over the bound data. */
+hs_status hs_model_accuracy(hs_model *m, double *acc);
+
+typedef enum { HS_CURV_HESSIAN = 0, HS_CURV_GGN = 1 } hs_curvature;
+
+/* Y = H V (or G V) for k directions. V and Y: (k, P) row-major (each row one direction). */
+hs_status hs_model_hvp(hs_model *m, hs_curvature which, size_t k, const double *V, double *Y);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

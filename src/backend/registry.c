@@ -1,0 +1,53 @@
+/* Chooses a backend for a device string. The only file that knows whether CUDA was built. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+
+int hs_backend_cuda_compiled(void) {
+#ifdef HS_HAVE_CUDA
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+/* "cuda" -> 0, "cuda:3" -> 3; -1 when malformed. */
+static int parse_cuda_index(const char *device) {
+  if (strcmp(device, "cuda") == 0) return 0;
+  if (strncmp(device, "cuda:", 5) != 0 || device[5] == '\0') return -1;
+  char *end;
+  long i = strtol(device + 5, &end, 10);
+  return (*end || i < 0 || i > 1024) ? -1 : (int)i;
+}
+
+hs_status hs_backend_open(const char *device, int threads, int tf32, hs_backend **out, char *err,
+                          size_t errlen) {
+  *out = NULL;
+  if (strcmp(device, "cpu") == 0) {
+    hs_status st = hs_cpu_backend_create(threads, out);
+    if (st != HS_OK) snprintf(err, errlen, "cannot create the CPU backend: %s", hs_status_string(st));
+    return st;
+  }
+  int is_auto = strcmp(device, "auto") == 0;
+  int index = is_auto ? 0 : parse_cuda_index(device);
+  if (index < 0) {
+    snprintf(err, errlen, "--device '%s': expected auto, cpu, cuda or cuda:N", device);
+    return HS_E_INVALID;
+  }
+#ifdef HS_HAVE_CUDA
+  hs_status st = hs_cuda_backend_create(index, tf32, out, err, errlen);
+  if (st == HS_OK || !is_auto) return st;
+  err[0] = '\0'; /* auto: no usable GPU, fall back to the CPU */
+#else
+  (void)tf32;
+  if (!is_auto) {
+    snprintf(err, errlen, "--device '%s': this build of hesspec has no CUDA backend", device);
+    return HS_E_UNSUPPORTED;
+  }
+#endif
+  hs_status cst = hs_cpu_backend_create(threads, out);
+  if (cst != HS_OK) snprintf(err, errlen, "cannot create the CPU backend: %s", hs_status_string(cst));
+  return cst;
+}

@@ -1,0 +1,75 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/context.h"
+
+hs_context_options hs_context_defaults(void) {
+  hs_context_options o = {.device = "auto", .dtype = HS_F64, .threads = 0, .tf32 = 0};
+  return o;
+}
+
+hs_status hs_context_create(const hs_context_options *opt, hs_context **out) {
+  *out = NULL;
+  hs_context_options o = opt ? *opt : hs_context_defaults();
+  hs_context *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) return HS_E_NOMEM;
+  ctx->dtype = o.dtype;
+  ctx->threads = o.threads;
+  hs_status st = hs_backend_open(o.device ? o.device : "auto", o.threads, o.tf32, &ctx->be,
+                                 ctx->errmsg, sizeof ctx->errmsg);
+  *out = ctx; /* even on failure, so the caller can read the message (as sqlite3_open) */
+  return st;
+}
+
+void hs_context_destroy(hs_context *ctx) {
+  if (!ctx) return;
+  if (ctx->be) ctx->be->ops->destroy(ctx->be);
+  free(ctx);
+}
+
+void hs_set_progress(hs_context *ctx, hs_progress_fn fn, void *user) {
+  ctx->progress = fn;
+  ctx->progress_user = user;
+}
+
+int hs_progress(hs_context *ctx, const char *what, size_t done, size_t total) {
+  return ctx->progress ? ctx->progress(ctx->progress_user, what, done, total) : 0;
+}
+
+const char *hs_backend_name(const hs_context *ctx) { return ctx->be->ops->name; }
+const char *hs_device_name(const hs_context *ctx) { return ctx->be->device_name; }
+hs_dtype hs_context_dtype(const hs_context *ctx) { return ctx->dtype; }
+
+hs_status hs_dev_alloc(hs_context *ctx, hs_dtype t, size_t n, void **ptr) {
+  hs_status st = ctx->be->ops->alloc(ctx->be, n * hs_dtype_size(t), ptr);
+  if (st != HS_OK) return hs_fail_backend(ctx, st);
+  return HS_OK;
+}
+
+hs_status hs_dev_upload_f64(hs_context *ctx, hs_dtype t, void *dst, const double *src, size_t n) {
+  hs_status st;
+  if (t == HS_F64) {
+    st = ctx->be->ops->upload(ctx->be, dst, src, n * 8);
+  } else {
+    float *tmp = malloc(n * sizeof *tmp + 1);
+    if (!tmp) return hs_fail(ctx, HS_E_NOMEM, "out of host memory converting %zu values", n);
+    for (size_t i = 0; i < n; i++) tmp[i] = (float)src[i];
+    st = ctx->be->ops->upload(ctx->be, dst, tmp, n * 4);
+    free(tmp);
+  }
+  return st == HS_OK ? HS_OK : hs_fail_backend(ctx, st);
+}
+
+hs_status hs_dev_download_f64(hs_context *ctx, hs_dtype t, double *dst, const void *src, size_t n) {
+  hs_status st;
+  if (t == HS_F64) {
+    st = ctx->be->ops->download(ctx->be, dst, src, n * 8);
+  } else {
+    float *tmp = malloc(n * sizeof *tmp + 1);
+    if (!tmp) return hs_fail(ctx, HS_E_NOMEM, "out of host memory converting %zu values", n);
+    st = ctx->be->ops->download(ctx->be, tmp, src, n * 4);
+    for (size_t i = 0; st == HS_OK && i < n; i++) dst[i] = tmp[i];
+    free(tmp);
+  }
+  return st == HS_OK ? HS_OK : hs_fail_backend(ctx, st);
+}
