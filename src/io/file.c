@@ -1,0 +1,96 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/context.h"
+#include "io/file.h"
+
+hs_status hs_read_file(hs_context *ctx, const char *path, char **buf, size_t *len) {
+  return hs_read_file_max(ctx, path, HS_READ_FILE_MAX, buf, len);
+}
+
+hs_status hs_read_file_max(hs_context *ctx, const char *path, size_t max_bytes, char **buf,
+                           size_t *len) {
+  hs_status st = HS_OK;
+  char *data = NULL;
+  size_t n = 0, cap = 0;
+  *buf = NULL;
+  *len = 0;
+
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return hs_fail(ctx, HS_E_IO, "%s: cannot open: %s", path, strerror(errno));
+
+  struct stat sb;
+  if (fstat(fileno(fp), &sb) != 0) {
+    st = hs_fail(ctx, HS_E_IO, "%s: cannot stat: %s", path, strerror(errno));
+    goto cleanup;
+  }
+  if (S_ISDIR(sb.st_mode)) {
+    st = hs_fail(ctx, HS_E_INVALID, "%s: is a directory, expected a file", path);
+    goto cleanup;
+  }
+  /* The size of a regular file sizes the buffer in one go; pipes and process substitutions
+   * report 0 and grow below. */
+  if (S_ISREG(sb.st_mode)) {
+    if ((unsigned long long)sb.st_size > max_bytes) {
+      st = hs_fail(ctx, HS_E_INVALID, "%s: file too large (%lld bytes, limit %zu)", path,
+                   (long long)sb.st_size, max_bytes);
+      goto cleanup;
+    }
+    cap = (size_t)sb.st_size;
+  }
+  if (cap < 4096) cap = 4096;
+  data = malloc(cap + 1);
+  if (!data) {
+    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory reading %zu bytes", path, cap);
+    goto cleanup;
+  }
+  for (;;) {
+    if (n == cap) {
+      /* Full: probe for one more byte before growing, so a file of exactly the cap fits. */
+      int c = fgetc(fp);
+      if (c == EOF) {
+        if (ferror(fp)) {
+          st = hs_fail(ctx, HS_E_IO, "%s: read error: %s", path, strerror(errno));
+          goto cleanup;
+        }
+        break;
+      }
+      if (cap >= max_bytes) {
+        st = hs_fail(ctx, HS_E_INVALID, "%s: file too large (over the limit of %zu bytes)", path,
+                     max_bytes);
+        goto cleanup;
+      }
+      size_t ncap = cap > max_bytes / 2 ? max_bytes : cap * 2;
+      char *p = realloc(data, ncap + 1);
+      if (!p) {
+        st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory reading %zu bytes", path, ncap);
+        goto cleanup;
+      }
+      data = p;
+      cap = ncap;
+      data[n++] = (char)c;
+      continue;
+    }
+    size_t got = fread(data + n, 1, cap - n, fp);
+    n += got;
+    if (got == 0) {
+      if (ferror(fp)) {
+        st = hs_fail(ctx, HS_E_IO, "%s: read error: %s", path, strerror(errno));
+        goto cleanup;
+      }
+      break;
+    }
+  }
+  data[n] = '\0';
+  *buf = data;
+  *len = n;
+  data = NULL;
+
+cleanup:
+  free(data);
+  fclose(fp);
+  return st;
+}

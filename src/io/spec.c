@@ -1,0 +1,298 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/context.h"
+#include "io/file.h"
+#include "io/spec.h"
+
+/* Spec files are a few hundred bytes; anything much bigger is the wrong file. */
+#define SPEC_MAX_BYTES ((size_t)1 << 20)
+
+static const char *const act_names[] = {"linear", "relu", "tanh"};
+static const char *const bn_names[] = {"none", "batch", "running"};
+static const char *const loss_names[] = {"mse", "cross_entropy"};
+
+hs_model_spec hs_spec_defaults(void) {
+  hs_model_spec s;
+  memset(&s, 0, sizeof s);
+  s.input_dim = 0; /* required: 0 fails validation until set */
+  s.output_dim = 0;
+  s.n_hidden = 0;
+  s.activation = HS_ACT_RELU;
+  s.batchnorm = HS_BN_NONE;
+  s.residual = 0;
+  s.bias = 1;
+  s.loss = HS_LOSS_CROSS_ENTROPY;
+  s.weight_decay = 0.0;
+  return s;
+}
+
+/* True when the text ends inside a string or with brackets still open. */
+static int ends_open(const char *text, size_t len) {
+  long depth = 0;
+  int in_str = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = text[i];
+    if (in_str) {
+      if (c == '\\') i++;
+      else if (c == '"') in_str = 0;
+    } else if (c == '"') {
+      in_str = 1;
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if (c == '}' || c == ']') {
+      depth--;
+    }
+  }
+  return in_str || depth > 0;
+}
+
+void hs_json_error_str(const char *text, size_t len, const char *where, char *out,
+                       size_t outlen) {
+  size_t pos = (where && where >= text && where <= text + len) ? (size_t)(where - text) : len;
+  size_t last = len; /* length without trailing blanks */
+  while (last > 0 && (text[last - 1] == ' ' || text[last - 1] == '\t' || text[last - 1] == '\r' ||
+                      text[last - 1] == '\n'))
+    last--;
+  if (last == 0) {
+    snprintf(out, outlen, "empty JSON document");
+    return;
+  }
+  /* cJSON points at the last character when it runs out of input, which is also where a
+   * genuine error in the last character sits; an open bracket or string tells them apart. */
+  if (pos + 1 >= last && ends_open(text, len)) {
+    snprintf(out, outlen, "truncated JSON (unexpected end of input)");
+    return;
+  }
+  if (pos > len) pos = len;
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < pos; i++) {
+    if (text[i] == '\n') {
+      line++;
+      col = 1;
+    } else {
+      col++;
+    }
+  }
+  snprintf(out, outlen, "malformed JSON at line %zu, column %zu", line, col);
+}
+
+/* An integer in [lo, hi] stored as a JSON number; 0 if not. */
+static int as_int(const cJSON *v, int lo, int hi, int *out) {
+  if (!cJSON_IsNumber(v)) return 0;
+  double d = v->valuedouble;
+  if (!(d >= lo && d <= hi) || d != floor(d)) return 0;
+  *out = (int)d;
+  return 1;
+}
+
+static int lookup(const char *const *names, int n, const char *s) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(names[i], s) == 0) return i;
+  return -1;
+}
+
+static hs_status enum_field(hs_context *ctx, const char *name, const cJSON *v,
+                            const char *const *names, int n, int *out) {
+  char list[128] = "";
+  for (int i = 0; i < n; i++) {
+    size_t u = strlen(list);
+    snprintf(list + u, sizeof list - u, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ",
+             names[i]);
+  }
+  if (!cJSON_IsString(v))
+    return hs_fail(ctx, HS_E_INVALID, "%s: field '%s': expected a string (%s)", name,
+                   v->string, list);
+  int k = lookup(names, n, v->valuestring);
+  if (k < 0)
+    return hs_fail(ctx, HS_E_INVALID, "%s: field '%s': unknown value '%s' (expected %s)", name,
+                   v->string, v->valuestring, list);
+  *out = k;
+  return HS_OK;
+}
+
+hs_status hs_spec_from_cjson(hs_context *ctx, const char *name, const cJSON *obj,
+                             hs_model_spec *out) {
+  static const char *const keys[] = {"input_dim", "hidden",   "output_dim", "activation",
+                                     "batchnorm", "residual", "bias",       "loss",
+                                     "weight_decay"};
+  enum { NKEYS = sizeof keys / sizeof keys[0] };
+  hs_model_spec s = hs_spec_defaults();
+  int seen[NKEYS] = {0};
+  hs_status st;
+
+  if (!cJSON_IsObject(obj))
+    return hs_fail(ctx, HS_E_INVALID, "%s: expected a JSON object with the model spec", name);
+  for (const cJSON *v = obj->child; v; v = v->next) {
+    int k = lookup(keys, NKEYS, v->string);
+    if (k < 0)
+      return hs_fail(ctx, HS_E_INVALID,
+                     "%s: unknown field '%s' (known: input_dim, hidden, output_dim, activation, "
+                     "batchnorm, residual, bias, loss, weight_decay)",
+                     name, v->string);
+    if (seen[k]) return hs_fail(ctx, HS_E_INVALID, "%s: field '%s' given twice", name, v->string);
+    seen[k] = 1;
+    int e;
+    switch (k) {
+    case 0:
+    case 2:
+      if (!as_int(v, 1, HS_SPEC_MAX_DIM, k == 0 ? &s.input_dim : &s.output_dim))
+        return hs_fail(ctx, HS_E_INVALID, "%s: field '%s': expected a positive integer (at most %d)",
+                       name, v->string, HS_SPEC_MAX_DIM);
+      break;
+    case 1: {
+      int ok = cJSON_IsArray(v);
+      int n = ok ? cJSON_GetArraySize(v) : 0;
+      if (ok && n > HS_MAX_HIDDEN)
+        return hs_fail(ctx, HS_E_INVALID, "%s: field 'hidden': %d layers, at most %d supported",
+                       name, n, HS_MAX_HIDDEN);
+      int i = 0;
+      for (const cJSON *w = ok ? v->child : NULL; w && ok; w = w->next)
+        ok = as_int(w, 1, HS_SPEC_MAX_DIM, &s.hidden[i++]);
+      if (!ok)
+        return hs_fail(ctx, HS_E_INVALID,
+                       "%s: field 'hidden': expected an array of positive integers", name);
+      s.n_hidden = n;
+      break;
+    }
+    case 3:
+      if ((st = enum_field(ctx, name, v, act_names, 3, &e)) != HS_OK) return st;
+      s.activation = (hs_activation)e;
+      break;
+    case 4:
+      if ((st = enum_field(ctx, name, v, bn_names, 3, &e)) != HS_OK) return st;
+      s.batchnorm = (hs_batchnorm)e;
+      break;
+    case 5:
+    case 6:
+      if (!cJSON_IsBool(v))
+        return hs_fail(ctx, HS_E_INVALID, "%s: field '%s': expected true or false", name,
+                       v->string);
+      *(k == 5 ? &s.residual : &s.bias) = cJSON_IsTrue(v);
+      break;
+    case 7:
+      if ((st = enum_field(ctx, name, v, loss_names, 2, &e)) != HS_OK) return st;
+      s.loss = (hs_loss)e;
+      break;
+    case 8:
+      if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || !isfinite(v->valuedouble))
+        return hs_fail(ctx, HS_E_INVALID, "%s: field 'weight_decay': expected a number >= 0",
+                       name);
+      s.weight_decay = v->valuedouble;
+      break;
+    }
+  }
+  if (!seen[0]) return hs_fail(ctx, HS_E_INVALID, "%s: missing required field 'input_dim'", name);
+  if (!seen[2]) return hs_fail(ctx, HS_E_INVALID, "%s: missing required field 'output_dim'", name);
+
+  /* Validation messages name the field but not the file; prefix it. */
+  st = hs_spec_validate(ctx, &s);
+  if (st != HS_OK) {
+    char msg[sizeof ctx->errmsg];
+    snprintf(msg, sizeof msg, "%s", hs_last_error(ctx));
+    return hs_fail(ctx, st, "%s: %s", name, msg);
+  }
+  *out = s;
+  return HS_OK;
+}
+
+hs_status hs_spec_parse(hs_context *ctx, const char *name, const char *json, size_t len,
+                        hs_model_spec *out) {
+  const char *end = NULL;
+  cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+  if (!root) {
+    char why[96];
+    hs_json_error_str(json, len, cJSON_GetErrorPtr(), why, sizeof why);
+    return hs_fail(ctx, HS_E_INVALID, "%s: %s", name, why);
+  }
+  hs_status st;
+  size_t k = (size_t)(end - json);
+  while (k < len && (json[k] == ' ' || json[k] == '\t' || json[k] == '\n' || json[k] == '\r'))
+    k++;
+  if (k < len) {
+    char why[96];
+    hs_json_error_str(json, len, json + k, why, sizeof why);
+    st = hs_fail(ctx, HS_E_INVALID, "%s: %s (text after the JSON object)", name, why);
+  } else {
+    st = hs_spec_from_cjson(ctx, name, root, out);
+  }
+  cJSON_Delete(root);
+  return st;
+}
+
+hs_status hs_spec_load(hs_context *ctx, const char *path, hs_model_spec *out) {
+  char *buf;
+  size_t len;
+  hs_status st = hs_read_file_max(ctx, path, SPEC_MAX_BYTES, &buf, &len);
+  if (st != HS_OK) return st;
+  st = hs_spec_parse(ctx, path, buf, len, out);
+  free(buf);
+  return st;
+}
+
+hs_status hs_spec_validate(hs_context *ctx, const hs_model_spec *s) {
+  if (s->input_dim < 1 || s->input_dim > HS_SPEC_MAX_DIM)
+    return hs_fail(ctx, HS_E_INVALID, "field 'input_dim': %d is not in [1, %d]", s->input_dim,
+                   HS_SPEC_MAX_DIM);
+  if (s->output_dim < 1 || s->output_dim > HS_SPEC_MAX_DIM)
+    return hs_fail(ctx, HS_E_INVALID, "field 'output_dim': %d is not in [1, %d]", s->output_dim,
+                   HS_SPEC_MAX_DIM);
+  if (s->n_hidden < 0 || s->n_hidden > HS_MAX_HIDDEN)
+    return hs_fail(ctx, HS_E_INVALID, "field 'hidden': %d layers is not in [0, %d]", s->n_hidden,
+                   HS_MAX_HIDDEN);
+  for (int i = 0; i < s->n_hidden; i++)
+    if (s->hidden[i] < 1 || s->hidden[i] > HS_SPEC_MAX_DIM)
+      return hs_fail(ctx, HS_E_INVALID, "field 'hidden': width %d of layer %d is not in [1, %d]",
+                     s->hidden[i], i, HS_SPEC_MAX_DIM);
+  if ((unsigned)s->activation > HS_ACT_TANH)
+    return hs_fail(ctx, HS_E_INVALID, "field 'activation': invalid value %d", (int)s->activation);
+  if ((unsigned)s->batchnorm > HS_BN_RUNNING)
+    return hs_fail(ctx, HS_E_INVALID, "field 'batchnorm': invalid value %d", (int)s->batchnorm);
+  if ((unsigned)s->loss > HS_LOSS_CROSS_ENTROPY)
+    return hs_fail(ctx, HS_E_INVALID, "field 'loss': invalid value %d", (int)s->loss);
+  if (s->residual != 0 && s->residual != 1)
+    return hs_fail(ctx, HS_E_INVALID, "field 'residual': expected 0 or 1, got %d", s->residual);
+  if (s->bias != 0 && s->bias != 1)
+    return hs_fail(ctx, HS_E_INVALID, "field 'bias': expected 0 or 1, got %d", s->bias);
+  if (!(s->weight_decay >= 0) || !isfinite(s->weight_decay))
+    return hs_fail(ctx, HS_E_INVALID, "field 'weight_decay': %g is not a finite number >= 0",
+                   s->weight_decay);
+  /* With one output the softmax is constant: the loss, gradient and Hessian are all zero. */
+  if (s->loss == HS_LOSS_CROSS_ENTROPY && s->output_dim < 2)
+    return hs_fail(ctx, HS_E_INVALID,
+                   "field 'output_dim': cross_entropy needs at least 2 classes, got %d",
+                   s->output_dim);
+  return HS_OK;
+}
+
+/* The shortest %g form that reads back as the same double, so equal specs print equally. */
+static void fmt_double(double x, char *out, size_t outlen) {
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(out, outlen, "%.*g", prec, x);
+    if (strtod(out, NULL) == x) return;
+  }
+}
+
+char *hs_spec_to_json(const hs_model_spec *s) {
+  /* Fixed key order and no whitespace: the text is the spec's identity in provenance. */
+  size_t cap = 512 + (size_t)HS_MAX_HIDDEN * 12;
+  char *out = malloc(cap);
+  if (!out) return NULL;
+  int n = s->n_hidden < 0 ? 0 : s->n_hidden > HS_MAX_HIDDEN ? HS_MAX_HIDDEN : s->n_hidden;
+  size_t w = (size_t)snprintf(out, cap, "{\"input_dim\":%d,\"hidden\":[", s->input_dim);
+  for (int i = 0; i < n; i++)
+    w += (size_t)snprintf(out + w, cap - w, i ? ",%d" : "%d", s->hidden[i]);
+  char wd[32];
+  fmt_double(s->weight_decay, wd, sizeof wd);
+  unsigned a = (unsigned)s->activation, b = (unsigned)s->batchnorm, l = (unsigned)s->loss;
+  snprintf(out + w, cap - w,
+           "],\"output_dim\":%d,\"activation\":\"%s\",\"batchnorm\":\"%s\",\"residual\":%s,"
+           "\"bias\":%s,\"loss\":\"%s\",\"weight_decay\":%s}",
+           s->output_dim, a <= HS_ACT_TANH ? act_names[a] : "invalid",
+           b <= HS_BN_RUNNING ? bn_names[b] : "invalid", s->residual ? "true" : "false",
+           s->bias ? "true" : "false", l <= HS_LOSS_CROSS_ENTROPY ? loss_names[l] : "invalid",
+           isfinite(s->weight_decay) ? wd : "null");
+  return out;
+}
