@@ -147,6 +147,8 @@ hs_status hs_model_bind(hs_model *m, const hs_dataset *d, size_t batch);
 /* Loss over the bound data (sample-weighted mean over batches, + weight decay); gradient
  * into grad (P) when non-NULL. */
 hs_status hs_model_loss_grad(hs_model *m, double *loss, double *grad);
+/* Network outputs F (N, output_dim) over the bound data (BN per batch as for the loss). */
+hs_status hs_model_outputs(hs_model *m, double *F);
 /* Classification accuracy (cross entropy only) over the bound data. */
 hs_status hs_model_accuracy(hs_model *m, double *acc);
 

@@ -5,6 +5,10 @@
 
 #include "backend/backend.h"
 
+#ifdef HS_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
 int hs_backend_cuda_compiled(void) {
 #ifdef HS_HAVE_CUDA
   return 1;
@@ -50,4 +54,37 @@ hs_status hs_backend_open(const char *device, int threads, int tf32, hs_backend 
   hs_status cst = hs_cpu_backend_create(threads, out);
   if (cst != HS_OK) snprintf(err, errlen, "cannot create the CPU backend: %s", hs_status_string(cst));
   return cst;
+}
+
+char *hs_build_info(void) {
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  if (!buf) return NULL;
+  len += snprintf(buf + len, cap - len, "build: C11, %s, CUDA backend %s\n",
+#ifdef NDEBUG
+                  "release",
+#else
+                  "debug",
+#endif
+                  hs_backend_cuda_compiled() ? "compiled (sm_80, sm_90)" : "not compiled");
+  hs_backend *cpu = NULL;
+  if (hs_cpu_backend_create(0, &cpu) == HS_OK) {
+    len += snprintf(buf + len, cap - len, "backend cpu: %s\n", cpu->device_name);
+    cpu->ops->destroy(cpu);
+  }
+#ifdef HS_HAVE_CUDA
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    len += snprintf(buf + len, cap - len, "backend cuda: no usable device (%s)\n", cudaGetErrorString(e));
+  } else {
+    for (int i = 0; i < n && len < cap - 256; i++) {
+      struct cudaDeviceProp p;
+      if (cudaGetDeviceProperties(&p, i) == cudaSuccess)
+        len += snprintf(buf + len, cap - len, "backend cuda: cuda:%d %s (sm_%d%d, %.1f GiB)\n", i, p.name, p.major,
+                        p.minor, (double)p.totalGlobalMem / (1 << 30));
+    }
+  }
+#endif
+  return buf;
 }

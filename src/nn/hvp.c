@@ -1,0 +1,173 @@
+/* Loss, gradient and curvature-vector products over all batches of the bound data. */
+#include <stdint.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "linalg/linop.h"
+#include "nn/hvp.h"
+#include "nn/model.h"
+
+#define OPS(m) ((m)->ctx->be->ops)
+#define BE(m) ((m)->ctx->be)
+
+static hs_status need_data(hs_model *m) {
+  return m->data ? HS_OK : hs_fail(m->ctx, HS_E_INVALID, "no data bound to the model (hs_model_bind)");
+}
+
+static const void *batch_inputs(hs_model *m, const hs_batch_state *s) {
+  return hs_dptr(m->X, m->dtype, s->first * (size_t)m->spec.input_dim);
+}
+
+/* Directions per R-pass chunk: the R-state holds about 4 arrays of k*B*width per block;
+ * keep it near HESSPEC_RSTATE_MB (default 1024) but never below one direction. */
+static int max_chunk(const hs_model *m) {
+  const char *e = getenv("HESSPEC_RSTATE_MB");
+  double budget = (e ? atof(e) : 1024.0) * 1048576.0;
+  double per_dir = 3.0 * m->max_width + 2.0 * m->spec.output_dim;
+  for (int i = 0; i < m->spec.n_hidden; i++) per_dir += 4.0 * m->spec.hidden[i];
+  per_dir *= (double)m->batch * hs_dtype_size(m->dtype);
+  double k = budget / per_dir;
+  return k < 1 ? 1 : k > 4096 ? 4096 : (int)k;
+}
+
+hs_status hs_nn_apply(hs_model *m, hs_curvature which, size_t k, const void *V, void *Y) {
+  hs_status st = need_data(m);
+  if (st != HS_OK) return st;
+  hs_dtype t = m->dtype;
+  size_t P = m->P;
+  HS_OP(m->ctx, OPS(m)->fill(BE(m), t, k * P, 0.0, Y));
+  int chunk = max_chunk(m);
+  for (size_t j0 = 0; j0 < k; j0 += (size_t)chunk) {
+    int kc = (int)(k - j0 < (size_t)chunk ? k - j0 : (size_t)chunk);
+    const void *Vc = hs_dptr(V, t, j0 * P);
+    void *Yc = hs_dptr(Y, t, j0 * P);
+    HS_TRY(hs_nn_rstate_reserve(m, kc, (int)m->batch));
+    for (size_t b = 0; b < m->n_batches; b++) {
+      hs_batch_state *s;
+      HS_TRY(hs_nn_state(m, b, NULL, &s));
+      const void *Xb = batch_inputs(m, s);
+      HS_TRY(hs_nn_rforward(m, s, Xb, kc, Vc));
+      HS_TRY(hs_nn_backward(m, s, Xb, kc, m->rs.RdF, which == HS_CURV_HESSIAN ? Vc : NULL, Yc, 0));
+    }
+  }
+  /* weight decay lambda/2 ||theta||^2 adds lambda I to both H and G */
+  if (m->spec.weight_decay > 0) HS_OP(m->ctx, OPS(m)->axpy(BE(m), t, k * P, m->spec.weight_decay, V, Y));
+cleanup:
+  return st;
+}
+
+hs_status hs_nn_loss_grad(hs_model *m, double *loss, void *G) {
+  hs_status st = need_data(m);
+  if (st != HS_OK) return st;
+  hs_dtype t = m->dtype;
+  double total = 0;
+  void *scratch = NULL;
+  if (!G) HS_TRY(hs_dev_alloc(m->ctx, t, m->P, &scratch));
+  void *grad = G ? G : scratch;
+  HS_OP(m->ctx, OPS(m)->fill(BE(m), t, m->P, 0.0, grad));
+  for (size_t b = 0; b < m->n_batches; b++) {
+    hs_batch_state *s;
+    HS_TRY(hs_nn_state(m, b, grad, &s));
+    total += s->loss_sum;
+    if (hs_progress(m->ctx, "gradient", b + 1, m->n_batches)) {
+      st = hs_fail(m->ctx, HS_E_INTERNAL, "cancelled");
+      goto cleanup;
+    }
+  }
+  total /= (double)m->data->n;
+  if (m->spec.weight_decay > 0) {
+    double sq;
+    HS_OP(m->ctx, OPS(m)->dot(BE(m), t, m->P, m->theta, m->theta, &sq));
+    total += 0.5 * m->spec.weight_decay * sq;
+    HS_OP(m->ctx, OPS(m)->axpy(BE(m), t, m->P, m->spec.weight_decay, m->theta, grad));
+  }
+  if (!isfinite(total)) {
+    st = hs_fail(m->ctx, HS_E_NUMERIC, "the loss is %g (NaN/Inf): the parameters or data overflow", total);
+    goto cleanup;
+  }
+  *loss = total;
+cleanup:
+  OPS(m)->free(BE(m), scratch);
+  return st;
+}
+
+/* ---- the public, host-memory API ---- */
+
+hs_status hs_model_loss_grad(hs_model *m, double *loss, double *grad) {
+  void *G = NULL;
+  hs_status st = HS_OK;
+  if (grad) HS_TRY(hs_dev_alloc(m->ctx, m->dtype, m->P, &G));
+  HS_TRY(hs_nn_loss_grad(m, loss, G));
+  if (grad) HS_TRY(hs_dev_download_f64(m->ctx, m->dtype, grad, G, m->P));
+cleanup:
+  OPS(m)->free(BE(m), G);
+  return st;
+}
+
+hs_status hs_model_accuracy(hs_model *m, double *acc) {
+  hs_status st = need_data(m);
+  if (st != HS_OK) return st;
+  if (m->spec.loss != HS_LOSS_CROSS_ENTROPY)
+    return hs_fail(m->ctx, HS_E_INVALID, "accuracy needs a classification model (loss cross_entropy)");
+  size_t correct = 0;
+  for (size_t b = 0; b < m->n_batches; b++) {
+    hs_batch_state *s;
+    size_t c;
+    HS_TRY(hs_nn_state(m, b, NULL, &s));
+    HS_OP(m->ctx, OPS(m)->ce_correct(BE(m), m->dtype, s->rows, m->spec.output_dim, s->F, m->labels + s->first, &c));
+    correct += c;
+  }
+  *acc = (double)correct / (double)m->data->n;
+cleanup:
+  return st;
+}
+
+hs_status hs_model_outputs(hs_model *m, double *F) {
+  hs_status st = need_data(m);
+  if (st != HS_OK) return st;
+  const size_t C = (size_t)m->spec.output_dim;
+  for (size_t b = 0; b < m->n_batches; b++) {
+    hs_batch_state *s;
+    HS_TRY(hs_nn_state(m, b, NULL, &s));
+    HS_TRY(hs_dev_download_f64(m->ctx, m->dtype, F + s->first * C, s->F, (size_t)s->rows * C));
+  }
+cleanup:
+  return st;
+}
+
+hs_status hs_model_hvp(hs_model *m, hs_curvature which, size_t k, const double *V, double *Y) {
+  void *Vd = NULL, *Yd = NULL;
+  hs_status st = HS_OK;
+  size_t n = k * m->P;
+  if (k == 0) return HS_OK;
+  HS_TRY(hs_dev_alloc(m->ctx, m->dtype, n, &Vd));
+  HS_TRY(hs_dev_alloc(m->ctx, m->dtype, n, &Yd));
+  HS_TRY(hs_dev_upload_f64(m->ctx, m->dtype, Vd, V, n));
+  HS_TRY(hs_nn_apply(m, which, k, Vd, Yd));
+  HS_TRY(hs_dev_download_f64(m->ctx, m->dtype, Y, Yd, n));
+cleanup:
+  OPS(m)->free(BE(m), Vd);
+  OPS(m)->free(BE(m), Yd);
+  return st;
+}
+
+/* ---- the model as a linear operator ---- */
+
+static hs_status model_apply(hs_linop *self, size_t k, const void *X, void *Y) {
+  return hs_nn_apply(self->impl, self->kind[0] == 'g' ? HS_CURV_GGN : HS_CURV_HESSIAN, k, X, Y);
+}
+
+static void model_linop_destroy(hs_linop *self) { free(self); }
+
+hs_status hs_linop_model(hs_model *m, hs_curvature which, hs_linop **out) {
+  *out = NULL;
+  hs_status st = need_data(m);
+  if (st != HS_OK) return st;
+  hs_linop *op = calloc(1, sizeof *op);
+  if (!op) return hs_fail(m->ctx, HS_E_NOMEM, "out of host memory");
+  *op = (hs_linop){.n = m->P, .dtype = m->dtype, .ctx = m->ctx,
+                   .kind = which == HS_CURV_GGN ? "ggn" : "hessian", .apply = model_apply,
+                   .max_block = 0, .destroy = model_linop_destroy, .impl = m};
+  *out = op;
+  return HS_OK;
+}

@@ -1,0 +1,320 @@
+/* Model lifetime, parameters, running statistics, datasets and binding. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "nn/layout.h"
+#include "nn/model.h"
+
+#define OPS(m) ((m)->ctx->be->ops)
+#define BE(m) ((m)->ctx->be)
+
+hs_context *hs_model_context(const hs_model *m) { return m->ctx; }
+size_t hs_model_num_params(const hs_model *m) { return m->P; }
+const hs_model_spec *hs_model_get_spec(const hs_model *m) { return &m->spec; }
+size_t hs_model_num_tensors(const hs_model *m) { return m->n_tensors; }
+const hs_param_info *hs_model_tensor(const hs_model *m, size_t i) {
+  return i < m->n_tensors ? &m->tensors[i] : NULL;
+}
+
+hs_status hs_model_create(hs_context *ctx, const hs_model_spec *spec, hs_model **out) {
+  *out = NULL;
+  hs_status st = hs_spec_validate(ctx, spec);
+  if (st != HS_OK) return st;
+  hs_model *m = calloc(1, sizeof *m);
+  if (!m) return hs_fail(ctx, HS_E_NOMEM, "out of host memory creating the model");
+  m->ctx = ctx;
+  m->spec = *spec;
+  m->dtype = ctx->dtype;
+  hs_nn_build_layout(m);
+  HS_TRY(hs_dev_alloc(ctx, m->dtype, m->P, &m->theta));
+  for (int i = 0; i < spec->n_hidden && spec->batchnorm != HS_BN_NONE; i++) {
+    HS_TRY(hs_dev_alloc(ctx, m->dtype, (size_t)spec->hidden[i], &m->run_mean[i]));
+    HS_TRY(hs_dev_alloc(ctx, m->dtype, (size_t)spec->hidden[i], &m->run_var[i]));
+  }
+  HS_TRY(hs_model_init(m, 0));
+  *out = m;
+  return HS_OK;
+cleanup:
+  hs_model_destroy(m);
+  return st;
+}
+
+static void free_states(hs_model *m) {
+  for (size_t i = 0; i < m->n_states; i++) {
+    hs_batch_state *s = &m->states[i];
+    for (int j = 0; j < s->n_owned; j++) OPS(m)->free(BE(m), s->owned[j]);
+  }
+  free(m->states);
+  m->states = NULL;
+  m->n_states = 0;
+  for (int j = 0; j < m->rs.n_owned; j++) OPS(m)->free(BE(m), m->rs.owned[j]);
+  memset(&m->rs, 0, sizeof m->rs);
+}
+
+static void unbind(hs_model *m) {
+  free_states(m);
+  OPS(m)->free(BE(m), m->X);
+  OPS(m)->free(BE(m), m->labels);
+  OPS(m)->free(BE(m), m->T);
+  m->X = m->T = NULL;
+  m->labels = NULL;
+  m->data = NULL;
+}
+
+void hs_model_destroy(hs_model *m) {
+  if (!m) return;
+  unbind(m);
+  OPS(m)->free(BE(m), m->theta);
+  for (int i = 0; i < HS_MAX_HIDDEN; i++) {
+    OPS(m)->free(BE(m), m->run_mean[i]);
+    OPS(m)->free(BE(m), m->run_var[i]);
+  }
+  free(m);
+}
+
+void hs_nn_invalidate(hs_model *m) {
+  for (size_t i = 0; i < m->n_states; i++) m->states[i].valid = 0;
+}
+
+hs_status hs_model_init(hs_model *m, uint64_t seed) {
+  double *theta = malloc(m->P * sizeof *theta);
+  if (!theta) return hs_fail(m->ctx, HS_E_NOMEM, "out of host memory (%zu parameters)", m->P);
+  for (size_t t = 0; t < m->n_tensors; t++) {
+    const hs_param_info *p = &m->tensors[t];
+    size_t n = (size_t)p->rows * p->cols;
+    double *dst = theta + p->offset;
+    if (strstr(p->name, "norm.weight")) {
+      for (size_t j = 0; j < n; j++) dst[j] = 1.0;
+    } else if (strstr(p->name, "norm.bias")) {
+      for (size_t j = 0; j < n; j++) dst[j] = 0.0;
+    } else {
+      /* nn.Linear's rule: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)); a bias takes
+       * the fan-in of the weight just before it. */
+      int fan_in = p->cols > 1 ? p->cols : m->tensors[t - 1].cols;
+      double bound = 1.0 / sqrt((double)fan_in);
+      for (size_t j = 0; j < n; j++)
+        dst[j] = bound * (2.0 * hs_rng_uniform(seed, HS_STREAM_INIT + 16 * t, j) - 1.0);
+    }
+  }
+  hs_status st = hs_model_set_params(m, theta);
+  free(theta);
+  for (int i = 0; st == HS_OK && i < m->spec.n_hidden && m->spec.batchnorm != HS_BN_NONE; i++) {
+    size_t n = (size_t)m->spec.hidden[i];
+    if ((st = OPS(m)->fill(BE(m), m->dtype, n, 0.0, m->run_mean[i])) != HS_OK ||
+        (st = OPS(m)->fill(BE(m), m->dtype, n, 1.0, m->run_var[i])) != HS_OK)
+      return hs_fail_backend(m->ctx, st);
+  }
+  return st;
+}
+
+static hs_status check_finite(hs_context *ctx, const char *what, const double *x, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(x[i])) return hs_fail(ctx, HS_E_INVALID, "%s: value %zu is %g (NaN/Inf)", what, i, x[i]);
+  return HS_OK;
+}
+
+hs_status hs_model_get_params(hs_model *m, double *theta) {
+  return hs_dev_download_f64(m->ctx, m->dtype, theta, m->theta, m->P);
+}
+
+hs_status hs_model_set_params(hs_model *m, const double *theta) {
+  hs_status st = check_finite(m->ctx, "parameters", theta, m->P);
+  if (st != HS_OK) return st;
+  hs_nn_invalidate(m);
+  return hs_dev_upload_f64(m->ctx, m->dtype, m->theta, theta, m->P);
+}
+
+static hs_status check_bn_block(hs_model *m, int block) {
+  if (m->spec.batchnorm == HS_BN_NONE)
+    return hs_fail(m->ctx, HS_E_INVALID, "the model has no batch norm: no running statistics");
+  if (block < 0 || block >= m->spec.n_hidden)
+    return hs_fail(m->ctx, HS_E_INVALID, "block %d out of range [0, %d)", block, m->spec.n_hidden);
+  return HS_OK;
+}
+
+hs_status hs_model_get_running(hs_model *m, int block, double *mean, double *var) {
+  hs_status st = check_bn_block(m, block);
+  size_t n = st == HS_OK ? (size_t)m->spec.hidden[block] : 0;
+  if (st == HS_OK && mean) st = hs_dev_download_f64(m->ctx, m->dtype, mean, m->run_mean[block], n);
+  if (st == HS_OK && var) st = hs_dev_download_f64(m->ctx, m->dtype, var, m->run_var[block], n);
+  return st;
+}
+
+hs_status hs_model_set_running(hs_model *m, int block, const double *mean, const double *var) {
+  hs_status st = check_bn_block(m, block);
+  if (st != HS_OK) return st;
+  size_t n = (size_t)m->spec.hidden[block];
+  if ((st = check_finite(m->ctx, "running_mean", mean, n)) != HS_OK) return st;
+  if ((st = check_finite(m->ctx, "running_var", var, n)) != HS_OK) return st;
+  for (size_t i = 0; i < n; i++)
+    if (var[i] < 0)
+      return hs_fail(m->ctx, HS_E_INVALID, "blocks.%d.norm.running_var[%zu] = %g is negative", block, i, var[i]);
+  hs_nn_invalidate(m);
+  st = hs_dev_upload_f64(m->ctx, m->dtype, m->run_mean[block], mean, n);
+  if (st == HS_OK) st = hs_dev_upload_f64(m->ctx, m->dtype, m->run_var[block], var, n);
+  return st;
+}
+
+/* ---- datasets ---- */
+
+hs_status hs_dataset_create(hs_context *ctx, size_t n, int input_dim, const double *X,
+                            int output_dim, const int32_t *labels, const double *targets,
+                            hs_dataset **out) {
+  *out = NULL;
+  if (n == 0) return hs_fail(ctx, HS_E_INVALID, "the dataset has no samples");
+  if (input_dim <= 0 || output_dim <= 0)
+    return hs_fail(ctx, HS_E_INVALID, "dataset dimensions must be positive (input %d, output %d)", input_dim, output_dim);
+  if (!labels == !targets)
+    return hs_fail(ctx, HS_E_INVALID, "a dataset needs either labels or targets");
+  size_t nx = n * (size_t)input_dim, nt = targets ? n * (size_t)output_dim : 0;
+  for (size_t i = 0; i < nx; i++)
+    if (!isfinite(X[i]))
+      return hs_fail(ctx, HS_E_INVALID, "inputs: sample %zu feature %zu is %g (NaN/Inf)", i / input_dim, i % input_dim, X[i]);
+  for (size_t i = 0; i < nt; i++)
+    if (!isfinite(targets[i]))
+      return hs_fail(ctx, HS_E_INVALID, "targets: sample %zu output %zu is %g (NaN/Inf)", i / output_dim, i % output_dim, targets[i]);
+  for (size_t i = 0; labels && i < n; i++)
+    if (labels[i] < 0 || labels[i] >= output_dim)
+      return hs_fail(ctx, HS_E_INVALID, "targets: label %d of sample %zu is out of range [0, %d)", labels[i], i, output_dim);
+  hs_dataset *d = calloc(1, sizeof *d);
+  if (!d) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
+  *d = (hs_dataset){ctx, n, input_dim, output_dim, NULL, NULL, NULL};
+  d->X = malloc(nx * sizeof *d->X);
+  if (labels) d->labels = malloc(n * sizeof *d->labels);
+  if (targets) d->targets = malloc(nt * sizeof *d->targets);
+  if (!d->X || (labels && !d->labels) || (targets && !d->targets)) {
+    hs_dataset_destroy(d);
+    return hs_fail(ctx, HS_E_NOMEM, "out of host memory copying %zu samples", n);
+  }
+  memcpy(d->X, X, nx * sizeof *X);
+  if (labels) memcpy(d->labels, labels, n * sizeof *labels);
+  if (targets) memcpy(d->targets, targets, nt * sizeof *targets);
+  *out = d;
+  return HS_OK;
+}
+
+void hs_dataset_destroy(hs_dataset *d) {
+  if (!d) return;
+  free(d->X);
+  free(d->labels);
+  free(d->targets);
+  free(d);
+}
+
+size_t hs_dataset_size(const hs_dataset *d) { return d->n; }
+
+/* ---- binding and per-batch state ---- */
+
+static hs_status state_alloc(hs_model *m, hs_batch_state *s, int rows, void **p, size_t n) {
+  hs_status st = hs_dev_alloc(m->ctx, m->dtype, n, p);
+  if (st == HS_OK) s->owned[s->n_owned++] = *p;
+  return st;
+}
+
+/* Device bytes one batch state of `rows` rows needs. */
+static size_t state_elems(const hs_model *m, size_t rows) {
+  size_t e = 3 * rows * (size_t)m->spec.output_dim;
+  for (int i = 0; i < m->spec.n_hidden; i++) e += 10 * rows * (size_t)m->spec.hidden[i];
+  return e;
+}
+
+static hs_status state_create(hs_model *m, hs_batch_state *s, int rows) {
+  const hs_model_spec *sp = &m->spec;
+  size_t B = (size_t)rows, C = (size_t)sp->output_dim;
+  int bn = sp->batchnorm != HS_BN_NONE;
+  hs_status st = HS_OK;
+  memset(s, 0, sizeof *s);
+  s->rows = rows;
+  for (int i = 0; i < sp->n_hidden && st == HS_OK; i++) {
+    size_t n = (size_t)sp->hidden[i];
+    int linear_act = sp->activation == HS_ACT_LINEAR;
+    if ((st = state_alloc(m, s, rows, &s->Z[i], B * n))) break;
+    if (bn) {
+      if ((st = state_alloc(m, s, rows, &s->XH[i], B * n)) || (st = state_alloc(m, s, rows, &s->RSTD[i], n)) ||
+          (st = state_alloc(m, s, rows, &s->MEAN[i], n)) || (st = state_alloc(m, s, rows, &s->Y[i], B * n)))
+        break;
+    } else {
+      s->Y[i] = s->Z[i];
+    }
+    /* The block output: its own array, except that f = identity without a skip aliases Y. */
+    if (linear_act && !m->blocks[i].residual) s->OUT[i] = s->Y[i];
+    else if ((st = state_alloc(m, s, rows, &s->OUT[i], B * n))) break;
+    if ((st = state_alloc(m, s, rows, &s->dOUT[i], B * n)) || (st = state_alloc(m, s, rows, &s->dY[i], B * n)))
+      break;
+    if (bn) st = state_alloc(m, s, rows, &s->dZ[i], B * n);
+    else s->dZ[i] = s->dY[i];
+  }
+  if (st == HS_OK) st = state_alloc(m, s, rows, &s->F, B * C);
+  if (st == HS_OK && sp->loss == HS_LOSS_CROSS_ENTROPY) st = state_alloc(m, s, rows, &s->PROB, B * C);
+  if (st == HS_OK) st = state_alloc(m, s, rows, &s->dF, B * C);
+  return st;
+}
+
+/* Per-batch states are cached for every batch while they fit this budget; beyond it one
+ * state is recomputed per batch and use (HESSPEC_CACHE_MB overrides). */
+static size_t cache_budget_bytes(void) {
+  const char *e = getenv("HESSPEC_CACHE_MB");
+  long mb = e ? atol(e) : 4096;
+  return (size_t)(mb > 0 ? mb : 0) << 20;
+}
+
+hs_status hs_model_bind(hs_model *m, const hs_dataset *d, size_t batch) {
+  hs_context *ctx = m->ctx;
+  hs_status st = HS_OK;
+  if (d->input_dim != m->spec.input_dim)
+    return hs_fail(ctx, HS_E_INVALID, "inputs have %d features but the model's input_dim is %d", d->input_dim, m->spec.input_dim);
+  if (d->output_dim != m->spec.output_dim)
+    return hs_fail(ctx, HS_E_INVALID, "targets have %d outputs but the model's output_dim is %d", d->output_dim, m->spec.output_dim);
+  if (m->spec.loss == HS_LOSS_CROSS_ENTROPY && !d->labels)
+    return hs_fail(ctx, HS_E_INVALID, "cross_entropy needs integer labels as targets, got float targets");
+  if (m->spec.loss == HS_LOSS_MSE && !d->targets)
+    return hs_fail(ctx, HS_E_INVALID, "mse needs float targets of shape (N, %d), got integer labels", m->spec.output_dim);
+  unbind(m);
+  size_t N = d->n, B = batch == 0 || batch > N ? N : batch;
+  if (B > INT32_MAX) return hs_fail(ctx, HS_E_INVALID, "batch of %zu samples is too large", B);
+  if (m->spec.batchnorm == HS_BN_BATCH && (N % B == 1))
+    return hs_fail(ctx, HS_E_INVALID, "--batch %zu leaves a last batch of 1 sample: batch-mode batch norm needs >= 2", B);
+  m->data = d;
+  m->batch = B;
+  m->n_batches = (N + B - 1) / B;
+  HS_TRY(hs_dev_alloc(ctx, m->dtype, N * (size_t)d->input_dim, &m->X));
+  HS_TRY(hs_dev_upload_f64(ctx, m->dtype, m->X, d->X, N * (size_t)d->input_dim));
+  if (d->labels) {
+    st = ctx->be->ops->alloc(ctx->be, N * sizeof(int32_t), (void **)&m->labels);
+    if (st == HS_OK) st = ctx->be->ops->upload(ctx->be, m->labels, d->labels, N * sizeof(int32_t));
+    if (st != HS_OK) { hs_fail_backend(ctx, st); goto cleanup; }
+  } else {
+    HS_TRY(hs_dev_alloc(ctx, m->dtype, N * (size_t)d->output_dim, &m->T));
+    HS_TRY(hs_dev_upload_f64(ctx, m->dtype, m->T, d->targets, N * (size_t)d->output_dim));
+  }
+  int cache_all = m->n_batches * state_elems(m, B) * hs_dtype_size(m->dtype) <= cache_budget_bytes();
+  m->n_states = cache_all ? m->n_batches : 1;
+  m->states = calloc(m->n_states, sizeof *m->states);
+  if (!m->states) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
+  for (size_t i = 0; i < m->n_states; i++) HS_TRY(state_create(m, &m->states[i], (int)B));
+  return HS_OK;
+cleanup:
+  unbind(m);
+  return st;
+}
+
+hs_status hs_nn_state(hs_model *m, size_t b, void *G, hs_batch_state **out) {
+  hs_status st;
+  if (!m->data) return hs_fail(m->ctx, HS_E_INVALID, "no data bound to the model");
+  size_t first = b * m->batch;
+  int rows = (int)(first + m->batch <= m->data->n ? m->batch : m->data->n - first);
+  hs_batch_state *s = &m->states[m->n_states == m->n_batches ? b : 0];
+  if (!G && s->valid && s->first == first) { *out = s; return HS_OK; }
+  s->valid = 0;
+  const void *Xb = hs_dptr(m->X, m->dtype, first * (size_t)m->spec.input_dim);
+  HS_TRY(hs_nn_forward(m, s, Xb, rows, first));
+  HS_TRY(hs_nn_backward(m, s, Xb, 1, s->dF, NULL, G, 1));
+  s->valid = 1;
+  *out = s;
+  return HS_OK;
+cleanup:
+  return st;
+}
