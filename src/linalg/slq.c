@@ -1,0 +1,188 @@
+#include "linalg/slq.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linalg/lanczos.h"
+#include "linalg/tridiag.h"
+
+hs_slq_options hs_slq_defaults(void) {
+  hs_slq_options o = {.steps = 0, .probes = HS_SLQ_DEFAULT_PROBES, .seed = 0, .sigma = 0,
+                      .grid_points = 0, .grid_lo = 0, .grid_hi = 0, .neg_tol = -1,
+                      .breakdown_tol = 0};
+  return o;
+}
+
+void hs_slq_free(hs_slq_result *r) {
+  if (!r) return;
+  free(r->count);
+  free(r->nodes);
+  free(r->weights);
+  free(r->grid);
+  free(r->density);
+  free(r->density_se);
+  free(r);
+}
+
+double hs_slq_auto_sigma(double lo, double hi) {
+  if (hi > lo) return (hi - lo) / 200.0;
+  double s = fmax(fabs(lo), fabs(hi));
+  return s > 0 ? 1e-3 * s : 1e-3;
+}
+
+size_t hs_slq_auto_grid(double lo, double hi, double sigma) {
+  double g = ceil(4.0 * (hi - lo) / sigma) + 1.0;
+  if (!(g >= HS_SLQ_MIN_GRID)) return HS_SLQ_MIN_GRID;
+  if (g > HS_SLQ_MAX_GRID) return HS_SLQ_MAX_GRID;
+  return (size_t)g;
+}
+
+void hs_slq_smooth(size_t probes, const size_t *count, size_t stride, const double *nodes,
+                   const double *weights, double sigma, size_t g, const double *grid,
+                   double *density, double *se) {
+  const double c = 1.0 / (sigma * sqrt(2.0 * 3.141592653589793));
+  for (size_t x = 0; x < g; x++) {
+    double sum = 0, sum2 = 0;
+    for (size_t p = 0; p < probes; p++) {
+      double d = 0;
+      for (size_t i = 0; i < count[p]; i++) {
+        double z = (grid[x] - nodes[p * stride + i]) / sigma;
+        if (fabs(z) < 40) d += weights[p * stride + i] * exp(-0.5 * z * z);
+      }
+      d *= c;
+      sum += d;
+      sum2 += d * d;
+    }
+    double mean = sum / (double)probes;
+    density[x] = mean;
+    if (se) {
+      double var = probes > 1 ? (sum2 - sum * mean) / (double)(probes - 1) : NAN;
+      se[x] = probes > 1 ? sqrt(fmax(var, 0.0) / (double)probes) : NAN;
+    }
+  }
+}
+
+/* Mean and standard error of x[0..k). */
+static void mean_se(size_t k, const double *x, double *mean, double *se) {
+  double s = 0;
+  for (size_t i = 0; i < k; i++) s += x[i];
+  double m = s / (double)k, v = 0;
+  for (size_t i = 0; i < k; i++) v += (x[i] - m) * (x[i] - m);
+  *mean = m;
+  *se = k > 1 ? sqrt(v / (double)(k - 1) / (double)k) : NAN;
+}
+
+static hs_status check_options(hs_context *ctx, size_t n, const hs_slq_options *o) {
+  if (o->steps > n)
+    return hs_fail(ctx, HS_E_INVALID, "spectrum: --steps %zu exceeds the dimension n = %zu", o->steps, n);
+  if (o->probes < 1) return hs_fail(ctx, HS_E_INVALID, "spectrum: --probes must be at least 1 (got 0)");
+  if (!(o->sigma >= 0) || !isfinite(o->sigma))
+    return hs_fail(ctx, HS_E_INVALID, "spectrum: --sigma %g must be a positive standard deviation", o->sigma);
+  if (o->grid_points == 1)
+    return hs_fail(ctx, HS_E_INVALID, "spectrum: --grid 1: a grid needs at least 2 points");
+  if (o->grid_points > 10000000)
+    return hs_fail(ctx, HS_E_INVALID, "spectrum: --grid %zu is more than 10000000 points", o->grid_points);
+  if ((o->grid_lo != 0 || o->grid_hi != 0) && !(o->grid_hi > o->grid_lo))
+    return hs_fail(ctx, HS_E_INVALID, "spectrum: grid range [%g, %g] is empty", o->grid_lo, o->grid_hi);
+  if (isnan(o->neg_tol)) return hs_fail(ctx, HS_E_INVALID, "spectrum: negative tolerance is NaN");
+  return HS_OK;
+}
+
+hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **out) {
+  *out = NULL;
+  hs_context *ctx = op->ctx;
+  size_t n = op->n;
+  hs_status st = check_options(ctx, n, opt);
+  if (st != HS_OK) return st;
+  double t_start = hs_now();
+  size_t K = opt->probes, m = opt->steps ? opt->steps : (n < HS_SLQ_DEFAULT_STEPS ? n : HS_SLQ_DEFAULT_STEPS);
+  hs_lanczos *lz = NULL;
+  double *per = NULL;
+  hs_slq_result *r = calloc(1, sizeof *r);
+  if (!r) return hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
+  r->n = n;
+  r->probes = K;
+  r->steps = m;
+  r->seed = opt->seed;
+  r->count = calloc(K, sizeof *r->count);
+  r->nodes = calloc(K * m, sizeof *r->nodes);
+  r->weights = calloc(K * m, sizeof *r->weights);
+  per = calloc(2 * K, sizeof *per);
+  if (!r->count || !r->nodes || !r->weights || !per) {
+    st = hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
+    goto cleanup;
+  }
+
+  hs_lanczos_options lo = {.probes = K, .max_steps = m, .breakdown_tol = opt->breakdown_tol};
+  HS_TRY(hs_lanczos_create(op, &lo, &lz));
+  r->breakdown_tol = lz->tol;
+  HS_TRY(hs_lanczos_start_rademacher(lz, opt->seed));
+  HS_TRY(hs_lanczos_run(lz, m));
+
+  double th = hs_now();
+  double lmin = INFINITY, lmax = -INFINITY;
+  for (size_t p = 0; p < K; p++) {
+    size_t c = lz->steps[p];
+    r->count[p] = c;
+    if (c < m) r->early++;
+    HS_TRY(hs_tridiag_quadrature(ctx, c, lz->alpha + p * m, lz->beta + p * m, r->nodes + p * m,
+                                 r->weights + p * m));
+    for (size_t i = 0; i < c; i++) {
+      lmin = fmin(lmin, r->nodes[p * m + i]);
+      lmax = fmax(lmax, r->nodes[p * m + i]);
+    }
+  }
+  r->lambda_min = lmin;
+  r->lambda_max = lmax;
+
+  /* Summary statistics per probe, then mean and standard error across probes. */
+  r->neg_tol = opt->neg_tol >= 0 ? opt->neg_tol : 1e-4 * fmax(fabs(lmin), fabs(lmax));
+  for (size_t p = 0; p < K; p++) {
+    double tr = 0, neg = 0;
+    for (size_t i = 0; i < r->count[p]; i++) {
+      tr += r->weights[p * m + i] * r->nodes[p * m + i];
+      if (r->nodes[p * m + i] < -r->neg_tol) neg += r->weights[p * m + i];
+    }
+    per[p] = (double)n * tr;
+    per[K + p] = neg;
+  }
+  mean_se(K, per, &r->trace, &r->trace_se);
+  mean_se(K, per + K, &r->neg_frac, &r->neg_frac_se);
+
+  /* The smoothed density on its grid. */
+  r->sigma = opt->sigma > 0 ? opt->sigma : hs_slq_auto_sigma(lmin, lmax);
+  double glo = opt->grid_lo, ghi = opt->grid_hi;
+  if (glo == 0 && ghi == 0) {
+    glo = lmin - 5 * r->sigma;
+    ghi = lmax + 5 * r->sigma;
+  }
+  r->grid_n = opt->grid_points ? opt->grid_points : hs_slq_auto_grid(glo, ghi, r->sigma);
+  r->grid = malloc(r->grid_n * sizeof *r->grid);
+  r->density = malloc(r->grid_n * sizeof *r->density);
+  r->density_se = malloc(r->grid_n * sizeof *r->density_se);
+  if (!r->grid || !r->density || !r->density_se) {
+    st = hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory for a grid of %zu points", r->grid_n);
+    goto cleanup;
+  }
+  for (size_t g = 0; g < r->grid_n; g++)
+    r->grid[g] = glo + (ghi - glo) * (double)g / (double)(r->grid_n - 1);
+  hs_slq_smooth(K, r->count, m, r->nodes, r->weights, r->sigma, r->grid_n, r->grid, r->density,
+                r->density_se);
+  double h = (ghi - glo) / (double)(r->grid_n - 1), integ = 0;
+  for (size_t g = 0; g + 1 < r->grid_n; g++) integ += 0.5 * h * (r->density[g] + r->density[g + 1]);
+  r->integral = integ;
+
+  r->t_apply = lz->t_apply;
+  r->t_reorth = lz->t_reorth;
+  r->applies = lz->applies;
+  r->t_host = lz->t_host + (hs_now() - th);
+  r->t_total = hs_now() - t_start;
+  *out = r;
+  r = NULL;
+cleanup:
+  hs_lanczos_destroy(lz);
+  hs_slq_free(r);
+  free(per);
+  return st;
+}
