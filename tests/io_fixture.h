@@ -20,7 +20,7 @@
 static hs_context *io_ctx;
 static char io_dir[256];
 
-static void io_setup(void) {
+static inline void io_setup(void) {
   io_ctx = calloc(1, sizeof *io_ctx);
   cr_assert(io_ctx);
   const char *tmp = getenv("TMPDIR");
@@ -28,14 +28,14 @@ static void io_setup(void) {
   cr_assert(mkdtemp(io_dir), "mkdtemp failed");
 }
 
-static int io_rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f) {
+static inline int io_rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f) {
   (void)sb;
   (void)flag;
   (void)f;
   return remove(p);
 }
 
-static void io_teardown(void) {
+static inline void io_teardown(void) {
   free(io_ctx);
   io_ctx = NULL;
   if (io_dir[0]) nftw(io_dir, io_rm_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -43,7 +43,7 @@ static void io_teardown(void) {
 }
 
 /* A path inside the test directory (a static buffer from a small ring: a few may be live). */
-static const char *io_path(const char *name) {
+static inline const char *io_path(const char *name) {
   static char ring[8][512];
   static int next;
   char *p = ring[next++ % 8];
@@ -51,17 +51,17 @@ static const char *io_path(const char *name) {
   return p;
 }
 
-static void io_write(const char *path, const void *data, size_t len) {
+static inline void io_write(const char *path, const void *data, size_t len) {
   FILE *fp = fopen(path, "wb");
   cr_assert(fp, "cannot create fixture %s", path);
   cr_assert_eq(fwrite(data, 1, len, fp), len);
   cr_assert_eq(fclose(fp), 0);
 }
 
-static int io_exists(const char *path) { return access(path, F_OK) == 0; }
+static inline int io_exists(const char *path) { return access(path, F_OK) == 0; }
 
 /* Number of entries in the test directory (to prove no temporary was left behind). */
-static int io_dir_entries(void) {
+static inline int io_dir_entries(void) {
   DIR *d = opendir(io_dir);
   cr_assert(d);
   int n = 0;
