@@ -1,0 +1,49 @@
+/* hesspec loss: the loss and gradient norm at the given parameters; --out writes the
+ * gradient (P,) as .npy. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "io/npy.h"
+
+static int run(int argc, char **argv) {
+  const char *cmd = "loss";
+  hs_cli_opts o;
+  hs_cli_opts_init(&o);
+  for (int i = 1; i < argc; i++) {
+    int r = hs_cli_parse_common(cmd, &o, argc, argv, &i);
+    if (r < 0) return HS_EXIT_USAGE;
+    if (r == 0) return hs_cli_usage(cmd, "unknown option '%s'", argv[i]);
+  }
+  hs_cli_session s;
+  int code = hs_cli_open(cmd, &o, &s);
+  if (code) return code;
+  size_t P = hs_model_num_params(s.model);
+  double *grad = malloc(P * sizeof *grad), loss, acc = -1;
+  hs_status st = grad ? HS_OK : HS_E_NOMEM;
+  if (st == HS_OK) st = hs_model_loss_grad(s.model, &loss, grad);
+  if (st == HS_OK && hs_model_get_spec(s.model)->loss == HS_LOSS_CROSS_ENTROPY) st = hs_model_accuracy(s.model, &acc);
+  if (st == HS_OK && o.out) st = hs_npy_write_f64(s.ctx, o.out, o.dtype, grad, 1, &P);
+  if (st != HS_OK) {
+    code = hs_cli_fail(cmd, s.ctx, st);
+  } else {
+    double gn = 0;
+    for (size_t i = 0; i < P; i++) gn += grad[i] * grad[i];
+    printf("loss %.17g\ngrad_norm %.17g\nparams %zu\n", loss, sqrt(gn), P);
+    if (acc >= 0) printf("accuracy %.6f\n", acc);
+    printf("data %s\nbackend %s (%s), dtype %s\n", s.data_desc, hs_backend_name(s.ctx), hs_device_name(s.ctx),
+           hs_dtype_name(o.dtype));
+  }
+  free(grad);
+  hs_cli_close(&s);
+  return code;
+}
+
+const hs_cli_command hs_cmd_loss = {
+    "loss", run, "loss and gradient norm; --out writes the gradient",
+    "usage: hesspec loss --model M.json [--weights W.safetensors] DATA [--out GRAD.npy]\n\n"
+    "Prints the loss over the data (the sample-weighted mean over batches, plus weight\n"
+    "decay), the gradient norm, the parameter count and, for classifiers, the accuracy.\n"
+    "--out writes the gradient as a (P,) .npy in the parameter order of DESIGN.md.\n"};
