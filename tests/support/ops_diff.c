@@ -1,0 +1,769 @@
+/* The differential harness of the op table (see ops_diff.h). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/rng.h"
+#include "support/ops_diff.h"
+
+/* ---- Tolerances ----
+ * Measured as max_i |dut_i - ref_i| / max_i |ref_i| over one output (max-norm relative error,
+ * so a tiny element is not held to a relative bound that its rounding cannot meet). Inputs are
+ * the same values on both sides (f32 cases round once on the host, then upload), so only the
+ * arithmetic differs:
+ *  EW    elementwise, one or two roundings; CUDA may contract a*b+c into an FMA where the
+ *        CPU build does not: a few ulps. f64 1e-14, f32 1e-6 (f32 ulp 6e-8).
+ *  ACT   tanh/exp/log from CUDA's libm vs glibc (both within 1-2 ulps), with mild
+ *        cancellation in 1 - tanh^2 for |y| <= 2 (factor ~15): f64 1e-13, f32 1e-5.
+ *  RED   per-column sums over <= 70 rows in double in different orders (GPU lanes vs CPU
+ *        rows in order), then a few operations, then rounding to the dtype: the double part
+ *        differs by ~rows*1e-16; f32 outputs by their final rounding. f64 1e-12, f32 1e-5.
+ *  GEMM  inner dimension <= 41 accumulated in the dtype by cuBLAS and OpenBLAS with
+ *        different blockings and FMAs: error ~ k*eps*max|a||b| against outputs ~ sqrt(k)*|a||b|
+ *        (random signs): f64 1e-12, f32 2e-5 (TF32 is off in these tests).
+ *  SUM   scalars summed to the host (dot, nrm2, loss sums), relative to the sum of the
+ *        absolute terms (the condition of the sum): both sides sum exact double products of
+ *        the same values in double, so f32 cases are held to the f64 bound. The CPU sums
+ *        blocks of 4096 terms left to right (worst case 4096*eps = 4.5e-13 of the scale), the
+ *        GPU a fixed tree: 1e-12.
+ *  EIG   syevd by cuSOLVER vs LAPACK: eigenvalues to ~n*eps*||A||; eigenvectors compared
+ *        (after fixing the sign) only where the gap to the neighbours exceeds 1e-2*||A||, where
+ *        their error is ~ eps*||A||/gap; residuals ||A v - w v|| and orthonormality checked on
+ *        the backend under test for every vector. Bounds in check_syev. */
+#define TOL_EW(t) ((t) == HS_F64 ? 1e-14 : 1e-6)
+#define TOL_ACT(t) ((t) == HS_F64 ? 1e-13 : 1e-5)
+#define TOL_RED(t) ((t) == HS_F64 ? 1e-12 : 1e-5)
+#define TOL_GEMM(t) ((t) == HS_F64 ? 1e-12 : 2e-5)
+#define TOL_SUM 1e-12
+
+#define OD_GUARD 16            /* sentinel elements before and after every buffer */
+#define OD_SENTINEL (-1.5e30)  /* finite, exact in f32 and f64 (hence bit-comparable), unlikely */
+
+static const char *DUT(const od_pair *p) { return p->be[1]->ops->name; }
+
+#define OD_FAIL_CTX(p) "[%s %s, seed %llu] ", (p)->what, hs_dtype_name((p)->t), (unsigned long long)(p)->seed
+
+/* ---- setup ---- */
+
+void od_setup(od_pair *p, od_open_fn open_dut) {
+  memset(p, 0, sizeof *p);
+  const char *env = getenv("HS_TEST_SEED");
+  /* fresh inputs on every run (METHOD.md: the fast version must compute the same function on
+   * any valid input); HS_TEST_SEED replays a failing draw */
+  p->seed = env ? strtoull(env, NULL, 10)
+                : ((uint64_t)time(NULL) * 1000003u) ^ ((uint64_t)getpid() << 20) ^ (uint64_t)clock();
+  hs_status st = hs_cpu_backend_create(1, &p->be[0]);
+  cr_assert_eq(st, HS_OK, "reference CPU backend: %s", hs_status_string(st));
+  char err[512] = "";
+  st = open_dut(&p->be[1], err, sizeof err);
+  cr_assert_eq(st, HS_OK, "backend under test: %s (%s)", err, hs_status_string(st));
+}
+
+void od_teardown(od_pair *p) {
+  for (int s = 0; s < 2; s++)
+    if (p->be[s]) p->be[s]->ops->destroy(p->be[s]);
+}
+
+/* ---- random values (host, double; f32 cases round them before both sides see them) ---- */
+
+/* Signed, magnitude in [lo, hi] with lo > 0: never zero. */
+static double draw(od_pair *p, double lo, double hi) {
+  double u = hs_rng_uniform(p->seed, HS_STREAM_TEST, p->draws++);
+  double v = lo + (hi - lo) * (2 * fabs(u - 0.5));
+  return u < 0.5 ? -v : v;
+}
+static double *vals_rand(od_pair *p, size_t n, double lo, double hi) {
+  double *v = malloc((n + 1) * sizeof *v);
+  cr_assert(v != NULL);
+  for (size_t i = 0; i < n; i++) v[i] = draw(p, lo, hi);
+  return v;
+}
+static double *vals_pos(od_pair *p, size_t n, double lo, double hi) {
+  double *v = vals_rand(p, n, lo, hi);
+  for (size_t i = 0; i < n; i++) v[i] = fabs(v[i]);
+  return v;
+}
+/* NaN over the (rows x cols) block at offset off with leading dimension ld: elements an op
+ * must overwrite. Gaps (ld > cols) keep their values and must stay as they were. */
+static void poison(double *v, size_t off, int rows, int cols, size_t ld) {
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) v[off + (size_t)r * ld + c] = NAN;
+}
+static double *vals_nan(size_t n) {
+  double *v = malloc((n + 1) * sizeof *v);
+  cr_assert(v != NULL);
+  for (size_t i = 0; i < n; i++) v[i] = NAN;
+  return v;
+}
+
+/* ---- device buffers on both backends, with guard bands ---- */
+
+typedef struct {
+  od_pair *p;
+  hs_dtype t;
+  size_t n;
+  void *d[2]; /* n + 2*OD_GUARD elements; the payload starts at OD_GUARD */
+  double *h;  /* the initial payload as the device holds it (rounded to t) */
+} od_buf;
+
+static size_t esz(hs_dtype t) { return t == HS_F64 ? 8 : 4; }
+static void put(hs_dtype t, void *dst, size_t i, double v) {
+  if (t == HS_F64) ((double *)dst)[i] = v;
+  else ((float *)dst)[i] = (float)v;
+}
+static double get(hs_dtype t, const void *src, size_t i) {
+  return t == HS_F64 ? ((const double *)src)[i] : (double)((const float *)src)[i];
+}
+
+/* Takes ownership of v (n values). */
+static od_buf buf_from(od_pair *p, size_t n, double *v) {
+  od_buf b = {p, p->t, n, {NULL, NULL}, v};
+  size_t tot = n + 2 * OD_GUARD;
+  void *stage = malloc(tot * esz(b.t));
+  cr_assert(stage != NULL);
+  for (size_t i = 0; i < tot; i++)
+    put(b.t, stage, i, i < OD_GUARD || i >= OD_GUARD + n ? OD_SENTINEL : v[i - OD_GUARD]);
+  for (size_t i = 0; i < n; i++) v[i] = get(b.t, stage, OD_GUARD + i); /* as rounded */
+  for (int s = 0; s < 2; s++) {
+    hs_backend *be = p->be[s];
+    hs_status st = be->ops->alloc(be, tot * esz(b.t), &b.d[s]);
+    cr_assert_eq(st, HS_OK, OD_FAIL_CTX(p), "%s alloc: %s", be->ops->name, be->errmsg);
+    st = be->ops->upload(be, b.d[s], stage, tot * esz(b.t));
+    cr_assert_eq(st, HS_OK, OD_FAIL_CTX(p), "%s upload: %s", be->ops->name, be->errmsg);
+  }
+  free(stage);
+  return b;
+}
+static od_buf buf_rand(od_pair *p, size_t n, double lo, double hi) { return buf_from(p, n, vals_rand(p, n, lo, hi)); }
+static od_buf buf_pos(od_pair *p, size_t n, double lo, double hi) { return buf_from(p, n, vals_pos(p, n, lo, hi)); }
+static od_buf buf_nan(od_pair *p, size_t n) { return buf_from(p, n, vals_nan(n)); }
+
+static void *dp(const od_buf *b, int s) { return hs_dptr(b->d[s], b->t, OD_GUARD); }
+
+static void buf_free(od_buf *b) {
+  for (int s = 0; s < 2; s++) b->p->be[s]->ops->free(b->p->be[s], b->d[s]);
+  free(b->h);
+  memset(b, 0, sizeof *b);
+}
+
+/* Downloads side s, checks its guard bands bit for bit, returns the payload (caller frees). */
+static double *buf_get(od_buf *b, int s, const char *what) {
+  od_pair *p = b->p;
+  hs_backend *be = p->be[s];
+  size_t tot = b->n + 2 * OD_GUARD;
+  void *stage = malloc(tot * esz(b->t));
+  cr_assert(stage != NULL);
+  hs_status st = be->ops->download(be, stage, b->d[s], tot * esz(b->t));
+  cr_assert_eq(st, HS_OK, OD_FAIL_CTX(p), "%s download of %s: %s", be->ops->name, what, be->errmsg);
+  unsigned char sent[8];
+  put(b->t, sent, 0, OD_SENTINEL);
+  for (size_t i = 0; i < tot; i++) {
+    if (i == OD_GUARD) i = OD_GUARD + b->n;
+    if (i >= tot) break;
+    cr_assert(memcmp((char *)stage + i * esz(b->t), sent, esz(b->t)) == 0, OD_FAIL_CTX(p),
+              "%s wrote outside %s: guard element %s%zu changed", be->ops->name, what,
+              i < OD_GUARD ? "-" : "+", i < OD_GUARD ? OD_GUARD - i : i - OD_GUARD - b->n + 1);
+  }
+  double *v = malloc((b->n + 1) * sizeof *v);
+  cr_assert(v != NULL);
+  for (size_t i = 0; i < b->n; i++) v[i] = get(b->t, stage, OD_GUARD + i);
+  free(stage);
+  return v;
+}
+
+/* Both sides: guards intact, every element finite, max-norm relative difference <= tol. */
+static void buf_compare(od_buf *b, const char *what, double tol) {
+  od_pair *p = b->p;
+  double *r = buf_get(b, 0, what), *d = buf_get(b, 1, what);
+  double maxref = 0, maxdiff = 0;
+  size_t worst = 0;
+  for (size_t i = 0; i < b->n; i++) {
+    cr_assert(isfinite(r[i]), OD_FAIL_CTX(p), "reference %s[%zu] = %g: not written or not finite", what, i, r[i]);
+    cr_assert(isfinite(d[i]), OD_FAIL_CTX(p), "%s %s[%zu] = %g (reference %g): not written or not finite",
+              DUT(p), what, i, d[i], r[i]);
+    if (fabs(r[i]) > maxref) maxref = fabs(r[i]);
+    double e = fabs(d[i] - r[i]);
+    if (e > maxdiff) maxdiff = e, worst = i;
+  }
+  double rel = maxref > 0 ? maxdiff / maxref : maxdiff;
+  cr_assert(rel <= tol, OD_FAIL_CTX(p),
+            "%s %s differs from the reference: max|diff|/max|ref| = %.3g > %.3g (worst [%zu]: %.17g vs %.17g)",
+            DUT(p), what, rel, tol, worst, d[worst], r[worst]);
+  free(r);
+  free(d);
+}
+
+/* Scalars returned to the host: |dut - ref| <= tol * scale (scale: sum of |terms|). */
+static void scalar_compare(od_pair *p, const char *what, double ref, double dut, double scale, double tol) {
+  cr_assert(isfinite(ref) && isfinite(dut), OD_FAIL_CTX(p), "%s: reference %g, %s %g", what, ref, DUT(p), dut);
+  double e = fabs(dut - ref), s = scale > 0 ? scale : 1;
+  cr_assert(e <= tol * s, OD_FAIL_CTX(p), "%s: %s %.17g vs reference %.17g (|diff| %.3g > %.3g)", what,
+            DUT(p), dut, ref, e, tol * s);
+}
+
+/* int32 labels on both sides (inputs only: no guards needed). */
+typedef struct {
+  od_pair *p;
+  int32_t *d[2];
+} od_labels;
+
+static od_labels labels_new(od_pair *p, int rows, const int32_t *host) {
+  od_labels l = {p, {NULL, NULL}};
+  for (int s = 0; s < 2; s++) {
+    hs_backend *be = p->be[s];
+    cr_assert_eq(be->ops->alloc(be, (size_t)rows * 4, (void **)&l.d[s]), HS_OK, "labels alloc");
+    cr_assert_eq(be->ops->upload(be, l.d[s], host, (size_t)rows * 4), HS_OK, "labels upload");
+  }
+  return l;
+}
+static void labels_free(od_labels *l) {
+  for (int s = 0; s < 2; s++) l->p->be[s]->ops->free(l->p->be[s], l->d[s]);
+}
+static int32_t *labels_rand(od_pair *p, int rows, int C) {
+  int32_t *y = malloc((size_t)rows * sizeof *y + 4);
+  cr_assert(y != NULL);
+  for (int r = 0; r < rows; r++) y[r] = (int32_t)(hs_rng_bits(p->seed, HS_STREAM_TEST, p->draws++) % (uint64_t)C);
+  return y;
+}
+
+/* Runs `call` on both backends; `be` and `s` are in scope, D(buf) is buf's payload on side s. */
+#define D(b) dp(&(b), s)
+#define RUN(p, call)                                                                               \
+  do {                                                                                             \
+    for (int s = 0; s < 2; s++) {                                                                  \
+      hs_backend *be = (p)->be[s];                                                                 \
+      hs_status st_ = (call);                                                                      \
+      cr_assert_eq(st_, HS_OK, OD_FAIL_CTX(p), "%s: %s failed: %s (%s)", be->ops->name, #call,      \
+                   be->errmsg, hs_status_string(st_));                                             \
+    }                                                                                              \
+  } while (0)
+
+#define CASE(p, tt, ...)                                                                           \
+  do {                                                                                             \
+    (p)->t = (tt);                                                                                 \
+    snprintf((p)->what, sizeof (p)->what, __VA_ARGS__);                                            \
+  } while (0)
+
+static const char *ACT_NAME[] = {"linear", "relu", "tanh"};
+static const char *BN_NAME(int mode) { return mode == HS_BN_BATCH ? "batch" : "running"; }
+
+/* ================================ memory and BLAS ================================ */
+
+void od_check_fill(od_pair *p, hs_dtype t) {
+  CASE(p, t, "fill n=1001");
+  od_buf x = buf_nan(p, 1001);
+  RUN(p, be->ops->fill(be, t, 1001, -0.37, D(x)));
+  buf_compare(&x, "x", 0);
+  double *v = buf_get(&x, 1, "x");
+  double want = t == HS_F64 ? -0.37 : (double)(float)-0.37;
+  cr_assert_eq(v[500], want, OD_FAIL_CTX(p), "fill wrote %.17g, not %.17g", v[500], want);
+  free(v);
+  buf_free(&x);
+}
+
+void od_check_copy(od_pair *p, hs_dtype t) {
+  CASE(p, t, "copy n=517");
+  od_buf src = buf_rand(p, 517, 0.1, 1), dst = buf_nan(p, 517);
+  RUN(p, be->ops->copy(be, D(dst), D(src), 517 * esz(t)));
+  buf_compare(&dst, "dst", 0);
+  double *v = buf_get(&dst, 1, "dst");
+  cr_assert(memcmp(v, src.h, 517 * sizeof *v) == 0, OD_FAIL_CTX(p), "copy is not exact");
+  free(v);
+  buf_free(&src);
+  buf_free(&dst);
+}
+
+/* C (m x n, ldc) = alpha op(A) op(B) + beta C with padded leading dimensions. beta = 0 must
+ * not read C: its payload starts as NaN. */
+static void gemm_case(od_pair *p, hs_dtype t, hs_trans ta, hs_trans tb, double beta) {
+  const int m = 37, n = 23, k = 19;
+  CASE(p, t, "gemm ta=%d tb=%d m=%d n=%d k=%d beta=%g", ta, tb, m, n, k, beta);
+  int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+  int lda = ac + 3, ldb = bc + 2, ldc = n + 5;
+  od_buf A = buf_rand(p, (size_t)ar * lda, 0.05, 1), B = buf_rand(p, (size_t)br * ldb, 0.05, 1);
+  double *cv = vals_rand(p, (size_t)m * ldc, 0.05, 1);
+  if (beta == 0) poison(cv, 0, m, n, ldc);
+  od_buf C = buf_from(p, (size_t)m * ldc, cv);
+  RUN(p, be->ops->gemm(be, t, ta, tb, m, n, k, 0.7, D(A), lda, D(B), ldb, beta, D(C), ldc));
+  buf_compare(&C, "C", TOL_GEMM(t));
+  buf_free(&A);
+  buf_free(&B);
+  buf_free(&C);
+}
+
+void od_check_gemm(od_pair *p, hs_dtype t) {
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++) {
+      gemm_case(p, t, (hs_trans)ta, (hs_trans)tb, -1.3);
+      gemm_case(p, t, (hs_trans)ta, (hs_trans)tb, 0.0);
+    }
+}
+
+/* batch = 3; stride 0 shares an operand (share: 0 none, 1 A, 2 B). */
+static void gemm_batched_case(od_pair *p, hs_dtype t, hs_trans ta, hs_trans tb, int share, double beta) {
+  const int m = 13, n = 11, k = 29, batch = 3;
+  CASE(p, t, "gemm_batched ta=%d tb=%d share=%s beta=%g", ta, tb, share == 1 ? "A" : share == 2 ? "B" : "none", beta);
+  int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+  int lda = ac + 1, ldb = bc + 3, ldc = n + 2;
+  long long sa = share == 1 ? 0 : (long long)ar * lda + 7, sb = share == 2 ? 0 : (long long)br * ldb + 5;
+  long long sc = (long long)m * ldc + 3;
+  od_buf A = buf_rand(p, (size_t)(share == 1 ? ar * lda : sa * batch), 0.05, 1);
+  od_buf B = buf_rand(p, (size_t)(share == 2 ? br * ldb : sb * batch), 0.05, 1);
+  double *cv = vals_rand(p, (size_t)sc * batch, 0.05, 1);
+  if (beta == 0)
+    for (int i = 0; i < batch; i++) poison(cv, (size_t)i * sc, m, n, ldc);
+  od_buf C = buf_from(p, (size_t)sc * batch, cv);
+  RUN(p, be->ops->gemm_batched(be, t, ta, tb, m, n, k, -0.9, D(A), lda, sa, D(B), ldb, sb, beta,
+                               D(C), ldc, sc, batch));
+  buf_compare(&C, "C", TOL_GEMM(t));
+  buf_free(&A);
+  buf_free(&B);
+  buf_free(&C);
+}
+
+void od_check_gemm_batched(od_pair *p, hs_dtype t) {
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++) gemm_batched_case(p, t, (hs_trans)ta, (hs_trans)tb, 0, 0.4);
+  gemm_batched_case(p, t, HS_NOTRANS, HS_TRANS, 1, 0.0);
+  gemm_batched_case(p, t, HS_TRANS, HS_NOTRANS, 2, 1.0);
+}
+
+void od_check_gemv(od_pair *p, hs_dtype t) {
+  const int m = 41, n = 29, lda = n + 2;
+  for (int ta = 0; ta < 2; ta++) {
+    for (int b = 0; b < 2; b++) {
+      double beta = b ? -0.6 : 0.0;
+      CASE(p, t, "gemv ta=%d m=%d n=%d beta=%g", ta, m, n, beta);
+      int xl = ta ? m : n, yl = ta ? n : m;
+      od_buf A = buf_rand(p, (size_t)m * lda, 0.05, 1), x = buf_rand(p, (size_t)xl, 0.05, 1);
+      od_buf y = beta == 0 ? buf_nan(p, (size_t)yl) : buf_rand(p, (size_t)yl, 0.05, 1);
+      RUN(p, be->ops->gemv(be, t, (hs_trans)ta, m, n, 0.9, D(A), lda, D(x), beta, D(y)));
+      buf_compare(&y, "y", TOL_GEMM(t));
+      buf_free(&A);
+      buf_free(&x);
+      buf_free(&y);
+    }
+  }
+}
+
+/* n spans several sweeps of the GPU's fixed reduction grid (240 x 256) and odd tails. */
+static const size_t RED_N[] = {1, 7, 4097, 100003};
+
+void od_check_dot(od_pair *p, hs_dtype t) {
+  for (size_t c = 0; c < sizeof RED_N / sizeof *RED_N; c++) {
+    size_t n = RED_N[c];
+    CASE(p, t, "dot n=%zu", n);
+    od_buf x = buf_rand(p, n, 0.01, 1), y = buf_rand(p, n, 0.01, 1);
+    double out[2], scale = 0;
+    RUN(p, be->ops->dot(be, t, n, D(x), D(y), &out[s]));
+    for (size_t i = 0; i < n; i++) scale += fabs(x.h[i] * y.h[i]);
+    scalar_compare(p, "dot", out[0], out[1], scale, TOL_SUM);
+    buf_free(&x);
+    buf_free(&y);
+  }
+}
+
+void od_check_nrm2(od_pair *p, hs_dtype t) {
+  for (size_t c = 0; c < sizeof RED_N / sizeof *RED_N; c++) {
+    size_t n = RED_N[c];
+    CASE(p, t, "nrm2 n=%zu", n);
+    od_buf x = buf_rand(p, n, 0.01, 3);
+    double out[2], ss = 0;
+    RUN(p, be->ops->nrm2(be, t, n, D(x), &out[s]));
+    for (size_t i = 0; i < n; i++) ss += x.h[i] * x.h[i];
+    scalar_compare(p, "nrm2", out[0], out[1], sqrt(ss), TOL_SUM);
+    buf_free(&x);
+  }
+}
+
+void od_check_axpy(od_pair *p, hs_dtype t) {
+  CASE(p, t, "axpy n=1001");
+  od_buf x = buf_rand(p, 1001, 0.05, 1), y = buf_rand(p, 1001, 0.05, 1);
+  RUN(p, be->ops->axpy(be, t, 1001, -0.77, D(x), D(y)));
+  buf_compare(&y, "y", TOL_EW(t));
+  buf_free(&x);
+  buf_free(&y);
+}
+
+void od_check_scal(od_pair *p, hs_dtype t) {
+  CASE(p, t, "scal n=1001");
+  od_buf x = buf_rand(p, 1001, 0.05, 1);
+  RUN(p, be->ops->scal(be, t, 1001, 1.9, D(x)));
+  buf_compare(&x, "x", TOL_EW(t));
+  buf_free(&x);
+}
+
+void od_check_nonfinite(od_pair *p, hs_dtype t) {
+  const size_t n = 70001;
+  /* none; NaN first; +Inf last; -Inf in the middle */
+  for (int c = 0; c < 4; c++) {
+    CASE(p, t, "nonfinite case %d n=%zu", c, n);
+    double *v = vals_rand(p, n, 0.01, 1e3);
+    if (c == 1) v[0] = NAN;
+    if (c == 2) v[n - 1] = INFINITY;
+    if (c == 3) v[n / 2] = -INFINITY;
+    od_buf x = buf_from(p, n, v);
+    int out[2];
+    RUN(p, be->ops->nonfinite(be, t, n, D(x), &out[s]));
+    cr_assert_eq(out[0], c != 0, OD_FAIL_CTX(p), "reference nonfinite = %d", out[0]);
+    cr_assert_eq(out[1], c != 0, OD_FAIL_CTX(p), "%s nonfinite = %d, expected %d", DUT(p), out[1], c != 0);
+    buf_free(&x);
+  }
+}
+
+/* ================================ linear layers, activations ================================ */
+
+static const int KS[] = {1, 3};
+
+void od_check_bias_add(od_pair *p, hs_dtype t) {
+  const int rows = 37, cols = 13;
+  for (int ki = 0; ki < 2; ki++) {
+    int k = KS[ki];
+    size_t ps = k == 1 ? cols : cols + 5;
+    CASE(p, t, "bias_add k=%d rows=%d cols=%d pstride=%zu", k, rows, cols, ps);
+    od_buf b = buf_rand(p, ps * k, 0.05, 1), Y = buf_rand(p, (size_t)k * rows * cols, 0.05, 1);
+    RUN(p, be->ops->bias_add(be, t, k, rows, cols, D(b), ps, D(Y)));
+    buf_compare(&Y, "Y", TOL_EW(t));
+    buf_free(&b);
+    buf_free(&Y);
+  }
+}
+
+void od_check_col_sum(od_pair *p, hs_dtype t) {
+  const int rows = 67, cols = 45;
+  for (int ki = 0; ki < 2; ki++) {
+    int k = KS[ki];
+    size_t ps = k == 1 ? cols : cols + 4;
+    CASE(p, t, "col_sum k=%d rows=%d cols=%d pstride=%zu", k, rows, cols, ps);
+    od_buf X = buf_rand(p, (size_t)k * rows * cols, 0.05, 1), out = buf_rand(p, ps * k, 0.05, 1);
+    RUN(p, be->ops->col_sum(be, t, k, rows, cols, D(X), D(out), ps));
+    buf_compare(&out, "out", TOL_RED(t));
+    buf_free(&X);
+    buf_free(&out);
+  }
+}
+
+void od_check_act_fwd(od_pair *p, hs_dtype t) {
+  for (int act = 0; act < 3; act++) {
+    CASE(p, t, "act_fwd %s n=1001", ACT_NAME[act]);
+    od_buf Y = buf_rand(p, 1001, 0.01, 2), A = buf_nan(p, 1001);
+    RUN(p, be->ops->act_fwd(be, t, act, 1001, D(Y), D(A)));
+    buf_compare(&A, "A", TOL_ACT(t));
+    buf_free(&Y);
+    buf_free(&A);
+  }
+}
+
+void od_check_act_deriv_mul(od_pair *p, hs_dtype t) {
+  const size_t n = 333;
+  for (int act = 0; act < 3; act++)
+    for (int ki = 0; ki < 2; ki++) {
+      int k = KS[ki];
+      CASE(p, t, "act_deriv_mul %s k=%d n=%zu", ACT_NAME[act], k, n);
+      od_buf Y = buf_rand(p, n, 0.01, 2), G = buf_rand(p, n * k, 0.05, 1), out = buf_nan(p, n * k);
+      RUN(p, be->ops->act_deriv_mul(be, t, act, k, n, D(Y), D(G), D(out)));
+      buf_compare(&out, "out", TOL_ACT(t));
+      /* in place: out aliases G */
+      snprintf(p->what + strlen(p->what), sizeof p->what - strlen(p->what), " in place");
+      RUN(p, be->ops->act_deriv_mul(be, t, act, k, n, D(Y), D(G), D(G)));
+      buf_compare(&G, "G", TOL_ACT(t));
+      buf_free(&Y);
+      buf_free(&G);
+      buf_free(&out);
+    }
+}
+
+void od_check_act_rbwd_extra(od_pair *p, hs_dtype t) {
+  const size_t n = 333;
+  for (int act = 0; act < 3; act++)
+    for (int ki = 0; ki < 2; ki++) {
+      int k = KS[ki];
+      CASE(p, t, "act_rbwd_extra %s k=%d n=%zu", ACT_NAME[act], k, n);
+      od_buf Y = buf_rand(p, n, 0.01, 2), dA = buf_rand(p, n, 0.05, 1);
+      od_buf RY = buf_rand(p, n * k, 0.05, 1), RdY = buf_rand(p, n * k, 0.05, 1);
+      RUN(p, be->ops->act_rbwd_extra(be, t, act, k, n, D(Y), D(dA), D(RY), D(RdY)));
+      buf_compare(&RdY, "RdY", TOL_ACT(t));
+      buf_free(&Y);
+      buf_free(&dA);
+      buf_free(&RY);
+      buf_free(&RdY);
+    }
+}
+
+/* ================================ batch norm ================================ */
+
+/* 70 columns: several GPU tiles (32) and more than one CPU tile (64); 37 rows: a partial
+ * last sweep of the GPU's 8 row lanes. */
+#define BN_ROWS 37
+#define BN_COLS 70
+
+void od_check_bn_fwd(od_pair *p, hs_dtype t) {
+  const int rows = BN_ROWS, cols = BN_COLS;
+  for (int mode = HS_BN_BATCH; mode <= HS_BN_RUNNING; mode++) {
+    CASE(p, t, "bn_fwd %s rows=%d cols=%d", BN_NAME(mode), rows, cols);
+    /* an offset mean (|mean| >> std) exposes a one-pass variance */
+    double *z = vals_rand(p, (size_t)rows * cols, 0.01, 1);
+    for (size_t i = 0; i < (size_t)rows * cols; i++) z[i] += 3.0;
+    od_buf Z = buf_from(p, (size_t)rows * cols, z);
+    od_buf gamma = buf_rand(p, cols, 0.2, 2), beta = buf_rand(p, cols, 0.05, 1);
+    od_buf rm = buf_rand(p, cols, 0.5, 3.5), rv = buf_pos(p, cols, 0.3, 2);
+    od_buf mean = buf_nan(p, cols), xhat = buf_nan(p, (size_t)rows * cols), rstd = buf_nan(p, cols);
+    od_buf Y = buf_nan(p, (size_t)rows * cols);
+    RUN(p, be->ops->bn_fwd(be, t, mode, rows, cols, D(Z), D(gamma), D(beta), D(rm), D(rv), D(mean),
+                           D(xhat), D(rstd), D(Y)));
+    buf_compare(&mean, "batch_mean", TOL_RED(t));
+    buf_compare(&rstd, "rstd", TOL_RED(t));
+    buf_compare(&xhat, "xhat", TOL_RED(t));
+    buf_compare(&Y, "Y", TOL_RED(t));
+    od_buf *all[] = {&Z, &gamma, &beta, &rm, &rv, &mean, &xhat, &rstd, &Y};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
+  }
+}
+
+void od_check_bn_bwd(od_pair *p, hs_dtype t) {
+  const int rows = BN_ROWS, cols = BN_COLS;
+  for (int mode = HS_BN_BATCH; mode <= HS_BN_RUNNING; mode++)
+    for (int ki = 0; ki < 2; ki++)
+      for (int want = 0; want < 2; want++) {
+        int k = KS[ki];
+        size_t ps = k == 1 ? cols : cols + 3, rc = (size_t)rows * cols;
+        CASE(p, t, "bn_bwd %s k=%d pstride=%zu dgamma/dbeta %s", BN_NAME(mode), k, ps, want ? "wanted" : "NULL");
+        od_buf xhat = buf_rand(p, rc, 0.01, 2), rstd = buf_pos(p, cols, 0.5, 2), gamma = buf_rand(p, cols, 0.2, 2);
+        od_buf dY = buf_rand(p, rc * k, 0.05, 1), dZ = buf_nan(p, rc * k);
+        od_buf dg = buf_rand(p, ps * k, 0.05, 1), db = buf_rand(p, ps * k, 0.05, 1);
+        RUN(p, be->ops->bn_bwd(be, t, mode, k, rows, cols, D(xhat), D(rstd), D(gamma), D(dY), D(dZ),
+                               want ? D(dg) : NULL, want ? D(db) : NULL, ps));
+        buf_compare(&dZ, "dZ", TOL_RED(t));
+        buf_compare(&dg, "dgamma", TOL_RED(t));
+        buf_compare(&db, "dbeta", TOL_RED(t));
+        od_buf *all[] = {&xhat, &rstd, &gamma, &dY, &dZ, &dg, &db};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
+      }
+}
+
+void od_check_bn_rfwd(od_pair *p, hs_dtype t) {
+  const int rows = BN_ROWS, cols = BN_COLS;
+  for (int mode = HS_BN_BATCH; mode <= HS_BN_RUNNING; mode++)
+    for (int ki = 0; ki < 2; ki++) {
+      int k = KS[ki];
+      size_t ps = k == 1 ? cols : cols + 3, rc = (size_t)rows * cols;
+      CASE(p, t, "bn_rfwd %s k=%d pstride=%zu", BN_NAME(mode), k, ps);
+      od_buf xhat = buf_rand(p, rc, 0.01, 2), rstd = buf_pos(p, cols, 0.5, 2), gamma = buf_rand(p, cols, 0.2, 2);
+      od_buf RZ = buf_rand(p, rc * k, 0.05, 1), Rg = buf_rand(p, ps * k, 0.05, 1), Rb = buf_rand(p, ps * k, 0.05, 1);
+      od_buf RX = buf_nan(p, rc * k), RY = buf_nan(p, rc * k);
+      RUN(p, be->ops->bn_rfwd(be, t, mode, k, rows, cols, D(xhat), D(rstd), D(gamma), D(RZ), D(Rg),
+                              D(Rb), ps, D(RX), D(RY)));
+      buf_compare(&RX, "RXhat", TOL_RED(t));
+      buf_compare(&RY, "RY", TOL_RED(t));
+      od_buf *all[] = {&xhat, &rstd, &gamma, &RZ, &Rg, &Rb, &RX, &RY};
+      for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
+    }
+}
+
+void od_check_bn_rbwd_extra(od_pair *p, hs_dtype t) {
+  const int rows = BN_ROWS, cols = BN_COLS;
+  for (int mode = HS_BN_BATCH; mode <= HS_BN_RUNNING; mode++)
+    for (int ki = 0; ki < 2; ki++) {
+      int k = KS[ki];
+      size_t ps = k == 1 ? cols : cols + 3, rc = (size_t)rows * cols;
+      CASE(p, t, "bn_rbwd_extra %s k=%d pstride=%zu", BN_NAME(mode), k, ps);
+      od_buf xhat = buf_rand(p, rc, 0.01, 2), rstd = buf_pos(p, cols, 0.5, 2), gamma = buf_rand(p, cols, 0.2, 2);
+      od_buf dY = buf_rand(p, rc, 0.05, 1), dZ = buf_rand(p, rc, 0.05, 1);
+      od_buf RZ = buf_rand(p, rc * k, 0.05, 1), RX = buf_rand(p, rc * k, 0.05, 1), Rg = buf_rand(p, ps * k, 0.05, 1);
+      od_buf RdZ = buf_rand(p, rc * k, 0.05, 1), Rdg = buf_rand(p, ps * k, 0.05, 1);
+      RUN(p, be->ops->bn_rbwd_extra(be, t, mode, k, rows, cols, D(xhat), D(rstd), D(gamma), D(dY), D(dZ),
+                                    D(RZ), D(RX), D(Rg), ps, D(RdZ), D(Rdg)));
+      buf_compare(&RdZ, "RdZ", TOL_RED(t));
+      buf_compare(&Rdg, "Rdgamma", TOL_RED(t));
+      od_buf *all[] = {&xhat, &rstd, &gamma, &dY, &dZ, &RZ, &RX, &Rg, &RdZ, &Rdg};
+      for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
+    }
+}
+
+/* ================================ losses ================================ */
+
+/* C = 10 (one column per lane) and C = 67 (several sweeps of a warp) */
+static const int CS[] = {10, 67};
+#define LOSS_ROWS 37
+
+void od_check_ce_fwd(od_pair *p, hs_dtype t) {
+  const int rows = LOSS_ROWS;
+  for (int ci = 0; ci < 2; ci++) {
+    int C = CS[ci];
+    CASE(p, t, "ce_fwd rows=%d C=%d", rows, C);
+    int32_t *y = labels_rand(p, rows, C);
+    od_labels L = labels_new(p, rows, y);
+    od_buf F = buf_rand(p, (size_t)rows * C, 0.01, 4), P = buf_nan(p, (size_t)rows * C);
+    double loss[2];
+    RUN(p, be->ops->ce_fwd(be, t, rows, C, D(F), L.d[s], D(P), &loss[s]));
+    buf_compare(&P, "P", TOL_ACT(t));
+    double scale = 0; /* sum of |row loss| bounds the conditioning: losses are >= 0 */
+    for (int r = 0; r < rows; r++) scale += fabs(F.h[(size_t)r * C + y[r]]) + log((double)C) + 8;
+    scalar_compare(p, "ce loss_sum", loss[0], loss[1], scale, TOL_SUM * 100 /* exp/log ulps */);
+    /* a label out of range is refused by both */
+    y[rows / 2] = C;
+    od_labels bad = labels_new(p, rows, y);
+    for (int s = 0; s < 2; s++) {
+      hs_backend *be = p->be[s];
+      hs_status st = be->ops->ce_fwd(be, t, rows, C, D(F), bad.d[s], D(P), &loss[s]);
+      cr_assert_eq(st, HS_E_INVALID, OD_FAIL_CTX(p), "%s accepted label %d with C=%d", be->ops->name, C, C);
+    }
+    labels_free(&bad);
+    labels_free(&L);
+    free(y);
+    buf_free(&F);
+    buf_free(&P);
+  }
+}
+
+void od_check_ce_bwd(od_pair *p, hs_dtype t) {
+  const int rows = LOSS_ROWS;
+  for (int ci = 0; ci < 2; ci++) {
+    int C = CS[ci];
+    CASE(p, t, "ce_bwd rows=%d C=%d", rows, C);
+    int32_t *y = labels_rand(p, rows, C);
+    od_labels L = labels_new(p, rows, y);
+    od_buf P = buf_pos(p, (size_t)rows * C, 0.001, 1), dF = buf_nan(p, (size_t)rows * C);
+    RUN(p, be->ops->ce_bwd(be, t, rows, C, D(P), L.d[s], 1.0 / rows, D(dF)));
+    buf_compare(&dF, "dF", TOL_EW(t));
+    labels_free(&L);
+    free(y);
+    buf_free(&P);
+    buf_free(&dF);
+  }
+}
+
+void od_check_ce_rop(od_pair *p, hs_dtype t) {
+  const int rows = LOSS_ROWS;
+  for (int ci = 0; ci < 2; ci++)
+    for (int ki = 0; ki < 2; ki++) {
+      int C = CS[ci], k = KS[ki];
+      CASE(p, t, "ce_rop k=%d rows=%d C=%d", k, rows, C);
+      od_buf P = buf_pos(p, (size_t)rows * C, 0.001, 1), RF = buf_rand(p, (size_t)k * rows * C, 0.05, 1);
+      od_buf RdF = buf_nan(p, (size_t)k * rows * C);
+      RUN(p, be->ops->ce_rop(be, t, k, rows, C, D(P), D(RF), 0.3, D(RdF)));
+      buf_compare(&RdF, "RdF", TOL_RED(t));
+      buf_free(&P);
+      buf_free(&RF);
+      buf_free(&RdF);
+    }
+}
+
+void od_check_ce_correct(od_pair *p, hs_dtype t) {
+  const int rows = 203;
+  for (int ci = 0; ci < 2; ci++) {
+    int C = CS[ci];
+    CASE(p, t, "ce_correct rows=%d C=%d", rows, C);
+    int32_t *y = labels_rand(p, rows, C);
+    double *f = vals_rand(p, (size_t)rows * C, 0.01, 4);
+    /* rows 4i: label is the unique max; 4i+1: a tie before the label (the first maximum is
+     * another column: wrong); 4i+2: a tie after the label (right); 4i+3: random */
+    size_t expect = 0;
+    for (int r = 0; r < rows; r++) {
+      double *fr = f + (size_t)r * C;
+      int lab = y[r], other = (lab + 1 + r % (C - 1)) % C; /* != lab */
+      int lo = lab < other ? lab : other, hi = lab < other ? other : lab;
+      if (r % 4 == 0) fr[lab] = 5; /* random values are below 5 */
+      if (r % 4 == 1) fr[lo] = fr[hi] = 5, y[r] = hi;
+      if (r % 4 == 2) fr[lo] = fr[hi] = 5, y[r] = lo;
+      int am = 0;
+      for (int c = 1; c < C; c++)
+        if ((t == HS_F64 ? fr[c] : (double)(float)fr[c]) > (t == HS_F64 ? fr[am] : (double)(float)fr[am])) am = c;
+      expect += am == y[r];
+    }
+    od_labels L = labels_new(p, rows, y);
+    od_buf F = buf_from(p, (size_t)rows * C, f);
+    size_t got[2];
+    RUN(p, be->ops->ce_correct(be, t, rows, C, D(F), L.d[s], &got[s]));
+    cr_assert_eq(got[0], expect, OD_FAIL_CTX(p), "reference: %zu correct, expected %zu", got[0], expect);
+    cr_assert_eq(got[1], expect, OD_FAIL_CTX(p), "%s: %zu correct, expected %zu", DUT(p), got[1], expect);
+    labels_free(&L);
+    free(y);
+    buf_free(&F);
+  }
+}
+
+void od_check_mse_fwd_bwd(od_pair *p, hs_dtype t) {
+  const int rows = LOSS_ROWS, C = 7;
+  for (int want = 0; want < 2; want++) {
+    CASE(p, t, "mse_fwd_bwd rows=%d C=%d dF %s", rows, C, want ? "wanted" : "NULL");
+    size_t n = (size_t)rows * C;
+    od_buf F = buf_rand(p, n, 0.05, 2), T = buf_rand(p, n, 0.05, 2), dF = buf_nan(p, n);
+    double loss[2], scale = 0;
+    RUN(p, be->ops->mse_fwd_bwd(be, t, rows, C, D(F), D(T), 1.0 / rows, &loss[s], want ? D(dF) : NULL));
+    for (size_t i = 0; i < n; i++) scale += 0.5 * (F.h[i] - T.h[i]) * (F.h[i] - T.h[i]);
+    scalar_compare(p, "mse loss_sum", loss[0], loss[1], scale, TOL_SUM);
+    if (want) buf_compare(&dF, "dF", TOL_EW(t));
+    buf_free(&F);
+    buf_free(&T);
+    buf_free(&dF);
+  }
+}
+
+/* ================================ eigendecomposition ================================ */
+
+static void syev_case(od_pair *p, hs_dtype t, int n) {
+  CASE(p, t, "syev n=%d", n);
+  double *a = malloc((size_t)n * n * sizeof *a + 8);
+  cr_assert(a != NULL);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j <= i; j++) a[(size_t)i * n + j] = a[(size_t)j * n + i] = draw(p, 0.01, 1);
+  od_buf A = buf_from(p, (size_t)n * n, a), w = buf_nan(p, (size_t)n);
+  RUN(p, be->ops->syev(be, t, n, D(A), D(w)));
+  double *wr = buf_get(&w, 0, "w"), *wd = buf_get(&w, 1, "w");
+  double *vr = buf_get(&A, 0, "A"), *vd = buf_get(&A, 1, "A");
+  double anorm = 0;
+  for (int i = 0; i < n; i++) anorm = fmax(anorm, fabs(wr[i]));
+  const double eps = t == HS_F64 ? 2.2e-16 : 1.2e-7;
+  const double tol_w = 50 * n * eps, tol_res = 50 * n * eps, tol_orth = 50 * n * eps;
+  for (int i = 0; i < n; i++) {
+    cr_assert(isfinite(wd[i]), OD_FAIL_CTX(p), "%s w[%d] = %g", DUT(p), i, wd[i]);
+    cr_assert(fabs(wd[i] - wr[i]) <= tol_w * anorm, OD_FAIL_CTX(p), "%s w[%d] = %.17g vs reference %.17g",
+              DUT(p), i, wd[i], wr[i]);
+    if (i) cr_assert(wd[i] >= wd[i - 1], OD_FAIL_CTX(p), "%s eigenvalues not ascending at %d", DUT(p), i);
+  }
+  for (int i = 0; i < n; i++) {
+    const double *v = vd + (size_t)i * n, *u = vr + (size_t)i * n;
+    /* residual ||A v - w v||_inf against the original matrix (A.h) */
+    double res = 0;
+    for (int r = 0; r < n; r++) {
+      double s = 0;
+      for (int c = 0; c < n; c++) s += A.h[(size_t)r * n + c] * v[c];
+      res = fmax(res, fabs(s - wd[i] * v[r]));
+    }
+    cr_assert(res <= tol_res * anorm, OD_FAIL_CTX(p), "%s eigenpair %d: residual %.3g > %.3g", DUT(p), i, res, tol_res * anorm);
+    for (int j = 0; j <= i; j++) {
+      double d = 0;
+      for (int c = 0; c < n; c++) d += v[c] * vd[(size_t)j * n + c];
+      cr_assert(fabs(d - (i == j)) <= tol_orth, OD_FAIL_CTX(p), "%s eigenvectors %d, %d: <vi,vj> = %.3g", DUT(p), i, j, d);
+    }
+    double gap = INFINITY;
+    if (i > 0) gap = fmin(gap, wr[i] - wr[i - 1]);
+    if (i < n - 1) gap = fmin(gap, wr[i + 1] - wr[i]);
+    if (gap > 1e-2 * anorm) {
+      double d = 0, diff = 0;
+      for (int c = 0; c < n; c++) d += u[c] * v[c];
+      double sgn = d < 0 ? -1 : 1;
+      for (int c = 0; c < n; c++) diff = fmax(diff, fabs(sgn * v[c] - u[c]));
+      double tol_v = 50 * n * eps * anorm / gap;
+      cr_assert(diff <= tol_v, OD_FAIL_CTX(p), "%s eigenvector %d differs from the reference by %.3g > %.3g (gap %.3g)",
+                DUT(p), i, diff, tol_v, gap);
+    }
+  }
+  free(wr);
+  free(wd);
+  free(vr);
+  free(vd);
+  buf_free(&A);
+  buf_free(&w);
+}
+
+void od_check_syev(od_pair *p, hs_dtype t) {
+  syev_case(p, t, 1);
+  syev_case(p, t, 6);
+  syev_case(p, t, 37);
+}
