@@ -45,7 +45,16 @@
 
 static const char *DUT(const od_pair *p) { return p->be[1]->ops->name; }
 
-#define OD_FAIL_CTX(p) "[%s %s, seed %llu] ", (p)->what, hs_dtype_name((p)->t), (unsigned long long)(p)->seed
+/* cr_assert with the case, dtype and seed in front of the message. */
+#define OD_ASSERT(p, cond, ...)                                                                  \
+  do {                                                                                           \
+    if (!(cond)) {                                                                               \
+      char m_[768];                                                                              \
+      snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
+      cr_assert_fail("[%s %s, seed %llu] %s", (p)->what, hs_dtype_name((p)->t),                  \
+                     (unsigned long long)(p)->seed, m_);                                         \
+    }                                                                                            \
+  } while (0)
 
 /* ---- setup ---- */
 
@@ -131,9 +140,9 @@ static od_buf buf_from(od_pair *p, size_t n, double *v) {
   for (int s = 0; s < 2; s++) {
     hs_backend *be = p->be[s];
     hs_status st = be->ops->alloc(be, tot * esz(b.t), &b.d[s]);
-    cr_assert_eq(st, HS_OK, OD_FAIL_CTX(p), "%s alloc: %s", be->ops->name, be->errmsg);
+    OD_ASSERT(p, (st) == (HS_OK), "%s alloc: %s", be->ops->name, be->errmsg);
     st = be->ops->upload(be, b.d[s], stage, tot * esz(b.t));
-    cr_assert_eq(st, HS_OK, OD_FAIL_CTX(p), "%s upload: %s", be->ops->name, be->errmsg);
+    OD_ASSERT(p, (st) == (HS_OK), "%s upload: %s", be->ops->name, be->errmsg);
   }
   free(stage);
   return b;
@@ -158,13 +167,13 @@ static double *buf_get(od_buf *b, int s, const char *what) {
   void *stage = malloc(tot * esz(b->t));
   cr_assert(stage != NULL);
   hs_status st = be->ops->download(be, stage, b->d[s], tot * esz(b->t));
-  cr_assert_eq(st, HS_OK, OD_FAIL_CTX(p), "%s download of %s: %s", be->ops->name, what, be->errmsg);
+  OD_ASSERT(p, (st) == (HS_OK), "%s download of %s: %s", be->ops->name, what, be->errmsg);
   unsigned char sent[8];
   put(b->t, sent, 0, OD_SENTINEL);
   for (size_t i = 0; i < tot; i++) {
     if (i == OD_GUARD) i = OD_GUARD + b->n;
     if (i >= tot) break;
-    cr_assert(memcmp((char *)stage + i * esz(b->t), sent, esz(b->t)) == 0, OD_FAIL_CTX(p),
+    OD_ASSERT(p, memcmp((char *)stage + i * esz(b->t), sent, esz(b->t)) == 0,
               "%s wrote outside %s: guard element %s%zu changed", be->ops->name, what,
               i < OD_GUARD ? "-" : "+", i < OD_GUARD ? OD_GUARD - i : i - OD_GUARD - b->n + 1);
   }
@@ -182,15 +191,15 @@ static void buf_compare(od_buf *b, const char *what, double tol) {
   double maxref = 0, maxdiff = 0;
   size_t worst = 0;
   for (size_t i = 0; i < b->n; i++) {
-    cr_assert(isfinite(r[i]), OD_FAIL_CTX(p), "reference %s[%zu] = %g: not written or not finite", what, i, r[i]);
-    cr_assert(isfinite(d[i]), OD_FAIL_CTX(p), "%s %s[%zu] = %g (reference %g): not written or not finite",
+    OD_ASSERT(p, isfinite(r[i]), "reference %s[%zu] = %g: not written or not finite", what, i, r[i]);
+    OD_ASSERT(p, isfinite(d[i]), "%s %s[%zu] = %g (reference %g): not written or not finite",
               DUT(p), what, i, d[i], r[i]);
     if (fabs(r[i]) > maxref) maxref = fabs(r[i]);
     double e = fabs(d[i] - r[i]);
     if (e > maxdiff) maxdiff = e, worst = i;
   }
   double rel = maxref > 0 ? maxdiff / maxref : maxdiff;
-  cr_assert(rel <= tol, OD_FAIL_CTX(p),
+  OD_ASSERT(p, rel <= tol,
             "%s %s differs from the reference: max|diff|/max|ref| = %.3g > %.3g (worst [%zu]: %.17g vs %.17g)",
             DUT(p), what, rel, tol, worst, d[worst], r[worst]);
   free(r);
@@ -199,9 +208,9 @@ static void buf_compare(od_buf *b, const char *what, double tol) {
 
 /* Scalars returned to the host: |dut - ref| <= tol * scale (scale: sum of |terms|). */
 static void scalar_compare(od_pair *p, const char *what, double ref, double dut, double scale, double tol) {
-  cr_assert(isfinite(ref) && isfinite(dut), OD_FAIL_CTX(p), "%s: reference %g, %s %g", what, ref, DUT(p), dut);
+  OD_ASSERT(p, isfinite(ref) && isfinite(dut), "%s: reference %g, %s %g", what, ref, DUT(p), dut);
   double e = fabs(dut - ref), s = scale > 0 ? scale : 1;
-  cr_assert(e <= tol * s, OD_FAIL_CTX(p), "%s: %s %.17g vs reference %.17g (|diff| %.3g > %.3g)", what,
+  OD_ASSERT(p, e <= tol * s, "%s: %s %.17g vs reference %.17g (|diff| %.3g > %.3g)", what,
             DUT(p), dut, ref, e, tol * s);
 }
 
@@ -237,7 +246,7 @@ static int32_t *labels_rand(od_pair *p, int rows, int C) {
     for (int s = 0; s < 2; s++) {                                                                  \
       hs_backend *be = (p)->be[s];                                                                 \
       hs_status st_ = (call);                                                                      \
-      cr_assert_eq(st_, HS_OK, OD_FAIL_CTX(p), "%s: %s failed: %s (%s)", be->ops->name, #call,      \
+      OD_ASSERT(p, (st_) == (HS_OK), "%s: %s failed: %s (%s)", be->ops->name, #call,      \
                    be->errmsg, hs_status_string(st_));                                             \
     }                                                                                              \
   } while (0)
@@ -260,7 +269,7 @@ void od_check_fill(od_pair *p, hs_dtype t) {
   buf_compare(&x, "x", 0);
   double *v = buf_get(&x, 1, "x");
   double want = t == HS_F64 ? -0.37 : (double)(float)-0.37;
-  cr_assert_eq(v[500], want, OD_FAIL_CTX(p), "fill wrote %.17g, not %.17g", v[500], want);
+  OD_ASSERT(p, (v[500]) == (want), "fill wrote %.17g, not %.17g", v[500], want);
   free(v);
   buf_free(&x);
 }
@@ -271,7 +280,7 @@ void od_check_copy(od_pair *p, hs_dtype t) {
   RUN(p, be->ops->copy(be, D(dst), D(src), 517 * esz(t)));
   buf_compare(&dst, "dst", 0);
   double *v = buf_get(&dst, 1, "dst");
-  cr_assert(memcmp(v, src.h, 517 * sizeof *v) == 0, OD_FAIL_CTX(p), "copy is not exact");
+  OD_ASSERT(p, memcmp(v, src.h, 517 * sizeof *v) == 0, "copy is not exact");
   free(v);
   buf_free(&src);
   buf_free(&dst);
@@ -409,8 +418,8 @@ void od_check_nonfinite(od_pair *p, hs_dtype t) {
     od_buf x = buf_from(p, n, v);
     int out[2];
     RUN(p, be->ops->nonfinite(be, t, n, D(x), &out[s]));
-    cr_assert_eq(out[0], c != 0, OD_FAIL_CTX(p), "reference nonfinite = %d", out[0]);
-    cr_assert_eq(out[1], c != 0, OD_FAIL_CTX(p), "%s nonfinite = %d, expected %d", DUT(p), out[1], c != 0);
+    OD_ASSERT(p, (out[0]) == (c != 0), "reference nonfinite = %d", out[0]);
+    OD_ASSERT(p, (out[1]) == (c != 0), "%s nonfinite = %d, expected %d", DUT(p), out[1], c != 0);
     buf_free(&x);
   }
 }
@@ -610,7 +619,7 @@ void od_check_ce_fwd(od_pair *p, hs_dtype t) {
     for (int s = 0; s < 2; s++) {
       hs_backend *be = p->be[s];
       hs_status st = be->ops->ce_fwd(be, t, rows, C, D(F), bad.d[s], D(P), &loss[s]);
-      cr_assert_eq(st, HS_E_INVALID, OD_FAIL_CTX(p), "%s accepted label %d with C=%d", be->ops->name, C, C);
+      OD_ASSERT(p, (st) == (HS_E_INVALID), "%s accepted label %d with C=%d", be->ops->name, C, C);
     }
     labels_free(&bad);
     labels_free(&L);
@@ -679,8 +688,8 @@ void od_check_ce_correct(od_pair *p, hs_dtype t) {
     od_buf F = buf_from(p, (size_t)rows * C, f);
     size_t got[2];
     RUN(p, be->ops->ce_correct(be, t, rows, C, D(F), L.d[s], &got[s]));
-    cr_assert_eq(got[0], expect, OD_FAIL_CTX(p), "reference: %zu correct, expected %zu", got[0], expect);
-    cr_assert_eq(got[1], expect, OD_FAIL_CTX(p), "%s: %zu correct, expected %zu", DUT(p), got[1], expect);
+    OD_ASSERT(p, (got[0]) == (expect), "reference: %zu correct, expected %zu", got[0], expect);
+    OD_ASSERT(p, (got[1]) == (expect), "%s: %zu correct, expected %zu", DUT(p), got[1], expect);
     labels_free(&L);
     free(y);
     buf_free(&F);
@@ -721,10 +730,10 @@ static void syev_case(od_pair *p, hs_dtype t, int n) {
   const double eps = t == HS_F64 ? 2.2e-16 : 1.2e-7;
   const double tol_w = 50 * n * eps, tol_res = 50 * n * eps, tol_orth = 50 * n * eps;
   for (int i = 0; i < n; i++) {
-    cr_assert(isfinite(wd[i]), OD_FAIL_CTX(p), "%s w[%d] = %g", DUT(p), i, wd[i]);
-    cr_assert(fabs(wd[i] - wr[i]) <= tol_w * anorm, OD_FAIL_CTX(p), "%s w[%d] = %.17g vs reference %.17g",
+    OD_ASSERT(p, isfinite(wd[i]), "%s w[%d] = %g", DUT(p), i, wd[i]);
+    OD_ASSERT(p, fabs(wd[i] - wr[i]) <= tol_w * anorm, "%s w[%d] = %.17g vs reference %.17g",
               DUT(p), i, wd[i], wr[i]);
-    if (i) cr_assert(wd[i] >= wd[i - 1], OD_FAIL_CTX(p), "%s eigenvalues not ascending at %d", DUT(p), i);
+    if (i) OD_ASSERT(p, wd[i] >= wd[i - 1], "%s eigenvalues not ascending at %d", DUT(p), i);
   }
   for (int i = 0; i < n; i++) {
     const double *v = vd + (size_t)i * n, *u = vr + (size_t)i * n;
@@ -735,11 +744,11 @@ static void syev_case(od_pair *p, hs_dtype t, int n) {
       for (int c = 0; c < n; c++) s += A.h[(size_t)r * n + c] * v[c];
       res = fmax(res, fabs(s - wd[i] * v[r]));
     }
-    cr_assert(res <= tol_res * anorm, OD_FAIL_CTX(p), "%s eigenpair %d: residual %.3g > %.3g", DUT(p), i, res, tol_res * anorm);
+    OD_ASSERT(p, res <= tol_res * anorm, "%s eigenpair %d: residual %.3g > %.3g", DUT(p), i, res, tol_res * anorm);
     for (int j = 0; j <= i; j++) {
       double d = 0;
       for (int c = 0; c < n; c++) d += v[c] * vd[(size_t)j * n + c];
-      cr_assert(fabs(d - (i == j)) <= tol_orth, OD_FAIL_CTX(p), "%s eigenvectors %d, %d: <vi,vj> = %.3g", DUT(p), i, j, d);
+      OD_ASSERT(p, fabs(d - (i == j)) <= tol_orth, "%s eigenvectors %d, %d: <vi,vj> = %.3g", DUT(p), i, j, d);
     }
     double gap = INFINITY;
     if (i > 0) gap = fmin(gap, wr[i] - wr[i - 1]);
@@ -750,7 +759,7 @@ static void syev_case(od_pair *p, hs_dtype t, int n) {
       double sgn = d < 0 ? -1 : 1;
       for (int c = 0; c < n; c++) diff = fmax(diff, fabs(sgn * v[c] - u[c]));
       double tol_v = 50 * n * eps * anorm / gap;
-      cr_assert(diff <= tol_v, OD_FAIL_CTX(p), "%s eigenvector %d differs from the reference by %.3g > %.3g (gap %.3g)",
+      OD_ASSERT(p, diff <= tol_v, "%s eigenvector %d differs from the reference by %.3g > %.3g (gap %.3g)",
                 DUT(p), i, diff, tol_v, gap);
     }
   }
