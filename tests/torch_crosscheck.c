@@ -5,8 +5,10 @@
  * (max abs difference / max abs reference).
  *
  * The model, data and directions are made through the C API, written to a private temporary
- * directory as the files a user would hand to both tools (spec JSON, safetensors checkpoint
- * with the PyTorch tensor names of DESIGN.md, X/Y/V .npy), and reference.py reads those files.
+ * directory as the files a user would hand to both tools (spec JSON by hs_spec_to_json, the
+ * safetensors checkpoint by hs_model_save with the PyTorch tensor names of DESIGN.md, X/Y/V
+ * .npy), and reference.py reads those files with its own safetensors/npy readers, so the
+ * file contracts are checked end to end too.
  * Without torch for /usr/bin/python3 (or $HS_TORCH_PYTHON) the suite exits 77 (skipped).
  * A failing configuration's directory is kept for diagnosis (and every one with HS_KEEP_TMP=1). */
 #define _GNU_SOURCE
@@ -81,74 +83,6 @@ static void reference_path(char *out, size_t len) {
 }
 
 /* ---- files for the reference ---- */
-
-static void put_u64le(FILE *f, uint64_t x) {
-  unsigned char b[8];
-  for (int i = 0; i < 8; i++) b[i] = (unsigned char)(x >> (8 * i));
-  fwrite(b, 1, 8, f);
-}
-
-typedef struct {
-  char name[64];
-  int ndim;
-  size_t shape[2];
-  double *data; /* owned */
-} st_entry;
-
-/* A safetensors file (F64) written here, independently of src/io, from the public layout
- * table (hs_model_tensor) and the running statistics. */
-static void write_checkpoint(hs_model *m, const char *path, const char *what) {
-  hs_context *ctx = hs_model_context(m);
-  const hs_model_spec *s = hs_model_get_spec(m);
-  size_t P = hs_model_num_params(m), nt = hs_model_num_tensors(m);
-  double *theta = malloc(P * sizeof *theta);
-  cr_assert_eq(hs_model_get_params(m, theta), HS_OK, "%s: %s", what, hs_last_error(ctx));
-  st_entry e[4 * HS_MAX_HIDDEN + 4];
-  size_t n = 0;
-  for (size_t t = 0; t < nt; t++) {
-    const hs_param_info *p = hs_model_tensor(m, t);
-    size_t cnt = (size_t)p->rows * p->cols;
-    int is_matrix = strstr(p->name, ".weight") && !strstr(p->name, "norm.");
-    e[n] = (st_entry){.ndim = is_matrix ? 2 : 1, .shape = {(size_t)p->rows, (size_t)p->cols}};
-    snprintf(e[n].name, sizeof e[n].name, "%s", p->name);
-    e[n].data = malloc(cnt * sizeof(double));
-    memcpy(e[n].data, theta + p->offset, cnt * sizeof(double));
-    n++;
-  }
-  for (int i = 0; s->batchnorm != HS_BN_NONE && i < s->n_hidden; i++) {
-    size_t w = (size_t)s->hidden[i];
-    double *mean = malloc(w * sizeof *mean), *var = malloc(w * sizeof *var);
-    cr_assert_eq(hs_model_get_running(m, i, mean, var), HS_OK, "%s: %s", what, hs_last_error(ctx));
-    e[n] = (st_entry){.ndim = 1, .shape = {w, 1}, .data = mean};
-    snprintf(e[n++].name, sizeof e[0].name, "blocks.%d.norm.running_mean", i);
-    e[n] = (st_entry){.ndim = 1, .shape = {w, 1}, .data = var};
-    snprintf(e[n++].name, sizeof e[0].name, "blocks.%d.norm.running_var", i);
-  }
-  size_t cap = 256 + n * 160, len = 0, off = 0;
-  char *hdr = malloc(cap);
-  len += (size_t)snprintf(hdr + len, cap - len, "{\"__metadata__\":{\"format\":\"pt\"}");
-  for (size_t i = 0; i < n; i++) {
-    size_t cnt = e[i].shape[0] * (e[i].ndim == 2 ? e[i].shape[1] : 1);
-    len += (size_t)snprintf(hdr + len, cap - len, ",\"%s\":{\"dtype\":\"F64\",\"shape\":[%zu", e[i].name, e[i].shape[0]);
-    if (e[i].ndim == 2) len += (size_t)snprintf(hdr + len, cap - len, ",%zu", e[i].shape[1]);
-    len += (size_t)snprintf(hdr + len, cap - len, "],\"data_offsets\":[%zu,%zu]}", off, off + cnt * 8);
-    off += cnt * 8;
-  }
-  len += (size_t)snprintf(hdr + len, cap - len, "}");
-  while (len % 8) hdr[len++] = ' '; /* as the reference writer pads */
-  FILE *f = fopen(path, "wb");
-  cr_assert(f, "%s: cannot write %s", what, path);
-  put_u64le(f, len);
-  fwrite(hdr, 1, len, f);
-  for (size_t i = 0; i < n; i++) {
-    size_t cnt = e[i].shape[0] * (e[i].ndim == 2 ? e[i].shape[1] : 1);
-    fwrite(e[i].data, sizeof(double), cnt, f); /* little-endian host (npy.c refuses others) */
-    free(e[i].data);
-  }
-  cr_assert_eq(fclose(f), 0, "%s: writing %s failed", what, path);
-  free(hdr);
-  free(theta);
-}
 
 static void write_text(const char *path, const char *text, const char *what) {
   FILE *f = fopen(path, "w");
@@ -233,7 +167,7 @@ ParameterizedTest(xcase *c, torch, crosscheck) {
   snprintf(path, sizeof path, "%s/case.json", dir);
   write_text(path, casej, what);
   snprintf(path, sizeof path, "%s/weights.safetensors", dir);
-  write_checkpoint(m, path, what);
+  cr_assert_eq(hs_model_save(m, path, HS_F64), HS_OK, "[%s] save: %s", what, hs_last_error(ctx));
   size_t dims[2] = {N, (size_t)s.input_dim};
   snprintf(path, sizeof path, "%s/X.npy", dir);
   cr_assert_eq(hs_npy_write_f64(ctx, path, HS_F64, d->X, 2, dims), HS_OK, "[%s] %s", what, hs_last_error(ctx));
