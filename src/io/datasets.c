@@ -107,7 +107,7 @@ static int parse_opts(const char *s, int teacher, synth_opts *o, char *why, size
         }
       }
     } else {
-      snprintf(why, whylen, "unknown option '%s' (%s)", key,
+      snprintf(why, whylen, "unknown option '%.40s' (%s)", key,
                teacher ? "expected hidden, act or noise" : "expected sep");
       return 0;
     }
