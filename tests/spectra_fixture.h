@@ -83,7 +83,7 @@ static hs_linop *sf_linop(hs_context *ctx, size_t n, const double *A) {
 static double sf_semicircle_cdf(double x) {
   if (x <= -2) return 0;
   if (x >= 2) return 1;
-  return 0.5 + (x * sqrt(4 - x * x) / 4 + 2 * asin(x / 2)) / (2 * M_PI);
+  return 0.5 + (x * sqrt(4 - x * x) / 2 + 2 * asin(x / 2)) / (2 * M_PI);
 }
 
 /* Marchenko-Pastur CDF (ratio c < 1, unit variance) by Simpson's rule on the density. */

@@ -1,0 +1,345 @@
+#include "io/density.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/context.h"
+#include "io/atomic.h"
+#include "io/file.h"
+
+char *hs_density_csv_path(const char *path) {
+  size_t len = strlen(path);
+  char *out = malloc(len + 5);
+  if (!out) return NULL;
+  memcpy(out, path, len + 1);
+  if (len >= 5 && strcmp(path + len - 5, ".json") == 0)
+    strcpy(out + len - 5, ".csv");
+  else
+    strcat(out, ".csv");
+  return out;
+}
+
+/* The provenance keys, at the top level of every result file. */
+static void add_provenance(cJSON *o, const hs_provenance *p) {
+  cJSON_AddStringToObject(o, "hesspec_version", HS_VERSION);
+  cJSON_AddStringToObject(o, "command", p->command ? p->command : "");
+  cJSON_AddStringToObject(o, "operator", p->operator_kind ? p->operator_kind : "");
+  cJSON *model = p->model_json ? cJSON_Parse(p->model_json) : NULL;
+  cJSON_AddItemToObject(o, "model", model ? model : cJSON_CreateNull());
+  if (p->weights)
+    cJSON_AddStringToObject(o, "weights", p->weights);
+  else
+    cJSON_AddItemToObject(o, "weights", p->model_json ? cJSON_CreateString("seeded default initialisation") : cJSON_CreateNull());
+  if (p->data) {
+    cJSON *d = cJSON_AddObjectToObject(o, "data");
+    cJSON_AddStringToObject(d, "source", p->data);
+    cJSON_AddNumberToObject(d, "samples", (double)p->samples);
+    cJSON_AddNumberToObject(d, "batch", (double)p->batch);
+  } else {
+    cJSON_AddNullToObject(o, "data");
+  }
+  if (p->matrix) cJSON_AddStringToObject(o, "matrix", p->matrix);
+  cJSON_AddStringToObject(o, "dtype", hs_dtype_name(p->dtype));
+  cJSON_AddStringToObject(o, "backend", p->backend ? p->backend : "");
+  cJSON_AddStringToObject(o, "device", p->device ? p->device : "");
+  cJSON_AddNumberToObject(o, "seed", (double)p->seed);
+  cJSON_AddNumberToObject(o, "elapsed_seconds", p->elapsed);
+  char when[32];
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  cJSON_AddStringToObject(o, "created", when);
+}
+
+static cJSON *darray(const double *x, size_t n) {
+  cJSON *a = cJSON_CreateArray();
+  for (size_t i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(x[i]));
+  return a;
+}
+
+/* Non-finite numbers (a standard error of one probe) become null, which JSON can hold. */
+static void add_num(cJSON *o, const char *key, double v) {
+  if (isfinite(v))
+    cJSON_AddNumberToObject(o, key, v);
+  else
+    cJSON_AddNullToObject(o, key);
+}
+
+static hs_status write_json(hs_context *ctx, const char *path, cJSON *root) {
+  char *text = cJSON_Print(root);
+  if (!text) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory formatting JSON", path);
+  size_t len = strlen(text);
+  text[len] = '\0';
+  char *buf = malloc(len + 2);
+  hs_status st;
+  if (!buf) {
+    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory formatting JSON", path);
+  } else {
+    memcpy(buf, text, len);
+    buf[len] = '\n';
+    st = hs_write_file_atomic(ctx, path, buf, len + 1);
+  }
+  free(buf);
+  cJSON_free(text);
+  return st;
+}
+
+static hs_status write_csv(hs_context *ctx, const char *path, const hs_slq_result *r) {
+  hs_atomic_file f;
+  hs_status st = hs_atomic_begin(ctx, path, &f);
+  if (st != HS_OK) return st;
+  fprintf(f.fp, "# hesspec density: sigma (standard deviation) = %.17g; probes = %zu; steps = %zu\n", r->sigma,
+          r->probes, r->steps);
+  fprintf(f.fp, "lambda,density,stderr\n");
+  for (size_t g = 0; g < r->grid_n; g++) {
+    if (isfinite(r->density_se[g]))
+      fprintf(f.fp, "%.17g,%.17g,%.17g\n", r->grid[g], r->density[g], r->density_se[g]);
+    else
+      fprintf(f.fp, "%.17g,%.17g,\n", r->grid[g], r->density[g]);
+  }
+  return hs_atomic_commit(ctx, &f);
+}
+
+hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenance *prov,
+                           const hs_slq_result *r) {
+  cJSON *root = cJSON_CreateObject();
+  char *csv = hs_density_csv_path(path);
+  hs_status st = HS_OK;
+  if (!root || !csv) {
+    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+    goto cleanup;
+  }
+  cJSON_AddStringToObject(root, "format", "hesspec.density/1");
+  add_provenance(root, prov);
+  cJSON_AddNumberToObject(root, "params", (double)r->n);
+  cJSON *m = cJSON_AddObjectToObject(root, "method");
+  cJSON_AddStringToObject(m, "name", "slq");
+  cJSON_AddNumberToObject(m, "lanczos_steps", (double)r->steps);
+  cJSON_AddNumberToObject(m, "probes", (double)r->probes);
+  cJSON_AddNumberToObject(m, "seed", (double)r->seed);
+  cJSON_AddStringToObject(m, "reorth", "full: two passes of classical Gram-Schmidt");
+  cJSON_AddStringToObject(m, "start_vectors", "rademacher");
+  cJSON_AddNumberToObject(m, "breakdown_tol", r->breakdown_tol);
+  cJSON_AddNumberToObject(m, "early_terminated_probes", (double)r->early);
+  cJSON *probes = cJSON_AddArrayToObject(root, "probes");
+  for (size_t p = 0; p < r->probes; p++) {
+    cJSON *q = cJSON_CreateObject();
+    cJSON_AddItemToObject(q, "nodes", darray(r->nodes + p * r->steps, r->count[p]));
+    cJSON_AddItemToObject(q, "weights", darray(r->weights + p * r->steps, r->count[p]));
+    cJSON_AddItemToArray(probes, q);
+  }
+  cJSON_AddNumberToObject(root, "sigma", r->sigma);
+  cJSON_AddStringToObject(root, "sigma_is", "the standard deviation of the Gaussian kernel (not its variance)");
+  cJSON_AddItemToObject(root, "grid", darray(r->grid, r->grid_n));
+  cJSON_AddItemToObject(root, "density", darray(r->density, r->grid_n));
+  cJSON *se = cJSON_CreateArray();
+  for (size_t g = 0; g < r->grid_n; g++)
+    cJSON_AddItemToArray(se, isfinite(r->density_se[g]) ? cJSON_CreateNumber(r->density_se[g]) : cJSON_CreateNull());
+  cJSON_AddItemToObject(root, "density_stderr", se);
+  cJSON *s = cJSON_AddObjectToObject(root, "summary");
+  cJSON_AddNumberToObject(s, "lambda_min", r->lambda_min);
+  cJSON_AddNumberToObject(s, "lambda_max", r->lambda_max);
+  cJSON_AddNumberToObject(s, "trace", r->trace);
+  add_num(s, "trace_stderr", r->trace_se);
+  cJSON_AddNumberToObject(s, "negative_fraction", r->neg_frac);
+  add_num(s, "negative_fraction_stderr", r->neg_frac_se);
+  cJSON_AddNumberToObject(s, "negative_tolerance", r->neg_tol);
+  cJSON_AddNumberToObject(s, "grid_integral", r->integral);
+  cJSON *t = cJSON_AddObjectToObject(root, "timing");
+  cJSON_AddNumberToObject(t, "operator_seconds", r->t_apply);
+  cJSON_AddNumberToObject(t, "reorth_seconds", r->t_reorth);
+  cJSON_AddNumberToObject(t, "host_seconds", r->t_host);
+  cJSON_AddNumberToObject(t, "total_seconds", r->t_total);
+  cJSON_AddNumberToObject(t, "operator_applications", (double)r->applies);
+  /* CSV first: the JSON appearing last marks a complete pair. */
+  HS_TRY(write_csv(ctx, csv, r));
+  HS_TRY(write_json(ctx, path, root));
+cleanup:
+  cJSON_Delete(root);
+  free(csv);
+  return st;
+}
+
+hs_status hs_eig_write(hs_context *ctx, const char *path, const hs_provenance *prov,
+                       const hs_eig_result *r, const char *method, const char *which,
+                       size_t max_steps, const char *vectors_path) {
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+  cJSON_AddStringToObject(root, "format", "hesspec.eig/1");
+  add_provenance(root, prov);
+  cJSON_AddNumberToObject(root, "params", (double)r->n);
+  cJSON *m = cJSON_AddObjectToObject(root, "method");
+  cJSON_AddStringToObject(m, "name", method);
+  cJSON_AddStringToObject(m, "which", which);
+  cJSON_AddNumberToObject(m, "requested", (double)r->requested);
+  if (r->residuals) {
+    cJSON_AddNumberToObject(m, "tol", r->tol);
+    cJSON_AddStringToObject(m, "tol_is", "relative residual: ||A y - theta y|| <= tol * anorm_estimate");
+    cJSON_AddNumberToObject(m, "max_steps", (double)max_steps);
+    cJSON_AddNumberToObject(m, "lanczos_steps", (double)r->steps);
+    cJSON_AddNumberToObject(m, "seed", (double)prov->seed);
+  }
+  cJSON_AddNumberToObject(root, "converged", (double)r->found);
+  cJSON_AddItemToObject(root, "eigenvalues", darray(r->values, r->found));
+  if (r->residuals) cJSON_AddItemToObject(root, "residuals", darray(r->residuals, r->found));
+  cJSON_AddNumberToObject(root, "anorm_estimate", r->anorm);
+  if (!r->residuals) cJSON_AddNumberToObject(root, "asymmetry", r->asymmetry);
+  if (vectors_path)
+    cJSON_AddStringToObject(root, "eigenvectors", vectors_path);
+  else
+    cJSON_AddNullToObject(root, "eigenvectors");
+  cJSON *t = cJSON_AddObjectToObject(root, "timing");
+  cJSON_AddNumberToObject(t, "operator_seconds", r->t_apply);
+  cJSON_AddNumberToObject(t, "total_seconds", r->t_total);
+  cJSON_AddNumberToObject(t, "operator_applications", (double)r->applies);
+  hs_status st = write_json(ctx, path, root);
+  cJSON_Delete(root);
+  return st;
+}
+
+hs_status hs_trace_write(hs_context *ctx, const char *path, const hs_provenance *prov,
+                         const hs_trace_result *r) {
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+  cJSON_AddStringToObject(root, "format", "hesspec.trace/1");
+  add_provenance(root, prov);
+  cJSON_AddNumberToObject(root, "params", (double)r->n);
+  cJSON *m = cJSON_AddObjectToObject(root, "method");
+  cJSON_AddStringToObject(m, "name", "hutchinson");
+  cJSON_AddStringToObject(m, "probe_vectors", "rademacher");
+  cJSON_AddNumberToObject(m, "probes", (double)r->probes);
+  cJSON_AddNumberToObject(m, "seed", (double)r->seed);
+  cJSON_AddNumberToObject(root, "trace", r->trace);
+  add_num(root, "trace_stderr", r->trace_se);
+  cJSON_AddItemToObject(root, "samples", darray(r->samples, r->probes));
+  cJSON *t = cJSON_AddObjectToObject(root, "timing");
+  cJSON_AddNumberToObject(t, "operator_seconds", r->t_apply);
+  cJSON_AddNumberToObject(t, "total_seconds", r->t_total);
+  cJSON_AddNumberToObject(t, "operator_applications", (double)r->applies);
+  hs_status st = write_json(ctx, path, root);
+  cJSON_Delete(root);
+  return st;
+}
+
+/* ---- reading ---- */
+
+void hs_density_file_free(hs_density_file *f) {
+  if (!f) return;
+  free(f->count);
+  free(f->nodes);
+  free(f->weights);
+  free(f->grid);
+  free(f->density);
+  memset(f, 0, sizeof *f);
+}
+
+static hs_status read_darray(hs_context *ctx, const char *path, const char *field, const cJSON *a,
+                             double *out, size_t n) {
+  if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != n)
+    return hs_fail(ctx, HS_E_INVALID, "%s: field \"%s\" is missing or does not have %zu numbers", path, field, n);
+  size_t i = 0;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, a) {
+    if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble))
+      return hs_fail(ctx, HS_E_INVALID, "%s: field \"%s\"[%zu] is not a finite number", path, field, i);
+    out[i++] = e->valuedouble;
+  }
+  return HS_OK;
+}
+
+hs_status hs_density_read(hs_context *ctx, const char *path, hs_density_file *out) {
+  memset(out, 0, sizeof *out);
+  char *buf = NULL;
+  size_t len = 0;
+  hs_status st = hs_read_file(ctx, path, &buf, &len);
+  if (st != HS_OK) return st;
+  cJSON *root = cJSON_ParseWithLength(buf, len);
+  free(buf);
+  if (!root) return hs_fail(ctx, HS_E_INVALID, "%s: not valid JSON", path);
+  const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+  if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "hesspec.density/1") != 0) {
+    st = hs_fail(ctx, HS_E_INVALID, "%s: field \"format\" is not \"hesspec.density/1\"", path);
+    goto cleanup;
+  }
+  const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "params");
+  const cJSON *sigma = cJSON_GetObjectItemCaseSensitive(root, "sigma");
+  const cJSON *probes = cJSON_GetObjectItemCaseSensitive(root, "probes");
+  const cJSON *grid = cJSON_GetObjectItemCaseSensitive(root, "grid");
+  if (!cJSON_IsNumber(params) || params->valuedouble < 1) {
+    st = hs_fail(ctx, HS_E_INVALID, "%s: field \"params\" is missing or not a positive number", path);
+    goto cleanup;
+  }
+  if (!cJSON_IsNumber(sigma) || !(sigma->valuedouble > 0)) {
+    st = hs_fail(ctx, HS_E_INVALID, "%s: field \"sigma\" is missing or not positive", path);
+    goto cleanup;
+  }
+  if (!cJSON_IsArray(probes) || cJSON_GetArraySize(probes) < 1) {
+    st = hs_fail(ctx, HS_E_INVALID, "%s: field \"probes\" is missing or empty", path);
+    goto cleanup;
+  }
+  if (!cJSON_IsArray(grid) || cJSON_GetArraySize(grid) < 2) {
+    st = hs_fail(ctx, HS_E_INVALID, "%s: field \"grid\" is missing or has fewer than 2 points", path);
+    goto cleanup;
+  }
+  out->params = (size_t)params->valuedouble;
+  out->sigma = sigma->valuedouble;
+  out->probes = (size_t)cJSON_GetArraySize(probes);
+  size_t stride = 0;
+  const cJSON *p;
+  cJSON_ArrayForEach(p, probes) {
+    const cJSON *nd = cJSON_GetObjectItemCaseSensitive(p, "nodes");
+    size_t c = cJSON_IsArray(nd) ? (size_t)cJSON_GetArraySize(nd) : 0;
+    if (c > stride) stride = c;
+  }
+  if (stride == 0) {
+    st = hs_fail(ctx, HS_E_INVALID, "%s: field \"probes\" holds no nodes", path);
+    goto cleanup;
+  }
+  out->stride = stride;
+  out->grid_n = (size_t)cJSON_GetArraySize(grid);
+  out->count = calloc(out->probes, sizeof *out->count);
+  out->nodes = calloc(out->probes * stride, sizeof *out->nodes);
+  out->weights = calloc(out->probes * stride, sizeof *out->weights);
+  out->grid = malloc(out->grid_n * sizeof *out->grid);
+  out->density = malloc(out->grid_n * sizeof *out->density);
+  if (!out->count || !out->nodes || !out->weights || !out->grid || !out->density) {
+    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+    goto cleanup;
+  }
+  size_t i = 0;
+  out->lambda_min = INFINITY;
+  out->lambda_max = -INFINITY;
+  cJSON_ArrayForEach(p, probes) {
+    char field[64];
+    const cJSON *nd = cJSON_GetObjectItemCaseSensitive(p, "nodes");
+    const cJSON *wt = cJSON_GetObjectItemCaseSensitive(p, "weights");
+    size_t c = cJSON_IsArray(nd) ? (size_t)cJSON_GetArraySize(nd) : 0;
+    snprintf(field, sizeof field, "probes[%zu].nodes", i);
+    HS_TRY(read_darray(ctx, path, field, nd, out->nodes + i * stride, c));
+    snprintf(field, sizeof field, "probes[%zu].weights", i);
+    HS_TRY(read_darray(ctx, path, field, wt, out->weights + i * stride, c));
+    out->count[i] = c;
+    for (size_t j = 0; j < c; j++) {
+      out->lambda_min = fmin(out->lambda_min, out->nodes[i * stride + j]);
+      out->lambda_max = fmax(out->lambda_max, out->nodes[i * stride + j]);
+    }
+    i++;
+  }
+  HS_TRY(read_darray(ctx, path, "grid", grid, out->grid, out->grid_n));
+  HS_TRY(read_darray(ctx, path, "density", cJSON_GetObjectItemCaseSensitive(root, "density"), out->density,
+                     out->grid_n));
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  snprintf(out->label, sizeof out->label, "%s", base);
+  size_t bl = strlen(out->label);
+  if (bl > 5 && strcmp(out->label + bl - 5, ".json") == 0) out->label[bl - 5] = '\0';
+cleanup:
+  cJSON_Delete(root);
+  if (st != HS_OK) hs_density_file_free(out);
+  return st;
+}
