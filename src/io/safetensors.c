@@ -144,7 +144,7 @@ hs_status hs_st_parse(hs_context *ctx, const char *name, char *buf, size_t len,
   root = cJSON_ParseWithLengthOpts(htext, hl, &end, 0);
   if (!root) {
     char why[96];
-    hs_json_error_str(htext, hl, cJSON_GetErrorPtr(), why, sizeof why);
+    hs_json_error_str(htext, hl, end, why, sizeof why);
     st = hs_fail(ctx, HS_E_INVALID, "%s: header: %s", name, why);
     goto cleanup;
   }

@@ -204,7 +204,7 @@ hs_status hs_spec_parse(hs_context *ctx, const char *name, const char *json, siz
   cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
   if (!root) {
     char why[96];
-    hs_json_error_str(json, len, cJSON_GetErrorPtr(), why, sizeof why);
+    hs_json_error_str(json, len, end, why, sizeof why);
     return hs_fail(ctx, HS_E_INVALID, "%s: %s", name, why);
   }
   hs_status st;

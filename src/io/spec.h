@@ -21,8 +21,9 @@ hs_status hs_spec_from_cjson(hs_context *ctx, const char *name, const cJSON *obj
                              hs_model_spec *out);
 
 /* "malformed JSON at line 3, column 7" or "truncated JSON (unexpected end of input)" for a
- * failed cJSON parse of text[0..len); `where` is cJSON's error position. Shared by every
- * JSON reader so that their messages agree. */
+ * failed cJSON parse of text[0..len); `where` is the error position that
+ * cJSON_ParseWithLengthOpts returns through return_parse_end (thread-safe, unlike
+ * cJSON_GetErrorPtr). Shared by every JSON reader so that their messages agree. */
 void hs_json_error_str(const char *text, size_t len, const char *where, char *out,
                        size_t outlen);
 
