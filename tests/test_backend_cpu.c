@@ -281,6 +281,51 @@ Test(backend_cpu, gemm_all_transposes) {
         }
 }
 
+/* Large enough for the tiled, threaded path (several 64..256-row tiles, k > 1 tiles per row) */
+Test(backend_cpu, gemm_tiled) {
+  const int m = 301, n = 517, k = 37;
+  for (int d = 0; d < 2; d++)
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++) {
+        hs_dtype t = DTYPES[d];
+        int arows = ta ? k : m, acols = ta ? m : k, brows = tb ? n : k, bcols = tb ? k : n;
+        int lda = acols + 1, ldb = bcols + 3, ldc = n + 2;
+        double *A = rnd(t, (size_t)arows * lda), *B = rnd(t, (size_t)brows * ldb);
+        double *C0 = rnd(t, (size_t)m * ldc);
+        dbuf dA = dnew(t, (size_t)arows * lda, A), dB = dnew(t, (size_t)brows * ldb, B);
+        dbuf dC = dnew(t, (size_t)m * ldc, C0);
+        cr_assert_eq(be->ops->gemm(be, t, ta, tb, m, n, k, 1.1, dp(&dA), lda, dp(&dB), ldb, 0.5,
+                                   dp(&dC), ldc),
+                     HS_OK, "%s", be->errmsg);
+        double *ref = dupd(C0, (size_t)m * ldc);
+        ref_gemm(ta, tb, m, n, k, 1.1, A, lda, B, ldb, 0.5, ref, ldc);
+        check_buf(&dC, ref, "gemm tiled");
+        dfree(&dA), dfree(&dB), dfree(&dC);
+        free(A), free(B), free(C0), free(ref);
+      }
+}
+
+Test(backend_cpu, gemm_batched_shared_output) {
+  /* stride_c = 0: the products accumulate into one C in batch order */
+  const int m = 7, n = 13, k = 5, batch = 3;
+  for (int d = 0; d < 2; d++) {
+    hs_dtype t = DTYPES[d];
+    size_t na = (size_t)batch * m * k, nb = (size_t)batch * k * n;
+    double *A = rnd(t, na), *B = rnd(t, nb), *C0 = rnd(t, (size_t)m * n);
+    dbuf dA = dnew(t, na, A), dB = dnew(t, nb, B), dC = dnew(t, (size_t)m * n, C0);
+    cr_assert_eq(be->ops->gemm_batched(be, t, HS_NOTRANS, HS_NOTRANS, m, n, k, 1.0, dp(&dA), k,
+                                       (long long)m * k, dp(&dB), n, (long long)k * n, 1.0, dp(&dC),
+                                       n, 0, batch),
+                 HS_OK, "%s", be->errmsg);
+    double *ref = dupd(C0, (size_t)m * n);
+    for (int i = 0; i < batch; i++)
+      ref_gemm(0, 0, m, n, k, 1.0, A + (size_t)i * m * k, k, B + (size_t)i * k * n, n, 1.0, ref, n);
+    check_buf(&dC, ref, "gemm_batched stride_c=0");
+    dfree(&dA), dfree(&dB), dfree(&dC);
+    free(A), free(B), free(C0), free(ref);
+  }
+}
+
 Test(backend_cpu, gemm_degenerate) {
   for (int d = 0; d < 2; d++) {
     hs_dtype t = DTYPES[d];
@@ -376,6 +421,46 @@ Test(backend_cpu, gemv) {
         dfree(&dA), dfree(&dx), dfree(&dy);
         free(A), free(x), free(y0), free(ref);
       }
+}
+
+/* Shapes for the blocked outputs (o > 256) and the chunked reduction (r > 8192), where
+ * partials are added in chunk order */
+Test(backend_cpu, gemv_blocked_and_chunked) {
+  const int shapes[3][2] = {{300, 13}, {5, 20001}, {20001, 5}};
+  for (int d = 0; d < 2; d++)
+    for (int sh = 0; sh < 3; sh++)
+      for (int ta = 0; ta < 2; ta++)
+        for (int bz = 0; bz < 2; bz++) {
+          hs_dtype t = DTYPES[d];
+          int m = shapes[sh][0], n = shapes[sh][1], lda = n + 1;
+          int xl = ta ? m : n, yl = ta ? n : m;
+          double *A = rnd(t, (size_t)m * lda), *x = rnd(t, xl), *y0 = rnd(t, yl);
+          if (bz)
+            for (int i = 0; i < yl; i++) y0[i] = NAN;
+          double beta = bz ? 0.0 : -0.8;
+          dbuf dA = dnew(t, (size_t)m * lda, A), dx = dnew(t, xl, x), dy = dnew(t, yl, y0);
+          cr_assert_eq(be->ops->gemv(be, t, ta, m, n, 0.3, dp(&dA), lda, dp(&dx), beta, dp(&dy)),
+                       HS_OK, "%s", be->errmsg);
+          double *ref = malloc(yl * sizeof *ref), *got = malloc(yl * sizeof *got);
+          double *mag = malloc(yl * sizeof *mag);
+          for (int i = 0; i < yl; i++) {
+            double s = 0, a = 0;
+            for (int p = 0; p < xl; p++) {
+              double term = (ta ? A[(size_t)p * lda + i] : A[(size_t)i * lda + p]) * x[p];
+              s += term, a += fabs(term);
+            }
+            ref[i] = 0.3 * s + (beta == 0 ? 0 : beta * y0[i]);
+            mag[i] = 0.3 * a + fabs(beta == 0 ? 0 : beta * y0[i]);
+          }
+          dget(&dy, got, "gemv chunked");
+          /* 20001-term sums: bound by the sum of |terms| (sqrt(n)-ish growth in practice) */
+          for (int i = 0; i < yl; i++)
+            cr_assert(fabs(got[i] - ref[i]) <= 4 * sqrt((double)xl) * eps_t(t) * (1 + mag[i]),
+                      "gemv %dx%d %c %s [%d]: got %.17g want %.17g", m, n, ta ? 'T' : 'N', tname(t),
+                      i, got[i], ref[i]);
+          dfree(&dA), dfree(&dx), dfree(&dy);
+          free(A), free(x), free(y0), free(ref), free(got), free(mag);
+        }
 }
 
 Test(backend_cpu, gemv_empty_inner_dimension_scales_y) {
@@ -1258,6 +1343,53 @@ Test(backend_cpu, thread_count_does_not_change_results) {
   }
   b1->ops->destroy(b1);
   b3->ops->destroy(b3);
+}
+
+/* OpenBLAS's own threading changes gemm/gemv results with the thread count (it does at
+ * these shapes on 0.3.21); the backend's fixed tiling must not. */
+Test(backend_cpu, blas_thread_count_does_not_change_results) {
+  hs_backend *bs[2];
+  cr_assert_eq(hs_cpu_backend_create(1, &bs[0]), HS_OK);
+  cr_assert_eq(hs_cpu_backend_create(3, &bs[1]), HS_OK);
+  const int gshapes[3][3] = {{700, 4, 700}, {2000, 8, 300}, {128, 784, 1000}};
+  const int vshapes[3][2] = {{700, 700}, {40, 100003}, {3000, 600}};
+  for (int d = 0; d < 2; d++) {
+    hs_dtype t = DTYPES[d];
+    size_t es = t == HS_F64 ? 8 : 4;
+    for (int s = 0; s < 3; s++) {
+      int m = gshapes[s][0], n = gshapes[s][1], k = gshapes[s][2];
+      double *A = rnd(t, (size_t)m * k), *B = rnd(t, (size_t)k * n);
+      void *a = malloc((size_t)m * k * es), *b = malloc((size_t)k * n * es), *c[2];
+      host_to_dtype(t, A, (size_t)m * k, a);
+      host_to_dtype(t, B, (size_t)k * n, b);
+      for (int e = 0; e < 2; e++) {
+        c[e] = calloc((size_t)m * n, es);
+        cr_assert_eq(bs[e]->ops->gemm(bs[e], t, HS_NOTRANS, HS_NOTRANS, m, n, k, 1.0, a, k, b, n, 0.0,
+                                      c[e], n),
+                     HS_OK);
+      }
+      cr_assert(memcmp(c[0], c[1], (size_t)m * n * es) == 0, "gemm %dx%dx%d %s differs across threads",
+                m, n, k, tname(t));
+      free(A), free(B), free(a), free(b), free(c[0]), free(c[1]);
+    }
+    for (int s = 0; s < 3; s++)
+      for (int ta = 0; ta < 2; ta++) {
+        int m = vshapes[s][0], n = vshapes[s][1], xl = ta ? m : n, yl = ta ? n : m;
+        double *A = rnd(t, (size_t)m * n), *X = rnd(t, xl);
+        void *a = malloc((size_t)m * n * es), *x = malloc(xl * es), *y[2];
+        host_to_dtype(t, A, (size_t)m * n, a);
+        host_to_dtype(t, X, xl, x);
+        for (int e = 0; e < 2; e++) {
+          y[e] = calloc(yl, es);
+          cr_assert_eq(bs[e]->ops->gemv(bs[e], t, ta, m, n, 1.0, a, n, x, 0.0, y[e]), HS_OK);
+        }
+        cr_assert(memcmp(y[0], y[1], yl * es) == 0, "gemv %dx%d %c %s differs across threads", m, n,
+                  ta ? 'T' : 'N', tname(t));
+        free(A), free(X), free(a), free(x), free(y[0]), free(y[1]);
+      }
+  }
+  bs[0]->ops->destroy(bs[0]);
+  bs[1]->ops->destroy(bs[1]);
 }
 
 /* dot's order is part of the contract: blocks of 4096 summed left to right in double, block

@@ -146,9 +146,10 @@ hs_status hs_cpu_backend_create(int threads, hs_backend **out) {
   /* 0: all cores, or OMP_NUM_THREADS where the user (or a batch system) set it */
   cpu->threads = threads > 0 ? threads : omp_get_max_threads();
   if (cpu->threads < 1) cpu->threads = 1;
-  /* OpenBLAS keeps one global pool: only an explicit count overrides its own default
-   * (OPENBLAS_NUM_THREADS or all cores). */
-  if (threads > 0) openblas_set_num_threads(threads);
+  /* OpenBLAS runs single-threaded and we thread around it on fixed tiles (cpu_blas.c): its
+   * own threading changes summation orders with the thread count. The setting is
+   * process-wide; it also keeps LAPACK (syev) reproducible. */
+  openblas_set_num_threads(1);
   cpu_device_name(cpu->base.device_name, sizeof cpu->base.device_name);
   *out = &cpu->base;
   return HS_OK;
