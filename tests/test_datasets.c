@@ -217,3 +217,27 @@ Test(datasets, npy_pairs) {
   io_assert_fail(hs_data_from_npy(io_ctx, io_path("nope.npy"), yp, 0, &s, &d), HS_E_IO,
                  "nope.npy", "cannot open");
 }
+
+Test(datasets, synthetic_data_independent_of_threads) {
+  int dims[3] = {9, 5, 2};
+  hs_data a, b, c;
+  io_ctx->threads = 1;
+  io_assert_ok(hs_data_teacher(io_ctx, 4099, 2, dims, HS_ACT_TANH, 0.3, 5, &a));
+  io_ctx->threads = 3;
+  io_assert_ok(hs_data_teacher(io_ctx, 4099, 2, dims, HS_ACT_TANH, 0.3, 5, &b));
+  io_assert_ok(hs_data_teacher(io_ctx, 7, 2, dims, HS_ACT_TANH, 0.3, 5, &c));
+  cr_assert_arr_eq(a.X, b.X, 4099 * 9 * sizeof(double));
+  cr_assert_arr_eq(a.targets, b.targets, 4099 * 2 * sizeof(double));
+  /* and of n (the grouping of samples differs for n = 7) */
+  cr_assert_arr_eq(a.targets, c.targets, 7 * 2 * sizeof(double));
+  hs_data_free(&a);
+  hs_data_free(&b);
+  hs_data_free(&c);
+  io_ctx->threads = 1;
+  io_assert_ok(hs_data_mixture(io_ctx, 5000, 7, 3, 2.0, 9, &a));
+  io_ctx->threads = 4;
+  io_assert_ok(hs_data_mixture(io_ctx, 5000, 7, 3, 2.0, 9, &b));
+  cr_assert_arr_eq(a.X, b.X, 5000 * 7 * sizeof(double));
+  hs_data_free(&a);
+  hs_data_free(&b);
+}

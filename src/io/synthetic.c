@@ -1,6 +1,8 @@
-/* Synthetic datasets (see io/datasets.h for the definitions). Plain loops in a fixed order,
- * so the data do not depend on the thread count. */
+/* Synthetic datasets (see io/datasets.h for the definitions). Work is split across threads
+ * by sample (or by index range of the generator), and each value is computed by one thread
+ * in a fixed order, so the data do not depend on the thread count. */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,21 @@ enum { SUB_INPUTS = 0, SUB_NOISE = 1, SUB_MEANS = 2, SUB_LAYER0 = 3 };
 static int fits(size_t n, size_t a, size_t b) {
   size_t lim = SIZE_MAX / 16;
   return a && b && n <= lim / a / b;
+}
+
+static int n_threads(const hs_context *ctx) {
+  return ctx->threads > 0 ? ctx->threads : omp_get_max_threads();
+}
+
+/* hs_rng_normals in parallel: the generator is counter-based, so chunks are independent. */
+static void normals(const hs_context *ctx, uint64_t seed, uint64_t stream, size_t n, double *out) {
+  const size_t chunk = 1 << 14;
+  long long nchunks = (long long)((n + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static) num_threads(n_threads(ctx))
+  for (long long c = 0; c < nchunks; c++) {
+    size_t first = (size_t)c * chunk, m = n - first < chunk ? n - first : chunk;
+    hs_rng_normals(seed, stream, first, m, out + first);
+  }
 }
 
 hs_status hs_data_mixture(hs_context *ctx, size_t n, int dim, int classes, double separation,
@@ -38,9 +55,9 @@ hs_status hs_data_mixture(hs_context *ctx, size_t n, int dim, int classes, doubl
     return hs_fail(ctx, HS_E_NOMEM, "mixture: out of memory for %zu x %d samples", n, dim);
   }
   double scale = separation / sqrt(2.0 * (double)d);
-  hs_rng_normals(seed, SUB(SUB_MEANS), 0, c * d, mu);
+  normals(ctx, seed, SUB(SUB_MEANS), c * d, mu);
   for (size_t k = 0; k < c * d; k++) mu[k] *= scale;
-  hs_rng_normals(seed, SUB(SUB_INPUTS), 0, n * d, out->X);
+  normals(ctx, seed, SUB(SUB_INPUTS), n * d, out->X);
   for (size_t i = 0; i < n; i++) {
     size_t y = i % c;
     out->labels[i] = (int32_t)y;
@@ -65,7 +82,6 @@ hs_status hs_data_teacher(hs_context *ctx, size_t n, int n_layers, const int *di
   hs_status st = HS_OK;
   memset(out, 0, sizeof *out);
   double *W[HS_MAX_HIDDEN + 1] = {0};
-  double *h = NULL, *g = NULL;
   if (n == 0 || n_layers < 1 || n_layers > HS_MAX_HIDDEN + 1 || !(noise >= 0) || !isfinite(noise))
     return hs_fail(ctx, HS_E_INVALID,
                    "teacher: invalid settings (n %zu, %d layers, noise %g): need n >= 1, 1 to %d "
@@ -83,9 +99,7 @@ hs_status hs_data_teacher(hs_context *ctx, size_t n, int n_layers, const int *di
     return hs_fail(ctx, HS_E_INVALID, "teacher: %zu samples of these widths are too large", n);
   out->X = malloc(n * in * sizeof *out->X);
   out->targets = malloc(n * C * sizeof *out->targets);
-  h = malloc(widest * sizeof *h);
-  g = malloc(widest * sizeof *g);
-  if (!out->X || !out->targets || !h || !g) {
+  if (!out->X || !out->targets) {
     st = hs_fail(ctx, HS_E_NOMEM, "teacher: out of memory for %zu samples", n);
     goto cleanup;
   }
@@ -97,27 +111,64 @@ hs_status hs_data_teacher(hs_context *ctx, size_t n, int n_layers, const int *di
       goto cleanup;
     }
     /* N(0, 1/fan_in) keeps the pre-activations O(1) at every depth. */
-    hs_rng_normals(seed, SUB(SUB_LAYER0 + l), 0, a * b, W[l]);
+    normals(ctx, seed, SUB(SUB_LAYER0 + l), a * b, W[l]);
     double s = 1.0 / sqrt((double)a);
     for (size_t k = 0; k < a * b; k++) W[l][k] *= s;
   }
-  hs_rng_normals(seed, SUB(SUB_INPUTS), 0, n * in, out->X);
-  for (size_t i = 0; i < n; i++) {
-    memcpy(h, out->X + i * in, in * sizeof *h);
-    for (int l = 0; l < n_layers; l++) {
-      size_t a = (size_t)dims[l], b = (size_t)dims[l + 1];
-      int last = l == n_layers - 1;
-      double *dst = last ? out->targets + i * C : g;
-      for (size_t r = 0; r < b; r++) {
-        double z = 0;
-        for (size_t c = 0; c < a; c++) z += W[l][r * a + c] * h[c];
-        dst[r] = last ? z : act_f(act, z);
+  normals(ctx, seed, SUB(SUB_INPUTS), n * in, out->X);
+  /* Four samples at a time share each weight load (a 3-4x speed-up on wide inputs); each
+   * sample's sums still run over c in order, so the values do not depend on the grouping. */
+  enum { G = 4 };
+  long long ngroups = (long long)((n + G - 1) / G);
+  int failed = 0;
+#pragma omp parallel num_threads(n_threads(ctx)) reduction(|| : failed)
+  {
+    double *h = malloc(G * widest * sizeof *h), *g = malloc(G * widest * sizeof *g);
+    failed = !h || !g;
+#pragma omp for schedule(static)
+    for (long long gi = 0; gi < ngroups; gi++) {
+      if (failed) continue;
+      size_t i0 = (size_t)gi * G, m = n - i0 < G ? n - i0 : G;
+      for (size_t q = 0; q < m; q++) memcpy(h + q * widest, out->X + (i0 + q) * in, in * sizeof *h);
+      for (int l = 0; l < n_layers; l++) {
+        size_t a = (size_t)dims[l], b = (size_t)dims[l + 1];
+        int last = l == n_layers - 1;
+        for (size_t r = 0; r < b; r++) {
+          const double *w = W[l] + r * a;
+          double z[G] = {0};
+          if (m == G) {
+            for (size_t c = 0; c < a; c++) {
+              double wc = w[c];
+              z[0] += wc * h[c];
+              z[1] += wc * h[widest + c];
+              z[2] += wc * h[2 * widest + c];
+              z[3] += wc * h[3 * widest + c];
+            }
+          } else {
+            for (size_t q = 0; q < m; q++)
+              for (size_t c = 0; c < a; c++) z[q] += w[c] * h[q * widest + c];
+          }
+          for (size_t q = 0; q < m; q++) {
+            if (last) out->targets[(i0 + q) * C + r] = z[q];
+            else g[q * widest + r] = act_f(act, z[q]);
+          }
+        }
+        if (!last) {
+          double *t = h;
+          h = g;
+          g = t;
+        }
       }
-      if (!last) memcpy(h, g, b * sizeof *h);
+      if (noise > 0)
+        for (size_t k = 0; k < m * C; k++)
+          out->targets[i0 * C + k] += noise * hs_rng_normal(seed, SUB(SUB_NOISE), i0 * C + k);
     }
-    if (noise > 0)
-      for (size_t k = 0; k < C; k++)
-        out->targets[i * C + k] += noise * hs_rng_normal(seed, SUB(SUB_NOISE), i * C + k);
+    free(h);
+    free(g);
+  }
+  if (failed) {
+    st = hs_fail(ctx, HS_E_NOMEM, "teacher: out of memory for the layer buffers");
+    goto cleanup;
   }
   out->n = n;
   out->input_dim = dims[0];
@@ -134,8 +185,6 @@ hs_status hs_data_teacher(hs_context *ctx, size_t n, int n_layers, const int *di
 
 cleanup:
   for (int l = 0; l < n_layers && l <= HS_MAX_HIDDEN; l++) free(W[l]);
-  free(h);
-  free(g);
   if (st != HS_OK) hs_data_free(out);
   return st;
 }
