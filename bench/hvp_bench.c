@@ -1,0 +1,225 @@
+/* hvp_bench: times the HVP engine on the issue's benchmark model, for bench/run-cpu.sh.
+ *
+ *   784-256-256-256-10 ReLU MLP (bias, no BN), cross entropy, 1024 samples in one batch
+ *   (--batch to change), Fashion-MNIST (the first N training images) when its files are
+ *   installed, else synthetic Gaussian inputs of the same shape (the timing does not depend
+ *   on the values; the output says which was used).
+ *
+ * For each dtype (f64, f32): the loss gradient, single-vector HVPs, blocks of --block (8)
+ * directions (reported per vector) and, for reference, single-vector Gauss-Newton products.
+ * Times are the best of --reps repetitions after a warm-up, with --threads CPU threads.
+ * "engine" times call hs_nn_apply on device buffers (what Lanczos and SLQ use); "api" times
+ * call the public hs_model_hvp (adds host<->device copies and allocation of V and Y).
+ *
+ * Output: a readable report, and one machine-readable line per number:
+ *   RESULT <dtype> <quantity> <milliseconds>
+ * with quantity grad, hvp1, hvpK_per_vec, ggn1, api_hvp1, api_hvpK_per_vec. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/context.h"
+#include "core/rng.h"
+#include "hesspec.h"
+#include "io/datasets.h"
+#include "nn/hvp.h"
+#include "nn/model.h"
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static void die(hs_context *ctx, const char *what, hs_status st) {
+  fprintf(stderr, "hvp_bench: %s: %s (%s)\n", what, ctx ? hs_last_error(ctx) : "", hs_status_string(st));
+  exit(1);
+}
+
+#define CHECK(ctx, what, call)              \
+  do {                                      \
+    hs_status st_ = (call);                 \
+    if (st_ != HS_OK) die(ctx, what, st_); \
+  } while (0)
+
+typedef struct {
+  int threads, reps, block;
+  size_t samples, batch;
+  int f32;
+  const char *data; /* "auto", "fashion-mnist", "synthetic" */
+} options;
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: hvp_bench [--threads T (2)] [--reps R (10)] [--block K (8)] [--samples N (1024)]\n"
+          "                 [--batch B (0 = all)] [--data auto|fashion-mnist|synthetic] [--no-f32]\n");
+  exit(2);
+}
+
+/* Best of reps calls of fn after one warm-up call. */
+typedef void (*bench_fn)(void *arg);
+static double best_ms(int reps, bench_fn fn, void *arg) {
+  fn(arg);
+  double best = INFINITY;
+  for (int r = 0; r < reps; r++) {
+    double t0 = now_ms();
+    fn(arg);
+    double dt = now_ms() - t0;
+    if (dt < best) best = dt;
+  }
+  return best;
+}
+
+typedef struct {
+  hs_model *m;
+  hs_context *ctx;
+  hs_curvature which;
+  size_t k;
+  void *V, *Y;          /* device (engine) */
+  double *hV, *hY, *hg; /* host (api) */
+} job;
+
+static void run_grad(void *a) {
+  job *j = a;
+  double loss;
+  CHECK(j->ctx, "gradient", hs_model_loss_grad(j->m, &loss, j->hg));
+}
+static void run_engine(void *a) {
+  job *j = a;
+  CHECK(j->ctx, "hs_nn_apply", hs_nn_apply(j->m, j->which, j->k, j->V, j->Y));
+}
+static void run_api(void *a) {
+  job *j = a;
+  CHECK(j->ctx, "hs_model_hvp", hs_model_hvp(j->m, j->which, j->k, j->hV, j->hY));
+}
+
+static void bench_dtype(const options *o, hs_dtype t, const hs_data *data) {
+  hs_context_options co = hs_context_defaults();
+  co.device = "cpu";
+  co.dtype = t;
+  co.threads = o->threads;
+  hs_context *ctx = NULL;
+  CHECK(ctx, "context", hs_context_create(&co, &ctx));
+  const char *dn = hs_dtype_name(t);
+
+  hs_model_spec s = hs_spec_defaults();
+  s.input_dim = 784;
+  s.n_hidden = 3;
+  s.hidden[0] = s.hidden[1] = s.hidden[2] = 256;
+  s.output_dim = 10;
+  s.activation = HS_ACT_RELU;
+  s.batchnorm = HS_BN_NONE;
+  s.residual = 0;
+  s.bias = 1;
+  s.loss = HS_LOSS_CROSS_ENTROPY;
+  hs_model *m = NULL;
+  CHECK(ctx, "model", hs_model_create(ctx, &s, &m));
+  CHECK(ctx, "init", hs_model_init(m, 1));
+  hs_dataset *d = NULL;
+  CHECK(ctx, "dataset",
+        hs_dataset_create(ctx, data->n, data->input_dim, data->X, data->output_dim, data->labels, NULL, &d));
+  CHECK(ctx, "bind", hs_model_bind(m, d, o->batch));
+  const size_t P = hs_model_num_params(m), K = (size_t)o->block;
+
+  job j = {.m = m, .ctx = ctx, .which = HS_CURV_HESSIAN};
+  j.hV = malloc(K * P * sizeof *j.hV);
+  j.hY = malloc(K * P * sizeof *j.hY);
+  j.hg = malloc(P * sizeof *j.hg);
+  hs_rng_normals(7, HS_STREAM_TEST, 0, K * P, j.hV);
+  CHECK(ctx, "alloc V", hs_dev_alloc(ctx, t, K * P, &j.V));
+  CHECK(ctx, "alloc Y", hs_dev_alloc(ctx, t, K * P, &j.Y));
+  CHECK(ctx, "upload V", hs_dev_upload_f64(ctx, t, j.V, j.hV, K * P));
+
+  double loss;
+  CHECK(ctx, "loss", hs_model_loss_grad(m, &loss, NULL));
+  printf("[%s] P = %zu, loss at init %.6f\n", dn, P, loss);
+
+  double grad = best_ms(o->reps, run_grad, &j);
+  j.k = 1;
+  double hvp1 = best_ms(o->reps, run_engine, &j);
+  double api1 = best_ms(o->reps, run_api, &j);
+  j.k = K;
+  double hvpk = best_ms(o->reps, run_engine, &j) / (double)K;
+  double apik = best_ms(o->reps, run_api, &j) / (double)K;
+  j.k = 1;
+  j.which = HS_CURV_GGN;
+  double ggn1 = best_ms(o->reps, run_engine, &j);
+
+  printf("[%s] gradient                 %9.3f ms\n", dn, grad);
+  printf("[%s] HVP single (engine)      %9.3f ms   (%.2f x gradient)\n", dn, hvp1, hvp1 / grad);
+  printf("[%s] HVP block of %-2zu /vector  %9.3f ms   (%.2f x gradient)\n", dn, K, hvpk, hvpk / grad);
+  printf("[%s] GGN single (engine)      %9.3f ms\n", dn, ggn1);
+  printf("[%s] HVP single (public API)  %9.3f ms\n", dn, api1);
+  printf("[%s] HVP block (public API)   %9.3f ms per vector\n", dn, apik);
+  printf("RESULT %s grad %.4f\nRESULT %s hvp1 %.4f\nRESULT %s hvpK_per_vec %.4f\nRESULT %s ggn1 %.4f\n"
+         "RESULT %s api_hvp1 %.4f\nRESULT %s api_hvpK_per_vec %.4f\n",
+         dn, grad, dn, hvp1, dn, hvpk, dn, ggn1, dn, api1, dn, apik);
+  fflush(stdout);
+
+  ctx->be->ops->free(ctx->be, j.V);
+  ctx->be->ops->free(ctx->be, j.Y);
+  free(j.hV);
+  free(j.hY);
+  free(j.hg);
+  hs_model_destroy(m);
+  hs_dataset_destroy(d);
+  hs_context_destroy(ctx);
+}
+
+int main(int argc, char **argv) {
+  options o = {.threads = 2, .reps = 10, .block = 8, .samples = 1024, .batch = 0, .f32 = 1, .data = "auto"};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--no-f32")) { o.f32 = 0; continue; }
+    if (!v) usage();
+    if (!strcmp(a, "--threads")) o.threads = atoi(v);
+    else if (!strcmp(a, "--reps")) o.reps = atoi(v);
+    else if (!strcmp(a, "--block")) o.block = atoi(v);
+    else if (!strcmp(a, "--samples")) o.samples = (size_t)atol(v);
+    else if (!strcmp(a, "--batch")) o.batch = (size_t)atol(v);
+    else if (!strcmp(a, "--data")) o.data = v;
+    else usage();
+    i++;
+  }
+  if (o.threads < 1 || o.reps < 1 || o.block < 1 || o.samples < 2) usage();
+
+  /* the data, as host arrays */
+  hs_context_options co = hs_context_defaults();
+  co.device = "cpu";
+  co.threads = o.threads;
+  hs_context *ctx = NULL;
+  CHECK(ctx, "context", hs_context_create(&co, &ctx));
+  hs_data data;
+  memset(&data, 0, sizeof data);
+  int have = 0;
+  if (strcmp(o.data, "synthetic") != 0) {
+    hs_status st = hs_data_fashion_mnist(ctx, 1, o.samples, &data);
+    if (st == HS_OK) have = 1;
+    else if (!strcmp(o.data, "fashion-mnist")) die(ctx, "fashion-mnist", st);
+    else fprintf(stderr, "hvp_bench: Fashion-MNIST unavailable (%s); using synthetic data\n", hs_last_error(ctx));
+  }
+  if (!have) {
+    data.n = o.samples;
+    data.input_dim = 784;
+    data.output_dim = 10;
+    data.X = malloc(o.samples * 784 * sizeof *data.X);
+    data.labels = malloc(o.samples * sizeof *data.labels);
+    hs_rng_normals(3, HS_STREAM_DATA, 0, o.samples * 784, data.X);
+    for (size_t i = 0; i < o.samples; i++) data.labels[i] = (int32_t)(i % 10);
+    snprintf(data.source, sizeof data.source, "synthetic Gaussian N(0,1), %zu x 784, labels i mod 10", o.samples);
+  }
+  printf("hesspec %s hvp_bench: 784-256-256-256-10 relu, cross_entropy, %zu samples, batch %zu, %d threads, "
+         "best of %d after warm-up\n", HS_VERSION, data.n, o.batch ? o.batch : data.n, o.threads, o.reps);
+  printf("data: %s\n", data.source);
+  printf("backend: %s (%s)\n", hs_backend_name(ctx), hs_device_name(ctx));
+  printf("RESULT meta data %s\n", have ? "fashion-mnist" : "synthetic");
+  hs_context_destroy(ctx);
+
+  bench_dtype(&o, HS_F64, &data);
+  if (o.f32) bench_dtype(&o, HS_F32, &data);
+  hs_data_free(&data);
+  return 0;
+}
