@@ -142,9 +142,12 @@ char *hs_svg_density(const hs_plot_series *s, size_t count, const hs_plot_option
   }
   /* legend */
   if (count > 1 || (count == 1 && s[0].label)) {
-    double lx = ml + pw - 190, ly = mt + 10;
-    out(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"180\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" "
-            "stroke=\"#999\"/>\n", lx, ly, 18.0 * (double)count + 8);
+    size_t longest = 0;
+    for (size_t c = 0; c < count; c++)
+      if (s[c].label && strlen(s[c].label) > longest) longest = strlen(s[c].label);
+    double lw = fmin(46 + 7.0 * (double)longest, pw - 20), lx = ml + pw - lw - 10, ly = mt + 10;
+    out(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" "
+            "stroke=\"#999\"/>\n", lx, ly, lw, 18.0 * (double)count + 8);
     for (size_t c = 0; c < count; c++) {
       double yy = ly + 16 + 18.0 * (double)c;
       out(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", lx + 8,
