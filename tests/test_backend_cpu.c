@@ -1268,6 +1268,10 @@ Test(backend_cpu, syev_known_and_nonfinite) {
   cr_assert(fabs(w[0] - 1) < 1e-14 && fabs(w[1] - 3) < 1e-14);
   cr_assert(fabs(fabs(A[0]) - M_SQRT1_2) < 1e-14 && fabs(A[0] + A[1]) < 1e-14,
             "row 0 must be the eigenvector of 1: (%g, %g)", A[0], A[1]);
+  /* only the upper triangle (row-major) is read: the lower one holds junk */
+  double U[4] = {2, 1, -77, 2};
+  cr_assert_eq(be->ops->syev(be, HS_F64, 2, U, w), HS_OK);
+  cr_assert(fabs(w[0] - 1) < 1e-14 && fabs(w[1] - 3) < 1e-14, "read the lower triangle: %g %g", w[0], w[1]);
   double B[4] = {1, NAN, NAN, 1};
   cr_assert_eq(be->ops->syev(be, HS_F64, 2, B, w), HS_E_NUMERIC);
   cr_assert(strstr(be->errmsg, "syev") != NULL);

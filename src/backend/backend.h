@@ -91,7 +91,8 @@ typedef struct hs_backend_ops {
    * given running statistics). Cached per batch: xhat (rows, cols), rstd (cols) = 1/s with
    * s = sqrt(var + eps). Equations with shapes: docs/hvp-math.md. */
   /* Y = gamma*xhat + beta; run_mean/run_var are read in running mode only (may be NULL
-   * otherwise). batch_mean (cols) receives the mean used (for running-stat updates). */
+   * otherwise). batch_mean (cols) receives the mean used (for running-stat updates).
+   * batch_mean, xhat and rstd may be NULL (not wanted). */
   hs_status (*bn_fwd)(hs_backend *be, hs_dtype t, int mode, int rows, int cols, const void *Z,
                       const void *gamma, const void *beta, const void *run_mean,
                       const void *run_var, void *batch_mean, void *xhat, void *rstd, void *Y);
@@ -106,7 +107,8 @@ typedef struct hs_backend_ops {
   /* R-forward for k directions: given RZ_j and the direction's Rgamma/Rbeta slices:
    *   batch:   RXhat_j = rstd*(RZ_j - mean_r(RZ_j) - xhat*mean_r(xhat*RZ_j))
    *   running: RXhat_j = rstd*RZ_j
-   *   RY_j = Rgamma*xhat + gamma*RXhat_j + Rbeta            */
+   *   RY_j = Rgamma*xhat + gamma*RXhat_j + Rbeta
+   * A NULL Rgamma or Rbeta is a zero slice; RXhat or RY may be NULL (not wanted). */
   hs_status (*bn_rfwd)(hs_backend *be, hs_dtype t, int mode, int k, int rows, int cols,
                        const void *xhat, const void *rstd, const void *gamma, const void *RZ,
                        const void *Rgamma, const void *Rbeta, size_t pstride, void *RXhat,
@@ -117,14 +119,16 @@ typedef struct hs_backend_ops {
    *                     + Rgamma_j*rstd*(dY - mean_r(dY) - xhat*mean_r(dY*xhat))
    *                     - rstd*(RXhat_j*mean_r(g*xhat) + xhat*mean_r(g*RXhat_j))
    *   running: RdZ_j += rstd*Rgamma_j*dY
-   *   both:    Rdgamma[j*pstride + c] += sum_r dY*RXhat_j       */
+   *   both:    Rdgamma[j*pstride + c] += sum_r dY*RXhat_j
+   * A NULL Rgamma is a zero slice; Rdgamma may be NULL (not wanted). */
   hs_status (*bn_rbwd_extra)(hs_backend *be, hs_dtype t, int mode, int k, int rows, int cols,
                              const void *xhat, const void *rstd, const void *gamma,
                              const void *dY, const void *dZ, const void *RZ, const void *RXhat,
                              const void *Rgamma, size_t pstride, void *RdZ, void *Rdgamma);
 
   /* ---- losses over `rows` samples of C outputs; labels are int32 device arrays ---- */
-  /* P = softmax(F) row-wise; *loss_sum = sum_r -log P[r][label_r] (log-sum-exp, stable). */
+  /* P = softmax(F) row-wise; *loss_sum = sum_r -log P[r][label_r] (log-sum-exp, stable).
+   * P or loss_sum may be NULL (not wanted). Labels outside [0, C) are HS_E_INVALID. */
   hs_status (*ce_fwd)(hs_backend *be, hs_dtype t, int rows, int C, const void *F,
                       const int32_t *labels, void *P, double *loss_sum);
   /* dF = scale*(P - onehot(labels)) */
@@ -142,7 +146,8 @@ typedef struct hs_backend_ops {
 
   /* ---- dense symmetric eigendecomposition ---- */
   /* A (n x n, symmetric, row-major) is overwritten: row i = unit eigenvector of w[i];
-   * w (n, dtype) ascending. (LAPACK dsyevd / cuSOLVER syevd.) */
+   * w (n, dtype) ascending. (LAPACK dsyevd / cuSOLVER syevd.) Only the upper triangle
+   * (row-major; the lower one of the column-major view) is read. */
   hs_status (*syev)(hs_backend *be, hs_dtype t, int n, void *A, void *w);
 } hs_backend_ops;
 
