@@ -155,7 +155,7 @@ Test(cli, shapes_labels_and_values) {
   int32_t ybad[6] = {0, 1, 2, 3, 1, 2};
   size_t yd[1] = {6}, y5[1] = {5};
   cr_assert_eq(hs_npy_write(ctx, path("ybad.npy"), HS_NPY_I4, ybad, 1, yd), HS_OK);
-  expect_bad("loss --model m.json --inputs X.npy --targets ybad.npy --out out.npy", "ybad.npy", "out of range");
+  expect_bad("loss --model m.json --inputs X.npy --targets ybad.npy --out out.npy", "ybad.npy", "[0, 3)");
   cr_assert_eq(hs_npy_write(ctx, path("yshort.npy"), HS_NPY_I4, ybad, 1, y5), HS_OK);
   expect_bad("loss --model m.json --inputs X.npy --targets yshort.npy --out out.npy", "yshort.npy", NULL);
   double Xnan[24];

@@ -24,10 +24,20 @@ double hs_rng_uniform(uint64_t seed, uint64_t stream, uint64_t i) {
   return (double)(hs_rng_bits(seed, stream, i) >> 11) * 0x1.0p-53;
 }
 
+/* Box-Muller: draws 2j and 2j+1 give the pair (r cos t, r sin t); normal i is member i % 2
+ * of pair i / 2, so a run of normals costs one log, sqrt and sincos per two values. */
+static void normal_pair(uint64_t seed, uint64_t stream, uint64_t j, double *z0, double *z1) {
+  double u1 = 1.0 - hs_rng_uniform(seed, stream, 2 * j); /* (0, 1]: log is finite */
+  double u2 = hs_rng_uniform(seed, stream, 2 * j + 1);
+  double r = sqrt(-2.0 * log(u1)), t = 6.283185307179586 * u2;
+  *z0 = r * cos(t);
+  *z1 = r * sin(t);
+}
+
 double hs_rng_normal(uint64_t seed, uint64_t stream, uint64_t i) {
-  double u1 = 1.0 - hs_rng_uniform(seed, stream, 2 * i); /* (0, 1]: log is finite */
-  double u2 = hs_rng_uniform(seed, stream, 2 * i + 1);
-  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+  double z0, z1;
+  normal_pair(seed, stream, i / 2, &z0, &z1);
+  return i % 2 ? z1 : z0;
 }
 
 void hs_rng_rademacher(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *out) {
@@ -35,5 +45,8 @@ void hs_rng_rademacher(uint64_t seed, uint64_t stream, uint64_t first, size_t n,
 }
 
 void hs_rng_normals(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *out) {
-  for (size_t j = 0; j < n; j++) out[j] = hs_rng_normal(seed, stream, first + j);
+  size_t j = 0;
+  if (n && first % 2) out[j++] = hs_rng_normal(seed, stream, first);
+  for (; j + 1 < n; j += 2) normal_pair(seed, stream, (first + j) / 2, &out[j], &out[j + 1]);
+  if (j < n) out[j] = hs_rng_normal(seed, stream, first + j);
 }

@@ -19,7 +19,7 @@ enum {
 uint64_t hs_rng_bits(uint64_t seed, uint64_t stream, uint64_t i);
 /* Uniform in [0, 1) with 53 random bits. */
 double hs_rng_uniform(uint64_t seed, uint64_t stream, uint64_t i);
-/* Standard normal (Box-Muller on draws 2i and 2i+1). */
+/* Standard normal (Box-Muller; normals 2j and 2j+1 share uniforms 2j and 2j+1). */
 double hs_rng_normal(uint64_t seed, uint64_t stream, uint64_t i);
 /* out[j] = +-1 for j in [0, n): draw first + j. */
 void hs_rng_rademacher(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *out);

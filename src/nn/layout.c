@@ -5,8 +5,9 @@
 
 #include "nn/model.h"
 
-static size_t add_tensor(hs_model *m, const char *name, int rows, int cols) {
+static size_t add_tensor(hs_model *m, const char *name, int rows, int cols, int fan_in) {
   size_t t = m->n_tensors++;
+  m->fan_in[t] = fan_in;
   snprintf(m->names[t], sizeof m->names[t], "%s", name);
   m->tensors[t] = (hs_param_info){m->names[t], m->P, rows, cols};
   m->P += (size_t)rows * (size_t)cols;
@@ -31,20 +32,20 @@ void hs_nn_build_layout(hs_model *m) {
     b->residual = hs_block_is_residual(s, i);
     b->b = b->gamma = b->beta = SIZE_MAX;
     snprintf(name, sizeof name, "blocks.%d.linear.weight", i);
-    b->w = add_tensor(m, name, b->out, b->in);
+    b->w = add_tensor(m, name, b->out, b->in, b->in);
     if (s->bias) {
       snprintf(name, sizeof name, "blocks.%d.linear.bias", i);
-      b->b = add_tensor(m, name, b->out, 1);
+      b->b = add_tensor(m, name, b->out, 1, b->in);
     }
     if (s->batchnorm != HS_BN_NONE) {
       snprintf(name, sizeof name, "blocks.%d.norm.weight", i);
-      b->gamma = add_tensor(m, name, b->out, 1);
+      b->gamma = add_tensor(m, name, b->out, 1, 0);
       snprintf(name, sizeof name, "blocks.%d.norm.bias", i);
-      b->beta = add_tensor(m, name, b->out, 1);
+      b->beta = add_tensor(m, name, b->out, 1, 0);
     }
     if (b->out > m->max_width) m->max_width = b->out;
     in = b->out;
   }
-  m->head_w = add_tensor(m, "head.weight", s->output_dim, in);
-  m->head_b = s->bias ? add_tensor(m, "head.bias", s->output_dim, 1) : SIZE_MAX;
+  m->head_w = add_tensor(m, "head.weight", s->output_dim, in, in);
+  m->head_b = s->bias ? add_tensor(m, "head.bias", s->output_dim, 1, in) : SIZE_MAX;
 }

@@ -86,15 +86,11 @@ hs_status hs_model_init(hs_model *m, uint64_t seed) {
     const hs_param_info *p = &m->tensors[t];
     size_t n = (size_t)p->rows * p->cols;
     double *dst = theta + p->offset;
-    if (strstr(p->name, "norm.weight")) {
-      for (size_t j = 0; j < n; j++) dst[j] = 1.0;
-    } else if (strstr(p->name, "norm.bias")) {
-      for (size_t j = 0; j < n; j++) dst[j] = 0.0;
-    } else {
-      /* nn.Linear's rule: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)); a bias takes
-       * the fan-in of the weight just before it. */
-      int fan_in = p->cols > 1 ? p->cols : m->tensors[t - 1].cols;
-      double bound = 1.0 / sqrt((double)fan_in);
+    if (m->fan_in[t] == 0) { /* BatchNorm1d: weight 1, bias 0 */
+      double v = strstr(p->name, "norm.weight") ? 1.0 : 0.0;
+      for (size_t j = 0; j < n; j++) dst[j] = v;
+    } else { /* nn.Linear: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
+      double bound = 1.0 / sqrt((double)m->fan_in[t]);
       for (size_t j = 0; j < n; j++)
         dst[j] = bound * (2.0 * hs_rng_uniform(seed, HS_STREAM_INIT + 16 * t, j) - 1.0);
     }

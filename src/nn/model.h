@@ -66,6 +66,7 @@ struct hs_model {
   size_t n_tensors;
   hs_param_info tensors[HS_MAX_TENSORS];
   char names[HS_MAX_TENSORS][48];
+  int fan_in[HS_MAX_TENSORS]; /* of the layer a linear weight or bias belongs to; 0 for BN */
   hs_block_layout blocks[HS_MAX_HIDDEN];
   size_t head_w, head_b;
   int max_width; /* widest activation, input included */

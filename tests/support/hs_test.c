@@ -47,7 +47,7 @@ hs_model *hs_test_model(hs_context *ctx, const hs_model_spec *s, uint64_t seed) 
       double z = hs_rng_normal(seed, 100 + t, j);
       double *x = theta + p->offset + j;
       if (strstr(p->name, "norm.weight")) *x = 1.0 + 0.2 * z;
-      else if (p->cols > 1) *x = z / sqrt((double)p->cols);
+      else if (strstr(p->name, "weight")) *x = z / sqrt((double)p->cols);
       else *x = 0.1 * z;
     }
   }
