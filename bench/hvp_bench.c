@@ -27,9 +27,13 @@
 #include "nn/hvp.h"
 #include "nn/model.h"
 
+/* Wall clock by default; --clock cpu gives the process CPU time (all threads), which a busy
+ * shared machine inflates much less (use it with --threads 1 for contention-robust numbers). */
+static clockid_t bench_clock = CLOCK_MONOTONIC;
+
 static double now_ms(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(bench_clock, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
@@ -49,12 +53,15 @@ typedef struct {
   size_t samples, batch;
   int f32;
   const char *data; /* "auto", "fashion-mnist", "synthetic" */
+  const char *only; /* for profiling: run just this quantity (grad, hvp1, hvpK, ggn1) */
 } options;
 
 static void usage(void) {
   fprintf(stderr,
           "usage: hvp_bench [--threads T (2)] [--reps R (10)] [--block K (8)] [--samples N (1024)]\n"
-          "                 [--batch B (0 = all)] [--data auto|fashion-mnist|synthetic] [--no-f32]\n");
+          "                 [--batch B (0 = all)] [--data auto|fashion-mnist|synthetic] [--no-f32]\n"
+          "                 [--only grad|hvp1|hvpK|ggn1]  (profiling: time just that one, --reps times)\n"
+          "                 [--clock wall|cpu]  (cpu: process CPU time instead of wall time)\n");
   exit(2);
 }
 
@@ -136,6 +143,13 @@ static void bench_dtype(const options *o, hs_dtype t, const hs_data *data) {
   CHECK(ctx, "loss", hs_model_loss_grad(m, &loss, NULL));
   printf("[%s] P = %zu, loss at init %.6f\n", dn, P, loss);
 
+  if (o->only) { /* profiling: one quantity only (perf record -- hvp_bench --only hvp1) */
+    j.k = !strcmp(o->only, "hvpK") ? K : 1;
+    j.which = !strcmp(o->only, "ggn1") ? HS_CURV_GGN : HS_CURV_HESSIAN;
+    double ms = best_ms(o->reps, !strcmp(o->only, "grad") ? run_grad : run_engine, &j);
+    printf("[%s] %s: best %.3f ms%s\n", dn, o->only, ms / (double)j.k, j.k > 1 ? " per vector" : "");
+    goto done;
+  }
   double grad = best_ms(o->reps, run_grad, &j);
   j.k = 1;
   double hvp1 = best_ms(o->reps, run_engine, &j);
@@ -157,7 +171,7 @@ static void bench_dtype(const options *o, hs_dtype t, const hs_data *data) {
          "RESULT %s api_hvp1 %.4f\nRESULT %s api_hvpK_per_vec %.4f\n",
          dn, grad, dn, hvp1, dn, hvpk, dn, ggn1, dn, api1, dn, apik);
   fflush(stdout);
-
+done:
   ctx->be->ops->free(ctx->be, j.V);
   ctx->be->ops->free(ctx->be, j.Y);
   free(j.hV);
@@ -181,10 +195,15 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--samples")) o.samples = (size_t)atol(v);
     else if (!strcmp(a, "--batch")) o.batch = (size_t)atol(v);
     else if (!strcmp(a, "--data")) o.data = v;
+    else if (!strcmp(a, "--only")) o.only = v;
+    else if (!strcmp(a, "--clock") && (!strcmp(v, "wall") || !strcmp(v, "cpu")))
+      bench_clock = !strcmp(v, "cpu") ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC;
     else usage();
     i++;
   }
   if (o.threads < 1 || o.reps < 1 || o.block < 1 || o.samples < 2) usage();
+  if (o.only && strcmp(o.only, "grad") && strcmp(o.only, "hvp1") && strcmp(o.only, "hvpK") && strcmp(o.only, "ggn1"))
+    usage();
 
   /* the data, as host arrays */
   hs_context_options co = hs_context_defaults();
@@ -212,7 +231,8 @@ int main(int argc, char **argv) {
     snprintf(data.source, sizeof data.source, "synthetic Gaussian N(0,1), %zu x 784, labels i mod 10", o.samples);
   }
   printf("hesspec %s hvp_bench: 784-256-256-256-10 relu, cross_entropy, %zu samples, batch %zu, %d threads, "
-         "best of %d after warm-up\n", HS_VERSION, data.n, o.batch ? o.batch : data.n, o.threads, o.reps);
+         "best of %d after warm-up, %s time\n", HS_VERSION, data.n, o.batch ? o.batch : data.n, o.threads, o.reps,
+         bench_clock == CLOCK_MONOTONIC ? "wall" : "process CPU");
   printf("data: %s\n", data.source);
   printf("backend: %s (%s)\n", hs_backend_name(ctx), hs_device_name(ctx));
   printf("RESULT meta data %s\n", have ? "fashion-mnist" : "synthetic");

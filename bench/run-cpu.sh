@@ -2,7 +2,8 @@
 # CPU HVP benchmark, hesspec vs PyTorch (called by `make bench`):
 #   bash bench/run-cpu.sh [BUILD_DIR]        (default: build)
 # Environment: THREADS (2), REPS (10), BLOCK (8), SAMPLES (1024), DATA (auto|fashion-mnist|synthetic),
-#              PYTHON (/usr/bin/python3, the interpreter with torch).
+#              PYTHON (/usr/bin/python3, the interpreter with torch), CLOCK (wall|cpu: process CPU
+#              time, robust on a busy shared machine when THREADS=1).
 # Builds bench/hvp_bench.c, runs it and bench/torch_hvp.py on the same model (784-256-256-256-10
 # ReLU, cross entropy), data and thread count, and prints per-vector times and the ratios
 # (goal: >= 1.5x faster than PyTorch single, >= 3x with blocks of 8). Raw outputs are kept in
@@ -18,6 +19,7 @@ REPS=${REPS:-10}
 BLOCK=${BLOCK:-8}
 SAMPLES=${SAMPLES:-1024}
 DATA=${DATA:-auto}
+CLOCK=${CLOCK:-wall}
 PYTHON=${PYTHON:-/usr/bin/python3}
 OUT_DIR=${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hs_bench.XXXXXX")}
 mkdir -p "$OUT_DIR"
@@ -31,7 +33,7 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 echo "== commit: $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet HEAD -- src 2>/dev/null || echo ' (src modified)')"
 echo "== hesspec ($BUILD/hvp_bench)"
 OMP_NUM_THREADS=$THREADS "$BUILD/hvp_bench" --threads "$THREADS" --reps "$REPS" --block "$BLOCK" \
-  --samples "$SAMPLES" --data "$DATA" | tee "$OUT_DIR/hesspec.txt" | grep -v '^RESULT'
+  --samples "$SAMPLES" --data "$DATA" --clock "$CLOCK" | tee "$OUT_DIR/hesspec.txt" | grep -v '^RESULT'
 
 HAVE_TORCH=1
 if ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
@@ -41,18 +43,18 @@ if ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
 else
   echo "== PyTorch ($PYTHON bench/torch_hvp.py)"
   "$PYTHON" "$HERE/torch_hvp.py" --threads "$THREADS" --reps "$REPS" --block "$BLOCK" \
-    --samples "$SAMPLES" --data "$DATA" | tee "$OUT_DIR/torch.txt" | grep -v '^RESULT'
+    --samples "$SAMPLES" --data "$DATA" --clock "$CLOCK" | tee "$OUT_DIR/torch.txt" | grep -v '^RESULT'
 fi
 
 echo
-awk -v K="$BLOCK" -v T="$THREADS" -v have_torch="$HAVE_TORCH" '
+awk -v K="$BLOCK" -v T="$THREADS" -v CLK="$CLOCK" -v have_torch="$HAVE_TORCH" '
   FNR == 1 { side = (FILENAME ~ /hesspec\.txt$/) ? "hs" : "pt" }
   $1 == "RESULT" { v[side, $2, $3] = $4 }
   function cell(x) { return (x == "" ? sprintf("%10s", "-") : sprintf("%10.2f", x)) }
   function ratio(a, b) { return (a == "" || b == "" || b == 0) ? sprintf("%8s", "-") : sprintf("%7.2fx", a / b) }
   function mn(a, b) { return a == "" ? b : (b == "" ? a : (a + 0 < b + 0 ? a : b)) }
   END {
-    printf "Per-vector times in ms, best of the repetitions, %s threads; ratio = PyTorch / hesspec (> 1: hesspec faster)\n", T
+    printf "Per-vector times in ms (%s clock), best of the repetitions, %s threads; ratio = PyTorch / hesspec (> 1: hesspec faster)\n", CLK, T
     printf "data: hesspec %s, PyTorch %s\n", v["hs", "meta", "data"], (have_torch ? v["pt", "meta", "data"] : "-")
     printf "%-5s %-34s %10s %10s %8s  %s\n", "dtype", "quantity", "hesspec", "PyTorch", "ratio", "goal"
     n = split("f64 f32", dts, " ")
