@@ -14,5 +14,9 @@ typedef struct {
 HS_CLI_DECLARE(info);
 HS_CLI_DECLARE(loss);
 HS_CLI_DECLARE(hvp);
+HS_CLI_DECLARE(spectrum);
+HS_CLI_DECLARE(eig);
+HS_CLI_DECLARE(trace);
+HS_CLI_DECLARE(plot);
 
 #endif

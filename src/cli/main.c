@@ -10,6 +10,10 @@ static const hs_cli_command *const commands[] = {
     &hs_cmd_info,
     &hs_cmd_loss,
     &hs_cmd_hvp,
+    &hs_cmd_spectrum,
+    &hs_cmd_eig,
+    &hs_cmd_trace,
+    &hs_cmd_plot,
 };
 #define N_COMMANDS (sizeof commands / sizeof *commands)
 
