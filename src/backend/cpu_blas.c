@@ -31,11 +31,12 @@ static inline long ceil_div(long a, long b) { return (a + b - 1) / b; }
 #define BLAS_PAR_FLOPS (1L << 21)
 
 /* ---- gemm tiling ----
- * Tiles start at 256 x 512 (within a few per cent of one whole-matrix call on large
- * problems: each tile re-packs its A and B panels) and shrink, columns first, down to
- * 64 x 128 until there are GEMM_MIN_TILES of them, so that mid-size products still spread
- * over the cores. A function of (m, n) only. */
-#define GEMM_MIN_TILES 32
+ * Each tile re-packs its A and B panels, an overhead of about 1/mb + 1/nb per flop: tiles
+ * start at 256 x 512 (within noise of one whole-matrix call) and shrink, columns first,
+ * down to 128 x 256 until there are GEMM_MIN_TILES of them, so that mid-size products
+ * still spread over the cores. (64 x 128 tiles cost 10-20% single-threaded on the HVP
+ * benchmark's shapes, 128 x 256 within noise.) A function of (m, n) only. */
+#define GEMM_MIN_TILES 16
 
 typedef struct {
   int mb, nb;
@@ -47,8 +48,8 @@ static gemm_tiling gemm_tiles(int m, int n) {
   for (;;) {
     g.tm = ceil_div(m, g.mb), g.tn = ceil_div(n, g.nb);
     if (g.tm * g.tn >= GEMM_MIN_TILES) break;
-    if (g.nb > 128 && (g.nb >= 2 * g.mb || g.mb <= 64)) g.nb /= 2;
-    else if (g.mb > 64) g.mb /= 2;
+    if (g.nb > 256 && (g.nb >= 2 * g.mb || g.mb <= 128)) g.nb /= 2;
+    else if (g.mb > 128) g.mb /= 2;
     else break;
   }
   return g;
