@@ -61,7 +61,7 @@ static void die(hs_context *ctx, const char *what, hs_status st) {
 
 typedef struct {
   const char *device, *export_dir;
-  int reps, block, f64, f32, tf32;
+  int reps, block, f64, f32, tf32, slq, peak;
   size_t samples, batch, steps, probes;
 } options;
 
@@ -69,7 +69,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: gpu_bench [--device cuda|cpu|auto (cuda)] [--reps R (20)] [--block K (8)]\n"
           "                 [--samples N (1024)] [--batch B (0 = all)] [--steps M (80)] [--probes K (10)]\n"
-          "                 [--dtype f64|f32|both (both)] [--tf32] [--export DIR]\n");
+          "                 [--dtype f64|f32|both (both)] [--tf32] [--no-slq] [--no-peak] [--export DIR]\n");
   exit(2);
 }
 
@@ -224,42 +224,52 @@ static void bench_dtype(const options *o, hs_dtype t, const double *X, const int
   double floor_hvp = 2 * floor_grad;
   /* card throughput for the dtype */
   const int N = 4096;
-  double big = time_gemm(ctx, t, o->reps < 5 ? o->reps : 5, HS_NOTRANS, HS_NOTRANS, N, N, N);
-  double tflops = 2.0 * N * N * (double)N / (big * 1e-3) / 1e12;
+  double tflops = NAN;
+  if (o->peak) {
+    double big = time_gemm(ctx, t, o->reps < 5 ? o->reps : 5, HS_NOTRANS, HS_NOTRANS, N, N, N);
+    tflops = 2.0 * N * N * (double)N / (big * 1e-3) / 1e12;
+  }
 
   /* SLQ end to end on the Hessian */
   hs_linop *op = NULL;
-  CHECK(ctx, "linop", hs_linop_model(m, HS_CURV_HESSIAN, &op));
-  hs_slq_options so = hs_slq_defaults();
-  so.steps = o->steps;
-  so.probes = o->probes;
-  so.seed = 1;
   hs_slq_result *r = NULL;
-  double t0 = now_ms();
-  CHECK(ctx, "slq", hs_slq_run(op, &so, &r));
-  sync_be(&j);
-  double slq_ms = now_ms() - t0;
+  double slq_ms = NAN;
+  if (o->slq) {
+    CHECK(ctx, "linop", hs_linop_model(m, HS_CURV_HESSIAN, &op));
+    hs_slq_options so = hs_slq_defaults();
+    so.steps = o->steps;
+    so.probes = o->probes;
+    so.seed = 1;
+    double t0 = now_ms();
+    CHECK(ctx, "slq", hs_slq_run(op, &so, &r));
+    sync_be(&j);
+    slq_ms = now_ms() - t0;
+  }
 
   printf("[%s] gradient                 %9.3f ms\n", dn, grad);
   printf("[%s] HVP single               %9.3f ms  (%.2f x gradient; GEMM floor %.3f ms)\n", dn, hvp1, hvp1 / grad, floor_hvp);
   printf("[%s] HVP block of %-2zu /vector  %9.3f ms  (%.2f x gradient)\n", dn, K, hvpk, hvpk / grad);
   printf("[%s] GGN single               %9.3f ms\n", dn, ggn1);
   printf("[%s] GEMM floor: gradient %.3f ms, HVP %.3f ms; %dx%dx%d GEMM %.1f TFLOP/s\n", dn, floor_grad, floor_hvp, N, N,
-         N, tflops);
-  printf("[%s] SLQ %zu steps x %zu probes: %.1f ms (apply %.1f ms, reorth %.1f ms, host %.1f ms); lambda [%.6g, %.6g]\n",
-         dn, o->steps, o->probes, slq_ms, r->t_apply * 1e3, r->t_reorth * 1e3, r->t_host * 1e3, r->lambda_min, r->lambda_max);
+         N, tflops); /* nan when --no-peak */
+  if (r)
+    printf("[%s] SLQ %zu steps x %zu probes: %.1f ms (apply %.1f ms, reorth %.1f ms, host %.1f ms); lambda [%.6g, %.6g]\n",
+           dn, o->steps, o->probes, slq_ms, r->t_apply * 1e3, r->t_reorth * 1e3, r->t_host * 1e3, r->lambda_min,
+           r->lambda_max);
   result(dev, dn, "grad", grad);
   result(dev, dn, "hvp1", hvp1);
   result(dev, dn, "hvpK_per_vec", hvpk);
   result(dev, dn, "ggn1", ggn1);
   result(dev, dn, "gemm_grad_floor", floor_grad);
   result(dev, dn, "gemm_hvp_floor", floor_hvp);
-  result(dev, dn, "gemm4096_tflops", tflops);
-  result(dev, dn, "slq_total", slq_ms);
-  result(dev, dn, "slq_lambda_max", r->lambda_max);
+  if (o->peak) result(dev, dn, "gemm4096_tflops", tflops);
+  if (r) {
+    result(dev, dn, "slq_total", slq_ms);
+    result(dev, dn, "slq_lambda_max", r->lambda_max);
+  }
   fflush(stdout);
 
-  hs_slq_free(r);
+  if (r) hs_slq_free(r);
   hs_linop_destroy(op);
   ctx->be->ops->free(ctx->be, j.V);
   ctx->be->ops->free(ctx->be, j.Y);
@@ -301,10 +311,12 @@ static void export_data(const options *o, const double *X, const int32_t *labels
 
 int main(int argc, char **argv) {
   options o = {.device = "cuda", .reps = 20, .block = 8, .samples = 1024, .batch = 0, .steps = 80, .probes = 10,
-               .f64 = 1, .f32 = 1, .tf32 = 0, .export_dir = NULL};
+               .f64 = 1, .f32 = 1, .tf32 = 0, .slq = 1, .peak = 1, .export_dir = NULL};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--tf32")) { o.tf32 = 1; continue; }
+    if (!strcmp(a, "--no-slq")) { o.slq = 0; continue; }
+    if (!strcmp(a, "--no-peak")) { o.peak = 0; continue; }
     if (!v) usage();
     if (!strcmp(a, "--device")) o.device = v;
     else if (!strcmp(a, "--reps")) o.reps = atoi(v);

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# ONE command for a lent GPU machine: build with CUDA for sm_90, run the GPU test suites, run the
+# benchmarks (hesspec on the GPU, PyTorch on the same model and data, the cuBLAS ceiling), and
+# print a short table last.
+#
+#   bash bench/gpu-check.sh
+#
+# From a development session (device tool): first, here, `bash bench/gpu-deps.sh` (packs
+# OpenBLAS/LAPACKE, cJSON, Criterion and pkg-config, which the GPU image lacks, into
+# .gpu-deps/), then
+#   run(command="bash bench/gpu-check.sh", carry=[".gpu-deps"], timeout_s=600)
+# and commit $OUT/summary.txt to bench/results/ with the date, card and commit.
+#
+# Every stage is bounded (timeout) and its failure is reported in the table, never fatal to
+# the stages after it (those that need its product are marked skipped). The whole run stays
+# within GPU_CHECK_BUDGET seconds (default 540: the device tool allows 600 per command).
+# Logs (at most 7 files, the device tool returns 8) go to $OUT (or ./gpu-check-out):
+#   gpu-check.log  everything, in order      env.log     machine, driver, tools, commit
+#   build.log      configure + build         ctest.log   ctest -L gpu (HS_REQUIRE_GPU=1)
+#   bench.log      hesspec info + gpu_bench  torch.log   bench/torch_gpu.py
+#   summary.txt    the table printed last
+# Environment: GPU_CHECK_BUDGET (540), BUILD (build-gpu), ARCH (90), REPS (20), STEPS (80),
+#   PROBES (10), BLOCK (8), CPU_BASELINE (1: also time the CPU backend, f64, no SLQ),
+#   CPU_TESTS (0: 1 also runs ctest -L cpu), PYTHON (python3), GPU_CHECK_FORCE_DEPS (1: use
+#   .gpu-deps even where the system has the packages; to test the archive).
+set -uo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=${OUT:-$SRC/gpu-check-out}
+mkdir -p "$OUT"
+BUILD=${BUILD:-$SRC/build-gpu}
+BUDGET=${GPU_CHECK_BUDGET:-540}
+ARCH=${ARCH:-90}
+REPS=${REPS:-20}
+STEPS=${STEPS:-80}
+PROBES=${PROBES:-10}
+BLOCK=${BLOCK:-8}
+CPU_BASELINE=${CPU_BASELINE:-1}
+CPU_TESTS=${CPU_TESTS:-0}
+PYTHON=${PYTHON:-python3}
+DATA=$(mktemp -d "${TMPDIR:-/tmp}/hs-gpu-data.XXXXXX")
+START=$(date +%s)
+LOG=$OUT/gpu-check.log
+SUMMARY=$OUT/summary.txt
+: >"$LOG"
+for f in env build ctest bench torch; do : >"$OUT/$f.log"; done
+
+STAGES=()  # "name|status|seconds|note"
+declare -A OK
+
+remaining() { echo $((BUDGET - ($(date +%s) - START))); }
+note() { echo "$*" | tee -a "$LOG"; }
+
+# stage NAME LOGFILE CAP_SECONDS NEEDS COMMAND...: runs COMMAND (a string for bash -c) under
+# timeout, appending to LOGFILE and the full log; NEEDS is a stage that must have passed ("-":
+# none).
+stage() {
+  local name=$1 logf=$2 cap=$3 needs=$4
+  shift 4
+  if [ "$needs" != "-" ] && [ "${OK[$needs]:-0}" != 1 ]; then
+    STAGES+=("$name|skipped|0|needs $needs")
+    note "=== $name: skipped (needs $needs)"
+    return 1
+  fi
+  local rem
+  rem=$(remaining)
+  if [ "$rem" -lt 15 ]; then
+    STAGES+=("$name|skipped|0|out of time budget")
+    note "=== $name: skipped (budget of ${BUDGET}s spent)"
+    return 1
+  fi
+  [ "$cap" -gt "$rem" ] && cap=$rem
+  note "=== $name (limit ${cap}s): $*"
+  local t0 rc st
+  t0=$(date +%s)
+  timeout -k 10 "$cap" bash -c "$*" > >(tee -a "$logf" >>"$LOG") 2>&1
+  rc=$?
+  sleep 0.2 # let tee drain
+  local dt=$(($(date +%s) - t0))
+  case $rc in
+  0) st=ok; OK[$name]=1 ;;
+  124 | 137) st="TIMEOUT" ;;
+  *) st="FAIL(rc=$rc)" ;;
+  esac
+  STAGES+=("$name|$st|$dt|")
+  note "=== $name: $st in ${dt}s"
+  return $rc
+}
+
+# ---- environment ----
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "commit: $(git -C "$SRC" rev-parse HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet HEAD 2>/dev/null || echo ' (working tree modified)')"
+  echo "host: $(uname -srm), $(nproc) cores"
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv
+  command -v nvcc >/dev/null && nvcc --version | tail -2
+  cmake --version | head -1
+  gcc --version | head -1
+  "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())' 2>&1 | tail -1
+} >"$OUT/env.log" 2>&1
+cat "$OUT/env.log" >>"$LOG"
+GPU_NAME=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+GPU_NAME=${GPU_NAME:-"no GPU seen by nvidia-smi"}
+COMMIT=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+# ---- dependencies: the system's, else the carried .gpu-deps archive ----
+CMAKE_EXTRA=()
+deps_ok() { command -v pkg-config >/dev/null && pkg-config --exists openblas lapacke libcjson criterion zlib 2>/dev/null; }
+if deps_ok && [ "${GPU_CHECK_FORCE_DEPS:-0}" != 1 ]; then
+  STAGES+=("deps|ok|0|system packages")
+  OK[deps]=1
+elif [ -f "$SRC/.gpu-deps/hs-deps.tar.xz" ]; then
+  DEPS=/tmp/hs-deps
+  rm -rf "$DEPS" && mkdir -p "$DEPS" && tar -C "$DEPS" -xJf "$SRC/.gpu-deps/hs-deps.tar.xz"
+  LIBDIR=$DEPS/usr/lib/x86_64-linux-gnu
+  export PKG_CONFIG_SYSROOT_DIR=$DEPS
+  export PKG_CONFIG_LIBDIR=$LIBDIR/pkgconfig:$DEPS/usr/share/pkgconfig
+  export LD_LIBRARY_PATH=$LIBDIR:$LIBDIR/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  export PATH=$DEPS/usr/bin:$PATH
+  CMAKE_EXTRA+=("-DPKG_CONFIG_EXECUTABLE=$DEPS/usr/bin/pkg-config" "-DCMAKE_PREFIX_PATH=$DEPS/usr"
+                "-DZLIB_ROOT=$DEPS/usr")
+  if deps_ok; then
+    STAGES+=("deps|ok|0|carried .gpu-deps (Debian 12 libraries)")
+    OK[deps]=1
+  else
+    STAGES+=("deps|FAIL|0|.gpu-deps unpacked but pkg-config cannot resolve them")
+  fi
+else
+  STAGES+=("deps|FAIL|0|no OpenBLAS/LAPACKE/cJSON/Criterion here and no .gpu-deps (run bench/gpu-deps.sh, carry .gpu-deps)")
+fi
+note "=== deps: ${STAGES[-1]}"
+
+# ---- build ----
+GEN=()
+command -v ninja >/dev/null && GEN=(-G Ninja)
+stage configure "$OUT/build.log" 120 deps \
+  "cmake -S '$SRC' -B '$BUILD' ${GEN[*]} -DCMAKE_BUILD_TYPE=Release -DHS_CUDA=ON -DHS_CUDA_ARCHITECTURES=$ARCH ${CMAKE_EXTRA[*]}"
+stage build "$OUT/build.log" 360 configure "cmake --build '$BUILD' -j $(nproc)"
+
+# ---- GPU test suites (a missing GPU fails here instead of skipping) ----
+stage gpu-tests "$OUT/ctest.log" 240 build \
+  "cd '$BUILD' && HS_REQUIRE_GPU=1 ctest -L gpu --output-on-failure --timeout 200"
+
+# ---- benchmarks ----
+stage info "$OUT/bench.log" 30 build "'$BUILD/hesspec' info"
+stage bench-gpu "$OUT/bench.log" 180 build \
+  "'$BUILD/gpu_bench' --device cuda --reps $REPS --block $BLOCK --steps $STEPS --probes $PROBES --export '$DATA'"
+stage torch "$OUT/torch.log" 180 bench-gpu \
+  "PYTHONUNBUFFERED=1 env -u LD_LIBRARY_PATH '$PYTHON' '$SRC/bench/torch_gpu.py' --data '$DATA' --device cuda --reps $REPS --block $BLOCK --steps $STEPS --probes $PROBES"
+if [ "$CPU_BASELINE" = 1 ]; then
+  stage bench-cpu "$OUT/bench.log" 90 build \
+    "OMP_NUM_THREADS=$(nproc) '$BUILD/gpu_bench' --device cpu --dtype f64 --reps 3 --block $BLOCK --no-slq --no-peak"
+fi
+if [ "$CPU_TESTS" = 1 ]; then
+  stage cpu-tests "$OUT/ctest.log" 200 build "cd '$BUILD' && ctest -L cpu --output-on-failure -j $(nproc)"
+fi
+rm -rf "$DATA"
+
+# ---- the table ----
+{
+  echo "hesspec GPU check: $(date -u '+%Y-%m-%d %H:%M UTC'), $GPU_NAME, commit $COMMIT, sm_$ARCH, $(($(date +%s) - START))s"
+  echo
+  printf '%-11s %-14s %7s  %s\n' stage status seconds note
+  for s in "${STAGES[@]}"; do
+    IFS='|' read -r n st dt nt <<<"$s"
+    printf '%-11s %-14s %7s  %s\n' "$n" "$st" "$dt" "$nt"
+  done
+  if [ -f "$OUT/ctest.log" ]; then
+    grep -E "tests passed|tests failed|\*\*\*Failed|Skipped|Passed" "$OUT/ctest.log" | sed 's/^/  ctest: /' | tail -6
+  fi
+  echo
+  cat "$OUT/bench.log" "$OUT/torch.log" 2>/dev/null | awk '
+    $1 == "RESULT" && NF == 5 { v[$2, $3, $4] = $5 }
+    function cell(x) { return (x == "" ? sprintf("%9s", "-") : sprintf("%9.3f", x)) }
+    function rat(a, b) { return (a == "" || b == "" || a == 0) ? sprintf("%7s", "-") : sprintf("%6.2fx", b / a) }
+    function row(label, hq, tq, d) { printf "  %-38s %s %s %s\n", label, cell(v["cuda", d, hq]), cell(v["torch", d, tq]), rat(v["cuda", d, hq], v["torch", d, tq]) }
+    END {
+      printf "Times in ms (median), per vector for blocks; ratio = PyTorch / hesspec (> 1: hesspec faster)\n"
+      n = split("f64 f32", ds, " ")
+      for (i = 1; i <= n; i++) {
+        d = ds[i]
+        if (v["cuda", d, "grad"] == "" && v["torch", d, "grad"] == "") continue
+        printf "[%s] %-38s %9s %9s %7s\n", d, "", "hesspec", "PyTorch", "ratio"
+        row("gradient", "grad", "grad", d)
+        row("HVP single vs double-backward (retained)", "hvp1", "hvp1", d)
+        row("HVP single vs double-backward (full)", "hvp1", "hvp1_full", d)
+        row("HVP single vs torch.func jvp(grad)", "hvp1", "func_hvp1", d)
+        row("HVP block/vec vs torch.func vmap", "hvpK_per_vec", "func_hvpK_per_vec", d)
+        row("SLQ end to end (same steps, probes)", "slq_total", "slq_total", d)
+        printf "  %-38s %s   (hesspec HVP / floor: %s)\n", "cuBLAS floor of an HVP (same GEMMs)", cell(v["cuda", d, "gemm_hvp_floor"]), \
+          (v["cuda", d, "gemm_hvp_floor"] > 0 ? sprintf("%.2f", v["cuda", d, "hvp1"] / v["cuda", d, "gemm_hvp_floor"]) : "-")
+        printf "  %-38s %9s\n", "GGN single", (v["cuda", d, "ggn1"] == "" ? "-" : sprintf("%9.3f", v["cuda", d, "ggn1"]))
+        printf "  %-38s %9s TFLOP/s\n", "cuBLAS 4096^3 GEMM", (v["cuda", d, "gemm4096_tflops"] == "" ? "-" : sprintf("%9.1f", v["cuda", d, "gemm4096_tflops"]))
+        printf "  %-38s %s / %s   lambda_max %s / %s\n", "check: loss at init hesspec / torch", v["cuda", d, "loss_at_init"], v["torch", d, "loss_at_init"], \
+          v["cuda", d, "slq_lambda_max"], v["torch", d, "slq_lambda_max"]
+      }
+      if (v["cpu", "f64", "grad"] != "")
+        printf "[f64] CPU backend (all cores): gradient %.3f ms, HVP %.3f ms, block/vec %.3f ms (GPU speed-up on HVP: %s)\n", \
+          v["cpu", "f64", "grad"], v["cpu", "f64", "hvp1"], v["cpu", "f64", "hvpK_per_vec"], \
+          (v["cuda", "f64", "hvp1"] > 0 ? sprintf("%.1fx", v["cpu", "f64", "hvp1"] / v["cuda", "f64", "hvp1"]) : "-")
+    }'
+} >"$SUMMARY"
+echo >>"$LOG"
+cat "$SUMMARY" | tee -a "$LOG"
+
+# exit status: 0 only when the build and the GPU tests passed
+[ "${OK[gpu-tests]:-0}" = 1 ]
