@@ -114,7 +114,16 @@ hs_status hs_lanczos_start_rademacher(hs_lanczos *lz, uint64_t seed) {
   return st;
 }
 
-/* One Lanczos step for probe p: w (slot j+1) already holds A q_j. */
+/* One Lanczos step for probe p: w (slot j+1) already holds A q_j.
+ *
+ * First the three-term recurrence (w -= beta_{j-1} q_{j-1}, w -= alpha q_j): in exact
+ * arithmetic that is the whole orthogonalisation; it removes the two large components. Then
+ * classical Gram-Schmidt against every stored vector of the probe (one gemv for h = Q w, one
+ * for w -= Q^T h), which removes what rounding left along all earlier directions. A second
+ * pass follows when the pass cancelled more than a factor 1/sqrt(2) of the norm (the
+ * Kahan-Parlett / DGKS test: "twice is enough", Giraud et al. 2005); otherwise the vector is
+ * already orthogonal to working precision and a second pass would only re-read the basis,
+ * which dominates the cost of a step for large P. The passes are counted (lz->passes). */
 static hs_status orth_step(hs_lanczos *lz, size_t p, size_t j, double *beta_out) {
   hs_context *ctx = lz->ctx;
   hs_backend *be = ctx->be;
@@ -122,22 +131,26 @@ static hs_status orth_step(hs_lanczos *lz, size_t p, size_t j, double *beta_out)
   size_t n = lz->n, m = lz->max_steps;
   hs_status st = HS_OK;
   void *w = hs_lanczos_vec(lz, p, j + 1);
+  const void *qj = hs_lanczos_vec(lz, p, j);
   const void *Q = hs_lanczos_vec(lz, p, 0);
   int lda = (int)(lz->k * n), rows = (int)(j + 1);
   void *h1 = hs_dptr(lz->h1, t, p * (m + 1)), *h2 = hs_dptr(lz->h2, t, p * (m + 1));
-  /* The local recurrence first: it removes the large q_{j-1} component before the
-   * Gram-Schmidt passes, which then only correct rounding. */
+  double a, b0, b, hj;
   if (j > 0) HS_OP(ctx, be->ops->axpy(be, t, n, -lz->beta[p * m + j - 1], hs_lanczos_vec(lz, p, j - 1), w));
-  /* Two passes of classical Gram-Schmidt ("twice is enough", Giraud et al. 2005). */
-  HS_OP(ctx, be->ops->gemv(be, t, HS_NOTRANS, rows, (int)n, 1.0, Q, lda, w, 0.0, h1));
-  HS_OP(ctx, be->ops->gemv(be, t, HS_TRANS, rows, (int)n, -1.0, Q, lda, h1, 1.0, w));
-  HS_OP(ctx, be->ops->gemv(be, t, HS_NOTRANS, rows, (int)n, 1.0, Q, lda, w, 0.0, h2));
-  HS_OP(ctx, be->ops->gemv(be, t, HS_TRANS, rows, (int)n, -1.0, Q, lda, h2, 1.0, w));
-  double a1, a2, b;
-  HS_TRY(hs_dev_download_f64(ctx, t, &a1, hs_dptr(h1, t, j), 1));
-  HS_TRY(hs_dev_download_f64(ctx, t, &a2, hs_dptr(h2, t, j), 1));
-  HS_OP(ctx, be->ops->nrm2(be, t, n, w, &b));
-  double a = a1 + a2;
+  HS_OP(ctx, be->ops->dot(be, t, n, qj, w, &a));
+  HS_OP(ctx, be->ops->axpy(be, t, n, -a, qj, w));
+  HS_OP(ctx, be->ops->nrm2(be, t, n, w, &b0));
+  for (int pass = 0; pass < 2; pass++) {
+    void *h = pass ? h2 : h1;
+    HS_OP(ctx, be->ops->gemv(be, t, HS_NOTRANS, rows, (int)n, 1.0, Q, lda, w, 0.0, h));
+    HS_OP(ctx, be->ops->gemv(be, t, HS_TRANS, rows, (int)n, -1.0, Q, lda, h, 1.0, w));
+    HS_TRY(hs_dev_download_f64(ctx, t, &hj, hs_dptr(h, t, j), 1));
+    HS_OP(ctx, be->ops->nrm2(be, t, n, w, &b));
+    a += hj;
+    lz->passes++;
+    if (!(b < 0.7071067811865476 * b0)) break;
+    b0 = b;
+  }
   if (!isfinite(a) || !isfinite(b))
     return hs_fail(ctx, HS_E_NUMERIC,
                    "lanczos: probe %zu, step %zu: non-finite value (alpha = %g, beta = %g); the "

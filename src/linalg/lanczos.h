@@ -6,9 +6,10 @@
  * probe, and probe p's basis is the strided (j + 1, n) matrix at slot 0 + p*n with row
  * stride k*n, so reorthogonalisation is two gemv per pass against it.
  *
- * Step j of an active probe:  w = A q_j - beta_{j-1} q_{j-1};  two passes of classical
- * Gram-Schmidt against q_0..q_j (h = Q^T w, w -= Q h), alpha_j = the q_j coefficients summed;
- * beta_j = ||w||;  q_{j+1} = w / beta_j.  If beta_j < tol * (running estimate of ||A||) the
+ * Step j of an active probe:  w = A q_j - beta_{j-1} q_{j-1} - alpha_j q_j (alpha_j = q_j.w);
+ * then classical Gram-Schmidt against q_0..q_j (h = Q w, w -= Q^T h, two gemv), repeated once
+ * when it cancels more than 1/sqrt(2) of the norm (Kahan-Parlett: twice is enough); alpha_j
+ * gains the q_j coefficients; beta_j = ||w||;  q_{j+1} = w / beta_j.  If beta_j < tol * (running estimate of ||A||) the
  * Krylov space of that probe is invariant: the probe stops after j + 1 steps and its
  * tridiagonal is exact (its quadrature reproduces v^T f(A) v for every polynomial f).
  * Stopped probes keep a zero vector in later slots (applying A to it costs nothing extra
@@ -48,6 +49,7 @@ typedef struct hs_lanczos {
   /* accounting, seconds of wall time (the device synchronised at each boundary) */
   double t_apply, t_reorth, t_host;
   size_t applies;   /* operator applications counted per vector */
+  size_t passes;    /* Gram-Schmidt passes against the stored basis, all probes and steps */
 } hs_lanczos;
 
 /* The default relative breakdown tolerance: 1e-10 in f64, 1e-5 in f32. */

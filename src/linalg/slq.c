@@ -176,6 +176,7 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
   r->t_apply = lz->t_apply;
   r->t_reorth = lz->t_reorth;
   r->applies = lz->applies;
+  r->reorth_passes = lz->passes;
   r->t_host = lz->t_host + (hs_now() - th);
   r->t_total = hs_now() - t_start;
   *out = r;

@@ -49,6 +49,7 @@ typedef struct {
   size_t early;            /* probes whose Krylov space became invariant before `steps` */
   double t_apply, t_reorth, t_host, t_total; /* seconds */
   size_t applies;          /* operator-vector products */
+  size_t reorth_passes;    /* Gram-Schmidt passes over the stored basis (>= probe steps) */
 } hs_slq_result;
 
 /* Runs SLQ on op. Bad options are HS_E_INVALID naming them. Caller frees with hs_slq_free. */
