@@ -52,7 +52,8 @@ typedef struct hs_backend_ops {
                     double alpha, const void *A, int lda, const void *B, int ldb, double beta,
                     void *C, int ldc);
   /* `batch` independent gemms; operand i at A + i*stride_a (elements; a stride of 0 shares
-   * the operand across the batch), likewise B and C. */
+   * the operand across the batch), likewise B; C's stride must keep the outputs disjoint
+   * (stride_c = 0 with batch > 1 would race on a GPU). */
   hs_status (*gemm_batched)(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans tb, int m, int n,
                             int k, double alpha, const void *A, int lda, long long stride_a,
                             const void *B, int ldb, long long stride_b, double beta, void *C,
