@@ -121,7 +121,8 @@ hs_status cu_syev(hs_backend *be, hs_dtype t, int n, void *A, void *w) {
   if (st != HS_OK) return st;
   if (bad) return hs_backend_fail(be, HS_E_NUMERIC, "syev: the %dx%d matrix holds NaN or Inf", n, n);
   const cusolverEigMode_t jobz = CUSOLVER_EIG_MODE_VECTOR;
-  const cublasFillMode_t uplo = CUBLAS_FILL_MODE_LOWER;
+  /* column-major upper = row-major lower: the triangle the CPU backend (LAPACK 'U') reads */
+  const cublasFillMode_t uplo = CUBLAS_FILL_MODE_UPPER;
   int lwork = 0;
   if (t == HS_F64) {
     CUSOLVER_CHECK(cusolverDnDsyevd_bufferSize(cb->solver, jobz, uplo, n, (const double *)A, n,
