@@ -98,28 +98,62 @@ hs_status cu_bias_add(hs_backend *be, hs_dtype t, int k, int rows, int cols, con
   return BY_DTYPE(t, bias_add_t, be, k, rows, cols, bias, pstride, Y);
 }
 
-/* ---- col_sum: out[j*pstride + c] += sum_r X_j[r][c] ---- */
+/* ---- col_sum: out[j*pstride + c] += sum_r X_j[r][c] ----
+ * Two passes so that tall arrays (a batch of 1024 rows, a 10-wide head) still fill the GPU:
+ * the rows are cut into S chunks, S a function of rows alone (so the summation order, and the
+ * result, depend only on the shape); one block per (column tile, direction, chunk) reduces its
+ * chunk (colred.cuh) into a double partial, and a second kernel adds the S partials of each
+ * column in chunk order. */
 
+#define CS_CHUNK_ROWS 128 /* rows per chunk at least (16 per row lane) */
+#define CS_MAX_CHUNKS 64
+
+static inline int cs_chunks(int rows) {
+  int s = rows / CS_CHUNK_ROWS;
+  return s < 1 ? 1 : s > CS_MAX_CHUNKS ? CS_MAX_CHUNKS : s;
+}
+
+/* partial[(s*k + j)*cols + c] = sum over chunk s of X_j[r][c]; grid (tiles, k, S) */
 template <typename T>
-__global__ void k_col_sum(int rows, int cols, const T *X, T *out, size_t pstride) {
+__global__ void k_col_sum_part(int rows, int cols, int chunk, const T *X, double *partial) {
   const int c = blockIdx.x * COL_TILE + threadIdx.x;
-  const size_t j = blockIdx.y;
+  const size_t j = blockIdx.y, k = gridDim.y, s = blockIdx.z;
   const T *Xj = X + j * (size_t)rows * cols;
+  const int r0 = (int)s * chunk, r1 = min(rows, r0 + chunk);
   double v[1] = {0};
   if (c < cols)
-    for (int r = threadIdx.y; r < rows; r += ROW_LANES) v[0] += (double)Xj[(size_t)r * cols + c];
+    for (int r = r0 + threadIdx.y; r < r1; r += ROW_LANES) v[0] += (double)Xj[(size_t)r * cols + c];
   colred_combine<1>(v);
-  if (c < cols && threadIdx.y == 0) {
+  if (c < cols && threadIdx.y == 0) partial[(s * k + j) * cols + c] = v[0];
+}
+
+/* out[j*pstride + c] += sum_s partial[(s*k + j)*cols + c], s in order */
+template <typename T>
+__global__ void k_col_sum_fin(int k, int cols, int nchunks, const double *partial, T *out, size_t pstride) {
+  GRID_STRIDE(i, (size_t)k * cols) {
+    double acc = 0;
+    for (int s = 0; s < nchunks; s++) acc += partial[(size_t)s * k * cols + i];
+    size_t j = i / cols, c = i % cols;
     T *o = out + j * pstride + c;
-    *o = (T)((double)*o + v[0]);
+    *o = (T)((double)*o + acc);
   }
 }
+
 template <typename T>
 static hs_status col_sum_t(hs_backend *be, int k, int rows, int cols, const void *X, void *out,
                            size_t pstride) {
-  k_col_sum<T><<<colred_grid(cols, k), colred_block(), 0, CB(be)->stream>>>(
-      rows, cols, (const T *)X, (T *)out, pstride);
-  CU_LAUNCH("k_col_sum");
+  cuda_backend *cb = CB(be);
+  const int S = cs_chunks(rows), chunk = (rows + S - 1) / S;
+  hs_status st = hs_cuda_scratch(be, (size_t)S * k * cols * sizeof(double));
+  if (st != HS_OK) return st;
+  double *partial = (double *)cb->d_scratch;
+  dim3 grid = colred_grid(cols, k);
+  grid.z = (unsigned)S;
+  k_col_sum_part<T><<<grid, colred_block(), 0, cb->stream>>>(rows, cols, chunk, (const T *)X, partial);
+  CU_LAUNCH("k_col_sum_part");
+  size_t n = (size_t)k * cols;
+  k_col_sum_fin<T><<<ew_blocks(n), EW_THREADS, 0, cb->stream>>>(k, cols, S, partial, (T *)out, pstride);
+  CU_LAUNCH("k_col_sum_fin");
   return HS_OK;
 }
 hs_status cu_col_sum(hs_backend *be, hs_dtype t, int k, int rows, int cols, const void *X,

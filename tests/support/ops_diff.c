@@ -443,17 +443,19 @@ void od_check_bias_add(od_pair *p, hs_dtype t) {
 }
 
 void od_check_col_sum(od_pair *p, hs_dtype t) {
-  const int rows = 67, cols = 45;
-  for (int ki = 0; ki < 2; ki++) {
-    int k = KS[ki];
-    size_t ps = k == 1 ? cols : cols + 4;
-    CASE(p, t, "col_sum k=%d rows=%d cols=%d pstride=%zu", k, rows, cols, ps);
-    od_buf X = buf_rand(p, (size_t)k * rows * cols, 0.05, 1), out = buf_rand(p, ps * k, 0.05, 1);
-    RUN(p, be->ops->col_sum(be, t, k, rows, cols, D(X), D(out), ps));
-    buf_compare(&out, "out", TOL_RED(t));
-    buf_free(&X);
-    buf_free(&out);
-  }
+  /* 67 rows: one GPU row chunk; 1030: eight chunks of 129 (the last one short) */
+  const int cols = 45, ROWS[] = {67, 1030};
+  for (int ri = 0; ri < 2; ri++)
+    for (int ki = 0; ki < 2; ki++) {
+      int rows = ROWS[ri], k = KS[ki];
+      size_t ps = k == 1 ? cols : cols + 4;
+      CASE(p, t, "col_sum k=%d rows=%d cols=%d pstride=%zu", k, rows, cols, ps);
+      od_buf X = buf_rand(p, (size_t)k * rows * cols, 0.05, 1), out = buf_rand(p, ps * k, 0.05, 1);
+      RUN(p, be->ops->col_sum(be, t, k, rows, cols, D(X), D(out), ps));
+      buf_compare(&out, "out", TOL_RED(t));
+      buf_free(&X);
+      buf_free(&out);
+    }
 }
 
 void od_check_act_fwd(od_pair *p, hs_dtype t) {
