@@ -7,6 +7,9 @@
 #include "cuda_internal.h"
 
 static inline cublasOperation_t cu_op(hs_trans t) { return t == HS_TRANS ? CUBLAS_OP_T : CUBLAS_OP_N; }
+/* cuBLAS rejects a leading dimension of 0 even where the operand is empty (k = 0), which
+ * reference BLAS semantics allow: the operand is never read then, so 1 is as good. */
+static inline int ld1(int ld) { return ld < 1 ? 1 : ld; }
 
 /* ---- gemm: C (m x n) = alpha op(A) op(B) + beta C ---- */
 
@@ -19,12 +22,12 @@ hs_status cu_gemm(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans tb, int m, i
   if (st != HS_OK) return st;
   cublasHandle_t h = CB(be)->blas;
   if (t == HS_F64) {
-    CUBLAS_CHECK(cublasDgemm(h, cu_op(tb), cu_op(ta), n, m, k, &alpha, (const double *)B, ldb,
-                             (const double *)A, lda, &beta, (double *)C, ldc));
+    CUBLAS_CHECK(cublasDgemm(h, cu_op(tb), cu_op(ta), n, m, k, &alpha, (const double *)B, ld1(ldb),
+                             (const double *)A, ld1(lda), &beta, (double *)C, ldc));
   } else {
     float a = (float)alpha, b = (float)beta;
-    CUBLAS_CHECK(cublasSgemm(h, cu_op(tb), cu_op(ta), n, m, k, &a, (const float *)B, ldb,
-                             (const float *)A, lda, &b, (float *)C, ldc));
+    CUBLAS_CHECK(cublasSgemm(h, cu_op(tb), cu_op(ta), n, m, k, &a, (const float *)B, ld1(ldb),
+                             (const float *)A, ld1(lda), &b, (float *)C, ldc));
   }
   return HS_OK;
 }
@@ -41,13 +44,13 @@ hs_status cu_gemm_batched(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans tb, 
   cublasHandle_t h = CB(be)->blas;
   if (t == HS_F64) {
     CUBLAS_CHECK(cublasDgemmStridedBatched(h, cu_op(tb), cu_op(ta), n, m, k, &alpha,
-                                           (const double *)B, ldb, stride_b, (const double *)A,
-                                           lda, stride_a, &beta, (double *)C, ldc, stride_c, batch));
+                                           (const double *)B, ld1(ldb), stride_b, (const double *)A,
+                                           ld1(lda), stride_a, &beta, (double *)C, ldc, stride_c, batch));
   } else {
     float a = (float)alpha, b = (float)beta;
     CUBLAS_CHECK(cublasSgemmStridedBatched(h, cu_op(tb), cu_op(ta), n, m, k, &a,
-                                           (const float *)B, ldb, stride_b, (const float *)A, lda,
-                                           stride_a, &b, (float *)C, ldc, stride_c, batch));
+                                           (const float *)B, ld1(ldb), stride_b, (const float *)A,
+                                           ld1(lda), stride_a, &b, (float *)C, ldc, stride_c, batch));
   }
   return HS_OK;
 }
