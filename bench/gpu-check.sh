@@ -173,25 +173,25 @@ rm -rf "$DATA"
     $1 == "RESULT" && NF == 5 { v[$2, $3, $4] = $5 }
     function cell(x) { return (x == "" ? sprintf("%9s", "-") : sprintf("%9.3f", x)) }
     function rat(a, b) { return (a == "" || b == "" || a == 0) ? sprintf("%7s", "-") : sprintf("%6.2fx", b / a) }
-    function row(label, hq, tq, d) { printf "  %-38s %s %s %s\n", label, cell(v["cuda", d, hq]), cell(v["torch", d, tq]), rat(v["cuda", d, hq], v["torch", d, tq]) }
+    function row(label, hq, tq, d) { printf "  %-42s %s %s %s\n", label, cell(v["cuda", d, hq]), cell(v["torch", d, tq]), rat(v["cuda", d, hq], v["torch", d, tq]) }
     END {
       printf "Times in ms (median), per vector for blocks; ratio = PyTorch / hesspec (> 1: hesspec faster)\n"
       n = split("f64 f32", ds, " ")
       for (i = 1; i <= n; i++) {
         d = ds[i]
         if (v["cuda", d, "grad"] == "" && v["torch", d, "grad"] == "") continue
-        printf "[%s] %-38s %9s %9s %7s\n", d, "", "hesspec", "PyTorch", "ratio"
+        printf "[%s] %-40s %9s %9s %7s\n", d, "", "hesspec", "PyTorch", "ratio"
         row("gradient", "grad", "grad", d)
         row("HVP single vs double-backward (retained)", "hvp1", "hvp1", d)
         row("HVP single vs double-backward (full)", "hvp1", "hvp1_full", d)
         row("HVP single vs torch.func jvp(grad)", "hvp1", "func_hvp1", d)
         row("HVP block/vec vs torch.func vmap", "hvpK_per_vec", "func_hvpK_per_vec", d)
         row("SLQ end to end (same steps, probes)", "slq_total", "slq_total", d)
-        printf "  %-38s %s   (hesspec HVP / floor: %s)\n", "cuBLAS floor of an HVP (same GEMMs)", cell(v["cuda", d, "gemm_hvp_floor"]), \
+        printf "  %-42s %s   (hesspec HVP / floor: %s)\n", "cuBLAS floor of an HVP (same GEMMs)", cell(v["cuda", d, "gemm_hvp_floor"]), \
           (v["cuda", d, "gemm_hvp_floor"] > 0 ? sprintf("%.2f", v["cuda", d, "hvp1"] / v["cuda", d, "gemm_hvp_floor"]) : "-")
-        printf "  %-38s %9s\n", "GGN single", (v["cuda", d, "ggn1"] == "" ? "-" : sprintf("%9.3f", v["cuda", d, "ggn1"]))
-        printf "  %-38s %9s TFLOP/s\n", "cuBLAS 4096^3 GEMM", (v["cuda", d, "gemm4096_tflops"] == "" ? "-" : sprintf("%9.1f", v["cuda", d, "gemm4096_tflops"]))
-        printf "  %-38s %s / %s   lambda_max %s / %s\n", "check: loss at init hesspec / torch", v["cuda", d, "loss_at_init"], v["torch", d, "loss_at_init"], \
+        printf "  %-42s %9s\n", "GGN single", (v["cuda", d, "ggn1"] == "" ? "-" : sprintf("%9.3f", v["cuda", d, "ggn1"]))
+        printf "  %-42s %9s TFLOP/s\n", "cuBLAS 4096^3 GEMM", (v["cuda", d, "gemm4096_tflops"] == "" ? "-" : sprintf("%9.1f", v["cuda", d, "gemm4096_tflops"]))
+        printf "  %-42s %s / %s   lambda_max %s / %s\n", "check: loss at init hesspec / torch", v["cuda", d, "loss_at_init"], v["torch", d, "loss_at_init"], \
           v["cuda", d, "slq_lambda_max"], v["torch", d, "slq_lambda_max"]
       }
       if (v["cpu", "f64", "grad"] != "")
