@@ -507,13 +507,16 @@ void od_check_act_rbwd_extra(od_pair *p, hs_dtype t) {
 
 /* ================================ batch norm ================================ */
 
-/* 70 columns: several GPU tiles (32) and more than one CPU tile (64); 37 rows: a partial
- * last sweep of the GPU's 8 row lanes. */
-#define BN_ROWS 37
-#define BN_COLS 70
+/* 37 x 70: several GPU tiles (32 columns) and more than one CPU tile (64), a partial last
+ * sweep of the GPU's 8 row lanes; 5 x 7: fewer rows than row lanes, one partial tile. */
+static const int BN_SHAPES[][2] = {{37, 70}, {5, 7}};
+#define BN_CHECK(op)                                                                             \
+  void od_check_##op(od_pair *p, hs_dtype t) {                                                   \
+    for (size_t i = 0; i < sizeof BN_SHAPES / sizeof *BN_SHAPES; i++)                            \
+      op##_shape(p, t, BN_SHAPES[i][0], BN_SHAPES[i][1]);                                        \
+  }
 
-void od_check_bn_fwd(od_pair *p, hs_dtype t) {
-  const int rows = BN_ROWS, cols = BN_COLS;
+static void bn_fwd_shape(od_pair *p, hs_dtype t, int rows, int cols) {
   for (int mode = HS_BN_BATCH; mode <= HS_BN_RUNNING; mode++) {
     CASE(p, t, "bn_fwd %s rows=%d cols=%d", BN_NAME(mode), rows, cols);
     /* an offset mean (|mean| >> std) exposes a one-pass variance */
@@ -534,15 +537,15 @@ void od_check_bn_fwd(od_pair *p, hs_dtype t) {
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
   }
 }
+BN_CHECK(bn_fwd)
 
-void od_check_bn_bwd(od_pair *p, hs_dtype t) {
-  const int rows = BN_ROWS, cols = BN_COLS;
+static void bn_bwd_shape(od_pair *p, hs_dtype t, int rows, int cols) {
   for (int mode = HS_BN_BATCH; mode <= HS_BN_RUNNING; mode++)
     for (int ki = 0; ki < 2; ki++)
       for (int want = 0; want < 2; want++) {
         int k = KS[ki];
         size_t ps = k == 1 ? cols : cols + 3, rc = (size_t)rows * cols;
-        CASE(p, t, "bn_bwd %s k=%d pstride=%zu dgamma/dbeta %s", BN_NAME(mode), k, ps, want ? "wanted" : "NULL");
+        CASE(p, t, "bn_bwd %s %dx%d k=%d pstride=%zu dgamma/dbeta %s", BN_NAME(mode), rows, cols, k, ps, want ? "wanted" : "NULL");
         od_buf xhat = buf_rand(p, rc, 0.01, 2), rstd = buf_pos(p, cols, 0.5, 2), gamma = buf_rand(p, cols, 0.2, 2);
         od_buf dY = buf_rand(p, rc * k, 0.05, 1), dZ = buf_nan(p, rc * k);
         od_buf dg = buf_rand(p, ps * k, 0.05, 1), db = buf_rand(p, ps * k, 0.05, 1);
@@ -555,14 +558,14 @@ void od_check_bn_bwd(od_pair *p, hs_dtype t) {
         for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
       }
 }
+BN_CHECK(bn_bwd)
 
-void od_check_bn_rfwd(od_pair *p, hs_dtype t) {
-  const int rows = BN_ROWS, cols = BN_COLS;
+static void bn_rfwd_shape(od_pair *p, hs_dtype t, int rows, int cols) {
   for (int mode = HS_BN_BATCH; mode <= HS_BN_RUNNING; mode++)
     for (int ki = 0; ki < 2; ki++) {
       int k = KS[ki];
       size_t ps = k == 1 ? cols : cols + 3, rc = (size_t)rows * cols;
-      CASE(p, t, "bn_rfwd %s k=%d pstride=%zu", BN_NAME(mode), k, ps);
+      CASE(p, t, "bn_rfwd %s %dx%d k=%d pstride=%zu", BN_NAME(mode), rows, cols, k, ps);
       od_buf xhat = buf_rand(p, rc, 0.01, 2), rstd = buf_pos(p, cols, 0.5, 2), gamma = buf_rand(p, cols, 0.2, 2);
       od_buf RZ = buf_rand(p, rc * k, 0.05, 1), Rg = buf_rand(p, ps * k, 0.05, 1), Rb = buf_rand(p, ps * k, 0.05, 1);
       od_buf RX = buf_nan(p, rc * k), RY = buf_nan(p, rc * k);
@@ -574,14 +577,14 @@ void od_check_bn_rfwd(od_pair *p, hs_dtype t) {
       for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
     }
 }
+BN_CHECK(bn_rfwd)
 
-void od_check_bn_rbwd_extra(od_pair *p, hs_dtype t) {
-  const int rows = BN_ROWS, cols = BN_COLS;
+static void bn_rbwd_extra_shape(od_pair *p, hs_dtype t, int rows, int cols) {
   for (int mode = HS_BN_BATCH; mode <= HS_BN_RUNNING; mode++)
     for (int ki = 0; ki < 2; ki++) {
       int k = KS[ki];
       size_t ps = k == 1 ? cols : cols + 3, rc = (size_t)rows * cols;
-      CASE(p, t, "bn_rbwd_extra %s k=%d pstride=%zu", BN_NAME(mode), k, ps);
+      CASE(p, t, "bn_rbwd_extra %s %dx%d k=%d pstride=%zu", BN_NAME(mode), rows, cols, k, ps);
       od_buf xhat = buf_rand(p, rc, 0.01, 2), rstd = buf_pos(p, cols, 0.5, 2), gamma = buf_rand(p, cols, 0.2, 2);
       od_buf dY = buf_rand(p, rc, 0.05, 1), dZ = buf_rand(p, rc, 0.05, 1);
       od_buf RZ = buf_rand(p, rc * k, 0.05, 1), RX = buf_rand(p, rc * k, 0.05, 1), Rg = buf_rand(p, ps * k, 0.05, 1);
@@ -594,6 +597,7 @@ void od_check_bn_rbwd_extra(od_pair *p, hs_dtype t) {
       for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
     }
 }
+BN_CHECK(bn_rbwd_extra)
 
 /* ================================ losses ================================ */
 
