@@ -287,3 +287,53 @@ Test(lanczos, zero_operator) {
   hs_linop_destroy(op);
   hs_context_destroy(ctx);
 }
+
+/* Partial reorthogonalisation: semi-orthogonal basis (|q_i . q_j| of order sqrt(eps) at
+ * most), far fewer passes over the basis, and the same extreme Ritz values and low moments
+ * as full reorthogonalisation. */
+Test(lanczos, partial_reorthogonalisation) {
+  const size_t n = 600, m = 100, K = 2;
+  double d[600];
+  for (size_t i = 0; i < n; i++) d[i] = i < 590 ? sin(0.37 * (double)i) : 5.0 + (double)(i - 590); /* bulk + outliers */
+  double *A = sf_matrix_with_eigs(n, d, 3);
+  hs_context *ctx = hs_test_ctx(HS_F64, 2);
+  hs_linop *op = sf_linop(ctx, n, A);
+  hs_lanczos *lz[2] = {NULL, NULL};
+  for (int r = 0; r < 2; r++) {
+    hs_lanczos_options o = {.probes = K, .max_steps = m, .reorth = r ? HS_REORTH_PARTIAL : HS_REORTH_FULL};
+    cr_assert_eq(hs_lanczos_create(op, &o, &lz[r]), HS_OK);
+    cr_assert_eq(hs_lanczos_start_rademacher(lz[r], 4), HS_OK);
+    cr_assert_eq(hs_lanczos_run(lz[r], m), HS_OK, "%s", hs_last_error(ctx));
+  }
+  cr_log_info("Gram-Schmidt passes: full %zu, partial %zu", lz[0]->passes, lz[1]->passes);
+  cr_assert(lz[1]->passes * 2 < lz[0]->passes, "partial made %zu passes, full %zu", lz[1]->passes, lz[0]->passes);
+  double *Q = malloc((m + 1) * n * sizeof *Q), mom[21], v[600];
+  for (size_t p = 0; p < K; p++) {
+    for (size_t j = 0; j < m; j++)
+      cr_assert_eq(hs_dev_download_f64(ctx, HS_F64, Q + j * n, hs_lanczos_vec(lz[1], p, j), n), HS_OK);
+    double worst = 0;
+    for (size_t i = 0; i < m; i++)
+      for (size_t j = 0; j < i; j++) worst = fmax(worst, fabs(cblas_ddot((int)n, Q + i * n, 1, Q + j * n, 1)));
+    cr_log_info("probe %zu: max |q_i . q_j| = %g with partial reorthogonalisation", p, worst);
+    cr_assert(worst < 1e-6, "probe %zu: orthogonality lost: %g", p, worst);
+    double th[2][100], w[2][100];
+    for (int r = 0; r < 2; r++)
+      cr_assert_eq(hs_tridiag_quadrature(ctx, m, lz[r]->alpha + p * m, lz[r]->beta + p * m, th[r], w[r]), HS_OK);
+    for (int e = 0; e < 10; e++) /* the outliers and the bulk edge */
+      cr_assert(fabs(th[0][m - 1 - e] - th[1][m - 1 - e]) < 1e-10 * 15, "probe %zu: Ritz value %d: %.15g vs %.15g", p, e,
+                th[0][m - 1 - e], th[1][m - 1 - e]);
+    hs_probe_rademacher(4, p, n, v);
+    host_moments(n, A, v, 20, mom);
+    for (int q = 0; q <= 20; q++) {
+      double s = 0;
+      for (size_t j = 0; j < m; j++) s += w[1][j] * pow(th[1][j], q);
+      cr_assert(fabs(s - mom[q]) < 1e-9 * fmax(1.0, fabs(mom[q])), "probe %zu moment %d: %.15g vs %.15g", p, q, s, mom[q]);
+    }
+  }
+  free(Q);
+  hs_lanczos_destroy(lz[0]);
+  hs_lanczos_destroy(lz[1]);
+  hs_linop_destroy(op);
+  hs_context_destroy(ctx);
+  free(A);
+}

@@ -126,6 +126,17 @@ Test(spectra_network, slq_wasserstein_vs_exact) {
   }
   cr_log_info("P = %zu, range %g, W1 %g = %.4f%% of the range; sigma %g", n.P, range, w1, 100 * w1 / range, r->sigma);
   cr_assert(w1 < 0.01 * range, "W1 %g is %.3f%% of the spectral range %g", w1, 100 * w1 / range, range);
+  /* partial reorthogonalisation: the same quadrature to rounding at the extremes, fewer passes */
+  hs_slq_options op2 = o;
+  op2.reorth = HS_REORTH_PARTIAL;
+  hs_slq_result *rp = NULL;
+  cr_assert_eq(hs_slq_run(op, &op2, &rp), HS_OK, "%s", hs_last_error(n.ctx));
+  cr_log_info("Gram-Schmidt passes: full %zu, partial %zu", r->reorth_passes, rp->reorth_passes);
+  cr_assert(rp->reorth_passes < r->reorth_passes);
+  cr_assert(fabs(rp->lambda_max - r->lambda_max) < 1e-9 * range && fabs(rp->lambda_min - r->lambda_min) < 1e-9 * range,
+            "partial [%.15g, %.15g] vs full [%.15g, %.15g]", rp->lambda_min, rp->lambda_max, r->lambda_min, r->lambda_max);
+  cr_assert(fabs(rp->trace - r->trace) < 1e-9 * fabs(r->trace) + 1e-12);
+  hs_slq_free(rp);
   /* extreme Ritz values are (nearly) the extreme eigenvalues */
   cr_assert(fabs(r->lambda_max - ev[n.P - 1]) < 1e-3 * range && fabs(r->lambda_min - ev[0]) < 1e-3 * range);
   /* Hutchinson (through SLQ's first moments) against the exact trace */

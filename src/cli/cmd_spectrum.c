@@ -24,6 +24,11 @@ static int run(int argc, char **argv) {
       ggn = 1;
     } else if (strcmp(a, "--log") == 0) {
       log_y = 1;
+    } else if (strcmp(a, "--reorth") == 0) {
+      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0) return HS_EXIT_USAGE;
+      if (strcmp(v, "full") == 0) so.reorth = HS_REORTH_FULL;
+      else if (strcmp(v, "partial") == 0) so.reorth = HS_REORTH_PARTIAL;
+      else return hs_cli_usage(cmd, "--reorth '%s': expected full or partial", v);
     } else if (strcmp(a, "--plot") == 0) {
       if (hs_cli_value(cmd, argc, argv, &i, &plot) < 0) return HS_EXIT_USAGE;
     } else if (strcmp(a, "--steps") == 0 || strcmp(a, "--probes") == 0 || strcmp(a, "--grid") == 0) {
@@ -99,7 +104,7 @@ const hs_cli_command hs_cmd_spectrum = {
     "spectrum", run, "spectral density by stochastic Lanczos quadrature",
     "usage: hesspec spectrum (--model M.json [--weights W] DATA [--ggn] | --matrix A.npy) --out D.json\n"
     "                        [--steps M] [--probes K] [--sigma S] [--grid G] [--grid-min A --grid-max B]\n"
-    "                        [--neg-tol T] [--plot FIG.svg [--log]]\n\n"
+    "                        [--neg-tol T] [--reorth full|partial] [--plot FIG.svg [--log]]\n\n"
     "Density phi(x) = (1/K) sum_p sum_i w_pi N(x; theta_pi, sigma^2): the probe average of Gaussians of\n"
     "STANDARD DEVIATION sigma at the Ritz values theta (weights w: squared first components).\n"
     "  --steps M     Lanczos steps per probe, 1..P (default 80, or P if smaller)\n"
@@ -108,5 +113,7 @@ const hs_cli_command hs_cmd_spectrum = {
     "  --grid G      grid points (default: spacing <= sigma/4, at least 1001, at most 100001)\n"
     "  --grid-min/--grid-max  grid range (default lambda_min - 5 sigma .. lambda_max + 5 sigma)\n"
     "  --neg-tol T   negative mass counts Ritz nodes below -T (default 1e-4 max|lambda|)\n"
+    "  --reorth R    full (default): Gram-Schmidt against the whole basis every step; partial:\n"
+    "                only when Simon's estimate of lost orthogonality exceeds sqrt(eps) (faster for large P)\n"
     "  --plot F.svg  also draw the density (--log: logarithmic density axis)\n"
     "Writes D.json (\"hesspec.density/1\", per-probe nodes and weights included) and D.csv beside it.\n\n"};

@@ -123,8 +123,11 @@ hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenanc
   cJSON_AddNumberToObject(m, "probes", (double)r->probes);
   cJSON_AddNumberToObject(m, "seed", (double)r->seed);
   cJSON_AddStringToObject(m, "reorth",
-                          "full: after the three-term recurrence, classical Gram-Schmidt against every "
-                          "stored vector, a second pass when the norm drops below 1/sqrt(2) (twice is enough)");
+                          r->reorth == HS_REORTH_PARTIAL
+                              ? "partial: classical Gram-Schmidt against every stored vector when Simon's "
+                                "estimate of the loss of orthogonality exceeds sqrt(eps), for two consecutive vectors"
+                              : "full: after the three-term recurrence, classical Gram-Schmidt against every "
+                                "stored vector, a second pass when the norm drops below 1/sqrt(2) (twice is enough)");
   cJSON_AddNumberToObject(m, "gram_schmidt_passes", (double)r->reorth_passes);
   cJSON_AddStringToObject(m, "start_vectors", "rademacher");
   cJSON_AddNumberToObject(m, "breakdown_tol", r->breakdown_tol);

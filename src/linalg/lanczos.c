@@ -36,6 +36,8 @@ void hs_lanczos_destroy(hs_lanczos *lz) {
   free(lz->alpha);
   free(lz->beta);
   free(lz->anorm);
+  free(lz->omega);
+  free(lz->force);
   free(lz);
 }
 
@@ -59,12 +61,15 @@ hs_status hs_lanczos_create(hs_linop *op, const hs_lanczos_options *opt, hs_lanc
   lz->k = k;
   lz->max_steps = m;
   lz->tol = opt->breakdown_tol > 0 ? opt->breakdown_tol : hs_lanczos_default_tol(op->dtype);
+  lz->reorth = opt->reorth;
+  lz->omega = calloc(k * 2 * (m + 2), sizeof *lz->omega);
+  lz->force = calloc(k, sizeof *lz->force);
   lz->steps = calloc(k, sizeof *lz->steps);
   lz->stopped = calloc(k, sizeof *lz->stopped);
   lz->alpha = calloc(k * m, sizeof *lz->alpha);
   lz->beta = calloc(k * m, sizeof *lz->beta);
   lz->anorm = calloc(k, sizeof *lz->anorm);
-  if (!lz->steps || !lz->stopped || !lz->alpha || !lz->beta || !lz->anorm) {
+  if (!lz->steps || !lz->stopped || !lz->alpha || !lz->beta || !lz->anorm || !lz->omega || !lz->force) {
     st = hs_fail(ctx, HS_E_NOMEM, "lanczos: out of host memory");
     goto cleanup;
   }
@@ -97,6 +102,10 @@ hs_status hs_lanczos_start(hs_lanczos *lz, const double *V) {
     lz->steps[p] = 0;
     lz->stopped[p] = 0;
     lz->anorm[p] = 0;
+    lz->force[p] = 0;
+    double *om = lz->omega + p * 2 * (lz->max_steps + 2);
+    memset(om, 0, 2 * (lz->max_steps + 2) * sizeof *om);
+    om[0] = 1.0; /* q_0 . q_0 */
   }
   lz->done = 0;
 cleanup:
@@ -112,6 +121,38 @@ hs_status hs_lanczos_start_rademacher(hs_lanczos *lz, uint64_t seed) {
   hs_status st = hs_lanczos_start(lz, V);
   free(V);
   return st;
+}
+
+/* Unit roundoff of the vectors' arithmetic. */
+static double unit_roundoff(hs_dtype t) { return t == HS_F64 ? 1.1102230246251565e-16 : 5.960464477539063e-08; }
+
+/* PARTIAL: Simon's recurrence for w_i ~ q_{j+1} . q_i (i <= j) from those of q_j and q_{j-1},
+ * given alpha_j and beta_j = b; the rounding of each step enters as eps ||A|| with the sign
+ * that grows the estimate (the usual pessimistic model). Returns max_i |w_i|; the new row
+ * replaces the older one. */
+static double omega_step(hs_lanczos *lz, size_t p, size_t j, double a, double b) {
+  size_t m = lz->max_steps, L = m + 2;
+  double *cur = lz->omega + p * 2 * L + (j % 2) * L, *prev = lz->omega + p * 2 * L + ((j + 1) % 2) * L;
+  const double *al = lz->alpha + p * m, *be = lz->beta + p * m;
+  double eps = unit_roundoff(lz->op->dtype), noise = eps * fmax(lz->anorm[p], fabs(a) + b), worst = 0;
+  double bprev = j > 0 ? be[j - 1] : 0.0;
+  /* prev (q_{j-1} . q_i) is overwritten in place by the new row (q_{j+1} . q_i) */
+  for (size_t i = 0; i < j; i++) {
+    double t = be[i] * cur[i + 1] + (al[i] - a) * cur[i] - bprev * prev[i] + (i > 0 ? be[i - 1] * cur[i - 1] : 0.0);
+    prev[i] = (t + copysign(noise, t)) / b;
+    worst = fmax(worst, fabs(prev[i]));
+  }
+  prev[j] = sqrt((double)lz->n) * eps; /* q_{j+1} . q_j after the local recurrence */
+  prev[j + 1] = 1.0;
+  return worst;
+}
+
+/* After a full pass over the basis: q_{j+1} is orthogonal to working precision. */
+static void omega_reset(hs_lanczos *lz, size_t p, size_t j) {
+  size_t L = lz->max_steps + 2;
+  double *nw = lz->omega + p * 2 * L + ((j + 1) % 2) * L, eps = unit_roundoff(lz->op->dtype);
+  for (size_t i = 0; i <= j; i++) nw[i] = eps;
+  nw[j + 1] = 1.0;
 }
 
 /* One Lanczos step for probe p: w (slot j+1) already holds A q_j.
@@ -140,7 +181,14 @@ static hs_status orth_step(hs_lanczos *lz, size_t p, size_t j, double *beta_out)
   HS_OP(ctx, be->ops->dot(be, t, n, qj, w, &a));
   HS_OP(ctx, be->ops->axpy(be, t, n, -a, qj, w));
   HS_OP(ctx, be->ops->nrm2(be, t, n, w, &b0));
-  for (int pass = 0; pass < 2; pass++) {
+  b = b0;
+  int full = 1;
+  if (lz->reorth == HS_REORTH_PARTIAL && b0 > 0) {
+    double worst = omega_step(lz, p, j, a, b0);
+    full = lz->force[p] || worst > sqrt(unit_roundoff(t));
+    lz->force[p] = full && !lz->force[p]; /* a triggered pass also cleans the next vector */
+  }
+  for (int pass = 0; full && pass < 2; pass++) {
     void *h = pass ? h2 : h1;
     HS_OP(ctx, be->ops->gemv(be, t, HS_NOTRANS, rows, (int)n, 1.0, Q, lda, w, 0.0, h));
     HS_OP(ctx, be->ops->gemv(be, t, HS_TRANS, rows, (int)n, -1.0, Q, lda, h, 1.0, w));
@@ -151,6 +199,7 @@ static hs_status orth_step(hs_lanczos *lz, size_t p, size_t j, double *beta_out)
     if (!(b < 0.7071067811865476 * b0)) break;
     b0 = b;
   }
+  if (lz->reorth == HS_REORTH_PARTIAL && full) omega_reset(lz, p, j);
   if (!isfinite(a) || !isfinite(b))
     return hs_fail(ctx, HS_E_NUMERIC,
                    "lanczos: probe %zu, step %zu: non-finite value (alpha = %g, beta = %g); the "

@@ -26,10 +26,18 @@
 
 #include "linalg/linop.h"
 
+/* Reorthogonalisation against the stored basis. FULL (the default) at every step; PARTIAL
+ * (Simon 1984, as in PROPACK) only when Simon's recurrence estimates that some |q_i . q_j|
+ * exceeds sqrt(eps) (then for two consecutive vectors): semi-orthogonality, which keeps the
+ * tridiagonal's eigenvalues (and so the quadrature nodes) accurate to about eps ||A||, at a
+ * fraction of the basis traffic. */
+typedef enum { HS_REORTH_FULL = 0, HS_REORTH_PARTIAL = 1 } hs_reorth;
+
 typedef struct {
   size_t probes;         /* k >= 1 */
   size_t max_steps;      /* 1 <= m <= n: basis slots allocated up front */
   double breakdown_tol;  /* relative; <= 0: default for the dtype (hs_lanczos_default_tol) */
+  hs_reorth reorth;
 } hs_lanczos_options;
 
 typedef struct hs_lanczos {
@@ -37,6 +45,9 @@ typedef struct hs_lanczos {
   hs_context *ctx;
   size_t n, k, max_steps;
   double tol;
+  hs_reorth reorth;
+  double *omega;    /* (k, 2, max_steps + 2), PARTIAL: Simon's estimates of q_j.q_i and q_{j-1}.q_i */
+  int *force;       /* (k), PARTIAL: reorthogonalise the next vector too */
   size_t *steps;    /* (k): steps completed per probe (= length of its alpha) */
   int *stopped;     /* (k): 1 once the probe broke down (invariant subspace found) */
   double *alpha;    /* (k, max_steps): T's diagonal */

@@ -10,7 +10,7 @@
 hs_slq_options hs_slq_defaults(void) {
   hs_slq_options o = {.steps = 0, .probes = HS_SLQ_DEFAULT_PROBES, .seed = 0, .sigma = 0,
                       .grid_points = 0, .grid_lo = 0, .grid_hi = 0, .neg_tol = -1,
-                      .breakdown_tol = 0};
+                      .breakdown_tol = 0, .reorth = HS_REORTH_FULL};
   return o;
 }
 
@@ -114,7 +114,7 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
     goto cleanup;
   }
 
-  hs_lanczos_options lo = {.probes = K, .max_steps = m, .breakdown_tol = opt->breakdown_tol};
+  hs_lanczos_options lo = {.probes = K, .max_steps = m, .breakdown_tol = opt->breakdown_tol, .reorth = opt->reorth};
   HS_TRY(hs_lanczos_create(op, &lo, &lz));
   r->breakdown_tol = lz->tol;
   HS_TRY(hs_lanczos_start_rademacher(lz, opt->seed));
@@ -177,6 +177,7 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
   r->t_reorth = lz->t_reorth;
   r->applies = lz->applies;
   r->reorth_passes = lz->passes;
+  r->reorth = opt->reorth;
   r->t_host = lz->t_host + (hs_now() - th);
   r->t_total = hs_now() - t_start;
   *out = r;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "linalg/lanczos.h"
 #include "linalg/linop.h"
 
 #define HS_SLQ_DEFAULT_STEPS 80
@@ -29,6 +30,7 @@ typedef struct {
   double grid_lo, grid_hi; /* both 0 = auto (extreme nodes -/+ 5 sigma) */
   double neg_tol;       /* mass below -neg_tol counts as negative; < 0 = auto (1e-4 * max|lambda|) */
   double breakdown_tol; /* <= 0 = the dtype default of hs_lanczos_default_tol */
+  hs_reorth reorth;     /* HS_REORTH_FULL (default) or HS_REORTH_PARTIAL */
 } hs_slq_options;
 
 hs_slq_options hs_slq_defaults(void);
@@ -49,7 +51,8 @@ typedef struct {
   size_t early;            /* probes whose Krylov space became invariant before `steps` */
   double t_apply, t_reorth, t_host, t_total; /* seconds */
   size_t applies;          /* operator-vector products */
-  size_t reorth_passes;    /* Gram-Schmidt passes over the stored basis (>= probe steps) */
+  size_t reorth_passes;    /* Gram-Schmidt passes over the stored basis */
+  hs_reorth reorth;
 } hs_slq_result;
 
 /* Runs SLQ on op. Bad options are HS_E_INVALID naming them. Caller frees with hs_slq_free. */
