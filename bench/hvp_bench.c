@@ -11,9 +11,17 @@
  * "engine" times call hs_nn_apply on device buffers (what Lanczos and SLQ use); "api" times
  * call the public hs_model_hvp (adds host<->device copies and allocation of V and Y).
  *
+ * The GEMM floor: the very GEMMs (shapes, transposes) that one gradient and one single-vector
+ * HVP of this model perform, timed alone, (a) through the backend's gemm op (hesspec's
+ * deterministic tiling over single-threaded OpenBLAS) and (b) as whole-matrix OpenBLAS calls
+ * with OpenBLAS's own threading; no other op. Any engine or framework doing the same
+ * arithmetic with this BLAS pays about (b); the engine's overhead above it is the rest.
+ *
  * Output: a readable report, and one machine-readable line per number:
  *   RESULT <dtype> <quantity> <milliseconds>
- * with quantity grad, hvp1, hvpK_per_vec, ggn1, api_hvp1, api_hvpK_per_vec. */
+ * with quantity grad, hvp1, hvpK_per_vec, ggn1, api_hvp1, api_hvpK_per_vec,
+ * floor_tiled_grad, floor_tiled_hvp1, floor_blas_grad, floor_blas_hvp1. */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +34,8 @@
 #include "io/datasets.h"
 #include "nn/hvp.h"
 #include "nn/model.h"
+
+void openblas_set_num_threads(int n); /* OpenBLAS's own API (not in every cblas.h) */
 
 /* Wall clock by default; --clock cpu gives the process CPU time (all threads), which a busy
  * shared machine inflates much less (use it with --threads 1 for contention-robust numbers). */
@@ -102,6 +112,87 @@ static void run_api(void *a) {
   CHECK(j->ctx, "hs_model_hvp", hs_model_hvp(j->m, j->which, j->k, j->hV, j->hY));
 }
 
+/* ---- the GEMM floor ---- */
+
+typedef struct {
+  hs_trans ta, tb;
+  int m, n, k;
+} gemm_shape;
+
+/* The GEMMs of one gradient (hvp = 0) or one single-vector HVP (hvp = 1) of an MLP without
+ * BN, widths w[0..nl] (input, hidden..., output), B rows; as src/nn issues them. */
+static int gemm_list(int hvp, const int *w, int nl, int B, gemm_shape *g) {
+  int n = 0;
+  for (int i = 0; i < nl; i++) { /* forward / R-forward: layer i maps w[i] -> w[i+1] */
+    if (hvp && i > 0) g[n++] = (gemm_shape){HS_NOTRANS, HS_TRANS, B, w[i + 1], w[i]}; /* Rh W^T */
+    g[n++] = (gemm_shape){HS_NOTRANS, HS_TRANS, B, w[i + 1], w[i]};                  /* h W^T or h V^T */
+  }
+  for (int i = nl - 1; i >= 0; i--) { /* backward / R-backward */
+    g[n++] = (gemm_shape){HS_TRANS, HS_NOTRANS, w[i + 1], w[i], B}; /* dW = dZ^T h */
+    if (hvp && i > 0) g[n++] = (gemm_shape){HS_TRANS, HS_NOTRANS, w[i + 1], w[i], B}; /* + dZ^T Rh */
+    if (i > 0) {
+      g[n++] = (gemm_shape){HS_NOTRANS, HS_NOTRANS, B, w[i], w[i + 1]};        /* dh = dZ W */
+      if (hvp) g[n++] = (gemm_shape){HS_NOTRANS, HS_NOTRANS, B, w[i], w[i + 1]}; /* + dZ V */
+    }
+  }
+  return n;
+}
+
+typedef struct {
+  hs_context *ctx;
+  hs_dtype t;
+  int threads, blas; /* blas: whole-matrix OpenBLAS calls; else the backend's gemm */
+  const gemm_shape *g;
+  int n;
+  void *A, *B, *C;
+} floor_job;
+
+static void run_floor(void *a) {
+  floor_job *f = a;
+  for (int i = 0; i < f->n; i++) {
+    gemm_shape s = f->g[i];
+    int lda = s.ta == HS_TRANS ? s.m : s.k, ldb = s.tb == HS_TRANS ? s.k : s.n;
+    if (!f->blas) {
+      CHECK(f->ctx, "gemm", f->ctx->be->ops->gemm(f->ctx->be, f->t, s.ta, s.tb, s.m, s.n, s.k, 1.0, f->A, lda, f->B,
+                                                  ldb, 0.0, f->C, s.n));
+      continue;
+    }
+    CBLAS_TRANSPOSE ta = s.ta == HS_TRANS ? CblasTrans : CblasNoTrans, tb = s.tb == HS_TRANS ? CblasTrans : CblasNoTrans;
+    if (f->t == HS_F64)
+      cblas_dgemm(CblasRowMajor, ta, tb, s.m, s.n, s.k, 1.0, f->A, lda, f->B, ldb, 0.0, f->C, s.n);
+    else
+      cblas_sgemm(CblasRowMajor, ta, tb, s.m, s.n, s.k, 1.0f, f->A, lda, f->B, ldb, 0.0f, f->C, s.n);
+  }
+}
+
+static void gemm_floor(const options *o, hs_context *ctx, hs_dtype t, const int *w, int nl, int B, double out[2][2]) {
+  gemm_shape g[4 * HS_MAX_HIDDEN + 8];
+  size_t big = 0;
+  for (int i = 0; i <= nl; i++) big = (size_t)B * w[i] > big ? (size_t)B * w[i] : big;
+  for (int i = 0; i < nl; i++) big = (size_t)w[i] * w[i + 1] > big ? (size_t)w[i] * w[i + 1] : big;
+  floor_job f = {.ctx = ctx, .t = t, .threads = o->threads, .g = g};
+  CHECK(ctx, "alloc", hs_dev_alloc(ctx, t, big, &f.A));
+  CHECK(ctx, "alloc", hs_dev_alloc(ctx, t, big, &f.B));
+  CHECK(ctx, "alloc", hs_dev_alloc(ctx, t, big, &f.C));
+  double *r = malloc(big * sizeof *r);
+  hs_rng_normals(9, HS_STREAM_TEST, 0, big, r);
+  CHECK(ctx, "upload", hs_dev_upload_f64(ctx, t, f.A, r, big));
+  CHECK(ctx, "upload", hs_dev_upload_f64(ctx, t, f.B, r, big));
+  free(r);
+  for (int hvp = 0; hvp < 2; hvp++) {
+    f.n = gemm_list(hvp, w, nl, B, g);
+    for (int blas = 0; blas < 2; blas++) {
+      f.blas = blas;
+      if (blas) openblas_set_num_threads(o->threads); /* the CPU backend keeps it at 1 */
+      out[hvp][blas] = best_ms(o->reps, run_floor, &f);
+      if (blas) openblas_set_num_threads(1);
+    }
+  }
+  ctx->be->ops->free(ctx->be, f.A);
+  ctx->be->ops->free(ctx->be, f.B);
+  ctx->be->ops->free(ctx->be, f.C);
+}
+
 static void bench_dtype(const options *o, hs_dtype t, const hs_data *data) {
   hs_context_options co = hs_context_defaults();
   co.device = "cpu";
@@ -160,6 +251,9 @@ static void bench_dtype(const options *o, hs_dtype t, const hs_data *data) {
   j.k = 1;
   j.which = HS_CURV_GGN;
   double ggn1 = best_ms(o->reps, run_engine, &j);
+  double fl[2][2];
+  const int widths[] = {784, 256, 256, 256, 10};
+  gemm_floor(o, ctx, t, widths, 4, (int)(o->batch ? o->batch : data->n), fl);
 
   printf("[%s] gradient                 %9.3f ms\n", dn, grad);
   printf("[%s] HVP single (engine)      %9.3f ms   (%.2f x gradient)\n", dn, hvp1, hvp1 / grad);
@@ -167,9 +261,13 @@ static void bench_dtype(const options *o, hs_dtype t, const hs_data *data) {
   printf("[%s] GGN single (engine)      %9.3f ms\n", dn, ggn1);
   printf("[%s] HVP single (public API)  %9.3f ms\n", dn, api1);
   printf("[%s] HVP block (public API)   %9.3f ms per vector\n", dn, apik);
+  printf("[%s] GEMM floor, gradient     %9.3f ms tiled backend gemm, %9.3f ms whole-matrix OpenBLAS\n", dn, fl[0][0], fl[0][1]);
+  printf("[%s] GEMM floor, HVP single   %9.3f ms tiled backend gemm, %9.3f ms whole-matrix OpenBLAS\n", dn, fl[1][0], fl[1][1]);
   printf("RESULT %s grad %.4f\nRESULT %s hvp1 %.4f\nRESULT %s hvpK_per_vec %.4f\nRESULT %s ggn1 %.4f\n"
          "RESULT %s api_hvp1 %.4f\nRESULT %s api_hvpK_per_vec %.4f\n",
          dn, grad, dn, hvp1, dn, hvpk, dn, ggn1, dn, api1, dn, apik);
+  printf("RESULT %s floor_tiled_grad %.4f\nRESULT %s floor_tiled_hvp1 %.4f\nRESULT %s floor_blas_grad %.4f\n"
+         "RESULT %s floor_blas_hvp1 %.4f\n", dn, fl[0][0], dn, fl[1][0], dn, fl[0][1], dn, fl[1][1]);
   fflush(stdout);
 done:
   ctx->be->ops->free(ctx->be, j.V);

@@ -42,7 +42,8 @@ if ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
   : >"$OUT_DIR/torch.txt"
 else
   echo "== PyTorch ($PYTHON bench/torch_hvp.py)"
-  "$PYTHON" "$HERE/torch_hvp.py" --threads "$THREADS" --reps "$REPS" --block "$BLOCK" \
+  # torch.set_num_threads does not reach OpenBLAS's own pthreads pool: pin both.
+  OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$PYTHON" "$HERE/torch_hvp.py" --threads "$THREADS" --reps "$REPS" --block "$BLOCK" \
     --samples "$SAMPLES" --data "$DATA" --clock "$CLOCK" | tee "$OUT_DIR/torch.txt" | grep -v '^RESULT'
 fi
 
@@ -71,6 +72,10 @@ awk -v K="$BLOCK" -v T="$THREADS" -v CLK="$CLOCK" -v have_torch="$HAVE_TORCH" '
       printf "%-5s %-34s %s %s %s  %s\n", d, "HVP block of " K " vs PyTorch best", cell(v["hs", d, "hvpK_per_vec"]), cell(best), ratio(best, v["hs", d, "hvpK_per_vec"]), (d == "f64" ? gk : "")
       printf "%-5s %-34s %s %s %s\n", d, "HVP single vs PyTorch incl. graph", cell(v["hs", d, "hvp1"]), cell(v["pt", d, "hvp1_full"]), ratio(v["pt", d, "hvp1_full"], v["hs", d, "hvp1"])
       printf "%-5s %-34s %s %s\n", d, "GGN single (hesspec only)", cell(v["hs", d, "ggn1"]), cell("")
+      fl = v["hs", d, "floor_blas_hvp1"]
+      printf "%-5s %-34s %s %s %s  %s\n", d, "GEMM floor of one HVP (BLAS only)", cell(fl), cell(pt1), ratio(pt1, fl), "= the most any engine can gain"
+      printf "%-5s %-34s %s %s\n", d, "  same GEMMs, hesspec tiled gemm", cell(v["hs", d, "floor_tiled_hvp1"]), cell("")
+      printf "%-5s %-34s %s %s %s\n", d, "GEMM floor of one gradient", cell(v["hs", d, "floor_blas_grad"]), cell(v["pt", d, "grad"]), ratio(v["pt", d, "grad"], v["hs", d, "floor_blas_grad"])
     }
     if (have_torch) printf "PyTorch batched method: %s (f64), %s (f32); \"best\" = min over single, batched and loop per vector\n", v["pt", "f64", "batched_method"], v["pt", "f32", "batched_method"]
   }' "$OUT_DIR/hesspec.txt" "$OUT_DIR/torch.txt"
