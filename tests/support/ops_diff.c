@@ -508,8 +508,9 @@ void od_check_act_rbwd_extra(od_pair *p, hs_dtype t) {
 /* ================================ batch norm ================================ */
 
 /* 37 x 70: several GPU tiles (32 columns) and more than one CPU tile (64), a partial last
- * sweep of the GPU's 8 row lanes; 5 x 7: fewer rows than row lanes, one partial tile. */
-static const int BN_SHAPES[][2] = {{37, 70}, {5, 7}};
+ * sweep of the GPU's 8 row lanes; 5 x 7: fewer rows than row lanes, one partial tile;
+ * 1030 x 40: eight GPU row chunks of 129 rows, the last one short. */
+static const int BN_SHAPES[][2] = {{37, 70}, {5, 7}, {1030, 40}};
 #define BN_CHECK(op)                                                                             \
   void od_check_##op(od_pair *p, hs_dtype t) {                                                   \
     for (size_t i = 0; i < sizeof BN_SHAPES / sizeof *BN_SHAPES; i++)                            \
