@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "optim.cuh"
 
 /* ---- messages ---- */
 
@@ -195,6 +196,9 @@ static const hs_backend_ops CUDA_OPS = {
     /* .ce_correct = */ cu_ce_correct,
     /* .mse_fwd_bwd = */ cu_mse_fwd_bwd,
     /* .syev = */ cu_syev,
+    /* .sgd_step = */ cu_sgd_step,
+    /* .adam_step = */ cu_adam_step,
+    /* .bn_running_update = */ cu_bn_running_update,
 };
 
 /* Everything after the device probe: handles, stream, small workspaces. */

@@ -150,6 +150,28 @@ typedef struct hs_backend_ops {
    * w (n, dtype) ascending. (LAPACK dsyevd / cuSOLVER syevd.) Only the upper triangle
    * (row-major; the lower one of the column-major view) is read. */
   hs_status (*syev)(hs_backend *be, hs_dtype t, int n, void *A, void *w);
+
+  /* ---- training (src/train; CPU: cpu_optim.c, CUDA: kernels/optim.cu) ----
+   * Elementwise over n parameters, arithmetic in the op's dtype as PyTorch does it. */
+  /* torch.optim.SGD: g = grad + wd*theta; with momentum != 0: buf = first ? g :
+   * momentum*buf + (1 - dampening)*g, g = nesterov ? g + momentum*buf : buf;
+   * then theta -= lr*g. buf is unused (may be NULL) when momentum == 0. */
+  hs_status (*sgd_step)(hs_backend *be, hs_dtype t, size_t n, double lr, double momentum,
+                        double dampening, int nesterov, double wd, int first, const void *grad,
+                        void *buf, void *theta);
+  /* torch.optim.Adam (amsgrad off): g = grad + wd*theta; m += (1 - beta1)*(g - m) (lerp);
+   * v = beta2*v + (1 - beta2)*g*g; theta -= step_size * m / (sqrt(v)/bc2_sqrt + eps), where
+   * the host passes step_size = lr/(1 - beta1^step) and bc2_sqrt = sqrt(1 - beta2^step). */
+  hs_status (*adam_step)(hs_backend *be, hs_dtype t, size_t n, double beta1, double beta2,
+                         double eps, double wd, double step_size, double bc2_sqrt,
+                         const void *grad, void *m, void *v, void *theta);
+  /* BatchNorm1d's running statistics after a training-mode forward of `rows` rows (>= 2),
+   * from bn_fwd's batch_mean and rstd (cols): var = 1/rstd^2 - eps (biased) and
+   *   run_mean = (1 - momentum)*run_mean + momentum*batch_mean
+   *   run_var  = (1 - momentum)*run_var + momentum*var*rows/(rows - 1)   (unbiased) */
+  hs_status (*bn_running_update)(hs_backend *be, hs_dtype t, int rows, int cols, double momentum,
+                                 const void *batch_mean, const void *rstd, void *run_mean,
+                                 void *run_var);
 } hs_backend_ops;
 
 #define HS_BN_EPS 1e-5

@@ -134,6 +134,9 @@ static const hs_backend_ops cpu_ops = {
     /* .ce_correct = */ hs_cpu_ce_correct,
     /* .mse_fwd_bwd = */ hs_cpu_mse_fwd_bwd,
     /* .syev = */ hs_cpu_syev,
+    /* .sgd_step = */ hs_cpu_sgd_step,
+    /* .adam_step = */ hs_cpu_adam_step,
+    /* .bn_running_update = */ hs_cpu_bn_running_update,
 };
 
 hs_status hs_cpu_backend_create(int threads, hs_backend **out) {

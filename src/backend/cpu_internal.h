@@ -121,4 +121,15 @@ hs_status hs_cpu_mse_fwd_bwd(hs_backend *be, hs_dtype t, int rows, int C, const 
 /* ---- dense symmetric eigendecomposition (cpu_eig.c) ---- */
 hs_status hs_cpu_syev(hs_backend *be, hs_dtype t, int n, void *A, void *w);
 
+/* ---- training: optimiser steps, BN running statistics (cpu_optim.c) ---- */
+hs_status hs_cpu_sgd_step(hs_backend *be, hs_dtype t, size_t n, double lr, double momentum,
+                          double dampening, int nesterov, double wd, int first, const void *grad,
+                          void *buf, void *theta);
+hs_status hs_cpu_adam_step(hs_backend *be, hs_dtype t, size_t n, double beta1, double beta2,
+                           double eps, double wd, double step_size, double bc2_sqrt,
+                           const void *grad, void *m, void *v, void *theta);
+hs_status hs_cpu_bn_running_update(hs_backend *be, hs_dtype t, int rows, int cols,
+                                   double momentum, const void *batch_mean, const void *rstd,
+                                   void *run_mean, void *run_var);
+
 #endif

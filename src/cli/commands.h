@@ -18,5 +18,6 @@ HS_CLI_DECLARE(spectrum);
 HS_CLI_DECLARE(eig);
 HS_CLI_DECLARE(trace);
 HS_CLI_DECLARE(plot);
+HS_CLI_DECLARE(train);
 
 #endif

@@ -14,6 +14,7 @@ static const hs_cli_command *const commands[] = {
     &hs_cmd_eig,
     &hs_cmd_trace,
     &hs_cmd_plot,
+    &hs_cmd_train,
 };
 #define N_COMMANDS (sizeof commands / sizeof *commands)
 

@@ -1,0 +1,252 @@
+/* The training loop (rules at the top of train/train.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/rng.h"
+#include "nn/hvp.h"
+#include "train/trainer.h"
+
+#define OPS(t) ((t)->ctx->be->ops)
+#define BE(t) ((t)->ctx->be)
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void hs_trainer_destroy(hs_trainer *t) {
+  if (!t) return;
+  OPS(t)->free(BE(t), t->G);
+  OPS(t)->free(BE(t), t->s1);
+  OPS(t)->free(BE(t), t->s2);
+  hs_dataset_destroy(t->shuf);
+  free(t->perm);
+  free(t->recs);
+  free(t);
+}
+
+void hs_trainer_set_hook(hs_trainer *t, hs_train_hook fn, void *user) {
+  t->hook = fn;
+  t->hook_user = user;
+}
+
+hs_status hs_trainer_create(hs_model *m, const hs_dataset *train, const hs_dataset *test,
+                            const hs_train_options *opt, hs_trainer **out) {
+  hs_context *ctx = m->ctx;
+  hs_status st;
+  *out = NULL;
+  if ((st = hs_train_validate(ctx, opt)) != HS_OK) return st;
+  const hs_model_spec *sp = &m->spec;
+  if (train->input_dim != sp->input_dim || train->output_dim != sp->output_dim)
+    return hs_fail(ctx, HS_E_INVALID, "training data are (%d -> %d), the model is (%d -> %d)", train->input_dim, train->output_dim, sp->input_dim, sp->output_dim);
+  if (test && (test->input_dim != sp->input_dim || test->output_dim != sp->output_dim))
+    return hs_fail(ctx, HS_E_INVALID, "test data are (%d -> %d), the model is (%d -> %d)", test->input_dim, test->output_dim, sp->input_dim, sp->output_dim);
+  size_t N = train->n, B = opt->batch < N ? opt->batch : N;
+  /* BatchNorm in training mode needs two samples per batch (PyTorch refuses one, too). */
+  if (sp->batchnorm != HS_BN_NONE && (B < 2 || N % B == 1))
+    return hs_fail(ctx, HS_E_INVALID, "batch %zu with %zu samples leaves a batch of 1 sample: batch norm needs >= 2 per batch", B, N);
+  if (sp->batchnorm != HS_BN_NONE && test && opt->eval_batch && test->n % opt->eval_batch == 1 && sp->batchnorm == HS_BN_BATCH)
+    return hs_fail(ctx, HS_E_INVALID, "eval batch %zu with %zu test samples leaves a batch of 1 sample", opt->eval_batch, test->n);
+  hs_trainer *t = calloc(1, sizeof *t);
+  if (!t) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
+  t->ctx = ctx;
+  t->m = m;
+  t->train = train;
+  t->test = test;
+  t->o = *opt;
+  t->perm = malloc(N * sizeof *t->perm);
+  if (!t->perm) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
+  HS_TRY(hs_dataset_create(ctx, N, train->input_dim, train->X, train->output_dim, train->labels, train->targets, &t->shuf));
+  HS_TRY(hs_dev_alloc(ctx, m->dtype, m->P, &t->G));
+  if (opt->optimizer == HS_OPT_ADAM || opt->momentum != 0) {
+    HS_TRY(hs_dev_alloc(ctx, m->dtype, m->P, &t->s1));
+    HS_OP(ctx, OPS(t)->fill(BE(t), m->dtype, m->P, 0.0, t->s1));
+  }
+  if (opt->optimizer == HS_OPT_ADAM) {
+    HS_TRY(hs_dev_alloc(ctx, m->dtype, m->P, &t->s2));
+    HS_OP(ctx, OPS(t)->fill(BE(t), m->dtype, m->P, 0.0, t->s2));
+  }
+  *out = t;
+  return HS_OK;
+cleanup:
+  hs_trainer_destroy(t);
+  return st;
+}
+
+size_t hs_trainer_num_epochs(const hs_trainer *t) { return t->n_recs; }
+const hs_train_epoch *hs_trainer_epoch(const hs_trainer *t, size_t i) { return i < t->n_recs ? &t->recs[i] : NULL; }
+const char *hs_trainer_last_checkpoint(const hs_trainer *t) { return t->last_ckpt[0] ? t->last_ckpt : NULL; }
+
+/* Epoch e's permutation (Fisher-Yates, draws from the shuffle stream) applied to a copy. */
+static void shuffle(hs_trainer *t, size_t e) {
+  const hs_dataset *src = t->train;
+  hs_dataset *d = t->shuf;
+  size_t N = src->n, in = (size_t)src->input_dim, C = (size_t)src->output_dim;
+  uint64_t stream = HS_STREAM_SHUFFLE + 16 * (uint64_t)e;
+  for (size_t i = 0; i < N; i++) t->perm[i] = i;
+  for (size_t i = N - 1; i > 0; i--) {
+    size_t j = (size_t)(hs_rng_uniform(t->o.seed, stream, i) * (double)(i + 1));
+    if (j > i) j = i; /* guards the (impossible for 53-bit uniforms < 1) rounding to i+1 */
+    size_t tmp = t->perm[i];
+    t->perm[i] = t->perm[j];
+    t->perm[j] = tmp;
+  }
+  for (size_t i = 0; i < N; i++) {
+    size_t s = t->perm[i];
+    memcpy(d->X + i * in, src->X + s * in, in * sizeof *d->X);
+    if (src->labels) d->labels[i] = src->labels[s];
+    if (src->targets) memcpy(d->targets + i * C, src->targets + s * C, C * sizeof *d->targets);
+  }
+}
+
+static hs_status push_record(hs_trainer *t, const hs_train_epoch *r) {
+  if (t->n_recs == t->cap_recs) {
+    size_t cap = t->cap_recs ? 2 * t->cap_recs : 16;
+    hs_train_epoch *p = realloc(t->recs, cap * sizeof *p);
+    if (!p) return hs_fail(t->ctx, HS_E_NOMEM, "out of host memory");
+    t->recs = p;
+    t->cap_recs = cap;
+  }
+  t->recs[t->n_recs++] = *r;
+  return HS_OK;
+}
+
+/* Loss and accuracy over the test data in the spec's evaluation mode. */
+static hs_status evaluate(hs_trainer *t, double *loss, double *acc) {
+  hs_model *m = t->m;
+  hs_status st;
+  *loss = *acc = NAN;
+  if (!t->test) return HS_OK;
+  HS_TRY(hs_model_bind(m, t->test, t->o.eval_batch));
+  double sum = 0;
+  size_t correct = 0;
+  for (size_t b = 0; b < m->n_batches; b++) {
+    hs_batch_state *s;
+    HS_TRY(hs_nn_state(m, b, NULL, &s));
+    sum += s->loss_sum;
+    if (m->spec.loss == HS_LOSS_CROSS_ENTROPY) {
+      size_t c;
+      HS_OP(t->ctx, OPS(t)->ce_correct(BE(t), m->dtype, s->rows, m->spec.output_dim, s->F, m->labels + s->first, &c));
+      correct += c;
+    }
+  }
+  *loss = sum / (double)t->test->n;
+  if (m->spec.loss == HS_LOSS_CROSS_ENTROPY) *acc = (double)correct / (double)t->test->n;
+cleanup:
+  return st;
+}
+
+static int want_save(const hs_trainer *t, size_t epoch) {
+  if (!t->o.checkpoint_dir) return 0;
+  if (epoch == t->o.epochs) return 1;
+  for (size_t i = 0; i < t->o.n_save; i++)
+    if (t->o.save_epochs[i] == epoch) return 1;
+  return 0;
+}
+
+static hs_status call_hook(hs_trainer *t, const hs_train_epoch *r) {
+  if (!t->hook) return HS_OK;
+  t->ctx->errmsg[0] = '\0';
+  if (t->hook(t->hook_user, t->m, r) == 0) return HS_OK;
+  return t->ctx->errmsg[0] ? HS_E_INTERNAL : hs_fail(t->ctx, HS_E_INTERNAL, "cancelled");
+}
+
+/* One optimiser step on the gradient in t->G at learning rate lr. */
+static hs_status step(hs_trainer *t, double lr) {
+  hs_model *m = t->m;
+  hs_status st = HS_OK;
+  double wd = m->spec.weight_decay + t->o.weight_decay;
+  t->step++;
+  if (t->o.optimizer == HS_OPT_SGD) {
+    HS_OP(t->ctx, OPS(t)->sgd_step(BE(t), m->dtype, m->P, lr, t->o.momentum, t->o.dampening, t->o.nesterov, wd,
+                                    !t->s1_init, t->G, t->s1, m->theta));
+    t->s1_init = 1;
+  } else {
+    double bc1 = 1.0 - pow(t->o.beta1, (double)t->step), bc2 = 1.0 - pow(t->o.beta2, (double)t->step);
+    HS_OP(t->ctx, OPS(t)->adam_step(BE(t), m->dtype, m->P, t->o.beta1, t->o.beta2, t->o.eps, wd, lr / bc1, sqrt(bc2),
+                                     t->G, t->s1, t->s2, m->theta));
+  }
+cleanup:
+  return st;
+}
+
+hs_status hs_trainer_run(hs_trainer *t) {
+  hs_context *ctx = t->ctx;
+  hs_model *m = t->m;
+  hs_status st = HS_OK;
+  const hs_batchnorm eval_mode = m->spec.batchnorm;
+  const size_t N = t->train->n, B = t->o.batch < N ? t->o.batch : N;
+  const size_t per_epoch = (N + B - 1) / B, total = per_epoch * (t->o.epochs - t->epoch);
+  size_t done = 0;
+
+  if (t->epoch == 0 && t->n_recs == 0) {
+    hs_train_epoch r0 = {0, NAN, NAN, NAN, NAN, hs_train_lr_at(&t->o, 0), 0};
+    double t0 = now_s();
+    HS_TRY(evaluate(t, &r0.test_loss, &r0.test_accuracy));
+    r0.seconds = now_s() - t0;
+    if (want_save(t, 0)) HS_TRY(hs_trainer_save(t));
+    HS_TRY(call_hook(t, &r0));
+  }
+  while (t->epoch < t->o.epochs) {
+    double t0 = now_s(), lr = hs_train_lr_at(&t->o, t->epoch), loss_sum = 0;
+    size_t correct = 0;
+    shuffle(t, t->epoch);
+    HS_TRY(hs_model_bind(m, t->shuf, B));
+    /* training mode: batch statistics whatever the spec's evaluation mode */
+    if (eval_mode != HS_BN_NONE) m->spec.batchnorm = HS_BN_BATCH;
+    for (size_t b = 0; b < m->n_batches; b++) {
+      hs_batch_state *s;
+      HS_OP(ctx, OPS(t)->fill(BE(t), m->dtype, m->P, 0.0, t->G));
+      st = hs_nn_state(m, b, t->G, &s);
+      if (st != HS_OK) { m->spec.batchnorm = eval_mode; goto cleanup; }
+      if (!isfinite(s->loss_sum)) {
+        m->spec.batchnorm = eval_mode;
+        const char *ck = hs_trainer_last_checkpoint(t);
+        st = hs_fail(ctx, HS_E_NUMERIC, "training diverged: the loss of epoch %zu, batch %zu is %g (try a smaller lr); last good checkpoint: %s",
+                     t->epoch + 1, b + 1, s->loss_sum, ck ? ck : "none");
+        goto cleanup;
+      }
+      loss_sum += s->loss_sum;
+      if (m->spec.loss == HS_LOSS_CROSS_ENTROPY) {
+        size_t c;
+        HS_OP(ctx, OPS(t)->ce_correct(BE(t), m->dtype, s->rows, m->spec.output_dim, s->F, m->labels + s->first, &c));
+        correct += c;
+      }
+      for (int i = 0; eval_mode != HS_BN_NONE && i < m->spec.n_hidden; i++)
+        HS_OP(ctx, OPS(t)->bn_running_update(BE(t), m->dtype, s->rows, m->spec.hidden[i], t->o.bn_momentum,
+                                              s->MEAN[i], s->RSTD[i], m->run_mean[i], m->run_var[i]));
+      /* the engine scales by 1/N (dataset mean); a step wants the minibatch mean */
+      HS_OP(ctx, OPS(t)->scal(BE(t), m->dtype, m->P, (double)N / (double)s->rows, t->G));
+      HS_TRY(step(t, lr));
+      hs_nn_invalidate(m);
+      if (hs_progress(ctx, "train", ++done, total)) {
+        m->spec.batchnorm = eval_mode;
+        st = hs_fail(ctx, HS_E_INTERNAL, "cancelled");
+        goto cleanup;
+      }
+    }
+    m->spec.batchnorm = eval_mode;
+    int bad = 0;
+    HS_OP(ctx, OPS(t)->nonfinite(BE(t), m->dtype, m->P, m->theta, &bad));
+    if (bad) {
+      const char *ck = hs_trainer_last_checkpoint(t);
+      st = hs_fail(ctx, HS_E_NUMERIC, "training diverged: parameters became NaN/Inf in epoch %zu (try a smaller lr); last good checkpoint: %s",
+                   t->epoch + 1, ck ? ck : "none");
+      goto cleanup;
+    }
+    t->epoch++;
+    hs_train_epoch r = {t->epoch, loss_sum / (double)N,
+                        m->spec.loss == HS_LOSS_CROSS_ENTROPY ? (double)correct / (double)N : NAN, NAN, NAN, lr, 0};
+    HS_TRY(evaluate(t, &r.test_loss, &r.test_accuracy));
+    r.seconds = now_s() - t0;
+    HS_TRY(push_record(t, &r));
+    HS_TRY(hs_trainer_write_log(t));
+    if (want_save(t, t->epoch)) HS_TRY(hs_trainer_save(t));
+    HS_TRY(call_hook(t, &r));
+  }
+cleanup:
+  return st;
+}

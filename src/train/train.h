@@ -1,0 +1,117 @@
+/* Training: minibatch SGD (with momentum) and Adam with PyTorch's update rules, constant or
+ * cosine learning rate, weight decay, seeded shuffling, BatchNorm running statistics,
+ * checkpoints, a per-epoch log, and divergence detection. docs/training.md has the rules.
+ *
+ * Everything runs on the model's device: parameters (m->theta), gradient and optimiser state
+ * stay there; per step only the batch loss (and the correct count) come back to the host.
+ *
+ * Minibatches: at the start of epoch e (0-based) the training set is permuted on the host by
+ * Fisher-Yates with draws from the counter-based RNG (stream HS_STREAM_SHUFFLE + 16*e under
+ * the shuffle seed), so epoch e's order is a pure function of (seed, e, N): a resumed run sees
+ * the same batches as an uninterrupted one. The permuted copy is bound to the model and its
+ * consecutive batches of B samples (the last one possibly smaller) are the minibatches.
+ *
+ * Weight decay: the spec's weight_decay (lambda/2 ||theta||^2 in the loss, so also in the
+ * Hessian) and the optimiser's weight_decay (PyTorch's `weight_decay` argument: coupled L2,
+ * g += wd*theta, not part of the analysed loss) both act; the step uses their sum.
+ *
+ * Batch norm: a step always runs BN in training mode (batch statistics, as PyTorch's
+ * model.train()) and updates the running statistics with momentum `bn_momentum` (unbiased
+ * batch variance); evaluation (test accuracy, the analysis) uses the spec's mode ("batch" or
+ * "running").
+ */
+#ifndef HS_TRAIN_H
+#define HS_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hesspec.h"
+
+typedef enum { HS_OPT_SGD = 0, HS_OPT_ADAM = 1 } hs_optimizer;
+typedef enum { HS_LR_CONSTANT = 0, HS_LR_COSINE = 1 } hs_lr_schedule;
+
+#define HS_TRAIN_MAX_SAVE 64
+
+typedef struct {
+  hs_optimizer optimizer;
+  double lr;            /* > 0 */
+  double momentum;      /* SGD, [0, 1) */
+  double dampening;     /* SGD */
+  int nesterov;         /* SGD; needs momentum > 0 and dampening 0 (as PyTorch) */
+  double beta1, beta2;  /* Adam, [0, 1) */
+  double eps;           /* Adam, > 0 */
+  double weight_decay;  /* optimiser's coupled L2 (>= 0), on top of the spec's */
+  hs_lr_schedule schedule;
+  double lr_min;        /* cosine: eta_min */
+  size_t epochs;        /* total epochs (>= 1) */
+  size_t batch;         /* minibatch size B (>= 1; a batch-norm model needs >= 2) */
+  uint64_t seed;        /* shuffle seed */
+  double bn_momentum;   /* PyTorch's BatchNorm momentum, default 0.1 */
+  size_t eval_batch;    /* batch for test evaluation (0 = all test samples at once) */
+  /* Checkpoints: "<dir>/epoch-EEEE.safetensors" (+ ".optim.safetensors", the optimiser
+   * state for resuming) after the epochs listed in save_epochs (1-based: the state after
+   * that many epochs; 0 = the initial state) and after the last epoch. dir NULL: none. */
+  const char *checkpoint_dir;
+  size_t save_epochs[HS_TRAIN_MAX_SAVE];
+  size_t n_save;
+  hs_dtype checkpoint_dtype; /* file dtype; the model's dtype keeps resumes bit-exact */
+  const char *log_path;      /* CSV rewritten atomically after every epoch; NULL: none */
+} hs_train_options;
+
+hs_train_options hs_train_defaults(void);
+/* HS_E_INVALID naming the field when an option is out of range. */
+hs_status hs_train_validate(hs_context *ctx, const hs_train_options *o);
+
+typedef struct {
+  size_t epoch;       /* 1-based: the state after this many epochs */
+  double loss;        /* mean minibatch loss over the epoch (before each step), + spec decay */
+  double accuracy;    /* train accuracy of the minibatch forwards (NaN for mse) */
+  double test_loss;   /* at the end of the epoch (NaN without test data) */
+  double test_accuracy;
+  double lr;          /* the learning rate used in this epoch */
+  double seconds;     /* wall time of the epoch (training and evaluation) */
+} hs_train_epoch;
+
+/* Called after every epoch (and once before the first with epoch 0 and NaN losses): the
+ * model holds the parameters after that epoch; the callback may bind other data (training
+ * rebinds its own). Non-zero return stops the run with HS_E_INTERNAL "cancelled"... unless
+ * it has already set an error on the context, which is then kept. */
+typedef int (*hs_train_hook)(void *user, hs_model *m, const hs_train_epoch *rec);
+
+typedef struct hs_trainer hs_trainer;
+
+/* A trainer for model m (borrowed) on train (borrowed; labels or targets as the model
+ * needs) with optional test data (NULL). Allocates the optimiser state on the device. */
+hs_status hs_trainer_create(hs_model *m, const hs_dataset *train, const hs_dataset *test,
+                            const hs_train_options *opt, hs_trainer **out);
+void hs_trainer_destroy(hs_trainer *t);
+void hs_trainer_set_hook(hs_trainer *t, hs_train_hook fn, void *user);
+
+/* Loads a checkpoint written by a trainer with the same options: the model file and its
+ * ".optim.safetensors" companion (optimiser state, epoch, step). Training then continues
+ * from that epoch exactly as if it had not stopped. */
+hs_status hs_trainer_resume(hs_trainer *t, const char *model_checkpoint);
+
+/* Trains up to opt->epochs. Divergence (a non-finite minibatch loss or parameter) stops the
+ * run with HS_E_NUMERIC and a message naming the epoch, batch and last good checkpoint;
+ * checkpoints already written are kept and the log holds the epochs completed. */
+hs_status hs_trainer_run(hs_trainer *t);
+
+/* The epochs completed (records 0..n-1 in order; the first has epoch start+1). */
+size_t hs_trainer_num_epochs(const hs_trainer *t);
+const hs_train_epoch *hs_trainer_epoch(const hs_trainer *t, size_t i);
+/* The last checkpoint written (NULL if none). */
+const char *hs_trainer_last_checkpoint(const hs_trainer *t);
+
+/* The learning rate of epoch e (0-based) under the schedule: PyTorch's CosineAnnealingLR
+ * closed form lr_min + (lr - lr_min)(1 + cos(pi e / epochs))/2, or lr. */
+double hs_train_lr_at(const hs_train_options *o, size_t epoch);
+
+/* "sgd"/"adam", "constant"/"cosine" <-> enums; -1 when unknown. */
+int hs_optimizer_from_name(const char *s);
+int hs_lr_schedule_from_name(const char *s);
+const char *hs_optimizer_name(hs_optimizer o);
+const char *hs_lr_schedule_name(hs_lr_schedule s);
+
+#endif
