@@ -783,3 +783,58 @@ void od_check_syev(od_pair *p, hs_dtype t) {
   syev_case(p, t, 6);
   syev_case(p, t, 37);
 }
+
+/* ================================ training ================================ */
+
+void od_check_sgd_step(od_pair *p, hs_dtype t) {
+  const size_t n = 1001;
+  /* plain; momentum (first step); momentum + dampening; Nesterov; all with weight decay or not */
+  static const struct { double mom, damp, wd; int nesterov, first; } C[] = {
+      {0, 0, 0, 0, 0}, {0.9, 0, 0, 0, 1}, {0.9, 0.1, 0.01, 0, 0}, {0.8, 0, 0.02, 1, 0}};
+  for (size_t c = 0; c < sizeof C / sizeof *C; c++) {
+    CASE(p, t, "sgd_step momentum=%g dampening=%g wd=%g nesterov=%d first=%d", C[c].mom, C[c].damp, C[c].wd,
+         C[c].nesterov, C[c].first);
+    od_buf g = buf_rand(p, n, 0.05, 1), buf = buf_rand(p, n, 0.05, 1), th = buf_rand(p, n, 0.05, 1);
+    RUN(p, be->ops->sgd_step(be, t, n, 0.05, C[c].mom, C[c].damp, C[c].nesterov, C[c].wd, C[c].first, D(g),
+                             C[c].mom != 0 ? D(buf) : NULL, D(th)));
+    buf_compare(&th, "theta", TOL_EW(t));
+    buf_compare(&buf, "buf", TOL_EW(t));
+    buf_free(&g);
+    buf_free(&buf);
+    buf_free(&th);
+  }
+}
+
+void od_check_adam_step(od_pair *p, hs_dtype t) {
+  const size_t n = 1001;
+  for (int wd = 0; wd < 2; wd++) {
+    CASE(p, t, "adam_step step 3 wd=%g", wd ? 0.01 : 0.0);
+    const double b1 = 0.9, b2 = 0.999, step = 3;
+    od_buf g = buf_rand(p, n, 0.05, 1), m = buf_rand(p, n, 0.01, 0.5), v = buf_pos(p, n, 1e-4, 0.5);
+    od_buf th = buf_rand(p, n, 0.05, 1);
+    RUN(p, be->ops->adam_step(be, t, n, b1, b2, 1e-8, wd ? 0.01 : 0.0, 1e-3 / (1 - pow(b1, step)),
+                              sqrt(1 - pow(b2, step)), D(g), D(m), D(v), D(th)));
+    /* sqrt and a division per element: libm ulps */
+    buf_compare(&m, "m", TOL_EW(t));
+    buf_compare(&v, "v", TOL_EW(t));
+    buf_compare(&th, "theta", TOL_ACT(t));
+    buf_free(&g);
+    buf_free(&m);
+    buf_free(&v);
+    buf_free(&th);
+  }
+}
+
+void od_check_bn_running_update(od_pair *p, hs_dtype t) {
+  const int rows = 37, cols = 45;
+  CASE(p, t, "bn_running_update rows=%d cols=%d", rows, cols);
+  od_buf mean = buf_rand(p, cols, 0.05, 2), rstd = buf_pos(p, cols, 0.5, 2);
+  od_buf rm = buf_rand(p, cols, 0.05, 1), rv = buf_pos(p, cols, 0.3, 2);
+  RUN(p, be->ops->bn_running_update(be, t, rows, cols, 0.1, D(mean), D(rstd), D(rm), D(rv)));
+  buf_compare(&rm, "run_mean", TOL_EW(t));
+  buf_compare(&rv, "run_var", TOL_EW(t));
+  buf_free(&mean);
+  buf_free(&rstd);
+  buf_free(&rm);
+  buf_free(&rv);
+}

@@ -43,7 +43,7 @@ void od_teardown(od_pair *p);
   X(fill) X(copy) X(gemm) X(gemm_batched) X(gemv) X(dot) X(nrm2) X(axpy) X(scal) X(nonfinite)   \
   X(bias_add) X(col_sum) X(act_fwd) X(act_deriv_mul) X(act_rbwd_extra) X(bn_fwd) X(bn_bwd)     \
   X(bn_rfwd) X(bn_rbwd_extra) X(ce_fwd) X(ce_bwd) X(ce_rop) X(ce_correct) X(mse_fwd_bwd)       \
-  X(syev)
+  X(syev) X(sgd_step) X(adam_step) X(bn_running_update)
 
 #define OD_DECLARE(op) void od_check_##op(od_pair *p, hs_dtype t);
 OD_OPS(OD_DECLARE)
