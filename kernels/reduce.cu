@@ -42,7 +42,8 @@ hs_status cu_dot(hs_backend *be, hs_dtype t, size_t n, const void *x, const void
 
 template <typename T> static hs_status nrm2_t(hs_backend *be, size_t n, const T *x, double *out) {
   double ss = 0;
-  hs_status st = red_to_host<red_sum>(be, n, f_sq<T>{x, 1.0}, &ss);
+  /* the very kernel of dot(x, x): nrm2 = sqrt(dot(x, x)) bit for bit, as on the CPU */
+  hs_status st = red_to_host<red_sum>(be, n, f_dot<T>{x, x}, &ss);
   if (st != HS_OK) return st;
   /* Squares of f64 values can overflow (|x| > 1e154) or underflow (|x| < 1e-154); then
    * redo the sum scaled by max|x| (LAPACK's dnrm2 guards the same way). f32 values squared

@@ -838,3 +838,55 @@ void od_check_bn_running_update(od_pair *p, hs_dtype t) {
   buf_free(&rm);
   buf_free(&rv);
 }
+
+/* ================================ determinism ================================ */
+
+/* Each backend, run twice on the same inputs, gives the same bits: the host-bound sums (dot,
+ * nrm2, loss sums) and the column reductions (col_sum over several GPU row chunks, batch-norm
+ * statistics). */
+void od_check_repeat(od_pair *p, hs_dtype t) {
+  const size_t n = 100003;
+  const int rows = 1030, cols = 45, k = 3;
+  CASE(p, t, "repeat: dot, nrm2, mse loss, col_sum, bn_fwd twice");
+  od_buf x = buf_rand(p, n, 0.01, 1), y = buf_rand(p, n, 0.01, 1);
+  od_buf X = buf_rand(p, (size_t)k * rows * cols, 0.05, 1), out = buf_rand(p, (size_t)k * cols, 0.05, 1);
+  od_buf gamma = buf_rand(p, cols, 0.2, 2), beta = buf_rand(p, cols, 0.05, 1), Y = buf_nan(p, (size_t)rows * cols);
+  for (int s = 0; s < 2; s++) {
+    hs_backend *be = p->be[s];
+    double a[2], b[2], l[2];
+    double *cs[2], *bn[2];
+    for (int rep = 0; rep < 2; rep++) {
+      OD_ASSERT(p, be->ops->dot(be, t, n, D(x), D(y), &a[rep]) == HS_OK, "%s dot: %s", be->ops->name, be->errmsg);
+      OD_ASSERT(p, be->ops->nrm2(be, t, n, D(x), &b[rep]) == HS_OK, "%s nrm2: %s", be->ops->name, be->errmsg);
+      OD_ASSERT(p, be->ops->mse_fwd_bwd(be, t, (int)(n / 7), 7, D(x), D(y), 1.0, &l[rep], NULL) == HS_OK,
+                "%s mse: %s", be->ops->name, be->errmsg);
+      /* out back to its initial values, then += the column sums */
+      size_t bytes = out.n * esz(t);
+      void *stage = malloc(bytes);
+      for (size_t i = 0; i < out.n; i++) put(t, stage, i, out.h[i]);
+      OD_ASSERT(p, be->ops->upload(be, D(out), stage, bytes) == HS_OK, "upload");
+      free(stage);
+      OD_ASSERT(p, be->ops->col_sum(be, t, k, rows, cols, D(X), D(out), cols) == HS_OK, "%s col_sum: %s",
+                be->ops->name, be->errmsg);
+      cs[rep] = buf_get(&out, s, "out");
+      OD_ASSERT(p, be->ops->bn_fwd(be, t, HS_BN_BATCH, rows, cols, D(X), D(gamma), D(beta), NULL, NULL, NULL, NULL,
+                                   NULL, D(Y)) == HS_OK, "%s bn_fwd: %s", be->ops->name, be->errmsg);
+      bn[rep] = buf_get(&Y, s, "Y");
+    }
+    OD_ASSERT(p, memcmp(&a[0], &a[1], sizeof a[0]) == 0, "%s dot not repeatable: %.17g vs %.17g", be->ops->name, a[0], a[1]);
+    OD_ASSERT(p, memcmp(&b[0], &b[1], sizeof b[0]) == 0, "%s nrm2 not repeatable: %.17g vs %.17g", be->ops->name, b[0], b[1]);
+    OD_ASSERT(p, memcmp(&l[0], &l[1], sizeof l[0]) == 0, "%s mse loss not repeatable: %.17g vs %.17g", be->ops->name, l[0], l[1]);
+    OD_ASSERT(p, memcmp(cs[0], cs[1], out.n * sizeof(double)) == 0, "%s col_sum not repeatable", be->ops->name);
+    OD_ASSERT(p, memcmp(bn[0], bn[1], Y.n * sizeof(double)) == 0, "%s bn_fwd not repeatable", be->ops->name);
+    /* nrm2 is sqrt(dot(x, x)) bit for bit on both backends */
+    double xx;
+    OD_ASSERT(p, be->ops->dot(be, t, n, D(x), D(x), &xx) == HS_OK, "dot");
+    OD_ASSERT(p, sqrt(xx) == b[0], "%s nrm2 %.17g != sqrt(dot(x, x)) %.17g", be->ops->name, b[0], sqrt(xx));
+    for (int rep = 0; rep < 2; rep++) {
+      free(cs[rep]);
+      free(bn[rep]);
+    }
+  }
+  od_buf *all[] = {&x, &y, &X, &out, &gamma, &beta, &Y};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
+}

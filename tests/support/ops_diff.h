@@ -11,7 +11,8 @@
  *    bit-for-bit untouched (out-of-bounds writes);
  *  - overwrite-outputs start as NaN and must come out finite (unwritten elements);
  *  - gaps inside strided outputs (ld > cols, pstride > cols) keep their initial values;
- *  - inputs are random and non-zero, sizes odd, k = 1 and k = 3 for the block ops.
+ *  - inputs are random and non-zero, sizes odd, k = 1 and k = 3 for the block ops;
+ *  - "repeat": the reductions give the same bits when run twice (determinism).
  * Inputs are drawn from the counter-based RNG with a fresh seed per run (HS_TEST_SEED=n
  * replays one); every failure message carries the seed. */
 #ifndef HS_OPS_DIFF_H
@@ -43,7 +44,7 @@ void od_teardown(od_pair *p);
   X(fill) X(copy) X(gemm) X(gemm_batched) X(gemv) X(dot) X(nrm2) X(axpy) X(scal) X(nonfinite)   \
   X(bias_add) X(col_sum) X(act_fwd) X(act_deriv_mul) X(act_rbwd_extra) X(bn_fwd) X(bn_bwd)     \
   X(bn_rfwd) X(bn_rbwd_extra) X(ce_fwd) X(ce_bwd) X(ce_rop) X(ce_correct) X(mse_fwd_bwd)       \
-  X(syev) X(sgd_step) X(adam_step) X(bn_running_update)
+  X(syev) X(sgd_step) X(adam_step) X(bn_running_update) X(repeat)
 
 #define OD_DECLARE(op) void od_check_##op(od_pair *p, hs_dtype t);
 OD_OPS(OD_DECLARE)
