@@ -21,7 +21,8 @@
 #   summary.txt    the table printed last
 # Environment: GPU_CHECK_BUDGET (540), BUILD (build-gpu), ARCH (90), REPS (20), STEPS (80),
 #   PROBES (10), BLOCK (8), CPU_BASELINE (1: also time the CPU backend, f64, no SLQ),
-#   CPU_TESTS (0: 1 also runs ctest -L cpu), PYTHON (python3), GPU_CHECK_FORCE_DEPS (1: use
+#   CPU_TESTS (0: 1 also runs ctest -L cpu), SANITIZE (1: compute-sanitizer memcheck and
+#   racecheck over gpu_ops, after the benchmarks, as the budget allows), PYTHON (python3), GPU_CHECK_FORCE_DEPS (1: use
 #   .gpu-deps even where the system has the packages; to test the archive).
 set -uo pipefail
 
@@ -37,6 +38,7 @@ PROBES=${PROBES:-10}
 BLOCK=${BLOCK:-8}
 CPU_BASELINE=${CPU_BASELINE:-1}
 CPU_TESTS=${CPU_TESTS:-0}
+SANITIZE=${SANITIZE:-1}
 PYTHON=${PYTHON:-python3}
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/hs-gpu-data.XXXXXX")
 START=$(date +%s)
@@ -153,6 +155,15 @@ if [ "$CPU_BASELINE" = 1 ]; then
 fi
 if [ "$CPU_TESTS" = 1 ]; then
   stage cpu-tests "$OUT/ctest.log" 200 build "cd '$BUILD' && ctest -L cpu --output-on-failure -j $(nproc)"
+fi
+# compute-sanitizer over the op suite (out-of-bounds accesses, shared-memory races in the
+# reduction kernels); last, since it is slow and only a check
+if [ "$SANITIZE" = 1 ]; then
+  CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  stage memcheck "$OUT/ctest.log" 150 build \
+    "HS_REQUIRE_GPU=1 '$CS' --tool memcheck --target-processes all --error-exitcode 99 '$BUILD/gpu_ops' --jobs 1"
+  stage racecheck "$OUT/ctest.log" 150 build \
+    "HS_REQUIRE_GPU=1 '$CS' --tool racecheck --target-processes all --error-exitcode 99 '$BUILD/gpu_ops' --jobs 1"
 fi
 rm -rf "$DATA"
 
