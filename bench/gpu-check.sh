@@ -178,6 +178,7 @@ rm -rf "$DATA"
   done
   if [ -f "$OUT/ctest.log" ]; then
     grep -E "tests passed|tests failed|\*\*\*Failed|Skipped|Passed" "$OUT/ctest.log" | sed 's/^/  ctest: /' | tail -6
+    grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT/ctest.log" | sed 's/^=* *//' | sort | uniq -c | sed 's/^/  sanitizer: /' | head -4
   fi
   echo
   cat "$OUT/bench.log" "$OUT/torch.log" 2>/dev/null | awk '
