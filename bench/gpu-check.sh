@@ -47,6 +47,9 @@ SUMMARY=$OUT/summary.txt
 : >"$LOG"
 for f in env build ctest bench torch; do : >"$OUT/$f.log"; done
 
+# the caller's loader path (it may hold the driver, e.g. /usr/local/nvidia/lib64): PyTorch runs
+# with it alone, not with the Debian libraries of .gpu-deps prepended below
+ORIG_LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}
 STAGES=()  # "name|status|seconds|note"
 declare -A OK
 
@@ -148,7 +151,7 @@ stage info "$OUT/bench.log" 30 build "'$BUILD/hesspec' info"
 stage bench-gpu "$OUT/bench.log" 180 build \
   "'$BUILD/gpu_bench' --device cuda --reps $REPS --block $BLOCK --steps $STEPS --probes $PROBES --export '$DATA'"
 stage torch "$OUT/torch.log" 180 bench-gpu \
-  "PYTHONUNBUFFERED=1 env -u LD_LIBRARY_PATH '$PYTHON' '$SRC/bench/torch_gpu.py' --data '$DATA' --device cuda --reps $REPS --block $BLOCK --steps $STEPS --probes $PROBES"
+  "PYTHONUNBUFFERED=1 LD_LIBRARY_PATH='$ORIG_LD_LIBRARY_PATH' '$PYTHON' '$SRC/bench/torch_gpu.py' --data '$DATA' --device cuda --reps $REPS --block $BLOCK --steps $STEPS --probes $PROBES"
 if [ "$CPU_BASELINE" = 1 ]; then
   stage bench-cpu "$OUT/bench.log" 90 build \
     "OMP_NUM_THREADS=$(nproc) '$BUILD/gpu_bench' --device cpu --dtype f64 --reps 3 --block $BLOCK --no-slq --no-peak"
