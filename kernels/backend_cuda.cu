@@ -47,23 +47,30 @@ const char *hs_cusolver_status_string(cusolverStatus_t s) {
 
 static const char OOM_ADVICE[] = "out of GPU memory; try a smaller --batch or --dtype f32";
 
+/* The checks pass the whole call expression (#call): name only the function. */
+static int fn_len(const char *call) {
+  const char *p = strchr(call, '(');
+  return p ? (int)(p - call) : (int)strlen(call);
+}
+
 hs_status hs_cuda_fail(hs_backend *be, cudaError_t e, const char *call) {
   if (e == cudaErrorMemoryAllocation)
-    return hs_backend_fail(be, HS_E_NOMEM, "%s on %s: %s", call, be->device_name, OOM_ADVICE);
-  return hs_backend_fail(be, HS_E_BACKEND, "%s: %s (%s)", call, cudaGetErrorName(e),
+    return hs_backend_fail(be, HS_E_NOMEM, "%.*s on %s: %s", fn_len(call), call, be->device_name, OOM_ADVICE);
+  return hs_backend_fail(be, HS_E_BACKEND, "%.*s: %s (%s)", fn_len(call), call, cudaGetErrorName(e),
                          cudaGetErrorString(e));
 }
 
 hs_status hs_cublas_fail(hs_backend *be, cublasStatus_t s, const char *call) {
   if (s == CUBLAS_STATUS_ALLOC_FAILED)
-    return hs_backend_fail(be, HS_E_NOMEM, "%s on %s: %s", call, be->device_name, OOM_ADVICE);
-  return hs_backend_fail(be, HS_E_BACKEND, "%s: %s", call, cublasGetStatusString(s));
+    return hs_backend_fail(be, HS_E_NOMEM, "%.*s on %s: %s", fn_len(call), call, be->device_name, OOM_ADVICE);
+  return hs_backend_fail(be, HS_E_BACKEND, "%.*s: %s (%s)", fn_len(call), call, cublasGetStatusName(s),
+                         cublasGetStatusString(s));
 }
 
 hs_status hs_cusolver_fail(hs_backend *be, cusolverStatus_t s, const char *call) {
   if (s == CUSOLVER_STATUS_ALLOC_FAILED)
-    return hs_backend_fail(be, HS_E_NOMEM, "%s on %s: %s", call, be->device_name, OOM_ADVICE);
-  return hs_backend_fail(be, HS_E_BACKEND, "%s: %s", call, hs_cusolver_status_string(s));
+    return hs_backend_fail(be, HS_E_NOMEM, "%.*s on %s: %s", fn_len(call), call, be->device_name, OOM_ADVICE);
+  return hs_backend_fail(be, HS_E_BACKEND, "%.*s: %s", fn_len(call), call, hs_cusolver_status_string(s));
 }
 
 hs_status hs_cuda_enter(hs_backend *be) {
