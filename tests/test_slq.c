@@ -187,3 +187,38 @@ Test(slq, bad_options) {
   hs_linop_destroy(op);
   hs_context_destroy(ctx);
 }
+
+/* The Chebyshev-Markov-Stieltjes bounds bracket the exact negative fraction of each probe's
+ * quadratic form, here for a matrix whose eigenvalues crowd around zero. */
+Test(slq, negative_fraction_bounds) {
+  const size_t n = 400;
+  double d[400];
+  for (size_t i = 0; i < n; i++) d[i] = i < 20 ? -1.0 - (double)i : i >= 380 ? 1.0 + (double)(i - 380) : 1e-3 * sin((double)i);
+  double *A = sf_matrix_with_eigs(n, d, 8);
+  hs_context *ctx = hs_test_ctx(HS_F64, 1);
+  hs_linop *op = sf_linop(ctx, n, A);
+  hs_slq_options o = hs_slq_defaults();
+  o.steps = 12;
+  o.probes = 6;
+  o.neg_tol = 1e-4;
+  hs_slq_result *r = NULL;
+  cr_assert_eq(hs_slq_run(op, &o, &r), HS_OK);
+  /* exact probe-average of v^T 1[A < -tol] v / n, from the eigen decomposition */
+  double *P = malloc(n * sizeof *P), v[400], e[400];
+  for (size_t i = 0; i < n; i++) P[i] = d[i] < -1e-4 ? 1.0 : 0.0;
+  double *E = sf_matrix_with_eigs(n, P, 8), exact = 0;
+  for (size_t p = 0; p < 6; p++) {
+    hs_probe_rademacher(o.seed, p, n, v);
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)n, 1.0, E, (int)n, v, 1, 0.0, e, 1);
+    exact += cblas_ddot((int)n, v, 1, e, 1) / (double)n / 6;
+  }
+  cr_assert(r->neg_frac_lo <= exact + 1e-12 && exact <= r->neg_frac_hi + 1e-12, "exact %g outside [%g, %g]", exact,
+            r->neg_frac_lo, r->neg_frac_hi);
+  cr_assert(r->neg_frac_lo <= r->neg_frac && r->neg_frac <= r->neg_frac_hi);
+  free(P);
+  free(E);
+  hs_slq_free(r);
+  hs_linop_destroy(op);
+  hs_context_destroy(ctx);
+  free(A);
+}

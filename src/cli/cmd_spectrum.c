@@ -89,8 +89,8 @@ static int run(int argc, char **argv) {
   } else if (!o.quiet) {
     printf("params %zu  steps %zu  probes %zu  sigma %.6g (standard deviation)\n", r->n, r->steps, r->probes, r->sigma);
     printf("lambda_min %.10g  lambda_max %.10g\n", r->lambda_min, r->lambda_max);
-    printf("trace %.10g +- %.3g  negative fraction %.6f +- %.3g (below -%.3g)\n", r->trace, r->trace_se, r->neg_frac,
-           r->neg_frac_se, r->neg_tol);
+    printf("trace %.10g +- %.3g  negative fraction %.6f +- %.3g (below -%.3g; quadrature bounds [%.4f, %.4f])\n",
+           r->trace, r->trace_se, r->neg_frac, r->neg_frac_se, r->neg_tol, r->neg_frac_lo, r->neg_frac_hi);
     printf("time %.3f s: operator %.3f s (%zu products), reorthogonalisation %.3f s, host %.3f s\n", r->t_total,
            r->t_apply, r->applies, r->t_reorth, r->t_host);
     printf("wrote %s%s%s\n", o.out, plot ? " and " : "", plot ? plot : "");

@@ -155,6 +155,9 @@ hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenanc
   cJSON_AddNumberToObject(s, "negative_fraction", r->neg_frac);
   add_num(s, "negative_fraction_stderr", r->neg_frac_se);
   cJSON_AddNumberToObject(s, "negative_tolerance", r->neg_tol);
+  cJSON *nb = cJSON_AddArrayToObject(s, "negative_fraction_bounds");
+  cJSON_AddItemToArray(nb, cJSON_CreateNumber(r->neg_frac_lo));
+  cJSON_AddItemToArray(nb, cJSON_CreateNumber(r->neg_frac_hi));
   cJSON_AddNumberToObject(s, "grid_integral", r->integral);
   cJSON *t = cJSON_AddObjectToObject(root, "timing");
   cJSON_AddNumberToObject(t, "operator_seconds", r->t_apply);

@@ -138,15 +138,30 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
 
   /* Summary statistics per probe, then mean and standard error across probes. */
   r->neg_tol = opt->neg_tol >= 0 ? opt->neg_tol : 1e-4 * fmax(fabs(lmin), fabs(lmax));
+  /* The nodes of a probe ascend. Gauss quadrature brackets the probe's spectral CDF at x
+   * between theta_k < x < theta_{k+1} (Chebyshev-Markov-Stieltjes): sum_{i<k} w_i <= F(x) <=
+   * sum_{i<=k+1} w_i, so the negative mass is known only to within the weights of the nodes
+   * on either side of -neg_tol; those bounds go into the file next to the estimate. */
+  double lo_sum = 0, hi_sum = 0;
   for (size_t p = 0; p < K; p++) {
-    double tr = 0, neg = 0;
+    double tr = 0, neg = 0, last_below = 0, first_above = 0;
     for (size_t i = 0; i < r->count[p]; i++) {
-      tr += r->weights[p * m + i] * r->nodes[p * m + i];
-      if (r->nodes[p * m + i] < -r->neg_tol) neg += r->weights[p * m + i];
+      double th = r->nodes[p * m + i], w = r->weights[p * m + i];
+      tr += w * th;
+      if (th < -r->neg_tol) {
+        neg += w;
+        last_below = w;
+      } else if (first_above == 0) {
+        first_above = w;
+      }
     }
     per[p] = (double)n * tr;
     per[K + p] = neg;
+    lo_sum += neg - last_below;
+    hi_sum += fmin(1.0, neg + first_above);
   }
+  r->neg_frac_lo = fmax(0.0, lo_sum / (double)K);
+  r->neg_frac_hi = hi_sum / (double)K;
   mean_se(K, per, &r->trace, &r->trace_se);
   mean_se(K, per + K, &r->neg_frac, &r->neg_frac_se);
 

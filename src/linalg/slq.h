@@ -48,6 +48,7 @@ typedef struct {
   double lambda_min, lambda_max; /* extreme nodes over all probes */
   double trace, trace_se;  /* n * sum w theta = v^T A v per probe (Hutchinson), mean and s.e. */
   double neg_tol, neg_frac, neg_frac_se;
+  double neg_frac_lo, neg_frac_hi; /* Chebyshev-Markov-Stieltjes bounds, averaged over probes */
   size_t early;            /* probes whose Krylov space became invariant before `steps` */
   double t_apply, t_reorth, t_host, t_total; /* seconds */
   size_t applies;          /* operator-vector products */
