@@ -19,5 +19,6 @@ HS_CLI_DECLARE(eig);
 HS_CLI_DECLARE(trace);
 HS_CLI_DECLARE(plot);
 HS_CLI_DECLARE(train);
+HS_CLI_DECLARE(compare);
 
 #endif

@@ -15,6 +15,7 @@ static const hs_cli_command *const commands[] = {
     &hs_cmd_trace,
     &hs_cmd_plot,
     &hs_cmd_train,
+    &hs_cmd_compare,
 };
 #define N_COMMANDS (sizeof commands / sizeof *commands)
 

@@ -1,0 +1,373 @@
+/* The compare driver (analysis/compare.h): data, one training run per (kind, seed), the
+ * analysis at every stage through the trainer's epoch hook. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "analysis/compare.h"
+#include "core/context.h"
+#include "io/datasets.h"
+#include "io/density.h"
+#include "linalg/eig.h"
+#include "linalg/linop.h"
+#include "linalg/slq.h"
+#include "nn/hvp.h"
+#include "nn/model.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+  hs_context *ctx;
+  const hs_cmp_config *cfg;
+  const char *dir;
+  hs_cmp_result *res;
+  hs_dataset *train, *test, *ana;
+  char ana_desc[1200];
+  size_t kind, seed_i;
+  char run_rel[64]; /* runs/<kind>-s<seed> */
+  char *spec_json;
+  hs_cmp_note_fn note;
+  void *note_user;
+  hs_progress_fn user_progress;
+  void *user_progress_data;
+  size_t units_done, units_total;
+  double t_run;
+} drv;
+
+__attribute__((format(printf, 2, 3))) static void note(drv *d, const char *fmt, ...) {
+  if (!d->note) return;
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  d->note(d->note_user, line);
+}
+
+/* Inner phases (train, gradient, lanczos) stay silent: one bar for the whole comparison. */
+static int quiet_progress(void *user, const char *what, size_t done, size_t total) { return 0; }
+
+static int tick(drv *d) {
+  d->units_done++;
+  return d->user_progress ? d->user_progress(d->user_progress_data, "compare", d->units_done, d->units_total) : 0;
+}
+
+/* ---- data ---- */
+
+static hs_status make_dataset(hs_context *ctx, const hs_data *src, size_t first, size_t n, hs_dataset **out) {
+  size_t in = (size_t)src->input_dim, C = (size_t)src->output_dim;
+  return hs_dataset_create(ctx, n, src->input_dim, src->X + first * in, src->output_dim,
+                           src->labels ? src->labels + first : NULL, src->targets ? src->targets + first * C : NULL, out);
+}
+
+static int is_fashion(const char *name) { return strncmp(name, "fashion-mnist", 13) == 0; }
+
+static hs_status load_data(drv *d) {
+  hs_context *ctx = d->ctx;
+  const hs_cmp_config *c = d->cfg;
+  hs_data tr, te;
+  memset(&tr, 0, sizeof tr);
+  memset(&te, 0, sizeof te);
+  hs_model_spec s = hs_spec_defaults();
+  s.n_hidden = 0;
+  s.loss = HS_LOSS_CROSS_ENTROPY;
+  hs_status st;
+  const char *name = c->dataset;
+  char synth[64];
+  if (is_fashion(name)) {
+    if (strcmp(name, "fashion-mnist") != 0 && strcmp(name, "fashion-mnist:train") != 0)
+      return hs_fail(ctx, HS_E_INVALID, "dataset '%s': compare takes fashion-mnist (its test split is used for testing) or mixture[:sep=S]", name);
+    s.input_dim = 784;
+    s.output_dim = 10;
+    st = hs_data_open(ctx, "fashion-mnist:train", c->train_samples, 0, &s, &tr);
+    if (st == HS_OK) st = hs_data_open(ctx, "fashion-mnist:test", c->test_samples, 0, &s, &te);
+    if (st == HS_E_IO) { /* the package is missing: a synthetic stand-in, said loudly */
+      hs_data_free(&tr);
+      hs_data_free(&te);
+      d->res->synthetic_fallback = 1;
+      snprintf(synth, sizeof synth, "mixture:sep=3");
+      name = synth;
+    } else if (st != HS_OK) {
+      goto cleanup;
+    } else if (tr.n < c->train_samples || te.n < c->test_samples) {
+      st = hs_fail(ctx, HS_E_INVALID, "fashion-mnist has %zu training and %zu test samples; asked for %zu and %zu", tr.n, te.n, c->train_samples, c->test_samples);
+      goto cleanup;
+    }
+  }
+  if (!is_fashion(name)) {
+    if (strncmp(name, "mixture", 7) != 0)
+      return hs_fail(ctx, HS_E_INVALID, "dataset '%s': compare takes fashion-mnist or mixture[:sep=S]", name);
+    s.input_dim = c->synthetic_dim;
+    s.output_dim = c->synthetic_classes;
+    hs_data all;
+    /* one draw split in two: train and test share the class means of the seed */
+    st = hs_data_open(ctx, name, c->train_samples + c->test_samples, 0, &s, &all);
+    if (st != HS_OK) goto cleanup;
+    st = make_dataset(ctx, &all, 0, c->train_samples, &d->train);
+    if (st == HS_OK) st = make_dataset(ctx, &all, c->train_samples, c->test_samples, &d->test);
+    if (st == HS_OK) st = make_dataset(ctx, &all, 0, c->analysis_samples, &d->ana);
+    snprintf(d->res->data_desc, sizeof d->res->data_desc, "%s: %zu training + %zu test samples (%s)", name, c->train_samples,
+             c->test_samples, all.source);
+    hs_data_free(&all);
+  } else {
+    st = make_dataset(ctx, &tr, 0, c->train_samples, &d->train);
+    if (st == HS_OK) st = make_dataset(ctx, &te, 0, c->test_samples, &d->test);
+    if (st == HS_OK) st = make_dataset(ctx, &tr, 0, c->analysis_samples, &d->ana);
+    snprintf(d->res->data_desc, sizeof d->res->data_desc, "fashion-mnist: first %zu training + first %zu test samples (%s)",
+             c->train_samples, c->test_samples, tr.source);
+  }
+  snprintf(d->ana_desc, sizeof d->ana_desc, "first %zu training samples of %s", c->analysis_samples, d->res->data_desc);
+cleanup:
+  hs_data_free(&tr);
+  hs_data_free(&te);
+  return st;
+}
+
+/* ---- one analysis ---- */
+
+static hs_model_spec kind_spec(const hs_cmp_config *c, const hs_cmp_kind *k, const hs_dataset *data) {
+  hs_model_spec s = hs_spec_defaults();
+  s.input_dim = data->input_dim;
+  s.output_dim = data->output_dim;
+  s.n_hidden = c->n_hidden;
+  for (int i = 0; i < c->n_hidden; i++) s.hidden[i] = c->hidden[i];
+  s.activation = k->act;
+  s.batchnorm = k->batchnorm ? c->bn_mode : HS_BN_NONE;
+  s.residual = k->residual;
+  s.bias = c->bias;
+  s.loss = c->loss;
+  return s;
+}
+
+static hs_status accuracy_on(hs_model *m, const hs_dataset *data, size_t batch, double *acc) {
+  hs_status st = hs_model_bind(m, data, batch);
+  if (st == HS_OK) st = hs_model_accuracy(m, acc);
+  return st;
+}
+
+static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
+  hs_context *ctx = d->ctx;
+  const hs_cmp_config *c = d->cfg;
+  hs_cmp_result *res = d->res;
+  hs_status st;
+  hs_linop *op = NULL;
+  hs_slq_result *slq = NULL;
+  hs_eig_result *top = NULL, *bot = NULL;
+  void *G = NULL;
+  double t0 = now_s();
+  hs_cmp_point *pt = &res->points[res->n_points];
+  memset(pt, 0, sizeof *pt);
+  pt->kind = d->kind;
+  pt->seed_index = d->seed_i;
+  pt->epoch = epoch;
+  size_t ab = c->analysis_batch ? c->analysis_batch : c->analysis_samples;
+  /* Accuracies in one batch per set (batch-mode BN: statistics of that set) */
+  HS_TRY(accuracy_on(m, d->test, 0, &pt->test_acc));
+  HS_TRY(accuracy_on(m, d->train, 0, &pt->train_acc));
+  HS_TRY(hs_model_bind(m, d->ana, ab));
+  HS_TRY(hs_dev_alloc(ctx, m->dtype, m->P, &G));
+  HS_TRY(hs_nn_loss_grad(m, &pt->loss, G));
+  HS_OP(ctx, ctx->be->ops->nrm2(ctx->be, m->dtype, m->P, G, &pt->grad_norm));
+  HS_TRY(hs_linop_model(m, HS_CURV_HESSIAN, &op));
+  hs_eig_options eo = {HS_EIG_TOP, 1, c->eig_tol, 0, c->probe_seed, 0};
+  HS_TRY(hs_eig_extremal(op, &eo, &top));
+  eo.which = HS_EIG_BOTTOM;
+  HS_TRY(hs_eig_extremal(op, &eo, &bot));
+  pt->lambda_max = top->found ? top->values[top->found - 1] : NAN;
+  pt->lambda_min = bot->found ? bot->values[0] : NAN;
+  hs_slq_options so = hs_slq_defaults();
+  so.steps = c->slq_steps < m->P ? c->slq_steps : m->P;
+  so.probes = c->slq_probes;
+  so.seed = c->probe_seed;
+  double scale = fmax(fabs(pt->lambda_max), fabs(pt->lambda_min));
+  if (isfinite(scale) && scale > 0) so.neg_tol = c->neg_tol_rel * scale;
+  HS_TRY(hs_slq_run(op, &so, &slq));
+  pt->slq_lambda_max = slq->lambda_max;
+  pt->slq_lambda_min = slq->lambda_min;
+  pt->trace = slq->trace;
+  pt->trace_se = slq->trace_se;
+  pt->neg_frac = slq->neg_frac;
+  pt->neg_frac_se = slq->neg_frac_se;
+  pt->grid_n = slq->grid_n;
+  pt->grid = malloc(slq->grid_n * sizeof *pt->grid);
+  pt->density = malloc(slq->grid_n * sizeof *pt->density);
+  if (!pt->grid || !pt->density) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
+  memcpy(pt->grid, slq->grid, slq->grid_n * sizeof *pt->grid);
+  memcpy(pt->density, slq->density, slq->grid_n * sizeof *pt->density);
+  snprintf(pt->density_file, sizeof pt->density_file, "%s/density-e%04zu.json", d->run_rel, epoch);
+  snprintf(pt->eig_top_file, sizeof pt->eig_top_file, "%s/eig-top-e%04zu.json", d->run_rel, epoch);
+  snprintf(pt->eig_bottom_file, sizeof pt->eig_bottom_file, "%s/eig-bottom-e%04zu.json", d->run_rel, epoch);
+  char weights[200], path[4096];
+  snprintf(weights, sizeof weights, "trained by hesspec compare: %s, seed %llu, after %zu epochs%s", c->kinds[d->kind].name,
+           (unsigned long long)c->seeds[d->seed_i], epoch, epoch ? "" : " (the initialisation)");
+  pt->seconds = now_s() - t0;
+  hs_provenance prov = {"compare", "hessian", d->spec_json, weights, d->ana_desc, c->analysis_samples, ab, NULL,
+                        m->dtype, hs_backend_name(ctx), hs_device_name(ctx), c->probe_seed, pt->seconds};
+  snprintf(path, sizeof path, "%s/%s", d->dir, pt->density_file);
+  HS_TRY(hs_density_write(ctx, path, &prov, slq));
+  snprintf(path, sizeof path, "%s/%s", d->dir, pt->eig_top_file);
+  HS_TRY(hs_eig_write(ctx, path, &prov, top, "lanczos", "top", top->steps, NULL));
+  snprintf(path, sizeof path, "%s/%s", d->dir, pt->eig_bottom_file);
+  HS_TRY(hs_eig_write(ctx, path, &prov, bot, "lanczos", "bottom", bot->steps, NULL));
+  res->n_points++;
+  note(d, "%s seed %llu epoch %zu: loss %.4g, test acc %.3f, lambda_max %.4g, lambda_min %.4g, negative mass %.3g (%.1fs)",
+       c->kinds[d->kind].name, (unsigned long long)c->seeds[d->seed_i], epoch, pt->loss, pt->test_acc, pt->lambda_max,
+       pt->lambda_min, pt->neg_frac, pt->seconds);
+cleanup:
+  if (st != HS_OK) { free(pt->grid); free(pt->density); pt->grid = pt->density = NULL; }
+  hs_eig_free(top);
+  hs_eig_free(bot);
+  hs_slq_free(slq);
+  hs_linop_destroy(op);
+  ctx->be->ops->free(ctx->be, G);
+  return st;
+}
+
+static int is_stage(const hs_cmp_config *c, size_t epoch) {
+  for (size_t i = 0; i < c->n_stages; i++)
+    if (c->stages[i] == epoch) return 1;
+  return 0;
+}
+
+static int on_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
+  drv *d = user;
+  if (r->epoch > 0) {
+    size_t per_run = d->cfg->train.epochs;
+    d->res->epochs[(d->kind * d->cfg->n_seeds + d->seed_i) * per_run + r->epoch - 1] = *r;
+    if (tick(d)) return hs_fail(d->ctx, HS_E_INTERNAL, "cancelled"), 1;
+  }
+  if (!is_stage(d->cfg, r->epoch)) return 0;
+  if (analyse(d, m, r->epoch) != HS_OK) return 1;
+  if (tick(d)) return hs_fail(d->ctx, HS_E_INTERNAL, "cancelled"), 1;
+  return 0;
+}
+
+static hs_status make_dir(hs_context *ctx, const char *path) {
+  if (mkdir(path, 0777) == 0 || errno == EEXIST) return HS_OK;
+  return hs_fail(ctx, HS_E_IO, "%s: cannot create the folder (%s)", path, strerror(errno));
+}
+
+static hs_status one_run(drv *d) {
+  hs_context *ctx = d->ctx;
+  const hs_cmp_config *c = d->cfg;
+  const hs_cmp_kind *k = &c->kinds[d->kind];
+  uint64_t seed = c->seeds[d->seed_i];
+  hs_model *m = NULL;
+  hs_trainer *t = NULL;
+  hs_status st;
+  char run_dir[4096], log[4200];
+  hs_model_spec s = kind_spec(c, k, d->train);
+  snprintf(d->run_rel, sizeof d->run_rel, "runs/%s-s%llu", k->name, (unsigned long long)seed);
+  snprintf(run_dir, sizeof run_dir, "%s/%s", d->dir, d->run_rel);
+  snprintf(log, sizeof log, "%s/log.csv", run_dir);
+  HS_TRY(make_dir(ctx, run_dir));
+  free(d->spec_json);
+  d->spec_json = hs_spec_to_json(&s);
+  HS_TRY(hs_model_create(ctx, &s, &m));
+  HS_TRY(hs_model_init(m, seed));
+  d->res->params[d->kind] = m->P;
+  hs_train_options o = c->train;
+  o.seed = seed;
+  o.log_path = log;
+  o.checkpoint_dtype = c->dtype;
+  o.checkpoint_dir = NULL;
+  o.n_save = 0;
+  if (c->save_checkpoints) {
+    o.checkpoint_dir = run_dir;
+    for (size_t i = 0; i < c->n_stages && i < HS_TRAIN_MAX_SAVE; i++) o.save_epochs[o.n_save++] = c->stages[i];
+  }
+  HS_TRY(hs_trainer_create(m, d->train, d->test, &o, &t));
+  hs_trainer_set_hook(t, on_epoch, d);
+  double t0 = now_s();
+  st = hs_trainer_run(t);
+  if (st != HS_OK) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", hs_last_error(ctx));
+    hs_fail(ctx, st, "%s seed %llu: %s", k->name, (unsigned long long)seed, msg);
+    goto cleanup;
+  }
+  note(d, "%s seed %llu: trained and analysed in %.1fs (%zu parameters)", k->name, (unsigned long long)seed, now_s() - t0, m->P);
+cleanup:
+  hs_trainer_destroy(t);
+  hs_model_destroy(m);
+  return st;
+}
+
+hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir, hs_cmp_note_fn notef,
+                     void *note_user, hs_cmp_result **out) {
+  hs_status st;
+  double t0 = now_s();
+  *out = NULL;
+  hs_cmp_result *res = calloc(1, sizeof *res);
+  if (!res) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
+  res->cfg = *cfg;
+  drv d;
+  memset(&d, 0, sizeof d);
+  d.ctx = ctx;
+  d.cfg = &res->cfg;
+  d.dir = dir;
+  d.res = res;
+  d.note = notef;
+  d.note_user = note_user;
+  d.user_progress = ctx->progress;
+  d.user_progress_data = ctx->progress_user;
+  size_t runs = cfg->n_kinds * cfg->n_seeds;
+  d.units_total = runs * (cfg->train.epochs + cfg->n_stages);
+  res->n_epoch_recs = cfg->train.epochs;
+  res->points = calloc(runs * cfg->n_stages, sizeof *res->points);
+  res->epochs = calloc(runs * cfg->train.epochs, sizeof *res->epochs);
+  if (!res->points || !res->epochs) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
+  HS_TRY(load_data(&d));
+  char runs_dir[4096];
+  snprintf(runs_dir, sizeof runs_dir, "%s/runs", dir);
+  HS_TRY(make_dir(ctx, runs_dir));
+  hs_set_progress(ctx, quiet_progress, NULL);
+  for (d.kind = 0; d.kind < cfg->n_kinds; d.kind++)
+    for (d.seed_i = 0; d.seed_i < cfg->n_seeds; d.seed_i++) {
+      st = one_run(&d);
+      if (st != HS_OK) goto cleanup;
+    }
+  res->seconds = now_s() - t0;
+  res->backend = hs_backend_name(ctx);
+  res->device = hs_device_name(ctx);
+cleanup:
+  hs_set_progress(ctx, d.user_progress, d.user_progress_data);
+  free(d.spec_json);
+  hs_dataset_destroy(d.train);
+  hs_dataset_destroy(d.test);
+  hs_dataset_destroy(d.ana);
+  if (st != HS_OK) {
+    hs_cmp_result_free(res);
+    return st;
+  }
+  *out = res;
+  return HS_OK;
+}
+
+void hs_cmp_result_free(hs_cmp_result *r) {
+  if (!r) return;
+  for (size_t i = 0; r->points && i < r->n_points; i++) {
+    free(r->points[i].grid);
+    free(r->points[i].density);
+  }
+  free(r->points);
+  free(r->epochs);
+  free(r);
+}
+
+const hs_cmp_point *hs_cmp_find(const hs_cmp_result *r, size_t kind, size_t seed, size_t epoch) {
+  for (size_t i = 0; i < r->n_points; i++) {
+    const hs_cmp_point *p = &r->points[i];
+    if (p->kind == kind && p->seed_index == seed && p->epoch == epoch) return p;
+  }
+  return NULL;
+}

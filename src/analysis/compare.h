@@ -1,0 +1,114 @@
+/* The compare driver: trains several network kinds of the same depth and width on the same
+ * data from several seeds and analyses the loss Hessian at chosen epochs (0 = the
+ * initialisation): SLQ density (src/linalg/slq.h; its trace estimate and negative mass), the
+ * extreme eigenvalues by Lanczos (src/linalg/eig.h), loss, gradient norm, train and test
+ * accuracy. Results go to one folder (the report: analysis/report.h); docs/compare.md.
+ *
+ * The analysed function is the training loss on the first `analysis_samples` training
+ * samples (batch `analysis_batch`, also the batch-norm batch), at the parameters after the
+ * epoch; batch-norm kinds use the mode `bn_mode` ("batch": PyTorch training mode, the
+ * default; "running": eval mode with the running statistics training accumulated).
+ */
+#ifndef HS_ANALYSIS_COMPARE_H
+#define HS_ANALYSIS_COMPARE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hesspec.h"
+#include "train/train.h"
+
+#define HS_CMP_MAX_KINDS 8
+#define HS_CMP_MAX_SEEDS 16
+#define HS_CMP_MAX_STAGES 32
+
+typedef struct {
+  char name[32];          /* "linear", "relu", "relu-bn", "relu-res", "relu-bn-res", ... */
+  hs_activation act;
+  int batchnorm, residual;
+} hs_cmp_kind;
+
+typedef struct {
+  /* data */
+  char dataset[256];      /* "fashion-mnist" (test split: fashion-mnist:test) or "mixture[:sep=S]" */
+  size_t train_samples, test_samples, analysis_samples, analysis_batch;
+  int synthetic_dim, synthetic_classes; /* the mixture's shape (also the fallback's) */
+  /* networks */
+  int n_hidden, hidden[HS_MAX_HIDDEN];
+  int bias;
+  hs_loss loss;
+  hs_batchnorm bn_mode;   /* HS_BN_BATCH or HS_BN_RUNNING for the BN kinds */
+  size_t n_kinds;
+  hs_cmp_kind kinds[HS_CMP_MAX_KINDS];
+  size_t n_seeds;
+  uint64_t seeds[HS_CMP_MAX_SEEDS];
+  hs_dtype dtype;
+  /* training (epochs, batch, optimiser...; seed = the run's seed) */
+  hs_train_options train;
+  /* analysis */
+  size_t n_stages;
+  size_t stages[HS_CMP_MAX_STAGES]; /* epochs, ascending; the last epoch is always added */
+  size_t slq_steps, slq_probes;
+  uint64_t probe_seed;
+  double eig_tol;
+  /* Negative mass counts SLQ nodes below -neg_tol_rel * max(|lambda_max|, |lambda_min|)
+   * (Lanczos). Why not SLQ's default 1e-4: the bulk near zero is lumped into one Gauss node
+   * of weight ~0.95 whose position (+-1e-4 of the range) is noise, which made the fraction
+   * jump between 0.01 and 0.9 from probe set to probe set. */
+  double neg_tol_rel;
+  int save_checkpoints;   /* checkpoints at the stages in each run folder */
+} hs_cmp_config;
+
+/* The preset defaults (the same as examples/compare-demo.json). */
+hs_cmp_config hs_cmp_defaults(void);
+/* Reads a preset JSON over cfg: every key must be known (HS_E_INVALID naming the file and
+ * the key or value otherwise); keys absent keep cfg's values. */
+hs_status hs_cmp_load_preset(hs_context *ctx, const char *path, hs_cmp_config *cfg);
+/* Ranges and consistency (sizes, stages <= epochs, ...): HS_E_INVALID naming the field. */
+hs_status hs_cmp_validate(hs_context *ctx, hs_cmp_config *cfg);
+/* "relu-bn-res" -> kind; HS_E_INVALID naming it when unknown. */
+hs_status hs_cmp_parse_kind(hs_context *ctx, const char *name, hs_cmp_kind *out);
+/* The configuration as JSON (provenance; a valid preset). Caller frees. */
+char *hs_cmp_config_json(const hs_cmp_config *cfg);
+
+/* One analysed point. */
+typedef struct {
+  size_t kind, seed_index, epoch;
+  double loss, grad_norm, train_acc, test_acc;
+  double lambda_max, lambda_min;       /* Lanczos (converged pairs; NaN if none) */
+  double slq_lambda_max, slq_lambda_min; /* extreme SLQ nodes (as in the density file) */
+  double trace, trace_se, neg_frac, neg_frac_se;
+  double seconds;
+  char density_file[96], eig_top_file[96], eig_bottom_file[96]; /* relative to the folder */
+  size_t grid_n;
+  double *grid, *density;              /* the SLQ density (owned by the result) */
+} hs_cmp_point;
+
+typedef struct {
+  hs_cmp_config cfg;
+  char data_desc[1024];
+  int synthetic_fallback;  /* Fashion-MNIST was missing: a synthetic mixture was used */
+  size_t params[HS_CMP_MAX_KINDS];
+  hs_cmp_point *points;
+  size_t n_points;
+  /* training logs: per (kind, seed) the epoch records, in run order */
+  hs_train_epoch *epochs;  /* (n_kinds * n_seeds * epochs) */
+  size_t n_epoch_recs;     /* per run: cfg.train.epochs */
+  double seconds;
+  const char *backend, *device;
+} hs_cmp_result;
+
+/* Runs everything, writing the per-run files into `dir` (an existing empty folder):
+ * runs/<kind>-s<seed>/{log.csv, density-eEEEE.json/.csv, eig-top-eEEEE.json, eig-bottom-eEEEE.json}. The report is
+ * written by hs_cmp_report. Progress: hook "compare". */
+typedef void (*hs_cmp_note_fn)(void *user, const char *line);
+/* note (may be NULL) receives one line per finished training run and analysis, for the
+ * CLI's plain progress lines. */
+hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir, hs_cmp_note_fn note,
+                     void *note_user, hs_cmp_result **out);
+void hs_cmp_result_free(hs_cmp_result *r);
+
+/* The point of (kind, seed index, epoch), or NULL. */
+const hs_cmp_point *hs_cmp_find(const hs_cmp_result *r, size_t kind, size_t seed, size_t epoch);
+
+#endif

@@ -1,0 +1,297 @@
+/* hesspec compare (and the train command): a tiny preset produces every file of the report
+ * with consistent numbers (summary vs density, eigenvalue and log files), the effective preset
+ * (config.json) reproduces the run bit for bit, and bad input (unknown preset keys and
+ * values, impossible sizes, an unwritable or foreign output folder) exits 2 with a message
+ * naming it and leaves nothing behind. */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "analysis/compare.h"
+#include "support/hs_test.h"
+
+static char dir[256];
+static char errtext[4096];
+
+static void setup(void) {
+  snprintf(dir, sizeof dir, "/tmp/hs_compare_test.XXXXXX");
+  cr_assert(mkdtemp(dir));
+}
+static void teardown(void) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "chmod -R u+w '%s'; rm -rf '%s'", dir, dir);
+  if (system(cmd) != 0) {}
+}
+TestSuite(compare, .init = setup, .fini = teardown, .timeout = 300);
+
+static const char *path(const char *name) {
+  static char buf[8][512];
+  static int next;
+  char *p = buf[next++ % 8];
+  snprintf(p, 512, "%s/%s", dir, name);
+  return p;
+}
+
+static void write_text(const char *name, const char *text) {
+  FILE *f = fopen(path(name), "w");
+  cr_assert(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static char *read_text(const char *name) {
+  FILE *f = fopen(path(name), "r");
+  cr_assert(f, "%s is missing", name);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = malloc((size_t)n + 1);
+  cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+  s[n] = '\0';
+  fclose(f);
+  return s;
+}
+
+static int hesspec(const char *args) {
+  char bin[1024];
+  ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
+  cr_assert(n > 0);
+  bin[n] = '\0';
+  *strrchr(bin, '/') = '\0';
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s/hesspec' %s --quiet --threads 1 > stdout.txt 2> stderr.txt", dir, bin, args);
+  int rc = system(cmd);
+  FILE *f = fopen(path("stderr.txt"), "r");
+  size_t len = f ? fread(errtext, 1, sizeof errtext - 1, f) : 0;
+  errtext[len] = '\0';
+  if (f) fclose(f);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static int exists(const char *name) {
+  struct stat sb;
+  return stat(path(name), &sb) == 0;
+}
+
+/* No "<name>.tmp.*" / ".old.*" folder left in dir. */
+static void no_leftovers(void) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  while ((e = readdir(d)))
+    cr_assert(!strstr(e->d_name, ".tmp.") && !strstr(e->d_name, ".old."), "left behind: %s", e->d_name);
+  closedir(d);
+}
+
+static const char *TINY =
+    "{ \"dataset\": \"mixture:sep=4\", \"train_samples\": 60, \"test_samples\": 30,\n"
+    "  \"synthetic_dim\": 12, \"synthetic_classes\": 3, \"hidden\": [6, 6],\n"
+    "  \"kinds\": [\"linear\", \"relu\", \"relu-bn\", \"relu-res\", \"relu-bn-res\"], \"seeds\": [1, 2],\n"
+    "  \"train\": {\"optimizer\": \"sgd\", \"lr\": 0.05, \"momentum\": 0.9, \"epochs\": 2, \"batch\": 16},\n"
+    "  \"analysis\": {\"epochs\": [0, 1], \"samples\": 40, \"slq_steps\": 12, \"slq_probes\": 2} }\n";
+
+static const char *KINDS[] = {"linear", "relu", "relu-bn", "relu-res", "relu-bn-res"};
+
+static cJSON *json_file(const char *name) {
+  char *t = read_text(name);
+  cJSON *j = cJSON_Parse(t);
+  cr_assert(j, "%s is not JSON", name);
+  free(t);
+  return j;
+}
+
+static double num_at(const cJSON *o, const char *a, const char *b) {
+  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+  if (b) x = cJSON_GetObjectItemCaseSensitive(x, b);
+  cr_assert(cJSON_IsNumber(x), "field %s.%s", a, b ? b : "");
+  return x->valuedouble;
+}
+
+static void close_to(double a, double b, const char *what) {
+  cr_assert(fabs(a - b) <= 1e-8 * fmax(1.0, fabs(b)), "%s: summary %.12g vs file %.12g", what, a, b);
+}
+
+Test(compare, tiny_preset_writes_a_consistent_report) {
+  write_text("tiny.json", TINY);
+  cr_assert_eq(hesspec("compare --preset tiny.json --out rep"), 0, "%s", errtext);
+  no_leftovers();
+  const char *top[] = {"rep/index.html", "rep/summary.csv", "rep/summary.md", "rep/config.json",
+                       "rep/plots/density-e0000.svg", "rep/plots/density-e0001.svg", "rep/plots/density-e0002.svg",
+                       "rep/plots/lambda_max.svg", "rep/plots/lambda_min.svg", "rep/plots/negative_mass.svg",
+                       "rep/plots/train_loss.svg", "rep/plots/test_accuracy.svg"};
+  for (size_t i = 0; i < sizeof top / sizeof *top; i++) cr_assert(exists(top[i]), "%s is missing", top[i]);
+  /* every row of the summary agrees with its files */
+  char *csv = read_text("rep/summary.csv");
+  int rows = 0;
+  char *save = NULL;
+  strtok_r(csv, "\n", &save); /* header */
+  for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *f[24];
+    int nf = 0;
+    for (char *p = line; nf < 24;) {
+      f[nf++] = p;
+      char *c = strchr(p, ',');
+      if (!c) break;
+      *c = '\0';
+      p = c + 1;
+    }
+    cr_assert_eq(nf, 20, "summary row with %d fields", nf);
+    char name[300];
+    snprintf(name, sizeof name, "rep/%s", f[17]);
+    cJSON *d = json_file(name);
+    cr_assert_str_eq(cJSON_GetObjectItem(d, "format")->valuestring, "hesspec.density/1");
+    close_to(atof(f[10]), num_at(d, "summary", "lambda_max"), "slq_lambda_max");
+    close_to(atof(f[11]), num_at(d, "summary", "lambda_min"), "slq_lambda_min");
+    close_to(atof(f[12]), num_at(d, "summary", "trace"), "trace");
+    close_to(atof(f[14]), num_at(d, "summary", "negative_fraction"), "negative_fraction");
+    cr_assert(atof(f[8]) >= atof(f[10]) - 1e-6 * fabs(atof(f[8])), "Lanczos lambda_max below the largest Ritz node");
+    cJSON_Delete(d);
+    snprintf(name, sizeof name, "rep/%s", f[18]);
+    d = json_file(name);
+    cJSON *ev = cJSON_GetObjectItem(d, "eigenvalues");
+    close_to(atof(f[8]), cJSON_GetArrayItem(ev, cJSON_GetArraySize(ev) - 1)->valuedouble, "lambda_max");
+    cJSON_Delete(d);
+    snprintf(name, sizeof name, "rep/%s", f[19]);
+    d = json_file(name);
+    close_to(atof(f[9]), cJSON_GetArrayItem(cJSON_GetObjectItem(d, "eigenvalues"), 0)->valuedouble, "lambda_min");
+    cJSON_Delete(d);
+    rows++;
+  }
+  cr_assert_eq(rows, 5 * 2 * 3, "%d summary rows", rows);
+  free(csv);
+  for (int k = 0; k < 5; k++)
+    for (int s = 1; s <= 2; s++) {
+      char name[200];
+      snprintf(name, sizeof name, "rep/runs/%s-s%d/log.csv", KINDS[k], s);
+      char *log = read_text(name);
+      int lines = 0;
+      for (char *p = log; *p; p++) lines += *p == '\n';
+      cr_assert_eq(lines, 3, "%s has %d lines", name, lines);
+      free(log);
+      snprintf(name, sizeof name, "rep/runs/%s-s%d/density-e0001.csv", KINDS[k], s);
+      cr_assert(exists(name), "%s is missing", name);
+    }
+  /* the page is self-contained: inline SVG, no external resources */
+  char *html = read_text("rep/index.html");
+  cr_assert(strstr(html, "<svg"));
+  cr_assert(!strstr(html, "http://") || !strstr(html, "src=\"http"), "external resource");
+  cr_assert(!strstr(html, "<script"));
+  cr_assert(strstr(html, "Findings"));
+  free(html);
+  /* config.json is a preset reproducing the run exactly (timings aside) */
+  cr_assert_eq(hesspec("compare --preset rep/config.json --out rep2"), 0, "%s", errtext);
+  cJSON *a = json_file("rep/runs/relu-bn-s2/density-e0002.json"), *b = json_file("rep2/runs/relu-bn-s2/density-e0002.json");
+  char *pa = cJSON_PrintUnformatted(cJSON_GetObjectItem(a, "probes")), *pb = cJSON_PrintUnformatted(cJSON_GetObjectItem(b, "probes"));
+  cr_assert_str_eq(pa, pb, "rerun from config.json differs");
+  free(pa); free(pb);
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+  /* and a second run replaces the report in place */
+  cr_assert_eq(hesspec("compare --preset tiny.json --out rep --seeds 3 --kinds relu"), 0, "%s", errtext);
+  cr_assert(exists("rep/runs/relu-s3/log.csv"));
+  cr_assert(!exists("rep/runs/relu-s1"));
+  no_leftovers();
+}
+
+static void bad(const char *preset, const char *args, const char *needle) {
+  write_text("bad.json", preset);
+  char a[600];
+  snprintf(a, sizeof a, "compare --preset bad.json --out badrep %s", args);
+  int rc = hesspec(a);
+  cr_assert_eq(rc, 2, "'%s' with %s: exit %d (%s)", preset, args, rc, errtext);
+  cr_assert(strstr(errtext, needle), "message '%s' does not name '%s'", errtext, needle);
+  cr_assert(!strchr(errtext, '\n') || strchr(errtext, '\n') == errtext + strlen(errtext) - 1, "not one line: %s", errtext);
+  cr_assert(!exists("badrep"), "a report folder was written");
+  no_leftovers();
+}
+
+Test(compare, bad_input_exits_2_naming_it) {
+  bad("{\"dataset\": \"mixture\", \"colour\": 3}", "", "colour");
+  bad("{\"train\": {\"lr\": 0.1, \"learning_rate\": 3}}", "", "train.learning_rate");
+  bad("{\"analysis\": {\"epochs\": [0, 50]}}", "", "beyond");
+  bad("{\"kinds\": [\"relu\", \"sigmoid-bn\"]}", "", "sigmoid-bn");
+  bad("{\"train_samples\": 100, \"analysis\": {\"samples\": 500}}", "", "analysis samples");
+  bad("{\"hidden\": [0]}", "", "hidden");
+  bad("{\"train\": {\"optimizer\": \"lbfgs\"}}", "", "lbfgs");
+  bad("{\"seeds\": [1, 1]}", "", "twice");
+  bad("[1, 2]", "", "object");
+  bad("{\"dataset\": \"mixture\"", "", "JSON");
+  bad("{}", "--kinds relu,foo", "foo");
+  bad("{}", "--hidden 4,x", "--hidden");
+  bad("{\"train_samples\": 100, \"analysis\": {\"samples\": 50}}", "--batch 1000", "batch");
+  write_text("ok.json", TINY);
+  /* an unwritable output folder */
+  cr_assert_eq(mkdir(path("ro"), 0555), 0);
+  int rc = hesspec("compare --preset ok.json --out ro/rep");
+  if (geteuid() != 0) { /* root writes anywhere */
+    cr_assert_eq(rc, 2, "unwritable folder: exit %d (%s)", rc, errtext);
+    cr_assert(strstr(errtext, "ro/rep"), "%s", errtext);
+  }
+  rc = hesspec("compare --preset ok.json --out no/such/dir/rep");
+  cr_assert_eq(rc, 2, "missing parent: exit %d (%s)", rc, errtext);
+  cr_assert(strstr(errtext, "no/such/dir/rep"), "%s", errtext);
+  /* a folder that is not a report is never replaced */
+  cr_assert_eq(mkdir(path("mine"), 0755), 0);
+  write_text("mine/notes.txt", "keep me");
+  rc = hesspec("compare --preset ok.json --out mine");
+  cr_assert_eq(rc, 2, "foreign folder: exit %d (%s)", rc, errtext);
+  cr_assert(strstr(errtext, "not a hesspec compare report"), "%s", errtext);
+  cr_assert(exists("mine/notes.txt"));
+  no_leftovers();
+}
+
+Test(compare, preset_reader_names_the_file_and_key) {
+  hs_context *ctx = hs_test_ctx(HS_F64, 1);
+  write_text("p.json", "{\"analysis\": {\"slq_steps\": 10, \"probes\": 3}}");
+  hs_cmp_config c = hs_cmp_defaults();
+  cr_assert_eq(hs_cmp_load_preset(ctx, path("p.json"), &c), HS_E_INVALID);
+  cr_assert(strstr(hs_last_error(ctx), "analysis.probes"), "%s", hs_last_error(ctx));
+  cr_assert(strstr(hs_last_error(ctx), "p.json"), "%s", hs_last_error(ctx));
+  /* the shipped presets are valid */
+  const char *src = getenv("HS_SOURCE_DIR");
+  if (src) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/examples/compare-demo.json", src);
+    c = hs_cmp_defaults();
+    cr_assert_eq(hs_cmp_load_preset(ctx, p, &c), HS_OK, "%s", hs_last_error(ctx));
+    cr_assert_eq(hs_cmp_validate(ctx, &c), HS_OK, "%s", hs_last_error(ctx));
+    cr_assert_eq(c.n_kinds, 5);
+  }
+  hs_context_destroy(ctx);
+}
+
+/* ---- hesspec train ---- */
+
+static const char *SPEC = "{\"input_dim\": 8, \"hidden\": [10, 10], \"output_dim\": 3, \"activation\": \"relu\", "
+                          "\"batchnorm\": \"running\", \"residual\": true, \"loss\": \"cross_entropy\"}";
+
+Test(compare, train_command_runs_resumes_and_refuses_bad_options) {
+  write_text("m.json", SPEC);
+  const char *data = "--model m.json --dataset mixture:sep=4 --samples 90 --test-dataset mixture:sep=4 --test-samples 30";
+  char a[800];
+  snprintf(a, sizeof a, "train %s --epochs 4 --batch 16 --optimizer adam --lr 0.01 --save-epochs 2 --out tr", data);
+  cr_assert_eq(hesspec(a), 0, "%s", errtext);
+  cr_assert(exists("tr/log.csv") && exists("tr/epoch-0002.safetensors") && exists("tr/epoch-0004.optim.safetensors"));
+  snprintf(a, sizeof a, "train %s --epochs 4 --batch 16 --optimizer adam --lr 0.01 --resume tr/epoch-0002.safetensors --out tr2", data);
+  cr_assert_eq(hesspec(a), 0, "%s", errtext);
+  char cmd[800];
+  snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", path("tr/epoch-0004.safetensors"), path("tr2/epoch-0004.safetensors"));
+  cr_assert_eq(system(cmd), 0, "resumed CLI run differs");
+  struct { const char *args, *needle; } c[] = {
+      {"--optimizer lbfgs", "lbfgs"}, {"--lr -1", "lr"}, {"--schedule step", "step"}, {"--save-epochs 1,x", "--save-epochs"},
+      {"--momentum 2", "momentum"}, {"--epochs 0", "epochs"}, {"--frobnicate", "--frobnicate"}};
+  for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+    snprintf(a, sizeof a, "train %s %s --out bad", data, c[i].args);
+    int rc = hesspec(a);
+    cr_assert_eq(rc, 2, "%s: exit %d (%s)", c[i].args, rc, errtext);
+    cr_assert(strstr(errtext, c[i].needle), "%s: message '%s'", c[i].args, errtext);
+    cr_assert(!exists("bad"), "%s: wrote an output folder", c[i].args);
+  }
+}
