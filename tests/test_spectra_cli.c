@@ -132,6 +132,8 @@ Test(spectra_cli, bad_inputs) {
   expect_bad("eig --matrix N.npy --top 2 --out out.json", "not symmetric");
   expect_bad("trace --matrix A.npy --probes 0 --out out.json", "--probes");
   expect_bad("trace --matrix G.npy --out out.json", "G.npy");
+  expect_bad("trace --matrix A.npy --method hutch++ --probes 2 --out out.json", "--probes 2");
+  expect_bad("trace --matrix A.npy --method exact --out out.json", "--method");
   expect_bad("plot missing.json --out out.svg", "missing.json");
   write_text("bad.json", "{\"format\": \"hesspec.density/1\", \"params\": 3}");
   expect_bad("plot bad.json --out out.svg", "bad.json");
@@ -183,6 +185,12 @@ Test(spectra_cli, good_runs_on_a_matrix) {
   cr_assert_eq(hesspec("trace --matrix A.npy --probes 50 --out tr.json"), 0, "trace: %s", errtext);
   j = read_json("tr.json");
   cr_assert(fabs(num(j, "trace") - 210) < 3 * num(j, "trace_stderr") + 1e-9);
+  cJSON_Delete(j);
+  cr_assert_eq(hesspec("trace --matrix A.npy --probes 60 --method hutch++ --out tp.json"), 0, "trace: %s", errtext);
+  j = read_json("tp.json");
+  cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "method"), "name")->valuestring, "hutch++");
+  cr_assert(fabs(num(j, "trace") - 210) < 1e-8, "a sketch of 20 vectors spans R^20: exact, got %g",
+            num(j, "trace"));
   cJSON_Delete(j);
 }
 

@@ -148,6 +148,11 @@ Test(spectra_network, slq_wasserstein_vs_exact) {
   cr_assert(fabs(t->trace - tr) < 3 * t->trace_se, "Hutchinson %g +- %g vs exact %g", t->trace, t->trace_se, tr);
   cr_assert(fabs(r->trace - tr) < 4 * r->trace_se, "SLQ trace %g +- %g vs exact %g", r->trace, r->trace_se, tr);
   hs_trace_free(t);
+  to.method = HS_TRACE_HUTCHPP;
+  cr_assert_eq(hs_trace_hutchinson(op, &to, &t), HS_OK);
+  cr_log_info("Hutch++ %g +- %g, exact %g", t->trace, t->trace_se, tr);
+  cr_assert(fabs(t->trace - tr) < 3 * t->trace_se, "Hutch++ %g +- %g vs exact %g", t->trace, t->trace_se, tr);
+  hs_trace_free(t);
   hs_slq_free(r);
   hs_linop_destroy(op);
   free(ev);

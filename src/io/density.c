@@ -219,13 +219,17 @@ hs_status hs_trace_write(hs_context *ctx, const char *path, const hs_provenance 
   add_provenance(root, prov);
   cJSON_AddNumberToObject(root, "params", (double)r->n);
   cJSON *m = cJSON_AddObjectToObject(root, "method");
-  cJSON_AddStringToObject(m, "name", "hutchinson");
+  cJSON_AddStringToObject(m, "name", r->method == HS_TRACE_HUTCHPP ? "hutch++" : "hutchinson");
   cJSON_AddStringToObject(m, "probe_vectors", "rademacher");
   cJSON_AddNumberToObject(m, "probes", (double)r->probes);
   cJSON_AddNumberToObject(m, "seed", (double)r->seed);
   cJSON_AddNumberToObject(root, "trace", r->trace);
   add_num(root, "trace_stderr", r->trace_se);
-  cJSON_AddItemToObject(root, "samples", darray(r->samples, r->probes));
+  if (r->method == HS_TRACE_HUTCHPP) {
+    cJSON_AddNumberToObject(root, "sketch_rank", (double)r->rank);
+    cJSON_AddNumberToObject(root, "sketch_trace", r->exact_part);
+  }
+  cJSON_AddItemToObject(root, "samples", darray(r->samples, r->nsamples));
   cJSON *t = cJSON_AddObjectToObject(root, "timing");
   cJSON_AddNumberToObject(t, "operator_seconds", r->t_apply);
   cJSON_AddNumberToObject(t, "total_seconds", r->t_total);

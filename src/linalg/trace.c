@@ -12,8 +12,116 @@ void hs_trace_free(hs_trace_result *r) {
   free(r);
 }
 
+/* Hutch++ (see trace.h). Sketch probes are Rademacher vectors 0..s-1 of the seed, the
+ * Hutchinson part uses vectors s..s+g-1, so neither reuses the other's numbers. */
+static hs_status hutchpp(hs_linop *op, const hs_trace_options *opt, hs_trace_result **out) {
+  hs_context *ctx = op->ctx;
+  hs_backend *be = ctx->be;
+  hs_dtype t = op->dtype;
+  size_t n = op->n, K = opt->probes;
+  if (K < 3) return hs_fail(ctx, HS_E_INVALID, "trace: --probes %zu: Hutch++ needs at least 3 products", K);
+  size_t s = K / 3, g = K - 2 * s;
+  if (s > n) s = n, g = K - 2 * s;
+  double t0 = hs_now(), ta;
+  hs_status st = HS_OK;
+  void *Y = NULL, *W = NULL, *h = NULL;
+  double *host = NULL;
+  hs_trace_result *r = calloc(1, sizeof *r);
+  if (!r) return hs_fail(ctx, HS_E_NOMEM, "trace: out of host memory");
+  r->n = n;
+  r->probes = K;
+  r->seed = opt->seed;
+  r->method = HS_TRACE_HUTCHPP;
+  size_t rows = s > g ? s : g;
+  r->samples = calloc(g, sizeof *r->samples);
+  host = malloc(rows * n * sizeof *host);
+  if (!r->samples || !host) {
+    st = hs_fail(ctx, HS_E_NOMEM, "trace: out of host memory");
+    goto cleanup;
+  }
+  HS_TRY(hs_dev_alloc(ctx, t, rows * n, &Y));
+  HS_TRY(hs_dev_alloc(ctx, t, rows * n, &W));
+  HS_TRY(hs_dev_alloc(ctx, t, s + 1, &h));
+  /* Y = A S */
+  for (size_t j = 0; j < s; j++) hs_probe_rademacher(opt->seed, j, n, host + j * n);
+  HS_TRY(hs_dev_upload_f64(ctx, t, W, host, s * n));
+  ta = hs_now();
+  HS_TRY(hs_linop_apply_all(op, s, W, Y));
+  HS_OP(ctx, be->ops->sync(be));
+  r->t_apply += hs_now() - ta;
+  /* Q: the rows of Y orthonormalised in place (two Gram-Schmidt passes), dependent rows dropped */
+  double drop = t == HS_F64 ? 1e-12 : 1e-5;
+  size_t q = 0;
+  for (size_t i = 0; i < s; i++) {
+    void *w = hs_dptr(Y, t, q * n);
+    if (i != q) HS_OP(ctx, be->ops->copy(be, w, hs_dptr(Y, t, i * n), n * hs_dtype_size(t)));
+    double n0, n1;
+    HS_OP(ctx, be->ops->nrm2(be, t, n, w, &n0));
+    for (int pass = 0; pass < 2 && q > 0; pass++) {
+      HS_OP(ctx, be->ops->gemv(be, t, HS_NOTRANS, (int)q, (int)n, 1.0, Y, (int)n, w, 0.0, h));
+      HS_OP(ctx, be->ops->gemv(be, t, HS_TRANS, (int)q, (int)n, -1.0, Y, (int)n, h, 1.0, w));
+    }
+    HS_OP(ctx, be->ops->nrm2(be, t, n, w, &n1));
+    if (!isfinite(n1)) {
+      st = hs_fail(ctx, HS_E_NUMERIC, "trace: the operator returned NaN or Inf");
+      goto cleanup;
+    }
+    if (!(n1 > drop * n0)) continue;
+    HS_OP(ctx, be->ops->scal(be, t, n, 1.0 / n1, w));
+    q++;
+  }
+  r->rank = q;
+  /* tr(Q^T A Q) exactly */
+  ta = hs_now();
+  HS_TRY(hs_linop_apply_all(op, q, Y, W));
+  HS_OP(ctx, be->ops->sync(be));
+  r->t_apply += hs_now() - ta;
+  for (size_t i = 0; i < q; i++) {
+    double d;
+    HS_OP(ctx, be->ops->dot(be, t, n, hs_dptr(Y, t, i * n), hs_dptr(W, t, i * n), &d));
+    r->exact_part += d;
+  }
+  /* Hutchinson on (I - QQ^T) A (I - QQ^T); the projected probes go into W */
+  for (size_t j = 0; j < g; j++) hs_probe_rademacher(opt->seed, s + j, n, host + j * n);
+  HS_TRY(hs_dev_upload_f64(ctx, t, W, host, g * n));
+  for (size_t j = 0; j < g; j++) {
+    void *w = hs_dptr(W, t, j * n);
+    for (int pass = 0; pass < 2 && q > 0; pass++) {
+      HS_OP(ctx, be->ops->gemv(be, t, HS_NOTRANS, (int)q, (int)n, 1.0, Y, (int)n, w, 0.0, h));
+      HS_OP(ctx, be->ops->gemv(be, t, HS_TRANS, (int)q, (int)n, -1.0, Y, (int)n, h, 1.0, w));
+    }
+  }
+  /* Y (Q) is no longer needed: A G goes there */
+  ta = hs_now();
+  HS_TRY(hs_linop_apply_all(op, g, W, Y));
+  HS_OP(ctx, be->ops->sync(be));
+  r->t_apply += hs_now() - ta;
+  double sum = 0, v = 0;
+  for (size_t j = 0; j < g; j++) {
+    HS_OP(ctx, be->ops->dot(be, t, n, hs_dptr(W, t, j * n), hs_dptr(Y, t, j * n), &r->samples[j]));
+    sum += r->samples[j];
+  }
+  double mean = sum / (double)g;
+  for (size_t j = 0; j < g; j++) v += (r->samples[j] - mean) * (r->samples[j] - mean);
+  r->nsamples = g;
+  r->trace = r->exact_part + mean;
+  r->trace_se = g > 1 ? sqrt(v / (double)(g - 1) / (double)g) : NAN;
+  r->applies = s + q + g;
+  r->t_total = hs_now() - t0;
+  *out = r;
+  r = NULL;
+cleanup:
+  be->ops->free(be, Y);
+  be->ops->free(be, W);
+  be->ops->free(be, h);
+  free(host);
+  hs_trace_free(r);
+  return st;
+}
+
 hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trace_result **out) {
   *out = NULL;
+  if (opt->method == HS_TRACE_HUTCHPP) return hutchpp(op, opt, out);
   hs_context *ctx = op->ctx;
   hs_backend *be = ctx->be;
   hs_dtype t = op->dtype;
@@ -30,6 +138,7 @@ hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trac
   r->n = n;
   r->probes = K;
   r->seed = opt->seed;
+  r->nsamples = K;
   r->samples = calloc(K, sizeof *r->samples);
   host = malloc(b * n * sizeof *host);
   if (!r->samples || !host) {

@@ -14,17 +14,31 @@
 
 #define HS_TRACE_DEFAULT_PROBES 100
 
+/* HUTCHINSON: K Rademacher probes. HUTCHPP (Hutch++, Meyer, Musco, Musco & Woodruff 2021):
+ * the same budget of K operator products split in three: K/3 Rademacher sketch vectors S give
+ * an orthonormal basis Q of A S, tr(Q^T A Q) is computed exactly (K/3 products), and
+ * Hutchinson with the remaining K/3 Rademacher vectors, projected off Q, estimates the trace
+ * of the rest. For spectra with a few large eigenvalues (Hessians) that removes most of the
+ * variance; the reported standard error is that of the Hutchinson part (given Q). */
+typedef enum { HS_TRACE_HUTCHINSON = 0, HS_TRACE_HUTCHPP = 1 } hs_trace_method;
+
 typedef struct {
   size_t probes; /* >= 1 */
   uint64_t seed;
   size_t block;  /* probes per operator call; 0 = min(probes, 32) */
+  hs_trace_method method;
 } hs_trace_options;
 
 typedef struct {
   size_t n, probes;
   uint64_t seed;
-  double trace, trace_se; /* mean and standard error (NaN when probes == 1) */
-  double *samples;        /* (probes): z_p^T A z_p */
+  hs_trace_method method;
+  double trace, trace_se; /* estimate and standard error (NaN when it has one sample) */
+  double *samples;        /* Hutchinson: (probes) z_p^T A z_p; Hutch++: (nsamples) g^T A g of the
+                             projected vectors */
+  size_t nsamples;        /* entries of samples */
+  size_t rank;            /* Hutch++: columns of Q kept (after dropping dependent ones) */
+  double exact_part;      /* Hutch++: tr(Q^T A Q) */
   double t_apply, t_total;
   size_t applies;
 } hs_trace_result;
