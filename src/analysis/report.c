@@ -143,11 +143,15 @@ char *hs_cmp_findings(const hs_cmp_result *r) {
       put(&b, "The linear network's Hessian at initialisation spans [%.4g, %.4g] with negative mass %.3g", m0, l0, n0);
     else
       put(&b, "The linear network's Hessian");
-    put(&b, "; after training it spans [%.4g, %.4g] with negative mass %.3g (gradient norm %.3g): ", m1, l1, n1, g1);
-    if (n1 < 0.01 && fabs(m1) < 0.05 * fabs(l1))
-      put(&b, "nearly positive semi-definite, a bulk at zero plus a few positive outliers, as expected near a minimum of a deep linear network (no bad local minima).\n");
+    put(&b, "; after training it spans [%.4g, %.4g] with negative mass %.3g and gradient norm %.3g. ", m1, l1, n1, g1);
+    double ratio = l1 > 0 ? fabs(m1) / l1 : NAN;
+    if (ratio < 0.05)
+      put(&b, "Its negative part is small (|lambda_min|/lambda_max = %.3f): a bulk near zero plus positive outliers, "
+              "the shape of a neighbourhood of a minimum; for a deep linear network every local minimum is global, "
+              "the only traps are saddles (the Hessian at W = 0 vanishes for depth >= 3).\n", ratio);
     else
-      put(&b, "it keeps a visible negative part, i.e. the end point is still near a saddle region (deep linear networks have saddles but no bad minima).\n");
+      put(&b, "Its negative part is still clear (|lambda_min|/lambda_max = %.3f): the end point lies in a saddle region "
+              "(deep linear networks have saddles but no bad local minima).\n", ratio);
   }
   /* along training */
   for (size_t k = 0; k < c->n_kinds; k++) {
@@ -241,7 +245,7 @@ static char *stage_metric_svg(const hs_cmp_result *r, size_t off, const char *ti
     }
     s[k] = (hs_line_series){c->kinds[k].name, c->n_stages, x[k], y[k]};
   }
-  return hs_svg_lines(s, c->n_kinds, title, "epoch", ylabel, 620, 380);
+  return hs_svg_lines(s, c->n_kinds, title, "epoch", ylabel, 680, 380);
 }
 
 /* A training-log column per epoch (mean over seeds), one line per kind. */
@@ -266,7 +270,7 @@ static char *curve_svg(const hs_cmp_result *r, size_t off, const char *title, co
     }
     s[k] = (hs_line_series){c->kinds[k].name, E, x, y + k * E};
   }
-  svg = hs_svg_lines(s, c->n_kinds, title, "epoch", ylabel, 620, 380);
+  svg = hs_svg_lines(s, c->n_kinds, title, "epoch", ylabel, 680, 380);
 done:
   free(x);
   free(y);

@@ -78,7 +78,7 @@ char *hs_svg_lines(const hs_line_series *s, size_t count, const char *title, con
   double pad = 0.05 * (y1 - y0);
   y0 -= pad;
   y1 += pad;
-  const double ml = 80, mr = 20, mt = title ? 36 : 16, mb = 50;
+  const double ml = 80, mr = 130, mt = title ? 36 : 16, mb = 50; /* legend in the right margin */
   double pw = W - ml - mr, ph = H - mt - mb;
 #define PX(x) (ml + ((x) - x0) / (x1 - x0) * pw)
 #define PY(y) (mt + ph - ((y) - y0) / (y1 - y0) * ph)
@@ -118,11 +118,11 @@ char *hs_svg_lines(const hs_line_series *s, size_t count, const char *title, con
     for (size_t i = 0; i < s[c].n; i++)
       if (isfinite(s[c].x[i]) && isfinite(s[c].y[i]))
         put(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(s[c].x[i]), PY(s[c].y[i]), col);
-    /* legend, top right */
+    /* legend, right of the plot: never over the data */
     double ly = mt + 14 + 16 * (double)c;
-    put(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", ml + pw - 150, ly - 4,
-        ml + pw - 130, ly - 4, col);
-    put(&b, "<text x=\"%.1f\" y=\"%.1f\">", ml + pw - 125, ly);
+    put(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", ml + pw + 10, ly - 4,
+        ml + pw + 30, ly - 4, col);
+    put(&b, "<text x=\"%.1f\" y=\"%.1f\">", ml + pw + 35, ly);
     put_escaped(&b, s[c].label);
     put(&b, "</text>\n");
   }

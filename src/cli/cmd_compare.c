@@ -157,6 +157,11 @@ static int run(int argc, char **argv) {
     code = HS_EXIT_USAGE;
     goto done;
   }
+  { /* mkdtemp makes it 0700; the report gets the permissions of an ordinary mkdir */
+    mode_t mask = umask(0);
+    umask(mask);
+    chmod(tmpdir, 0777 & ~mask);
+  }
   hs_cmp_result *res = NULL;
   int lines = !o.quiet && !isatty(fileno(stderr));
   st = hs_cmp_run(s.ctx, &cfg, tmpdir, lines ? print_line : NULL, NULL, &res);

@@ -80,20 +80,24 @@ size_t hs_trainer_num_epochs(const hs_trainer *t) { return t->n_recs; }
 const hs_train_epoch *hs_trainer_epoch(const hs_trainer *t, size_t i) { return i < t->n_recs ? &t->recs[i] : NULL; }
 const char *hs_trainer_last_checkpoint(const hs_trainer *t) { return t->last_ckpt[0] ? t->last_ckpt : NULL; }
 
-/* Epoch e's permutation (Fisher-Yates, draws from the shuffle stream) applied to a copy. */
+void hs_train_permutation(uint64_t seed, size_t epoch, size_t n, size_t *perm) {
+  uint64_t stream = HS_STREAM_SHUFFLE + 16 * (uint64_t)epoch;
+  for (size_t i = 0; i < n; i++) perm[i] = i;
+  for (size_t i = n ? n - 1 : 0; i > 0; i--) { /* Fisher-Yates, draw i picks from [0, i] */
+    size_t j = (size_t)(hs_rng_uniform(seed, stream, i) * (double)(i + 1));
+    if (j > i) j = i; /* guards the (impossible for 53-bit uniforms < 1) rounding to i+1 */
+    size_t tmp = perm[i];
+    perm[i] = perm[j];
+    perm[j] = tmp;
+  }
+}
+
+/* Epoch e's permutation applied to a copy of the training set. */
 static void shuffle(hs_trainer *t, size_t e) {
   const hs_dataset *src = t->train;
   hs_dataset *d = t->shuf;
   size_t N = src->n, in = (size_t)src->input_dim, C = (size_t)src->output_dim;
-  uint64_t stream = HS_STREAM_SHUFFLE + 16 * (uint64_t)e;
-  for (size_t i = 0; i < N; i++) t->perm[i] = i;
-  for (size_t i = N - 1; i > 0; i--) {
-    size_t j = (size_t)(hs_rng_uniform(t->o.seed, stream, i) * (double)(i + 1));
-    if (j > i) j = i; /* guards the (impossible for 53-bit uniforms < 1) rounding to i+1 */
-    size_t tmp = t->perm[i];
-    t->perm[i] = t->perm[j];
-    t->perm[j] = tmp;
-  }
+  hs_train_permutation(t->o.seed, e, N, t->perm);
   for (size_t i = 0; i < N; i++) {
     size_t s = t->perm[i];
     memcpy(d->X + i * in, src->X + s * in, in * sizeof *d->X);
