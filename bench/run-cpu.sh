@@ -3,7 +3,10 @@
 #   bash bench/run-cpu.sh [BUILD_DIR]        (default: build)
 # Environment: THREADS (2), REPS (10), BLOCK (8), SAMPLES (1024), DATA (auto|fashion-mnist|synthetic),
 #              PYTHON (/usr/bin/python3, the interpreter with torch), CLOCK (wall|cpu: process CPU
-#              time, robust on a busy shared machine when THREADS=1).
+#              time, robust on a busy shared machine when THREADS=1), TORCH_ENV (extra environment
+#              of the PyTorch run; default GOMP_SPINCOUNT=0: torch's idle OpenMP threads otherwise
+#              spin on the cores OpenBLAS's own threads need, which costs PyTorch up to 1.7x at 2
+#              threads; set TORCH_ENV=" " to measure PyTorch's out-of-the-box setting).
 # Builds bench/hvp_bench.c, runs it and bench/torch_hvp.py on the same model (784-256-256-256-10
 # ReLU, cross entropy), data and thread count, and prints per-vector times and the ratios
 # (goal: >= 1.5x faster than PyTorch single, >= 3x with blocks of 8). Raw outputs are kept in
@@ -20,6 +23,7 @@ BLOCK=${BLOCK:-8}
 SAMPLES=${SAMPLES:-1024}
 DATA=${DATA:-auto}
 CLOCK=${CLOCK:-wall}
+TORCH_ENV=${TORCH_ENV:-GOMP_SPINCOUNT=0}
 PYTHON=${PYTHON:-/usr/bin/python3}
 OUT_DIR=${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hs_bench.XXXXXX")}
 mkdir -p "$OUT_DIR"
@@ -43,7 +47,9 @@ if ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
 else
   echo "== PyTorch ($PYTHON bench/torch_hvp.py)"
   # torch.set_num_threads does not reach OpenBLAS's own pthreads pool: pin both.
-  OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$PYTHON" "$HERE/torch_hvp.py" --threads "$THREADS" --reps "$REPS" --block "$BLOCK" \
+  echo "   environment: OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS $TORCH_ENV"
+  # shellcheck disable=SC2086 # TORCH_ENV is a list of VAR=value words
+  env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" $TORCH_ENV "$PYTHON" "$HERE/torch_hvp.py" --threads "$THREADS" --reps "$REPS" --block "$BLOCK" \
     --samples "$SAMPLES" --data "$DATA" --clock "$CLOCK" | tee "$OUT_DIR/torch.txt" | grep -v '^RESULT'
 fi
 
@@ -79,4 +85,5 @@ awk -v K="$BLOCK" -v T="$THREADS" -v CLK="$CLOCK" -v have_torch="$HAVE_TORCH" '
     }
     if (have_torch) printf "PyTorch batched method: %s (f64), %s (f32); \"best\" = min over single, batched and loop per vector\n", v["pt", "f64", "batched_method"], v["pt", "f32", "batched_method"]
   }' "$OUT_DIR/hesspec.txt" "$OUT_DIR/torch.txt"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) (a busy machine inflates wall times; compare with CLOCK=cpu THREADS=1)"
 echo "raw outputs: $OUT_DIR"

@@ -97,6 +97,16 @@ def bench(dtype, X, Y, args):
         for j in range(K):
             torch.autograd.grad(g, params, grad_outputs=Vs[j], retain_graph=True)
 
+    if args.only:  # one quantity, for interleaved A/B timing on a busy machine
+        fn = {"grad": grad, "hvp1": hvp1, "hvp1_full": hvp1_full, "hvpK": hvpk_batched}[args.only]
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ms = best_ms(args.reps, fn) / (K if args.only == "hvpK" else 1)
+        print(f"[{name}] {args.only}: best {ms:.3f} ms{' per vector' if args.only == 'hvpK' else ''}")
+        print(f"RESULT {name} {args.only} {ms:.4f}")
+        return
+
     method = "is_grads_batched=True (vmap over the double backward)"
     try:
         import warnings
@@ -144,6 +154,8 @@ def main():
     ap.add_argument("--data", choices=["auto", "fashion-mnist", "synthetic"], default="auto")
     ap.add_argument("--no-f32", action="store_true")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall")
+    ap.add_argument("--only", choices=["grad", "hvp1", "hvp1_full", "hvpK"],
+                    help="time just this quantity (hvpK: is_grads_batched)")
     args = ap.parse_args()
     global CLOCK
     CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
