@@ -8,6 +8,11 @@
 # Without the Debian package dataset-fashion-mnist the data are a synthetic Gaussian mixture
 # (a notice says so). About 2-3 minutes on 2 CPU cores (README, "Comparing networks").
 set -euo pipefail
+# OpenMP threads that spin while waiting (libgomp's default) lose most of their time when the
+# cores are shared with other work: on the 2-core development machine under a load of 4-6 the
+# demo's analyses ran 9x slower than with passive waiting (measured: 91 s vs 10 s for one
+# kind). Passive waiting costs little when the machine is idle.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 bin=${1:-build/hesspec}
 out=${DEMO_OUT:-demo-out}
 preset=${DEMO_PRESET:-examples/compare-demo.json}

@@ -60,6 +60,8 @@ static char *read_text(const char *name) {
   return s;
 }
 
+static const char *env_prefix = ""; /* e.g. "HESSPEC_DATA=/x " for one call */
+
 static int hesspec(const char *args) {
   char bin[1024];
   ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
@@ -67,7 +69,7 @@ static int hesspec(const char *args) {
   bin[n] = '\0';
   *strrchr(bin, '/') = '\0';
   char cmd[4096];
-  snprintf(cmd, sizeof cmd, "cd '%s' && '%s/hesspec' %s --quiet --threads 1 > stdout.txt 2> stderr.txt", dir, bin, args);
+  snprintf(cmd, sizeof cmd, "cd '%s' && %s'%s/hesspec' %s --quiet --threads 1 > stdout.txt 2> stderr.txt", dir, env_prefix, bin, args);
   int rc = system(cmd);
   FILE *f = fopen(path("stderr.txt"), "r");
   size_t len = f ? fread(errtext, 1, sizeof errtext - 1, f) : 0;
@@ -267,6 +269,18 @@ Test(compare, preset_reader_names_the_file_and_key) {
   hs_context_destroy(ctx);
 }
 
+Test(compare, missing_fashion_mnist_falls_back_with_a_notice) {
+  env_prefix = "HESSPEC_DATA=/nonexistent/hs ";
+  int rc = hesspec("compare --out fb --samples 60 --test-samples 20 --analysis-samples 30 --hidden 5 --epochs 1 "
+                   "--analysis-epochs 0 --kinds relu --seeds 1 --steps 8 --probes 2 --batch 16");
+  env_prefix = "";
+  cr_assert_eq(rc, 0, "%s", errtext);
+  cr_assert(strstr(errtext, "notice") && strstr(errtext, "dataset-fashion-mnist"), "no notice: '%s'", errtext);
+  char *md = read_text("fb/summary.md");
+  cr_assert(strstr(md, "synthetic Gaussian mixture"), "the report does not say the data are synthetic");
+  free(md);
+}
+
 /* ---- hesspec train ---- */
 
 static const char *SPEC = "{\"input_dim\": 8, \"hidden\": [10, 10], \"output_dim\": 3, \"activation\": \"relu\", "
@@ -286,7 +300,8 @@ Test(compare, train_command_runs_resumes_and_refuses_bad_options) {
   cr_assert_eq(system(cmd), 0, "resumed CLI run differs");
   struct { const char *args, *needle; } c[] = {
       {"--optimizer lbfgs", "lbfgs"}, {"--lr -1", "lr"}, {"--schedule step", "step"}, {"--save-epochs 1,x", "--save-epochs"},
-      {"--momentum 2", "momentum"}, {"--epochs 0", "epochs"}, {"--frobnicate", "--frobnicate"}};
+      {"--momentum 2", "momentum"}, {"--epochs 0", "epochs"}, {"--frobnicate", "--frobnicate"},
+      {"--batch 89", "batch of 1"}, {"--resume nowhere.safetensors", "nowhere"}};
   for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
     snprintf(a, sizeof a, "train %s %s --out bad", data, c[i].args);
     int rc = hesspec(a);

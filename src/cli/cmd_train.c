@@ -138,11 +138,6 @@ static int run(int argc, char **argv) {
     if ((st = hs_cli_load_data(s.ctx, &ot, hs_model_get_spec(s.model), &test, desc, sizeof desc)) != HS_OK) goto fail;
   }
   if ((st = hs_train_validate(s.ctx, &t)) != HS_OK) goto fail;
-  if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
-    fprintf(stderr, "hesspec %s: %s: cannot create the output folder (%s)\n", cmd, o.out, strerror(errno));
-    code = HS_EXIT_USAGE;
-    goto done;
-  }
   snprintf(log_path, sizeof log_path, "%s/log.csv", o.out);
   snprintf(ck_dir, sizeof ck_dir, "%s", o.out);
   t.log_path = log_path;
@@ -151,6 +146,12 @@ static int run(int argc, char **argv) {
   hook_state hk = {o.quiet, t.epochs};
   hs_trainer_set_hook(tr, print_epoch, &hk);
   if (resume && (st = hs_trainer_resume(tr, resume)) != HS_OK) goto fail;
+  /* only now, with every input checked: bad input leaves no folder behind */
+  if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
+    fprintf(stderr, "hesspec %s: %s: cannot create the output folder (%s)\n", cmd, o.out, strerror(errno));
+    code = HS_EXIT_USAGE;
+    goto done;
+  }
   double t0 = hs_cli_now();
   st = hs_trainer_run(tr);
   if (st != HS_OK) goto fail;
