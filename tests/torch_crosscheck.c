@@ -8,7 +8,8 @@
  * directory as the files a user would hand to both tools (spec JSON by hs_spec_to_json, the
  * safetensors checkpoint by hs_model_save with the PyTorch tensor names of DESIGN.md, X/Y/V
  * .npy), and reference.py reads those files with its own safetensors/npy readers, so the
- * file contracts are checked end to end too.
+ * file contracts are checked end to end too. Where the CLI is built, `hesspec loss`, `hesspec
+ * hvp` and `hesspec hvp --ggn` run on the same files and are held to the same tolerance.
  * Without torch for /usr/bin/python3 (or $HS_TORCH_PYTHON) the suite exits 77 (skipped).
  * A failing configuration's directory is kept for diagnosis (and every one with HS_KEEP_TMP=1). */
 #define _GNU_SOURCE
@@ -80,6 +81,14 @@ static void reference_path(char *out, size_t len) {
   char *slash = strrchr(out, '/');
   if (slash) snprintf(slash + 1, len - (size_t)(slash + 1 - out), "torch/reference.py");
   else snprintf(out, len, "tests/torch/reference.py");
+}
+
+/* $HS_BINARY_DIR/hesspec if it exists (ctest sets HS_BINARY_DIR); 0 if not. */
+static int cli_path(char *out, size_t len) {
+  const char *bin = getenv("HS_BINARY_DIR");
+  if (!bin || !*bin) return 0;
+  snprintf(out, len, "%s/hesspec", bin);
+  return access(out, X_OK) == 0;
 }
 
 /* ---- files for the reference ---- */
@@ -206,6 +215,44 @@ ParameterizedTest(xcase *c, torch, crosscheck) {
   double *rG = read_ref(ctx, dir, "ggn.npy", K * P, what);
   failed |= compare(what, "Gv (k=1)", G1, rG, P);
   failed |= compare(what, "GV (block k=3)", GK, rG, K * P);
+
+  /* The same files through the command line (`hesspec loss` / `hvp` / `hvp --ggn`), when the
+   * CLI is built ($HS_BINARY_DIR/hesspec, as under ctest). */
+  char cli[600];
+  if (cli_path(cli, sizeof cli)) {
+    char common[2600], batch[48] = "";
+    if (c->batch) snprintf(batch, sizeof batch, " --batch %zu", c->batch);
+    snprintf(common, sizeof common,
+             "--model '%s/spec.json' --weights '%s/weights.safetensors' --inputs '%s/X.npy' --targets '%s/Y.npy'%s "
+             "--device cpu --threads 2 --quiet",
+             dir, dir, dir, dir, batch);
+    const char *runs[3][3] = {{"loss", "", "cli_grad.npy"}, {"hvp", " --vectors '%s/V.npy'", "cli_hvp.npy"},
+                              {"hvp", " --vectors '%s/V.npy' --ggn", "cli_ggn.npy"}};
+    double *refs[3] = {rg, rH, rG};
+    size_t counts[3] = {P, K * P, K * P};
+    const char *names[3] = {"CLI gradient", "CLI hvp (k=3)", "CLI hvp --ggn (k=3)"};
+    for (int r = 0; r < 3; r++) {
+      char extra[600], full[4200];
+      snprintf(extra, sizeof extra, runs[r][1], dir);
+      snprintf(full, sizeof full, "'%s' %s %s%s --out '%s/%s' 2>&1", cli, runs[r][0], common, extra, dir, runs[r][2]);
+      FILE *q = popen(full, "r");
+      cr_assert(q, "[%s] cannot run %s", what, full);
+      char msg[2048] = "";
+      size_t nr = fread(msg, 1, sizeof msg - 1, q);
+      msg[nr] = 0;
+      int qrc = pclose(q);
+      if (qrc != 0) {
+        cr_expect_eq(qrc, 0, "[%s] %s failed (status %d):\n%s", what, full, qrc, msg);
+        failed = 1;
+        continue;
+      }
+      double *got = read_ref(ctx, dir, runs[r][2], counts[r], what);
+      failed |= compare(what, names[r], got, refs[r], counts[r]);
+      free(got);
+    }
+  } else {
+    cr_log_warn("[%s] hesspec CLI not found (set HS_BINARY_DIR): command-line cross-check skipped", what);
+  }
 
   const char *keep = getenv("HS_KEEP_TMP");
   if (failed || (keep && *keep && strcmp(keep, "0"))) {
