@@ -148,8 +148,15 @@ static hs_model_spec kind_spec(const hs_cmp_config *c, const hs_cmp_kind *k, con
   return s;
 }
 
+/* Evaluation batches of the analysis batch size, so that memory stays bounded on large sets;
+ * one more row where the last batch would hold a single sample (batch-mode BN needs two). */
+static size_t eval_batch(size_t n, size_t ab) {
+  if (ab >= n) return n;
+  return n % ab == 1 ? ab + 1 : ab;
+}
+
 static hs_status accuracy_on(hs_model *m, const hs_dataset *data, size_t batch, double *acc) {
-  hs_status st = hs_model_bind(m, data, batch);
+  hs_status st = hs_model_bind(m, data, eval_batch(data->n, batch));
   if (st == HS_OK) st = hs_model_accuracy(m, acc);
   return st;
 }
@@ -170,9 +177,9 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   pt->seed_index = d->seed_i;
   pt->epoch = epoch;
   size_t ab = c->analysis_batch ? c->analysis_batch : c->analysis_samples;
-  /* Accuracies in one batch per set (batch-mode BN: statistics of that set) */
-  HS_TRY(accuracy_on(m, d->test, 0, &pt->test_acc));
-  HS_TRY(accuracy_on(m, d->train, 0, &pt->train_acc));
+  /* Accuracies in batches of the analysis batch (batch-mode BN: statistics of each batch) */
+  HS_TRY(accuracy_on(m, d->test, ab, &pt->test_acc));
+  HS_TRY(accuracy_on(m, d->train, ab, &pt->train_acc));
   HS_TRY(hs_model_bind(m, d->ana, ab));
   HS_TRY(hs_dev_alloc(ctx, m->dtype, m->P, &G));
   HS_TRY(hs_nn_loss_grad(m, &pt->loss, G));
@@ -279,6 +286,7 @@ static hs_status one_run(drv *d) {
   o.seed = seed;
   o.log_path = log;
   o.checkpoint_dtype = c->dtype;
+  o.eval_batch = eval_batch(d->test->n, c->analysis_batch ? c->analysis_batch : c->analysis_samples);
   o.checkpoint_dir = NULL;
   o.n_save = 0;
   if (c->save_checkpoints) {

@@ -266,7 +266,7 @@ static int cmp_size(const void *a, const void *b) {
 hs_status hs_cmp_validate(hs_context *ctx, hs_cmp_config *c) {
 #define BAD(...) return hs_fail(ctx, HS_E_INVALID, __VA_ARGS__)
   if (c->train_samples < 2) BAD("train_samples = %zu must be >= 2", c->train_samples);
-  if (c->test_samples < 1) BAD("test_samples = %zu must be >= 1", c->test_samples);
+  if (c->test_samples < 2) BAD("test_samples = %zu must be >= 2", c->test_samples);
   if (c->analysis_samples < 2 || c->analysis_samples > c->train_samples)
     BAD("analysis samples = %zu must be in [2, train_samples = %zu]", c->analysis_samples, c->train_samples);
   if (c->n_hidden < 1) BAD("hidden: at least one hidden layer is needed");
