@@ -143,7 +143,11 @@ static int run(int argc, char **argv) {
   if (o.samples) cfg.train_samples = o.samples;
   if (o.batch) cfg.train.batch = o.batch;
   if (dtype_given) cfg.dtype = o.dtype;
-  if (cfg.analysis_samples > cfg.train_samples && !preset) cfg.analysis_samples = cfg.train_samples;
+  /* fewer training samples than the preset's analysis samples: analyse them all, unless the
+   * analysis size was asked for explicitly (then the conflict is reported) */
+  int analysis_given = 0;
+  for (int i = 1; i < argc; i++) analysis_given |= strcmp(argv[i], "--analysis-samples") == 0;
+  if (cfg.analysis_samples > cfg.train_samples && !analysis_given) cfg.analysis_samples = cfg.train_samples;
   if ((st = hs_cmp_validate(s.ctx, &cfg)) != HS_OK) goto fail;
   if (cfg.dtype != o.dtype) { /* the preset's dtype: a context of that dtype */
     hs_cli_close(&s);
@@ -222,7 +226,8 @@ const hs_cli_command hs_cmd_compare = {
     "Flags override the preset:\n"
     "  --dataset NAME        fashion-mnist (test split: fashion-mnist:test) or mixture[:sep=S]\n"
     "  --samples N           training samples; --test-samples N; --analysis-samples N (the\n"
-    "                        Hessian is that of the loss on the first N training samples)\n"
+    "                        Hessian is that of the loss on the first N training samples;\n"
+    "                        capped at --samples unless given explicitly)\n"
     "  --hidden W1,W2,...    hidden widths; --kinds relu,relu-bn,... (linear|relu|tanh[-bn][-res])\n"
     "  --seeds 1,2,3         initialisation and shuffling seeds\n"
     "  --epochs E --batch B --lr X --optimizer sgd|adam\n"
