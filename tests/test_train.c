@@ -432,6 +432,18 @@ Test(train, resume_refuses_other_settings) {
 
 /* ---- divergence and bad options ---- */
 
+/* After epoch 2, a huge (finite) weight: epoch 3's loss overflows. */
+static int blow_up_after_2(void *user, hs_model *m, const hs_train_epoch *r) {
+  if (r->epoch != 2) return 0;
+  size_t P = hs_model_num_params(m);
+  double *th = malloc(P * sizeof *th);
+  hs_model_get_params(m, th);
+  for (size_t i = 0; i < P; i++) th[i] *= 1e300;
+  hs_model_set_params(m, th);
+  free(th);
+  return 0;
+}
+
 Test(train, divergence_stops_and_keeps_the_last_checkpoint) {
   hs_context *ctx = hs_test_ctx(HS_F64, 1);
   int w[1] = {8};
@@ -449,7 +461,24 @@ Test(train, divergence_stops_and_keeps_the_last_checkpoint) {
   OK(ctx, hs_trainer_create(m, tr, NULL, &o, &t));
   cr_assert_eq(hs_trainer_run(t), HS_E_NUMERIC);
   cr_assert(strstr(hs_last_error(ctx), "diverged"), "%s", hs_last_error(ctx));
-  cr_assert(strstr(hs_last_error(ctx), "epoch-0000.safetensors"), "%s", hs_last_error(ctx));
+  cr_assert(strstr(hs_last_error(ctx), "epoch-0000.safetensors (after epoch 0)"), "%s", hs_last_error(ctx));
+  hs_trainer_destroy(t);
+  /* with keep_last the last good epoch is kept whatever save_epochs says, and resumable */
+  o.n_save = 0;
+  o.keep_last = 1;
+  o.lr = 0.05;
+  OK(ctx, hs_model_init(m, 0));
+  OK(ctx, hs_trainer_create(m, tr, NULL, &o, &t));
+  hs_trainer_set_hook(t, blow_up_after_2, NULL);
+  cr_assert_eq(hs_trainer_run(t), HS_E_NUMERIC);
+  cr_assert(strstr(hs_last_error(ctx), "last.safetensors (after epoch 2)"), "%s", hs_last_error(ctx));
+  cr_assert(strstr(hs_last_error(ctx), "epoch 3"), "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_trainer_num_epochs(t), 2);
+  hs_trainer_destroy(t);
+  char last[400];
+  snprintf(last, sizeof last, "%s/last.safetensors", dir);
+  OK(ctx, hs_trainer_create(m, tr, NULL, &o, &t));
+  OK(ctx, hs_trainer_resume(t, last));
   cr_assert(hs_trainer_num_epochs(t) < 50);
   char ck[400];
   snprintf(ck, sizeof ck, "%s/epoch-0000.safetensors", dir);

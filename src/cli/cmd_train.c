@@ -58,7 +58,7 @@ static int run(int argc, char **argv) {
   hs_train_options t = hs_train_defaults();
   const char *test_dataset = NULL, *test_inputs = NULL, *test_targets = NULL, *resume = NULL, *v;
   size_t test_samples = 0;
-  int momentum_set = 0;
+  int momentum_set = 0, keep_last = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int r = hs_cli_parse_common(cmd, &o, argc, argv, &i);
@@ -94,6 +94,8 @@ static int run(int argc, char **argv) {
       t.schedule = (hs_lr_schedule)x;
     } else if (strcmp(a, "--nesterov") == 0) {
       t.nesterov = 1;
+    } else if (strcmp(a, "--no-keep-last") == 0) {
+      keep_last = 0;
     } else if (strcmp(a, "--save-epochs") == 0) {
       if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || parse_epochs(cmd, v, &t) < 0) return HS_EXIT_USAGE;
     } else if (strcmp(a, "--test-dataset") == 0) {
@@ -142,6 +144,7 @@ static int run(int argc, char **argv) {
   snprintf(ck_dir, sizeof ck_dir, "%s", o.out);
   t.log_path = log_path;
   t.checkpoint_dir = ck_dir;
+  t.keep_last = keep_last;
   if ((st = hs_trainer_create(s.model, s.data, test, &t, &tr)) != HS_OK) goto fail;
   hook_state hk = {o.quiet, t.epochs};
   hs_trainer_set_hook(tr, print_epoch, &hk);
@@ -156,9 +159,9 @@ static int run(int argc, char **argv) {
   st = hs_trainer_run(tr);
   if (st != HS_OK) goto fail;
   if (!o.quiet)
-    printf("trained %zu epochs in %.1fs (%s, %s); data %s; checkpoint %s; log %s\n", t.epochs, hs_cli_now() - t0,
-           hs_optimizer_name(t.optimizer), hs_lr_schedule_name(t.schedule), s.data_desc,
-           hs_trainer_last_checkpoint(tr), log_path);
+    printf("trained %zu epochs in %.1fs (%s, %s); data %s; checkpoint %s/epoch-%04zu.safetensors; log %s\n", t.epochs,
+           hs_cli_now() - t0, hs_optimizer_name(t.optimizer), hs_lr_schedule_name(t.schedule), s.data_desc, o.out, t.epochs,
+           log_path);
   goto done;
 fail:
   code = hs_cli_fail(cmd, s.ctx, st);
@@ -188,6 +191,8 @@ const hs_cli_command hs_cmd_train = {
     "  --schedule constant|cosine    per-epoch learning rate; --lr-min X (cosine floor)\n"
     "  --bn-momentum X       batch-norm running-statistics momentum (default 0.1)\n"
     "  --save-epochs LIST    e.g. 0,5,10 (0 = the initial state)\n"
+    "  --no-keep-last        do not rewrite DIR/last.safetensors (+ .optim) after every epoch\n"
+    "                        (it is the last good state when a run diverges or is killed)\n"
     "  --test-dataset NAME | --test-inputs X.npy --test-targets Y.npy  [--test-samples N]\n"
     "  --eval-batch B        batch of the test evaluation (default: all test samples)\n"
     "  --resume CKPT         continue from DIR/epoch-EEEE.safetensors of a run with the same\n"

@@ -30,13 +30,14 @@ static hs_status ensure_dir(hs_context *ctx, const char *dir) {
   return hs_fail(ctx, HS_E_IO, "%s: cannot create the checkpoint folder (%s)", dir, strerror(errno));
 }
 
-hs_status hs_trainer_save(hs_trainer *t) {
+hs_status hs_trainer_save(hs_trainer *t, const char *name) {
   hs_context *ctx = t->ctx;
   double *a = NULL, *b = NULL;
   hs_status st = ensure_dir(ctx, t->o.checkpoint_dir);
   if (st != HS_OK) return st;
   char path[4096], opath[4096 + 32];
-  int w = snprintf(path, sizeof path, "%s/epoch-%04zu.safetensors", t->o.checkpoint_dir, t->epoch);
+  int w = name ? snprintf(path, sizeof path, "%s/%s.safetensors", t->o.checkpoint_dir, name)
+               : snprintf(path, sizeof path, "%s/epoch-%04zu.safetensors", t->o.checkpoint_dir, t->epoch);
   if (w < 0 || (size_t)w >= sizeof path) return hs_fail(ctx, HS_E_INVALID, "checkpoint folder path too long");
   HS_TRY(optim_path(ctx, path, opath, sizeof opath));
   size_t P = t->m->P;
@@ -66,6 +67,7 @@ hs_status hs_trainer_save(hs_trainer *t) {
   HS_TRY(hs_model_save(t->m, path, t->o.checkpoint_dtype));
   HS_TRY(hs_st_write(ctx, opath, t->o.checkpoint_dtype, ent, n_ent, keys, vals, 8));
   snprintf(t->last_ckpt, sizeof t->last_ckpt, "%s", path);
+  t->last_ckpt_epoch = t->epoch;
 cleanup:
   free(a);
   free(b);
@@ -141,6 +143,7 @@ hs_status hs_trainer_resume(hs_trainer *t, const char *model_checkpoint) {
   t->step = step;
   t->s1_init = init != 0;
   snprintf(t->last_ckpt, sizeof t->last_ckpt, "%s", model_checkpoint);
+  t->last_ckpt_epoch = t->epoch;
 cleanup:
   hs_st_close(&f);
   return st;

@@ -1,5 +1,6 @@
 /* The training loop (rules at the top of train/train.h). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -151,6 +152,12 @@ static int want_save(const hs_trainer *t, size_t epoch) {
   return 0;
 }
 
+/* "PATH (after epoch E)" or "none", for divergence messages */
+static void last_good(const hs_trainer *t, char *out, size_t len) {
+  if (t->last_ckpt[0]) snprintf(out, len, "%s (after epoch %zu)", t->last_ckpt, t->last_ckpt_epoch);
+  else snprintf(out, len, "none (no checkpoint was asked for)");
+}
+
 static hs_status call_hook(hs_trainer *t, const hs_train_epoch *r) {
   if (!t->hook) return HS_OK;
   t->ctx->errmsg[0] = '\0';
@@ -191,7 +198,8 @@ hs_status hs_trainer_run(hs_trainer *t) {
     double t0 = now_s();
     HS_TRY(evaluate(t, &r0.test_loss, &r0.test_accuracy));
     r0.seconds = now_s() - t0;
-    if (want_save(t, 0)) HS_TRY(hs_trainer_save(t));
+    if (want_save(t, 0)) HS_TRY(hs_trainer_save(t, NULL));
+    if (t->o.keep_last && t->o.checkpoint_dir) HS_TRY(hs_trainer_save(t, "last"));
     HS_TRY(call_hook(t, &r0));
   }
   while (t->epoch < t->o.epochs) {
@@ -208,9 +216,10 @@ hs_status hs_trainer_run(hs_trainer *t) {
       if (st != HS_OK) { m->spec.batchnorm = eval_mode; goto cleanup; }
       if (!isfinite(s->loss_sum)) {
         m->spec.batchnorm = eval_mode;
-        const char *ck = hs_trainer_last_checkpoint(t);
+        char ck[4200];
+        last_good(t, ck, sizeof ck);
         st = hs_fail(ctx, HS_E_NUMERIC, "training diverged: the loss of epoch %zu, batch %zu is %g (try a smaller lr); last good checkpoint: %s",
-                     t->epoch + 1, b + 1, s->loss_sum, ck ? ck : "none");
+                     t->epoch + 1, b + 1, s->loss_sum, ck);
         goto cleanup;
       }
       loss_sum += s->loss_sum;
@@ -236,9 +245,10 @@ hs_status hs_trainer_run(hs_trainer *t) {
     int bad = 0;
     HS_OP(ctx, OPS(t)->nonfinite(BE(t), m->dtype, m->P, m->theta, &bad));
     if (bad) {
-      const char *ck = hs_trainer_last_checkpoint(t);
+      char ck[4200];
+      last_good(t, ck, sizeof ck);
       st = hs_fail(ctx, HS_E_NUMERIC, "training diverged: parameters became NaN/Inf in epoch %zu (try a smaller lr); last good checkpoint: %s",
-                   t->epoch + 1, ck ? ck : "none");
+                   t->epoch + 1, ck);
       goto cleanup;
     }
     t->epoch++;
@@ -248,7 +258,8 @@ hs_status hs_trainer_run(hs_trainer *t) {
     r.seconds = now_s() - t0;
     HS_TRY(push_record(t, &r));
     HS_TRY(hs_trainer_write_log(t));
-    if (want_save(t, t->epoch)) HS_TRY(hs_trainer_save(t));
+    if (want_save(t, t->epoch)) HS_TRY(hs_trainer_save(t, NULL));
+    if (t->o.keep_last && t->o.checkpoint_dir) HS_TRY(hs_trainer_save(t, "last"));
     HS_TRY(call_hook(t, &r));
   }
 cleanup:

@@ -56,6 +56,9 @@ typedef struct {
   size_t save_epochs[HS_TRAIN_MAX_SAVE];
   size_t n_save;
   hs_dtype checkpoint_dtype; /* file dtype; the model's dtype keeps resumes bit-exact */
+  /* Also rewrite "<dir>/last.safetensors" (+ ".optim") after every epoch, so that a diverged
+   * or killed run keeps its last good state (each file replaced atomically). */
+  int keep_last;
   const char *log_path;      /* CSV rewritten atomically after every epoch; NULL: none */
 } hs_train_options;
 

@@ -19,13 +19,15 @@ struct hs_trainer {
   size_t epoch;                   /* epochs completed */
   hs_train_epoch *recs;
   size_t n_recs, cap_recs;
-  char last_ckpt[4096];
+  char last_ckpt[4096];           /* the last checkpoint written or resumed from, "" if none */
+  size_t last_ckpt_epoch;
   hs_train_hook hook;
   void *hook_user;
 };
 
-/* train/checkpoint.c: "<dir>/epoch-EEEE.safetensors" and its optimiser companion. */
-hs_status hs_trainer_save(hs_trainer *t);
+/* train/checkpoint.c: "<dir>/<name>.safetensors" and its optimiser companion; name NULL =
+ * "epoch-EEEE". */
+hs_status hs_trainer_save(hs_trainer *t, const char *name);
 /* train/log.c */
 hs_status hs_trainer_write_log(hs_trainer *t);
 
