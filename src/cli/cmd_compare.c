@@ -147,7 +147,7 @@ static int run(int argc, char **argv) {
    * analysis size was asked for explicitly (then the conflict is reported) */
   int analysis_given = 0;
   for (int i = 1; i < argc; i++) analysis_given |= strcmp(argv[i], "--analysis-samples") == 0;
-  if (cfg.analysis_samples > cfg.train_samples && !analysis_given) cfg.analysis_samples = cfg.train_samples;
+  if (o.samples && cfg.analysis_samples > cfg.train_samples && !analysis_given) cfg.analysis_samples = cfg.train_samples;
   if ((st = hs_cmp_validate(s.ctx, &cfg)) != HS_OK) goto fail;
   if (cfg.dtype != o.dtype) { /* the preset's dtype: a context of that dtype */
     hs_cli_close(&s);
