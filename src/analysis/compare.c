@@ -40,6 +40,7 @@ typedef struct {
   hs_progress_fn user_progress;
   void *user_progress_data;
   size_t units_done, units_total;
+  size_t epoch_units, analysis_units; /* progress weights: rough relative costs */
   double t_run;
 } drv;
 
@@ -56,8 +57,8 @@ __attribute__((format(printf, 2, 3))) static void note(drv *d, const char *fmt, 
 /* Inner phases (train, gradient, lanczos) stay silent: one bar for the whole comparison. */
 static int quiet_progress(void *user, const char *what, size_t done, size_t total) { return 0; }
 
-static int tick(drv *d) {
-  d->units_done++;
+static int tick(drv *d, size_t units) {
+  d->units_done += units;
   return d->user_progress ? d->user_progress(d->user_progress_data, "compare", d->units_done, d->units_total) : 0;
 }
 
@@ -250,11 +251,11 @@ static int on_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
   if (r->epoch > 0) {
     size_t per_run = d->cfg->train.epochs;
     d->res->epochs[(d->kind * d->cfg->n_seeds + d->seed_i) * per_run + r->epoch - 1] = *r;
-    if (tick(d)) return hs_fail(d->ctx, HS_E_INTERNAL, "cancelled"), 1;
+    if (tick(d, d->epoch_units)) return hs_fail(d->ctx, HS_E_INTERNAL, "cancelled"), 1;
   }
   if (!is_stage(d->cfg, r->epoch)) return 0;
   if (analyse(d, m, r->epoch) != HS_OK) return 1;
-  if (tick(d)) return hs_fail(d->ctx, HS_E_INTERNAL, "cancelled"), 1;
+  if (tick(d, d->analysis_units)) return hs_fail(d->ctx, HS_E_INTERNAL, "cancelled"), 1;
   return 0;
 }
 
@@ -329,7 +330,14 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
   d.user_progress = ctx->progress;
   d.user_progress_data = ctx->progress_user;
   size_t runs = cfg->n_kinds * cfg->n_seeds;
-  d.units_total = runs * (cfg->train.epochs + cfg->n_stages);
+  /* Progress weights in sample passes: an epoch is a forward and backward over the training
+   * set; an analysis about two passes per Lanczos vector over the analysis samples (SLQ
+   * probes run as one block, about 4x cheaper per vector; ~100 steps per extremal
+   * eigenvalue), plus the accuracy forwards. Only the remaining-time estimate uses them. */
+  d.epoch_units = 3 * cfg->train_samples;
+  d.analysis_units = 2 * cfg->analysis_samples * (cfg->slq_steps * cfg->slq_probes / 4 + 200) +
+                     2 * (cfg->train_samples + cfg->test_samples);
+  d.units_total = runs * (cfg->train.epochs * d.epoch_units + cfg->n_stages * d.analysis_units);
   res->n_epoch_recs = cfg->train.epochs;
   res->points = calloc(runs * cfg->n_stages, sizeof *res->points);
   res->epochs = calloc(runs * cfg->train.epochs, sizeof *res->epochs);
@@ -339,6 +347,7 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
   snprintf(runs_dir, sizeof runs_dir, "%s/runs", dir);
   HS_TRY(make_dir(ctx, runs_dir));
   hs_set_progress(ctx, quiet_progress, NULL);
+  if (tick(&d, 0)) { st = hs_fail(ctx, HS_E_INTERNAL, "cancelled"); goto cleanup; } /* starts the clock */
   for (d.kind = 0; d.kind < cfg->n_kinds; d.kind++)
     for (d.seed_i = 0; d.seed_i < cfg->n_seeds; d.seed_i++) {
       st = one_run(&d);
