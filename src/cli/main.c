@@ -1,6 +1,8 @@
 /* hesspec <command> [options]: dispatch to the subcommands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -33,7 +35,20 @@ static const hs_cli_command *find(const char *name) {
   return NULL;
 }
 
+/* libgomp's default wait policy spins between parallel regions; when the cores are shared
+ * (a loaded workstation, a shared cluster node, CI) the spinning threads steal the time of
+ * the working ones: an HVP of the 784-256x3-10 benchmark net took 240-490 ms instead of
+ * 60-120 ms with passive waiting on the 2-core development machine under load (docs/
+ * cpu-backend.md). libgomp reads the policy once, when it is loaded, so the only way to
+ * change the default from inside is to run again with it set. An explicit setting wins. */
+static void default_to_passive_waiting(char **argv) {
+  if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+  execv("/proc/self/exe", argv); /* returns only on failure: then go on as we are */
+}
+
 int main(int argc, char **argv) {
+  default_to_passive_waiting(argv);
   if (argc < 2) {
     overview(stderr);
     return HS_EXIT_USAGE;
