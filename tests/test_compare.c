@@ -259,12 +259,15 @@ Test(compare, preset_reader_names_the_file_and_key) {
   /* the shipped presets are valid */
   const char *src = getenv("HS_SOURCE_DIR");
   if (src) {
-    char p[600];
-    snprintf(p, sizeof p, "%s/examples/compare-demo.json", src);
-    c = hs_cmp_defaults();
-    cr_assert_eq(hs_cmp_load_preset(ctx, p, &c), HS_OK, "%s", hs_last_error(ctx));
-    cr_assert_eq(hs_cmp_validate(ctx, &c), HS_OK, "%s", hs_last_error(ctx));
-    cr_assert_eq(c.n_kinds, 5);
+    const char *presets[] = {"compare-demo.json", "compare-quick.json"};
+    for (int i = 0; i < 2; i++) {
+      char p[600];
+      snprintf(p, sizeof p, "%s/examples/%s", src, presets[i]);
+      c = hs_cmp_defaults();
+      cr_assert_eq(hs_cmp_load_preset(ctx, p, &c), HS_OK, "%s", hs_last_error(ctx));
+      cr_assert_eq(hs_cmp_validate(ctx, &c), HS_OK, "%s", hs_last_error(ctx));
+      cr_assert_eq(c.n_kinds, 5);
+    }
   }
   hs_context_destroy(ctx);
 }
