@@ -62,6 +62,8 @@ static char *read_text(const char *name) {
 
 static const char *env_prefix = ""; /* e.g. "HESSPEC_DATA=/x " for one call */
 
+static const char *threads_opt = "--threads 1";
+
 static int hesspec(const char *args) {
   char bin[1024];
   ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
@@ -69,7 +71,7 @@ static int hesspec(const char *args) {
   bin[n] = '\0';
   *strrchr(bin, '/') = '\0';
   char cmd[4096];
-  snprintf(cmd, sizeof cmd, "cd '%s' && %s'%s/hesspec' %s --quiet --threads 1 > stdout.txt 2> stderr.txt", dir, env_prefix, bin, args);
+  snprintf(cmd, sizeof cmd, "cd '%s' && %s'%s/hesspec' %s --quiet %s > stdout.txt 2> stderr.txt", dir, env_prefix, bin, args, threads_opt);
   int rc = system(cmd);
   FILE *f = fopen(path("stderr.txt"), "r");
   size_t len = f ? fread(errtext, 1, sizeof errtext - 1, f) : 0;
@@ -200,6 +202,33 @@ Test(compare, tiny_preset_writes_a_consistent_report) {
   cr_assert(exists("rep/runs/relu-s3/log.csv"));
   cr_assert(!exists("rep/runs/relu-s1"));
   no_leftovers();
+}
+
+/* summary.csv without its timing column (17th) */
+static char *summary_without_seconds(const char *name) {
+  char *t = read_text(name), *out = malloc(strlen(t) + 1), *o = out;
+  int field = 0;
+  for (const char *p = t; *p; p++) {
+    if (*p == '\n') field = 0;
+    else if (*p == ',') field++;
+    if (field != 16 || *p == ',') *o++ = *p;
+  }
+  *o = '\0';
+  free(t);
+  return out;
+}
+
+Test(compare, results_do_not_depend_on_the_thread_count) {
+  write_text("tiny.json", TINY);
+  cr_assert_eq(hesspec("compare --preset tiny.json --out r1 --kinds relu-bn-res,linear"), 0, "%s", errtext);
+  threads_opt = "--threads 3";
+  int rc = hesspec("compare --preset tiny.json --out r3 --kinds relu-bn-res,linear");
+  threads_opt = "--threads 1";
+  cr_assert_eq(rc, 0, "%s", errtext);
+  char *a = summary_without_seconds("r1/summary.csv"), *b = summary_without_seconds("r3/summary.csv");
+  cr_assert_str_eq(a, b, "summary.csv differs between 1 and 3 threads");
+  free(a);
+  free(b);
 }
 
 static void bad(const char *preset, const char *args, const char *needle) {
