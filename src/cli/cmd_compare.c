@@ -154,6 +154,11 @@ static int run(int argc, char **argv) {
     o.dtype = cfg.dtype;
     if ((code = hs_cli_open_context(cmd, &o, &s)) != 0) return code;
   }
+  /* "rep/" names the folder rep: the temporary must sit beside it, not inside */
+  char outbuf[PATH_MAX];
+  snprintf(outbuf, sizeof outbuf, "%s", o.out);
+  for (size_t l = strlen(outbuf); l > 1 && outbuf[l - 1] == '/'; l--) outbuf[l - 1] = '\0';
+  o.out = outbuf;
   if (check_out(cmd, o.out) < 0) { code = HS_EXIT_USAGE; goto done; }
   char tmpdir[PATH_MAX], olddir[PATH_MAX];
   if (snprintf(tmpdir, sizeof tmpdir, "%s.tmp.XXXXXX", o.out) >= (int)sizeof tmpdir || !mkdtemp(tmpdir)) {
