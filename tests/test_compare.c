@@ -330,6 +330,21 @@ Test(compare, train_command_runs_resumes_and_refuses_bad_options) {
   char cmd[800];
   snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", path("tr/epoch-0004.safetensors"), path("tr2/epoch-0004.safetensors"));
   cr_assert_eq(system(cmd), 0, "resumed CLI run differs");
+  /* the resumed log carries the first two epochs over: the same rows, timings aside */
+  char *la = read_text("tr/log.csv"), *lb = read_text("tr2/log.csv");
+  int rows = 0;
+  char *sa = NULL, *sb = NULL;
+  for (char *ra = strtok_r(la, "\n", &sa), *rb = strtok_r(lb, "\n", &sb); ra || rb;
+       ra = strtok_r(NULL, "\n", &sa), rb = strtok_r(NULL, "\n", &sb)) {
+    cr_assert(ra && rb, "the logs have different lengths");
+    *strrchr(ra, ',') = '\0';
+    *strrchr(rb, ',') = '\0';
+    cr_assert_str_eq(ra, rb, "log rows differ");
+    rows++;
+  }
+  cr_assert_eq(rows, 5, "%d log lines", rows);
+  free(la);
+  free(lb);
   struct { const char *args, *needle; } c[] = {
       {"--optimizer lbfgs", "lbfgs"}, {"--lr -1", "lr"}, {"--schedule step", "step"}, {"--save-epochs 1,x", "--save-epochs"},
       {"--momentum 2", "momentum"}, {"--epochs 0", "epochs"}, {"--frobnicate", "--frobnicate"},

@@ -144,6 +144,14 @@ hs_status hs_trainer_resume(hs_trainer *t, const char *model_checkpoint) {
   t->s1_init = init != 0;
   snprintf(t->last_ckpt, sizeof t->last_ckpt, "%s", model_checkpoint);
   t->last_ckpt_epoch = t->epoch;
+  { /* the log beside the checkpoint, so that the resumed run's log covers every epoch */
+    char logp[4200];
+    const char *slash = strrchr(model_checkpoint, '/');
+    int dl = slash ? (int)(slash - model_checkpoint) : 1;
+    snprintf(logp, sizeof logp, "%.*s/log.csv", dl, slash ? model_checkpoint : ".");
+    t->n_recs = 0;
+    HS_TRY(hs_trainer_read_log(t, logp, t->epoch));
+  }
 cleanup:
   hs_st_close(&f);
   return st;

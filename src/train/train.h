@@ -93,7 +93,8 @@ void hs_trainer_set_hook(hs_trainer *t, hs_train_hook fn, void *user);
 
 /* Loads a checkpoint written by a trainer with the same options: the model file and its
  * ".optim.safetensors" companion (optimiser state, epoch, step). Training then continues
- * from that epoch exactly as if it had not stopped. */
+ * from that epoch exactly as if it had not stopped. The rows of the log.csv beside the
+ * checkpoint up to that epoch are carried over into this run's log. */
 hs_status hs_trainer_resume(hs_trainer *t, const char *model_checkpoint);
 
 /* Trains up to opt->epochs. Divergence (a non-finite minibatch loss or parameter) stops the
@@ -101,7 +102,8 @@ hs_status hs_trainer_resume(hs_trainer *t, const char *model_checkpoint);
  * checkpoints already written are kept and the log holds the epochs completed. */
 hs_status hs_trainer_run(hs_trainer *t);
 
-/* The epochs completed (records 0..n-1 in order; the first has epoch start+1). */
+/* The epoch records in order: those completed by this trainer, preceded after a resume by
+ * the rows carried over from the earlier run's log (then the first is epoch 1). */
 size_t hs_trainer_num_epochs(const hs_trainer *t);
 const hs_train_epoch *hs_trainer_epoch(const hs_trainer *t, size_t i);
 /* The last checkpoint written (NULL if none). */

@@ -30,5 +30,8 @@ struct hs_trainer {
 hs_status hs_trainer_save(hs_trainer *t, const char *name);
 /* train/log.c */
 hs_status hs_trainer_write_log(hs_trainer *t);
+/* Preloads the rows of epochs 1..upto from an earlier run's log (a resume continues it); a
+ * missing, foreign or incomplete log is skipped (the log then starts at the resume). */
+hs_status hs_trainer_read_log(hs_trainer *t, const char *path, size_t upto);
 
 #endif
