@@ -257,7 +257,7 @@ static size_t cache_budget_bytes(void) {
   return (size_t)(mb > 0 ? mb : 0) << 20;
 }
 
-hs_status hs_model_bind(hs_model *m, const hs_dataset *d, size_t batch) {
+static hs_status bind(hs_model *m, const hs_dataset *d, size_t batch, int may_cache) {
   hs_context *ctx = m->ctx;
   hs_status st = HS_OK;
   if (d->input_dim != m->spec.input_dim)
@@ -286,7 +286,7 @@ hs_status hs_model_bind(hs_model *m, const hs_dataset *d, size_t batch) {
     HS_TRY(hs_dev_alloc(ctx, m->dtype, N * (size_t)d->output_dim, &m->T));
     HS_TRY(hs_dev_upload_f64(ctx, m->dtype, m->T, d->targets, N * (size_t)d->output_dim));
   }
-  int cache_all = m->n_batches * state_elems(m, B) * hs_dtype_size(m->dtype) <= cache_budget_bytes();
+  int cache_all = may_cache && m->n_batches * state_elems(m, B) * hs_dtype_size(m->dtype) <= cache_budget_bytes();
   m->n_states = cache_all ? m->n_batches : 1;
   m->states = calloc(m->n_states, sizeof *m->states);
   if (!m->states) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
@@ -296,6 +296,10 @@ cleanup:
   unbind(m);
   return st;
 }
+
+hs_status hs_model_bind(hs_model *m, const hs_dataset *d, size_t batch) { return bind(m, d, batch, 1); }
+
+hs_status hs_nn_bind_streaming(hs_model *m, const hs_dataset *d, size_t batch) { return bind(m, d, batch, 0); }
 
 hs_status hs_nn_state(hs_model *m, size_t b, void *G, hs_batch_state **out) {
   hs_status st;

@@ -92,6 +92,10 @@ hs_context *hs_model_context(const hs_model *m);
 /* Batch b's state at the current parameters, computed if stale. With G non-NULL the pass
  * is always run and the batch's loss gradient is accumulated into G (P). */
 hs_status hs_nn_state(hs_model *m, size_t b, void *G, hs_batch_state **out);
+/* hs_model_bind with one batch state, recomputed for every batch: for passes that visit each
+ * batch once per parameter point (training, evaluation), where caching every batch's state
+ * would only cost memory. */
+hs_status hs_nn_bind_streaming(hs_model *m, const hs_dataset *d, size_t batch);
 /* Marks every cached state stale (after the parameters change). */
 void hs_nn_invalidate(hs_model *m);
 

@@ -125,7 +125,7 @@ static hs_status evaluate(hs_trainer *t, double *loss, double *acc) {
   hs_status st;
   *loss = *acc = NAN;
   if (!t->test) return HS_OK;
-  HS_TRY(hs_model_bind(m, t->test, t->o.eval_batch));
+  HS_TRY(hs_nn_bind_streaming(m, t->test, t->o.eval_batch));
   double sum = 0;
   size_t correct = 0;
   for (size_t b = 0; b < m->n_batches; b++) {
@@ -206,7 +206,7 @@ hs_status hs_trainer_run(hs_trainer *t) {
     double t0 = now_s(), lr = hs_train_lr_at(&t->o, t->epoch), loss_sum = 0;
     size_t correct = 0;
     shuffle(t, t->epoch);
-    HS_TRY(hs_model_bind(m, t->shuf, B));
+    HS_TRY(hs_nn_bind_streaming(m, t->shuf, B));
     /* training mode: batch statistics whatever the spec's evaluation mode */
     if (eval_mode != HS_BN_NONE) m->spec.batchnorm = HS_BN_BATCH;
     for (size_t b = 0; b < m->n_batches; b++) {
