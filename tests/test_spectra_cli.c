@@ -232,3 +232,32 @@ Test(spectra_cli, good_runs_on_a_model) {
   snprintf(args, sizeof args, "spectrum %s --steps 44 --out out.json", data);
   expect_bad(args, "--steps 44");
 }
+
+/* The same command on 1 and 2 threads writes the same file, except the wall-clock fields. */
+Test(spectra_cli, same_file_for_any_thread_count) {
+  matrices();
+  cr_assert_eq(hesspec("spectrum --matrix A.npy --out t1.json --steps 12 --probes 3 --threads 1 --device cpu"), 0, "%s", errtext);
+  cr_assert_eq(hesspec("spectrum --matrix A.npy --out t2.json --steps 12 --probes 3 --threads 2 --device cpu"), 0, "%s", errtext);
+  cJSON *a = read_json("t1.json"), *b = read_json("t2.json");
+  const char *clock_fields[] = {"elapsed_seconds", "created", "timing"};
+  for (int i = 0; i < 3; i++) {
+    cJSON_DeleteItemFromObject(a, clock_fields[i]);
+    cJSON_DeleteItemFromObject(b, clock_fields[i]);
+  }
+  char *ta = cJSON_PrintUnformatted(a), *tb = cJSON_PrintUnformatted(b);
+  cr_assert_str_eq(ta, tb, "the density files differ beyond their clock fields");
+  cJSON_free(ta);
+  cJSON_free(tb);
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+  FILE *f1 = fopen(path("t1.csv"), "rb"), *f2 = fopen(path("t2.csv"), "rb");
+  cr_assert(f1 && f2);
+  int c1, c2;
+  do {
+    c1 = fgetc(f1);
+    c2 = fgetc(f2);
+    cr_assert_eq(c1, c2, "the CSV files differ");
+  } while (c1 != EOF);
+  fclose(f1);
+  fclose(f2);
+}
