@@ -16,74 +16,26 @@
 #include <unistd.h>
 
 #include "analysis/compare.h"
+#include "support/cli_fixture.h"
 #include "support/hs_test.h"
 
-static char dir[256];
-static char errtext[4096];
-
-static void setup(void) {
-  snprintf(dir, sizeof dir, "/tmp/hs_compare_test.XXXXXX");
-  cr_assert(mkdtemp(dir));
-}
-static void teardown(void) {
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "chmod -R u+w '%s'; rm -rf '%s'", dir, dir);
-  if (system(cmd) != 0) {}
-}
+static void setup(void) { hs_cli_fixture_setup("compare_test"); }
+static void teardown(void) { hs_cli_fixture_teardown(); }
 TestSuite(compare, .init = setup, .fini = teardown, .timeout = 300);
 
-static const char *path(const char *name) {
-  static char buf[8][512];
-  static int next;
-  char *p = buf[next++ % 8];
-  snprintf(p, 512, "%s/%s", dir, name);
-  return p;
-}
-
-static void write_text(const char *name, const char *text) {
-  FILE *f = fopen(path(name), "w");
-  cr_assert(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-static char *read_text(const char *name) {
-  FILE *f = fopen(path(name), "r");
-  cr_assert(f, "%s is missing", name);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-  s[n] = '\0';
-  fclose(f);
-  return s;
-}
+#define dir hs_cli_dir
+#define path hs_cli_path
+#define write_text hs_cli_write_text
+#define read_text hs_cli_read_text
+#define errtext hs_cli_err
 
 static const char *env_prefix = ""; /* e.g. "HESSPEC_DATA=/x " for one call */
 
 static const char *threads_opt = "--threads 1";
 
-static int hesspec(const char *args) {
-  char bin[1024];
-  ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
-  cr_assert(n > 0);
-  bin[n] = '\0';
-  *strrchr(bin, '/') = '\0';
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "cd '%s' && %s'%s/hesspec' %s --quiet %s > stdout.txt 2> stderr.txt", dir, env_prefix, bin, args, threads_opt);
-  int rc = system(cmd);
-  FILE *f = fopen(path("stderr.txt"), "r");
-  size_t len = f ? fread(errtext, 1, sizeof errtext - 1, f) : 0;
-  errtext[len] = '\0';
-  if (f) fclose(f);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+static int hesspec(const char *args) { return hs_cli_run(env_prefix, args, threads_opt); }
 
-static int exists(const char *name) {
-  struct stat sb;
-  return stat(path(name), &sb) == 0;
-}
+#define exists hs_cli_exists
 
 /* No "<name>.tmp.*" / ".old.*" folder left in dir. */
 static void no_leftovers(void) {

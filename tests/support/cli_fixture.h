@@ -1,0 +1,21 @@
+/* Running the hesspec CLI from a Criterion suite: a private temporary folder, files in it,
+ * and the binary that CMake builds beside the test executables. */
+#ifndef HS_CLI_FIXTURE_H
+#define HS_CLI_FIXTURE_H
+
+extern char hs_cli_dir[256];  /* the suite's folder, made by hs_cli_fixture_setup */
+extern char hs_cli_err[4096]; /* stderr of the last hs_cli_run */
+
+/* mkdtemp under /tmp with the tag in the name; teardown removes it (read-only parts too). */
+void hs_cli_fixture_setup(const char *tag);
+void hs_cli_fixture_teardown(void);
+/* dir/name in one of 8 rotating buffers. */
+const char *hs_cli_path(const char *name);
+void hs_cli_write_text(const char *name, const char *text);
+char *hs_cli_read_text(const char *name); /* caller frees; asserts the file exists */
+int hs_cli_exists(const char *name);
+/* Runs `ENV hesspec ARGS --quiet EXTRA` in the folder (stdout to stdout.txt, stderr to
+ * stderr.txt and hs_cli_err); returns the exit status (-1 when killed). */
+int hs_cli_run(const char *env, const char *args, const char *extra);
+
+#endif
