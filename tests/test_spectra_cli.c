@@ -15,59 +15,26 @@
 #include "io/file.h"
 #include "io/npy.h"
 #include "spectra_fixture.h"
+#include "support/cli_fixture.h"
 
-static char dir[256];
 static hs_context *ctx;
-static char errtext[4096];
 
 static void setup(void) {
-  snprintf(dir, sizeof dir, "/tmp/hs_spectra_cli.XXXXXX");
-  cr_assert(mkdtemp(dir));
+  hs_cli_fixture_setup("spectra_cli");
   ctx = hs_test_ctx(HS_F64, 1);
 }
 
 static void teardown(void) {
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  cr_expect_eq(system(cmd), 0);
+  hs_cli_fixture_teardown();
   hs_context_destroy(ctx);
 }
 
-static const char *path(const char *name) {
-  static char buf[8][512];
-  static int next;
-  char *p = buf[next++ % 8];
-  snprintf(p, 512, "%s/%s", dir, name);
-  return p;
-}
-
-static void write_text(const char *name, const char *text) {
-  FILE *f = fopen(path(name), "w");
-  cr_assert(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-static int hesspec(const char *args) {
-  char bin[1024];
-  ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
-  cr_assert(n > 0);
-  bin[n] = '\0';
-  *strrchr(bin, '/') = '\0';
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "cd '%s' && '%s/hesspec' %s --quiet > stdout.txt 2> stderr.txt", dir, bin, args);
-  int rc = system(cmd);
-  FILE *f = fopen(path("stderr.txt"), "r");
-  size_t len = f ? fread(errtext, 1, sizeof errtext - 1, f) : 0;
-  errtext[len] = '\0';
-  if (f) fclose(f);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static int exists(const char *name) {
-  struct stat sb;
-  return stat(path(name), &sb) == 0;
-}
+#define dir hs_cli_dir
+#define path hs_cli_path
+#define write_text hs_cli_write_text
+#define exists hs_cli_exists
+#define errtext hs_cli_err
+static int hesspec(const char *args) { return hs_cli_run("", args, ""); }
 
 static cJSON *read_json(const char *name) {
   char *buf;
