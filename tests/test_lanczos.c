@@ -37,7 +37,7 @@ Test(lanczos, quadrature_identities) {
   cr_assert_eq(hs_lanczos_create(op, &o, &lz), HS_OK, "%s", hs_last_error(ctx));
   cr_assert_eq(hs_lanczos_start_rademacher(lz, 7), HS_OK);
   cr_assert_eq(hs_lanczos_run(lz, m), HS_OK, "%s", hs_last_error(ctx));
-  double v[60], mom[16], th[8], w[8];
+  double v[60], mom[17], th[8], w[8]; /* moments 0..2m */
   for (size_t p = 0; p < K; p++) {
     cr_assert_eq(lz->steps[p], m);
     hs_probe_rademacher(7, p, n, v);
