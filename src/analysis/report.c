@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,46 +14,8 @@
 #include "analysis/svg_lines.h"
 #include "core/context.h"
 #include "io/atomic.h"
+#include "io/svg.h"
 #include "io/svg_plot.h"
-
-/* ---- a growing string ---- */
-typedef struct {
-  char *s;
-  size_t len, cap;
-  int bad;
-} sb;
-
-__attribute__((format(printf, 2, 3))) static void put(sb *b, const char *fmt, ...) {
-  if (b->bad) return;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) { b->bad = 1; return; }
-  if (b->len + (size_t)n + 1 > b->cap) {
-    size_t cap = (b->cap ? 2 * b->cap : 65536) + (size_t)n;
-    char *s = realloc(b->s, cap);
-    if (!s) { b->bad = 1; return; }
-    b->s = s;
-    b->cap = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-  va_end(ap);
-  b->len += (size_t)n;
-}
-
-static void put_html(sb *b, const char *t) {
-  for (; t && *t; t++) {
-    switch (*t) {
-    case '&': put(b, "&amp;"); break;
-    case '<': put(b, "&lt;"); break;
-    case '>': put(b, "&gt;"); break;
-    case '"': put(b, "&quot;"); break;
-    default: put(b, "%c", *t);
-    }
-  }
-}
 
 /* ---- statistics over seeds ---- */
 
@@ -92,14 +53,14 @@ static const char *ratio_words(double a, double b) {
 }
 
 /* "<what>: the top eigenvalue after training is lower (A for ka vs B for kb) ..." */
-static void compare_kinds(sb *b, const hs_cmp_result *r, const char *what, const char *ka, const char *kb) {
+static void compare_kinds(hs_sbuf *b, const hs_cmp_result *r, const char *what, const char *ka, const char *kb) {
   int a = kind_index(r, ka), c = kind_index(r, kb);
   if (a < 0 || c < 0) return;
   size_t E = r->cfg.train.epochs;
   double la = seed_mean(r, (size_t)a, E, FIELD(lambda_max), NULL), lc = seed_mean(r, (size_t)c, E, FIELD(lambda_max), NULL);
   double na = seed_mean(r, (size_t)a, E, FIELD(neg_frac), NULL), nc = seed_mean(r, (size_t)c, E, FIELD(neg_frac), NULL);
   double ta = seed_mean(r, (size_t)a, E, FIELD(test_acc), NULL), tc = seed_mean(r, (size_t)c, E, FIELD(test_acc), NULL);
-  put(b, "%s (%s vs %s): after training the top Hessian eigenvalue is %s (%.4g vs %.4g, a factor of %.2f), "
+  hs_sbuf_printf(b, "%s (%s vs %s): after training the top Hessian eigenvalue is %s (%.4g vs %.4g, a factor of %.2f), "
          "the negative mass is %s (%.3g vs %.3g), test accuracy %.3f vs %.3f.\n",
       what, kb, ka, ratio_words(la, lc), lc, la, la > 0 ? lc / la : NAN,
       nc < 0.8 * na ? "smaller" : nc > 1.25 * na ? "larger" : "about the same", nc, na, tc, ta);
@@ -108,9 +69,9 @@ static void compare_kinds(sb *b, const hs_cmp_result *r, const char *what, const
 char *hs_cmp_findings(const hs_cmp_result *r) {
   const hs_cmp_config *c = &r->cfg;
   size_t E = c->train.epochs;
-  sb b = {0};
+  hs_sbuf b = {0};
   if (r->synthetic_fallback)
-    put(&b, "Fashion-MNIST was not found (Debian package dataset-fashion-mnist); these results are on a synthetic Gaussian mixture.\n");
+    hs_sbuf_printf(&b, "Fashion-MNIST was not found (Debian package dataset-fashion-mnist); these results are on a synthetic Gaussian mixture.\n");
   /* seeds */
   if (c->n_seeds > 1) {
     double worst = 0;
@@ -119,13 +80,13 @@ char *hs_cmp_findings(const hs_cmp_result *r) {
       double sp, m = seed_mean(r, k, E, FIELD(loss), &sp);
       if (m > 0 && sp / m > worst) worst = sp / m, wk = c->kinds[k].name;
     }
-    put(&b, "Different seeds %s: across %zu seeds the final training loss varies by at most %.1f%% of its mean (largest for %s)",
-        worst < 0.1 ? "reach similar loss" : "reach noticeably different losses", c->n_seeds, 100 * worst, wk);
+    hs_sbuf_printf(&b, "Different seeds %s: across %zu seeds the final training loss varies by at most %.1f%% of its mean (largest for %s)",
+                   worst < 0.1 ? "reach similar loss" : "reach noticeably different losses", c->n_seeds, 100 * worst, wk);
     double sp, m;
-    put(&b, "; per kind:");
+    hs_sbuf_printf(&b, "; per kind:");
     for (size_t k = 0; k < c->n_kinds; k++) {
       m = seed_mean(r, k, E, FIELD(loss), &sp);
-      put(&b, " %s %.4g +- %.2g%s", c->kinds[k].name, m, sp / 2, k + 1 < c->n_kinds ? "," : ".\n");
+      hs_sbuf_printf(&b, " %s %.4g +- %.2g%s", c->kinds[k].name, m, sp / 2, k + 1 < c->n_kinds ? "," : ".\n");
     }
   }
   compare_kinds(&b, r, "Batch norm", "relu", "relu-bn");
@@ -140,17 +101,17 @@ char *hs_cmp_findings(const hs_cmp_result *r) {
     double l1 = seed_mean(r, k, E, FIELD(lambda_max), NULL), m1 = seed_mean(r, k, E, FIELD(lambda_min), NULL);
     double n1 = seed_mean(r, k, E, FIELD(neg_frac), NULL), g1 = seed_mean(r, k, E, FIELD(grad_norm), NULL);
     if (isfinite(l0))
-      put(&b, "The linear network's Hessian at initialisation spans [%.4g, %.4g] with negative mass %.3g", m0, l0, n0);
+      hs_sbuf_printf(&b, "The linear network's Hessian at initialisation spans [%.4g, %.4g] with negative mass %.3g", m0, l0, n0);
     else
-      put(&b, "The linear network's Hessian");
-    put(&b, "; after training it spans [%.4g, %.4g] with negative mass %.3g and gradient norm %.3g. ", m1, l1, n1, g1);
+      hs_sbuf_printf(&b, "The linear network's Hessian");
+    hs_sbuf_printf(&b, "; after training it spans [%.4g, %.4g] with negative mass %.3g and gradient norm %.3g. ", m1, l1, n1, g1);
     double ratio = l1 > 0 ? fabs(m1) / l1 : NAN;
     if (ratio < 0.05)
-      put(&b, "Its negative part is small (|lambda_min|/lambda_max = %.3f): a bulk near zero plus positive outliers, "
+      hs_sbuf_printf(&b, "Its negative part is small (|lambda_min|/lambda_max = %.3f): a bulk near zero plus positive outliers, "
               "the shape of a neighbourhood of a minimum; for a deep linear network every local minimum is global, "
               "the only traps are saddles (the Hessian at W = 0 vanishes for depth >= 3).\n", ratio);
     else
-      put(&b, "Its negative part is still clear (|lambda_min|/lambda_max = %.3f): the end point lies in a saddle region "
+      hs_sbuf_printf(&b, "Its negative part is still clear (|lambda_min|/lambda_max = %.3f): the end point lies in a saddle region "
               "(deep linear networks have saddles but no bad local minima).\n", ratio);
   }
   /* along training */
@@ -158,8 +119,8 @@ char *hs_cmp_findings(const hs_cmp_result *r) {
     double a = seed_mean(r, k, 0, FIELD(lambda_max), NULL), z = seed_mean(r, k, E, FIELD(lambda_max), NULL);
     double na = seed_mean(r, k, 0, FIELD(neg_frac), NULL), nz = seed_mean(r, k, E, FIELD(neg_frac), NULL);
     if (!isfinite(a) || !isfinite(z)) continue;
-    put(&b, "%s: lambda_max %s from %.4g at initialisation to %.4g after %zu epochs; negative mass %.3g -> %.3g.\n",
-        c->kinds[k].name, z > 1.1 * a ? "grows" : z < 0.9 * a ? "shrinks" : "stays near", a, z, E, na, nz);
+    hs_sbuf_printf(&b, "%s: lambda_max %s from %.4g at initialisation to %.4g after %zu epochs; negative mass %.3g -> %.3g.\n",
+                   c->kinds[k].name, z > 1.1 * a ? "grows" : z < 0.9 * a ? "shrinks" : "stays near", a, z, E, na, nz);
   }
   if (b.bad) { free(b.s); return NULL; }
   if (!b.s) { b.s = calloc(1, 1); }
@@ -174,20 +135,20 @@ static hs_status write_text(hs_context *ctx, const char *dir, const char *name, 
   return hs_write_file_atomic(ctx, path, text, strlen(text));
 }
 
-static void csv_num(sb *b, double v) {
-  if (isnan(v)) put(b, ",");
-  else put(b, ",%.10g", v);
+static void csv_num(hs_sbuf *b, double v) {
+  if (isnan(v)) hs_sbuf_printf(b, ",");
+  else hs_sbuf_printf(b, ",%.10g", v);
 }
 
 static char *summary_csv(const hs_cmp_result *r) {
-  sb b = {0};
-  put(&b, "kind,seed,epoch,params,loss,grad_norm,train_accuracy,test_accuracy,lambda_max,lambda_min,"
+  hs_sbuf b = {0};
+  hs_sbuf_printf(&b, "kind,seed,epoch,params,loss,grad_norm,train_accuracy,test_accuracy,lambda_max,lambda_min,"
           "slq_lambda_max,slq_lambda_min,trace,trace_stderr,negative_fraction,negative_fraction_stderr,seconds,"
           "density_file,eig_top_file,eig_bottom_file\n");
   for (size_t i = 0; i < r->n_points; i++) {
     const hs_cmp_point *p = &r->points[i];
-    put(&b, "%s,%llu,%zu,%zu", r->cfg.kinds[p->kind].name, (unsigned long long)r->cfg.seeds[p->seed_index], p->epoch,
-        r->params[p->kind]);
+    hs_sbuf_printf(&b, "%s,%llu,%zu,%zu", r->cfg.kinds[p->kind].name, (unsigned long long)r->cfg.seeds[p->seed_index], p->epoch,
+                   r->params[p->kind]);
     csv_num(&b, p->loss);
     csv_num(&b, p->grad_norm);
     csv_num(&b, p->train_acc);
@@ -200,19 +161,19 @@ static char *summary_csv(const hs_cmp_result *r) {
     csv_num(&b, p->trace_se);
     csv_num(&b, p->neg_frac);
     csv_num(&b, p->neg_frac_se);
-    put(&b, ",%.3f,%s,%s,%s\n", p->seconds, p->density_file, p->eig_top_file, p->eig_bottom_file);
+    hs_sbuf_printf(&b, ",%.3f,%s,%s,%s\n", p->seconds, p->density_file, p->eig_top_file, p->eig_bottom_file);
   }
   return b.bad ? (free(b.s), NULL) : b.s;
 }
 
-static void md_table(sb *b, const hs_cmp_result *r) {
-  put(b, "| kind | seed | epoch | loss | grad norm | train acc | test acc | lambda_max | lambda_min | trace | negative mass |\n");
-  put(b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+static void md_table(hs_sbuf *b, const hs_cmp_result *r) {
+  hs_sbuf_printf(b, "| kind | seed | epoch | loss | grad norm | train acc | test acc | lambda_max | lambda_min | trace | negative mass |\n");
+  hs_sbuf_printf(b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < r->n_points; i++) {
     const hs_cmp_point *p = &r->points[i];
-    put(b, "| %s | %llu | %zu | %.4g | %.3g | %.3f | %.3f | %.4g | %.4g | %.4g +- %.2g | %.3g |\n", r->cfg.kinds[p->kind].name,
-        (unsigned long long)r->cfg.seeds[p->seed_index], p->epoch, p->loss, p->grad_norm, p->train_acc, p->test_acc,
-        p->lambda_max, p->lambda_min, p->trace, p->trace_se, p->neg_frac);
+    hs_sbuf_printf(b, "| %s | %llu | %zu | %.4g | %.3g | %.3f | %.3f | %.4g | %.4g | %.4g +- %.2g | %.3g |\n", r->cfg.kinds[p->kind].name,
+                   (unsigned long long)r->cfg.seeds[p->seed_index], p->epoch, p->loss, p->grad_norm, p->train_acc, p->test_acc,
+                   p->lambda_max, p->lambda_min, p->trace, p->trace_se, p->neg_frac);
   }
 }
 
@@ -289,7 +250,7 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
   plot plots[HS_CMP_MAX_STAGES + 8];
   size_t np = 0;
   char *csv = NULL, *findings = NULL, *cfgjson = NULL;
-  sb md = {0}, html = {0};
+  hs_sbuf md = {0}, html = {0};
   char plots_dir[4096];
   snprintf(plots_dir, sizeof plots_dir, "%s/plots", dir);
   if (mkdir(plots_dir, 0777) != 0 && errno != EEXIST)
@@ -336,75 +297,75 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
   HS_TRY(write_text(ctx, dir, "config.json", cfgjson));
 
   /* summary.md */
-  put(&md, "# hesspec compare\n\n");
-  put(&md, "Data: %s. Networks: hidden widths", r->data_desc);
-  for (int i = 0; i < c->n_hidden; i++) put(&md, "%s%d", i ? "x" : " ", c->hidden[i]);
-  put(&md, ", kinds");
-  for (size_t k = 0; k < c->n_kinds; k++) put(&md, "%s%s (P = %zu)", k ? ", " : " ", c->kinds[k].name, r->params[k]);
-  put(&md, ". Training: %s, lr %g (%s), batch %zu, %zu epochs. Hessian of the loss on %zu training samples; SLQ %zu steps x %zu probes. "
+  hs_sbuf_printf(&md, "# hesspec compare\n\n");
+  hs_sbuf_printf(&md, "Data: %s. Networks: hidden widths", r->data_desc);
+  for (int i = 0; i < c->n_hidden; i++) hs_sbuf_printf(&md, "%s%d", i ? "x" : " ", c->hidden[i]);
+  hs_sbuf_printf(&md, ", kinds");
+  for (size_t k = 0; k < c->n_kinds; k++) hs_sbuf_printf(&md, "%s%s (P = %zu)", k ? ", " : " ", c->kinds[k].name, r->params[k]);
+  hs_sbuf_printf(&md, ". Training: %s, lr %g (%s), batch %zu, %zu epochs. Hessian of the loss on %zu training samples; SLQ %zu steps x %zu probes. "
            "Backend %s (%s), %s, %.0f s.\n\n",
       hs_optimizer_name(c->train.optimizer), c->train.lr, hs_lr_schedule_name(c->train.schedule), c->train.batch, c->train.epochs,
       c->analysis_samples, c->slq_steps, c->slq_probes, r->backend ? r->backend : "", r->device ? r->device : "",
       hs_dtype_name(c->dtype), r->seconds);
-  put(&md, "## Findings\n\n");
+  hs_sbuf_printf(&md, "## Findings\n\n");
   for (const char *p = findings; *p;) {
     const char *e = strchr(p, '\n');
     size_t l = e ? (size_t)(e - p) : strlen(p);
-    put(&md, "- %.*s\n", (int)l, p);
+    hs_sbuf_printf(&md, "- %.*s\n", (int)l, p);
     p += l + (e ? 1 : 0);
   }
-  put(&md, "\n## Summary\n\n");
+  hs_sbuf_printf(&md, "\n## Summary\n\n");
   md_table(&md, r);
-  put(&md, "\nPlots: plots/*.svg; per-run files (training log, density and eigenvalue files): runs/.\n");
+  hs_sbuf_printf(&md, "\nPlots: plots/*.svg; per-run files (training log, density and eigenvalue files): runs/.\n");
   if (md.bad) { st = hs_fail(ctx, HS_E_NOMEM, "out of memory writing the report"); goto cleanup; }
   HS_TRY(write_text(ctx, dir, "summary.md", md.s));
 
   /* index.html: self-contained */
-  put(&html, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>hesspec compare</title>\n"
+  hs_sbuf_printf(&html, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>hesspec compare</title>\n"
              "<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}"
              "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}"
              "th{background:#f3f3f3}td:first-child{text-align:left}figure{display:inline-block;margin:0.5em;vertical-align:top}"
              "figcaption{font-size:13px;color:#555;max-width:740px}li{margin:0.4em 0}</style>\n</head><body>\n");
-  put(&html, "<h1>hesspec compare: Hessian spectra of linear, ReLU, batch-norm and residual networks</h1>\n<p>");
-  put_html(&html, md.s + strlen("# hesspec compare\n\n"));
+  hs_sbuf_printf(&html, "<h1>hesspec compare: Hessian spectra of linear, ReLU, batch-norm and residual networks</h1>\n<p>");
+  hs_sbuf_escaped(&html, md.s + strlen("# hesspec compare\n\n"));
   /* only the first paragraph of the markdown (the setup line) */
   {
     char *cut = strstr(html.s, "\n\n## Findings");
     if (cut) { html.len = (size_t)(cut - html.s); html.s[html.len] = '\0'; }
   }
-  put(&html, "</p>\n<h2>Findings</h2>\n<ul>\n");
+  hs_sbuf_printf(&html, "</p>\n<h2>Findings</h2>\n<ul>\n");
   for (const char *p = findings; *p;) {
     const char *e = strchr(p, '\n');
     size_t l = e ? (size_t)(e - p) : strlen(p);
     char line[2048];
     snprintf(line, sizeof line, "%.*s", (int)(l < sizeof line ? l : sizeof line - 1), p);
-    put(&html, "<li>");
-    put_html(&html, line);
-    put(&html, "</li>\n");
+    hs_sbuf_printf(&html, "<li>");
+    hs_sbuf_escaped(&html, line);
+    hs_sbuf_printf(&html, "</li>\n");
     p += l + (e ? 1 : 0);
   }
-  put(&html, "</ul>\n<h2>Spectral densities</h2>\n");
+  hs_sbuf_printf(&html, "</ul>\n<h2>Spectral densities</h2>\n");
   for (size_t i = 0; i < np; i++) {
-    if (i == c->n_stages) put(&html, "<h2>Along training</h2>\n");
+    if (i == c->n_stages) hs_sbuf_printf(&html, "<h2>Along training</h2>\n");
     if (!plots[i].svg) continue;
-    put(&html, "<figure>%s<figcaption>", plots[i].svg);
-    put_html(&html, plots[i].caption);
-    put(&html, " (<code>plots/%s</code>)</figcaption></figure>\n", plots[i].name);
+    hs_sbuf_printf(&html, "<figure>%s<figcaption>", plots[i].svg);
+    hs_sbuf_escaped(&html, plots[i].caption);
+    hs_sbuf_printf(&html, " (<code>plots/%s</code>)</figcaption></figure>\n", plots[i].name);
   }
-  put(&html, "<h2>Summary</h2>\n<table>\n<tr><th>kind</th><th>seed</th><th>epoch</th><th>loss</th><th>grad norm</th><th>train acc</th>"
+  hs_sbuf_printf(&html, "<h2>Summary</h2>\n<table>\n<tr><th>kind</th><th>seed</th><th>epoch</th><th>loss</th><th>grad norm</th><th>train acc</th>"
              "<th>test acc</th><th>&lambda;<sub>max</sub></th><th>&lambda;<sub>min</sub></th><th>trace</th><th>negative mass</th><th>files</th></tr>\n");
   for (size_t i = 0; i < r->n_points; i++) {
     const hs_cmp_point *p = &r->points[i];
-    put(&html, "<tr><td>%s</td><td>%llu</td><td>%zu</td><td>%.4g</td><td>%.3g</td><td>%.3f</td><td>%.3f</td><td>%.4g</td><td>%.4g</td>"
+    hs_sbuf_printf(&html, "<tr><td>%s</td><td>%llu</td><td>%zu</td><td>%.4g</td><td>%.3g</td><td>%.3f</td><td>%.3f</td><td>%.4g</td><td>%.4g</td>"
                "<td>%.4g &plusmn; %.2g</td><td>%.3g</td><td style=\"text-align:left\"><a href=\"%s\">density</a> <a href=\"%s\">top</a> <a href=\"%s\">bottom</a></td></tr>\n",
         c->kinds[p->kind].name, (unsigned long long)c->seeds[p->seed_index], p->epoch, p->loss, p->grad_norm, p->train_acc,
         p->test_acc, p->lambda_max, p->lambda_min, p->trace, p->trace_se, p->neg_frac, p->density_file, p->eig_top_file,
         p->eig_bottom_file);
   }
-  put(&html, "</table>\n<p>Files: <a href=\"summary.csv\">summary.csv</a>, <a href=\"summary.md\">summary.md</a>, "
+  hs_sbuf_printf(&html, "</table>\n<p>Files: <a href=\"summary.csv\">summary.csv</a>, <a href=\"summary.md\">summary.md</a>, "
              "<a href=\"config.json\">config.json</a> (the effective preset: rerun with <code>hesspec compare --preset config.json</code>), "
              "training logs <code>runs/&lt;kind&gt;-s&lt;seed&gt;/log.csv</code>.</p>\n");
-  put(&html, "<p style=\"font-size:12px;color:#777\">lambda_max and lambda_min: Lanczos with residual tolerance %g relative to ||H||. "
+  hs_sbuf_printf(&html, "<p style=\"font-size:12px;color:#777\">lambda_max and lambda_min: Lanczos with residual tolerance %g relative to ||H||. "
              "Density, trace and negative mass: stochastic Lanczos quadrature (%zu steps, %zu Rademacher probes, seed %llu); "
              "the negative mass is the quadrature weight of nodes below -%g max(|lambda_max|, |lambda_min|). "
              "hesspec %s.</p>\n</body></html>\n",

@@ -2,58 +2,11 @@
 #include "analysis/svg_lines.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-  char *s;
-  size_t len, cap;
-  int bad;
-} buf;
-
-__attribute__((format(printf, 2, 3))) static void put(buf *b, const char *fmt, ...) {
-  if (b->bad) return;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) { b->bad = 1; return; }
-  if (b->len + (size_t)n + 1 > b->cap) {
-    size_t cap = (b->cap ? 2 * b->cap : 16384) + (size_t)n;
-    char *s = realloc(b->s, cap);
-    if (!s) { b->bad = 1; return; }
-    b->s = s;
-    b->cap = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-  va_end(ap);
-  b->len += (size_t)n;
-}
-
-static void put_escaped(buf *b, const char *t) {
-  for (; t && *t; t++) {
-    switch (*t) {
-    case '&': put(b, "&amp;"); break;
-    case '<': put(b, "&lt;"); break;
-    case '>': put(b, "&gt;"); break;
-    case '"': put(b, "&quot;"); break;
-    default: put(b, "%c", *t);
-    }
-  }
-}
-
-static double nice_step(double span, int want) {
-  double raw = span / want, p = pow(10, floor(log10(raw))), f = raw / p;
-  return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
-}
-
-/* The same palette as io/svg_plot.c, so a kind has one colour on every plot of a report
- * when series come in the same order. */
-static const char *const COLORS[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+#include "io/svg.h"
 
 char *hs_svg_lines(const hs_line_series *s, size_t count, const char *title, const char *xlabel,
                    const char *ylabel, int W, int H) {
@@ -82,51 +35,51 @@ char *hs_svg_lines(const hs_line_series *s, size_t count, const char *title, con
   double pw = W - ml - mr, ph = H - mt - mb;
 #define PX(x) (ml + ((x) - x0) / (x1 - x0) * pw)
 #define PY(y) (mt + ph - ((y) - y0) / (y1 - y0) * ph)
-  buf b = {0};
-  put(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+  hs_sbuf b = {0};
+  hs_sbuf_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
           "font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
-  put(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+  hs_sbuf_printf(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
   if (title) {
-    put(&b, "<text x=\"%.1f\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">", W / 2.0);
-    put_escaped(&b, title);
-    put(&b, "</text>\n");
+    hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">", W / 2.0);
+    hs_sbuf_escaped(&b, title);
+    hs_sbuf_printf(&b, "</text>\n");
   }
-  double xs = nice_step(x1 - x0, 8), ys = nice_step(y1 - y0, 6);
+  double xs = hs_svg_nice_step(x1 - x0, 8), ys = hs_svg_nice_step(y1 - y0, 6);
   if (xs < 1 && x1 - x0 >= 1) xs = 1; /* epochs are integers */
   for (double x = ceil(x0 / xs) * xs; x <= x1 + 1e-9 * xs; x += xs) {
-    put(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", PX(x), mt, PX(x), mt + ph);
-    put(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", PX(x), mt + ph + 16, fabs(x) < 1e-12 * xs ? 0.0 : x);
+    hs_sbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", PX(x), mt, PX(x), mt + ph);
+    hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", PX(x), mt + ph + 16, fabs(x) < 1e-12 * xs ? 0.0 : x);
   }
   for (double y = ceil(y0 / ys) * ys; y <= y1 + 1e-9 * ys; y += ys) {
-    put(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", ml, PY(y), ml + pw, PY(y));
-    put(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>\n", ml - 6, PY(y) + 4, fabs(y) < 1e-12 * ys ? 0.0 : y);
+    hs_sbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", ml, PY(y), ml + pw, PY(y));
+    hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>\n", ml - 6, PY(y) + 4, fabs(y) < 1e-12 * ys ? 0.0 : y);
   }
-  put(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n", ml, mt, pw, ph);
+  hs_sbuf_printf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n", ml, mt, pw, ph);
   if (y0 < 0 && y1 > 0)
-    put(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n", ml, PY(0.0), ml + pw, PY(0.0));
-  put(&b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", ml + pw / 2, H - 12);
-  put_escaped(&b, xlabel ? xlabel : "epoch");
-  put(&b, "</text>\n<text transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\">", mt + ph / 2);
-  put_escaped(&b, ylabel ? ylabel : "");
-  put(&b, "</text>\n");
+    hs_sbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n", ml, PY(0.0), ml + pw, PY(0.0));
+  hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", ml + pw / 2, H - 12);
+  hs_sbuf_escaped(&b, xlabel ? xlabel : "epoch");
+  hs_sbuf_printf(&b, "</text>\n<text transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\">", mt + ph / 2);
+  hs_sbuf_escaped(&b, ylabel ? ylabel : "");
+  hs_sbuf_printf(&b, "</text>\n");
   for (size_t c = 0; c < count; c++) {
-    const char *col = COLORS[c % 10];
-    put(&b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
+    const char *col = hs_svg_colors[c % HS_SVG_NCOLORS];
+    hs_sbuf_printf(&b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
     for (size_t i = 0; i < s[c].n; i++)
-      if (isfinite(s[c].x[i]) && isfinite(s[c].y[i])) put(&b, "%.1f,%.1f ", PX(s[c].x[i]), PY(s[c].y[i]));
-    put(&b, "\"/>\n");
+      if (isfinite(s[c].x[i]) && isfinite(s[c].y[i])) hs_sbuf_printf(&b, "%.1f,%.1f ", PX(s[c].x[i]), PY(s[c].y[i]));
+    hs_sbuf_printf(&b, "\"/>\n");
     for (size_t i = 0; i < s[c].n; i++)
       if (isfinite(s[c].x[i]) && isfinite(s[c].y[i]))
-        put(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(s[c].x[i]), PY(s[c].y[i]), col);
+        hs_sbuf_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(s[c].x[i]), PY(s[c].y[i]), col);
     /* legend, right of the plot: never over the data */
     double ly = mt + 14 + 16 * (double)c;
-    put(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", ml + pw + 10, ly - 4,
-        ml + pw + 30, ly - 4, col);
-    put(&b, "<text x=\"%.1f\" y=\"%.1f\">", ml + pw + 35, ly);
-    put_escaped(&b, s[c].label);
-    put(&b, "</text>\n");
+    hs_sbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", ml + pw + 10, ly - 4,
+                   ml + pw + 30, ly - 4, col);
+    hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", ml + pw + 35, ly);
+    hs_sbuf_escaped(&b, s[c].label);
+    hs_sbuf_printf(&b, "</text>\n");
   }
-  put(&b, "</svg>\n");
+  hs_sbuf_printf(&b, "</svg>\n");
 #undef PX
 #undef PY
   if (b.bad) {

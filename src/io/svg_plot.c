@@ -1,67 +1,13 @@
 #include "io/svg_plot.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/context.h"
 #include "io/atomic.h"
-
-/* A growing string; on allocation failure it latches `bad` and ignores further output. */
-typedef struct {
-  char *s;
-  size_t len, cap;
-  int bad;
-} sbuf;
-
-__attribute__((format(printf, 2, 3))) static void out(sbuf *b, const char *fmt, ...) {
-  if (b->bad) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      b->bad = 1;
-      return;
-    }
-    if (b->s && b->len + (size_t)n < b->cap) {
-      b->len += (size_t)n;
-      return;
-    }
-    size_t cap = (b->cap ? b->cap * 2 : 65536) + (size_t)n;
-    char *s = realloc(b->s, cap);
-    if (!s) {
-      b->bad = 1;
-      return;
-    }
-    b->s = s;
-    b->cap = cap;
-  }
-}
-
-static void out_escaped(sbuf *b, const char *t) {
-  for (; t && *t; t++) {
-    switch (*t) {
-    case '&': out(b, "&amp;"); break;
-    case '<': out(b, "&lt;"); break;
-    case '>': out(b, "&gt;"); break;
-    case '"': out(b, "&quot;"); break;
-    default: out(b, "%c", *t);
-    }
-  }
-}
-
-/* Tick spacing of 1, 2 or 5 times a power of ten giving about `want` ticks over span. */
-static double nice_step(double span, int want) {
-  double raw = span / want, p = pow(10, floor(log10(raw))), f = raw / p;
-  return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
-}
-
-static const char *const COLORS[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+#include "io/svg.h"
 
 char *hs_svg_density(const hs_plot_series *s, size_t count, const hs_plot_options *o) {
   hs_plot_options def = {0};
@@ -89,56 +35,56 @@ char *hs_svg_density(const hs_plot_series *s, size_t count, const hs_plot_option
   double pw = W - ml - mr, ph = H - mt - mb;
 #define PX(x) (ml + ((x) - x0) / (x1 - x0) * pw)
 #define PY(v) (mt + ph - ((v) - y0) / (y1 - y0) * ph)
-  sbuf b = {0};
-  out(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-  out(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+  hs_sbuf b = {0};
+  hs_sbuf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+  hs_sbuf_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
           "font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
-  out(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+  hs_sbuf_printf(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
   if (o->title) {
-    out(&b, "<text x=\"%.1f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">", ml + pw / 2);
-    out_escaped(&b, o->title);
-    out(&b, "</text>\n");
+    hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">", ml + pw / 2);
+    hs_sbuf_escaped(&b, o->title);
+    hs_sbuf_printf(&b, "</text>\n");
   }
   /* x ticks and grid */
-  double xs = nice_step(x1 - x0, 8);
+  double xs = hs_svg_nice_step(x1 - x0, 8);
   for (double t = ceil(x0 / xs) * xs; t <= x1 + 1e-9 * xs; t += xs) {
     double px = PX(t), v = fabs(t) < 1e-12 * xs ? 0 : t;
-    out(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", px, mt, px, mt + ph);
-    out(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", px, mt + ph + 16, v);
+    hs_sbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", px, mt, px, mt + ph);
+    hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", px, mt + ph + 16, v);
   }
   /* y ticks */
   if (o->log_y) {
     for (double e = y0; e <= y1 + 1e-9; e += 1) {
       double py = PY(e);
-      out(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", ml, py, ml + pw, py);
-      out(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">1e%d</text>\n", ml - 6, py + 4, (int)e);
+      hs_sbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", ml, py, ml + pw, py);
+      hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">1e%d</text>\n", ml - 6, py + 4, (int)e);
     }
   } else {
-    double ys = nice_step(y1 - y0, 6);
+    double ys = hs_svg_nice_step(y1 - y0, 6);
     for (double t = 0; t <= y1 + 1e-9 * ys; t += ys) {
       double py = PY(t);
-      out(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", ml, py, ml + pw, py);
-      out(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", ml - 6, py + 4, t);
+      hs_sbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", ml, py, ml + pw, py);
+      hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", ml - 6, py + 4, t);
     }
   }
-  out(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>\n", ml, mt, pw, ph);
-  out(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", ml + pw / 2, (double)H - 12);
-  out_escaped(&b, o->xlabel ? o->xlabel : "eigenvalue");
-  out(&b, "</text>\n<text transform=\"translate(18,%.1f) rotate(-90)\" text-anchor=\"middle\">", mt + ph / 2);
-  out_escaped(&b, o->ylabel ? o->ylabel : (o->log_y ? "density (log scale)" : "density"));
-  out(&b, "</text>\n");
+  hs_sbuf_printf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>\n", ml, mt, pw, ph);
+  hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", ml + pw / 2, (double)H - 12);
+  hs_sbuf_escaped(&b, o->xlabel ? o->xlabel : "eigenvalue");
+  hs_sbuf_printf(&b, "</text>\n<text transform=\"translate(18,%.1f) rotate(-90)\" text-anchor=\"middle\">", mt + ph / 2);
+  hs_sbuf_escaped(&b, o->ylabel ? o->ylabel : (o->log_y ? "density (log scale)" : "density"));
+  hs_sbuf_printf(&b, "</text>\n");
   /* curves, clipped to the plot area */
-  out(&b, "<clipPath id=\"plot\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/></clipPath>\n", ml, mt, pw, ph);
+  hs_sbuf_printf(&b, "<clipPath id=\"plot\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/></clipPath>\n", ml, mt, pw, ph);
   for (size_t c = 0; c < count; c++) {
-    out(&b, "<polyline clip-path=\"url(#plot)\" fill=\"none\" stroke-width=\"1.5\" stroke=\"%s\" points=\"",
-        COLORS[c % 10]);
+    hs_sbuf_printf(&b, "<polyline clip-path=\"url(#plot)\" fill=\"none\" stroke-width=\"1.5\" stroke=\"%s\" points=\"",
+                   hs_svg_colors[c % HS_SVG_NCOLORS]);
     for (size_t i = 0; i < s[c].n; i++) {
       double x = s[c].x[i], y = s[c].y[i];
       if (!isfinite(x) || !isfinite(y)) continue;
       double v = o->log_y ? (y > 0 ? fmax(log10(y), y0 - 0.5) : y0 - 0.5) : y;
-      out(&b, "%.2f,%.2f ", PX(x), PY(v));
+      hs_sbuf_printf(&b, "%.2f,%.2f ", PX(x), PY(v));
     }
-    out(&b, "\"/>\n");
+    hs_sbuf_printf(&b, "\"/>\n");
   }
   /* legend */
   if (count > 1 || (count == 1 && s[0].label)) {
@@ -146,18 +92,18 @@ char *hs_svg_density(const hs_plot_series *s, size_t count, const hs_plot_option
     for (size_t c = 0; c < count; c++)
       if (s[c].label && strlen(s[c].label) > longest) longest = strlen(s[c].label);
     double lw = fmin(46 + 7.0 * (double)longest, pw - 20), lx = ml + pw - lw - 10, ly = mt + 10;
-    out(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" "
+    hs_sbuf_printf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" "
             "stroke=\"#999\"/>\n", lx, ly, lw, 18.0 * (double)count + 8);
     for (size_t c = 0; c < count; c++) {
       double yy = ly + 16 + 18.0 * (double)c;
-      out(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", lx + 8,
-          yy - 4, lx + 30, yy - 4, COLORS[c % 10]);
-      out(&b, "<text x=\"%.1f\" y=\"%.1f\">", lx + 36, yy);
-      out_escaped(&b, s[c].label ? s[c].label : "");
-      out(&b, "</text>\n");
+      hs_sbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", lx + 8,
+                     yy - 4, lx + 30, yy - 4, hs_svg_colors[c % HS_SVG_NCOLORS]);
+      hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", lx + 36, yy);
+      hs_sbuf_escaped(&b, s[c].label ? s[c].label : "");
+      hs_sbuf_printf(&b, "</text>\n");
     }
   }
-  out(&b, "</svg>\n");
+  hs_sbuf_printf(&b, "</svg>\n");
 #undef PX
 #undef PY
   if (b.bad) {

@@ -1,0 +1,29 @@
+/* Shared pieces of the SVG/HTML writers (io/svg_plot.c, analysis/svg_lines.c,
+ * analysis/report.c): a growing string, XML escaping, tick spacing and the series palette. */
+#ifndef HS_IO_SVG_H
+#define HS_IO_SVG_H
+
+#include <stddef.h>
+
+/* A growing string; on allocation failure it latches `bad` and ignores further output.
+ * Zero-initialise; the caller frees `s`. */
+typedef struct {
+  char *s;
+  size_t len, cap;
+  int bad;
+} hs_sbuf;
+
+__attribute__((format(printf, 2, 3))) void hs_sbuf_printf(hs_sbuf *b, const char *fmt, ...);
+
+/* Appends t (NULL: nothing) with & < > " escaped for XML/HTML text and attributes. */
+void hs_sbuf_escaped(hs_sbuf *b, const char *t);
+
+/* Tick spacing of 1, 2 or 5 times a power of ten giving about `want` ticks over span. */
+double hs_svg_nice_step(double span, int want);
+
+/* One palette for every plot, so a kind has one colour on every plot of a report when
+ * series come in the same order. */
+#define HS_SVG_NCOLORS 10
+extern const char *const hs_svg_colors[HS_SVG_NCOLORS];
+
+#endif
