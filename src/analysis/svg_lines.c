@@ -73,18 +73,10 @@ char *hs_svg_lines(const hs_line_series *s, size_t count, const char *title, con
         hs_sbuf_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(s[c].x[i]), PY(s[c].y[i]), col);
     /* legend, right of the plot: never over the data */
     double ly = mt + 14 + 16 * (double)c;
-    hs_sbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", ml + pw + 10, ly - 4,
-                   ml + pw + 30, ly - 4, col);
-    hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", ml + pw + 35, ly);
-    hs_sbuf_escaped(&b, s[c].label);
-    hs_sbuf_printf(&b, "</text>\n");
+    hs_svg_legend_entry(&b, ml + pw + 10, ml + pw + 30, ly, col, ml + pw + 35, s[c].label);
   }
   hs_sbuf_printf(&b, "</svg>\n");
 #undef PX
 #undef PY
-  if (b.bad) {
-    free(b.s);
-    return NULL;
-  }
-  return b.s;
+  return hs_sbuf_finish(&b);
 }

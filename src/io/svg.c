@@ -42,6 +42,23 @@ void hs_sbuf_escaped(hs_sbuf *b, const char *t) {
   }
 }
 
+char *hs_sbuf_finish(hs_sbuf *b) {
+  if (b->bad) {
+    free(b->s);
+    return NULL;
+  }
+  return b->s;
+}
+
+void hs_svg_legend_entry(hs_sbuf *b, double x0, double x1, double y, const char *color,
+                         double tx, const char *label) {
+  hs_sbuf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n",
+                 x0, y - 4, x1, y - 4, color);
+  hs_sbuf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">", tx, y);
+  hs_sbuf_escaped(b, label ? label : "");
+  hs_sbuf_printf(b, "</text>\n");
+}
+
 double hs_svg_nice_step(double span, int want) {
   double raw = span / want, p = pow(10, floor(log10(raw))), f = raw / p;
   return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;

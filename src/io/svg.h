@@ -18,6 +18,14 @@ __attribute__((format(printf, 2, 3))) void hs_sbuf_printf(hs_sbuf *b, const char
 /* Appends t (NULL: nothing) with & < > " escaped for XML/HTML text and attributes. */
 void hs_sbuf_escaped(hs_sbuf *b, const char *t);
 
+/* Returns the finished string, or NULL (freeing it) after an allocation failure. */
+char *hs_sbuf_finish(hs_sbuf *b);
+
+/* One legend entry: a stroke of `color` from x0 to x1 just above baseline y, then the escaped
+ * label (NULL: empty) at (tx, y). */
+void hs_svg_legend_entry(hs_sbuf *b, double x0, double x1, double y, const char *color,
+                         double tx, const char *label);
+
 /* Tick spacing of 1, 2 or 5 times a power of ten giving about `want` ticks over span. */
 double hs_svg_nice_step(double span, int want);
 

@@ -96,21 +96,14 @@ char *hs_svg_density(const hs_plot_series *s, size_t count, const hs_plot_option
             "stroke=\"#999\"/>\n", lx, ly, lw, 18.0 * (double)count + 8);
     for (size_t c = 0; c < count; c++) {
       double yy = ly + 16 + 18.0 * (double)c;
-      hs_sbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", lx + 8,
-                     yy - 4, lx + 30, yy - 4, hs_svg_colors[c % HS_SVG_NCOLORS]);
-      hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", lx + 36, yy);
-      hs_sbuf_escaped(&b, s[c].label ? s[c].label : "");
-      hs_sbuf_printf(&b, "</text>\n");
+      hs_svg_legend_entry(&b, lx + 8, lx + 30, yy, hs_svg_colors[c % HS_SVG_NCOLORS], lx + 36,
+                          s[c].label);
     }
   }
   hs_sbuf_printf(&b, "</svg>\n");
 #undef PX
 #undef PY
-  if (b.bad) {
-    free(b.s);
-    return NULL;
-  }
-  return b.s;
+  return hs_sbuf_finish(&b);
 }
 
 hs_status hs_svg_density_write(hs_context *ctx, const char *path, const hs_plot_series *s,
