@@ -15,18 +15,17 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/npy.h"
 #include "nn/model.h"
 #include "support/hs_test.h"
+#include "support/torch_support.h"
 
 #define TOL 1e-10
 #define K 3 /* block width of the HVP / GGN cross-check */
@@ -65,73 +64,12 @@ static xcase cases[] = {
     {"head only mse no-bias wd", 5, 0, {0}, 3, HS_ACT_LINEAR, HS_BN_NONE, 0, 0, HS_LOSS_MSE, 0.3, 8, 0},
 };
 
-static const char *python(void) {
-  const char *p = getenv("HS_TORCH_PYTHON");
-  return p && *p ? p : "/usr/bin/python3";
-}
-
-/* tests/torch/reference.py under $HS_SOURCE_DIR (set by ctest), else next to this file. */
-static void reference_path(char *out, size_t len) {
-  const char *src = getenv("HS_SOURCE_DIR");
-  if (src && *src) {
-    snprintf(out, len, "%s/tests/torch/reference.py", src);
-    return;
-  }
-  snprintf(out, len, "%s", __FILE__);
-  char *slash = strrchr(out, '/');
-  if (slash) snprintf(slash + 1, len - (size_t)(slash + 1 - out), "torch/reference.py");
-  else snprintf(out, len, "tests/torch/reference.py");
-}
-
 /* $HS_BINARY_DIR/hesspec if it exists (ctest sets HS_BINARY_DIR); 0 if not. */
 static int cli_path(char *out, size_t len) {
   const char *bin = getenv("HS_BINARY_DIR");
   if (!bin || !*bin) return 0;
   snprintf(out, len, "%s/hesspec", bin);
   return access(out, X_OK) == 0;
-}
-
-/* ---- files for the reference ---- */
-
-static void write_text(const char *path, const char *text, const char *what) {
-  FILE *f = fopen(path, "w");
-  cr_assert(f, "%s: cannot write %s", what, path);
-  fputs(text, f);
-  cr_assert_eq(fclose(f), 0, "%s: writing %s failed", what, path);
-}
-
-/* Reads dir/name (doubles) and checks it holds `count` values. Caller frees. */
-static double *read_ref(hs_context *ctx, const char *dir, const char *name, size_t count, const char *what) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  double *x = NULL;
-  hs_npy_shape sh;
-  cr_assert_eq(hs_npy_read_f64(ctx, path, 0, &x, &sh), HS_OK, "%s: reference output: %s", what, hs_last_error(ctx));
-  size_t c = 1;
-  for (int i = 0; i < sh.ndim; i++) c *= sh.dim[i];
-  cr_assert_eq(c, count, "%s: %s holds %zu values, expected %zu", what, name, c, count);
-  return x;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f) {
-  (void)sb, (void)flag, (void)f;
-  return remove(p);
-}
-
-/* max |a - b| / max |b| (b the reference), checked against TOL; returns 1 on failure. */
-static int compare(const char *what, const char *quantity, const double *a, const double *ref, size_t n) {
-  double num = 0, den = 0;
-  size_t worst = 0;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs(a[i] - ref[i]);
-    if (d > num || isnan(d)) num = d, worst = i;
-    den = fmax(den, fabs(ref[i]));
-  }
-  double rel = den > 0 ? num / den : num;
-  cr_expect(rel <= TOL, "[%s] %s: relative error %.3g > %.0e (worst at %zu: hesspec %.17g, torch %.17g; max |ref| %.3g)",
-            what, quantity, rel, TOL, worst, a[worst], ref[worst], den);
-  cr_log_info("[%s] %s: relative error %.3g", what, quantity, rel);
-  return !(rel <= TOL);
 }
 
 ParameterizedTestParameters(torch, crosscheck) {
@@ -163,58 +101,39 @@ ParameterizedTest(xcase *c, torch, crosscheck) {
 
   /* the files both tools read */
   char dir[256], path[512];
-  const char *tmp = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/hs_torch_xcheck.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  cr_assert(mkdtemp(dir), "[%s] mkdtemp failed", what);
+  hs_torch_mkdtemp(dir, sizeof dir, "hs_torch_xcheck", what);
   char *json = hs_spec_to_json(&s);
   cr_assert(json);
   snprintf(path, sizeof path, "%s/spec.json", dir);
-  write_text(path, json, what);
+  hs_torch_write_text(path, json, what);
   free(json);
   char casej[64];
   snprintf(casej, sizeof casej, "{\"batch\": %zu}\n", c->batch);
   snprintf(path, sizeof path, "%s/case.json", dir);
-  write_text(path, casej, what);
+  hs_torch_write_text(path, casej, what);
   snprintf(path, sizeof path, "%s/weights.safetensors", dir);
   cr_assert_eq(hs_model_save(m, path, HS_F64), HS_OK, "[%s] save: %s", what, hs_last_error(ctx));
-  size_t dims[2] = {N, (size_t)s.input_dim};
-  snprintf(path, sizeof path, "%s/X.npy", dir);
-  cr_assert_eq(hs_npy_write_f64(ctx, path, HS_F64, d->X, 2, dims), HS_OK, "[%s] %s", what, hs_last_error(ctx));
-  snprintf(path, sizeof path, "%s/Y.npy", dir);
-  if (s.loss == HS_LOSS_CROSS_ENTROPY) {
-    cr_assert_eq(hs_npy_write(ctx, path, HS_NPY_I4, d->labels, 1, dims), HS_OK, "[%s] %s", what, hs_last_error(ctx));
-  } else {
-    dims[1] = C;
-    cr_assert_eq(hs_npy_write_f64(ctx, path, HS_F64, d->targets, 2, dims), HS_OK, "[%s] %s", what, hs_last_error(ctx));
-  }
+  hs_torch_write_data(ctx, dir, &s, d, what);
   size_t vdims[2] = {K, P};
   snprintf(path, sizeof path, "%s/V.npy", dir);
   cr_assert_eq(hs_npy_write_f64(ctx, path, HS_F64, V, 2, vdims), HS_OK, "[%s] %s", what, hs_last_error(ctx));
 
   /* the reference */
-  char ref[512], cmd[1400], out[4096] = "";
-  reference_path(ref, sizeof ref);
-  snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' 2>&1", python(), ref, dir);
-  FILE *p = popen(cmd, "r");
-  cr_assert(p, "[%s] cannot run %s", what, cmd);
-  size_t got = fread(out, 1, sizeof out - 1, p);
-  out[got] = 0;
-  int rc = pclose(p);
-  cr_assert_eq(rc, 0, "[%s] %s failed (status %d; files in %s):\n%s", what, cmd, rc, dir, out);
+  hs_torch_run("reference.py", dir, what);
 
   int failed = 0;
-  double *rl = read_ref(ctx, dir, "loss.npy", 1, what);
-  failed |= compare(what, "loss", &loss, rl, 1);
-  double *rF = read_ref(ctx, dir, "out.npy", N * C, what);
-  failed |= compare(what, "network outputs", F, rF, N * C);
-  double *rg = read_ref(ctx, dir, "grad.npy", P, what);
-  failed |= compare(what, "gradient", grad, rg, P);
-  double *rH = read_ref(ctx, dir, "hvp.npy", K * P, what);
-  failed |= compare(what, "Hv (k=1)", H1, rH, P);
-  failed |= compare(what, "HV (block k=3)", HK, rH, K * P);
-  double *rG = read_ref(ctx, dir, "ggn.npy", K * P, what);
-  failed |= compare(what, "Gv (k=1)", G1, rG, P);
-  failed |= compare(what, "GV (block k=3)", GK, rG, K * P);
+  double *rl = hs_torch_read(ctx, dir, "loss.npy", 1, what);
+  failed |= hs_torch_compare(what, "loss", &loss, rl, 1, TOL);
+  double *rF = hs_torch_read(ctx, dir, "out.npy", N * C, what);
+  failed |= hs_torch_compare(what, "network outputs", F, rF, N * C, TOL);
+  double *rg = hs_torch_read(ctx, dir, "grad.npy", P, what);
+  failed |= hs_torch_compare(what, "gradient", grad, rg, P, TOL);
+  double *rH = hs_torch_read(ctx, dir, "hvp.npy", K * P, what);
+  failed |= hs_torch_compare(what, "Hv (k=1)", H1, rH, P, TOL);
+  failed |= hs_torch_compare(what, "HV (block k=3)", HK, rH, K * P, TOL);
+  double *rG = hs_torch_read(ctx, dir, "ggn.npy", K * P, what);
+  failed |= hs_torch_compare(what, "Gv (k=1)", G1, rG, P, TOL);
+  failed |= hs_torch_compare(what, "GV (block k=3)", GK, rG, K * P, TOL);
 
   /* The same files through the command line (`hesspec loss` / `hvp` / `hvp --ggn`), when the
    * CLI is built ($HS_BINARY_DIR/hesspec, as under ctest). */
@@ -246,20 +165,15 @@ ParameterizedTest(xcase *c, torch, crosscheck) {
         failed = 1;
         continue;
       }
-      double *got = read_ref(ctx, dir, runs[r][2], counts[r], what);
-      failed |= compare(what, names[r], got, refs[r], counts[r]);
+      double *got = hs_torch_read(ctx, dir, runs[r][2], counts[r], what);
+      failed |= hs_torch_compare(what, names[r], got, refs[r], counts[r], TOL);
       free(got);
     }
   } else {
     cr_log_warn("[%s] hesspec CLI not found (set HS_BINARY_DIR): command-line cross-check skipped", what);
   }
 
-  const char *keep = getenv("HS_KEEP_TMP");
-  if (failed || (keep && *keep && strcmp(keep, "0"))) {
-    cr_log_warn("[%s] files kept in %s", what, dir);
-  } else {
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  }
+  hs_torch_cleanup(dir, failed, what);
   free(rl); free(rF); free(rg); free(rH); free(rG);
   free(grad); free(V); free(H1); free(HK); free(G1); free(GK); free(F);
   hs_model_destroy(m);
@@ -268,22 +182,4 @@ ParameterizedTest(xcase *c, torch, crosscheck) {
 }
 
 /* Skipped (exit 77, as ctest's SKIP_RETURN_CODE) where the interpreter has no torch. */
-int main(int argc, char *argv[]) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "'%s' -c 'import torch, numpy' >/dev/null 2>&1", python());
-  if (system(cmd) != 0) {
-    printf("SKIP: %s has no torch\n", python());
-    return 77;
-  }
-  char ref[512];
-  reference_path(ref, sizeof ref);
-  if (access(ref, R_OK) != 0) {
-    fprintf(stderr, "torch_crosscheck: %s not found (set HS_SOURCE_DIR to the source tree)\n", ref);
-    return 1;
-  }
-  struct criterion_test_set *tests = criterion_initialize();
-  int result = 0;
-  if (criterion_handle_args(argc, argv, true)) result = !criterion_run_all_tests(tests);
-  criterion_finalize(tests);
-  return result;
-}
+int main(int argc, char *argv[]) { return hs_torch_main("torch_crosscheck", "reference.py", argc, argv); }

@@ -8,16 +8,15 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "io/npy.h"
 #include "nn/model.h"
 #include "support/hs_test.h"
+#include "support/torch_support.h"
 #include "train/train.h"
 
 #define TOL 1e-10
@@ -47,49 +46,6 @@ static tcase cases[] = {
     {"adam cosine bn-batch residual mse", 3, {6, 6, 6}, HS_ACT_RELU, HS_BN_BATCH, 1, HS_LOSS_MSE, 0.01, HS_OPT_ADAM, 0.02, 0, 0, 0, 0, HS_LR_COSINE, 0.1, 29, 9, 4},
 };
 
-static const char *python(void) {
-  const char *p = getenv("HS_TORCH_PYTHON");
-  return p && *p ? p : "/usr/bin/python3";
-}
-
-static void script_path(char *out, size_t len) {
-  const char *src = getenv("HS_SOURCE_DIR");
-  if (src && *src) {
-    snprintf(out, len, "%s/tests/torch/train_reference.py", src);
-    return;
-  }
-  snprintf(out, len, "%s", __FILE__);
-  char *slash = strrchr(out, '/');
-  if (slash) snprintf(slash + 1, len - (size_t)(slash + 1 - out), "torch/train_reference.py");
-}
-
-static void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  cr_assert(f, "cannot write %s", path);
-  fputs(text, f);
-  cr_assert_eq(fclose(f), 0);
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f) {
-  (void)sb, (void)flag, (void)f;
-  return remove(p);
-}
-
-static int compare(const char *what, const char *quantity, const double *a, const double *ref, size_t n) {
-  double num = 0, den = 0;
-  size_t worst = 0;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs(a[i] - ref[i]);
-    if (d > num || isnan(d)) num = d, worst = i;
-    den = fmax(den, fabs(ref[i]));
-  }
-  double rel = den > 0 ? num / den : num;
-  cr_expect(rel <= TOL, "[%s] %s: relative error %.3g > %.0e (worst at %zu: hesspec %.17g, torch %.17g)", what,
-            quantity, rel, TOL, worst, n ? a[worst] : 0.0, n ? ref[worst] : 0.0);
-  cr_log_info("[%s] %s: relative error %.3g", what, quantity, rel);
-  return !(rel <= TOL);
-}
-
 ParameterizedTestParameters(torch_train, trajectory) {
   return cr_make_param_array(tcase, cases, sizeof cases / sizeof cases[0]);
 }
@@ -107,24 +63,14 @@ ParameterizedTest(tcase *c, torch_train, trajectory) {
   size_t P = hs_model_num_params(m), N = c->n;
 
   char dir[256], path[600];
-  snprintf(dir, sizeof dir, "/tmp/hs_torch_train.XXXXXX");
-  cr_assert(mkdtemp(dir));
+  hs_torch_mkdtemp(dir, sizeof dir, "hs_torch_train", what);
   char *json = hs_spec_to_json(&s);
   snprintf(path, sizeof path, "%s/spec.json", dir);
-  write_text(path, json);
+  hs_torch_write_text(path, json, what);
   free(json);
   snprintf(path, sizeof path, "%s/init.safetensors", dir);
   cr_assert_eq(hs_model_save(m, path, HS_F64), HS_OK, "%s", hs_last_error(ctx));
-  size_t dims[2] = {N, (size_t)in};
-  snprintf(path, sizeof path, "%s/X.npy", dir);
-  cr_assert_eq(hs_npy_write_f64(ctx, path, HS_F64, d->X, 2, dims), HS_OK, "%s", hs_last_error(ctx));
-  snprintf(path, sizeof path, "%s/Y.npy", dir);
-  if (s.loss == HS_LOSS_CROSS_ENTROPY) {
-    cr_assert_eq(hs_npy_write(ctx, path, HS_NPY_I4, d->labels, 1, dims), HS_OK, "%s", hs_last_error(ctx));
-  } else {
-    dims[1] = (size_t)out;
-    cr_assert_eq(hs_npy_write_f64(ctx, path, HS_F64, d->targets, 2, dims), HS_OK, "%s", hs_last_error(ctx));
-  }
+  hs_torch_write_data(ctx, dir, &s, d, what);
   hs_train_options o = hs_train_defaults();
   o.optimizer = c->opt;
   o.lr = c->lr;
@@ -155,7 +101,7 @@ ParameterizedTest(tcase *c, torch_train, trajectory) {
            hs_optimizer_name(o.optimizer), o.lr, o.momentum, o.dampening, o.nesterov, o.beta1, o.beta2, o.eps,
            o.weight_decay, hs_lr_schedule_name(o.schedule), o.lr_min, o.bn_momentum, o.epochs, o.batch);
   snprintf(path, sizeof path, "%s/case.json", dir);
-  write_text(path, casej);
+  hs_torch_write_text(path, casej, what);
 
   /* hesspec */
   double *theta0 = malloc(P * sizeof *theta0);
@@ -173,47 +119,20 @@ ParameterizedTest(tcase *c, torch_train, trajectory) {
   }
 
   /* PyTorch */
-  char script[512], cmd[1400], text[4096] = "";
-  script_path(script, sizeof script);
-  snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' 2>&1", python(), script, dir);
-  FILE *p = popen(cmd, "r");
-  cr_assert(p);
-  size_t got = fread(text, 1, sizeof text - 1, p);
-  text[got] = 0;
-  int rc = pclose(p);
-  cr_assert_eq(rc, 0, "[%s] %s failed (status %d; files in %s):\n%s", what, cmd, rc, dir, text);
-  double *rt = NULL, *rr = NULL;
-  hs_npy_shape sh;
-  snprintf(path, sizeof path, "%s/theta.npy", dir);
-  cr_assert_eq(hs_npy_read_f64(ctx, path, 0, &rt, &sh), HS_OK, "%s", hs_last_error(ctx));
-  cr_assert_eq(sh.dim[0], P);
-  int failed = compare(what, "parameters", theta, rt, P);
+  hs_torch_run("train_reference.py", dir, what);
+  double *rt = hs_torch_read(ctx, dir, "theta.npy", P, what), *rr = NULL;
+  int failed = hs_torch_compare(what, "parameters", theta, rt, P, TOL);
   if (nrun) {
-    snprintf(path, sizeof path, "%s/running.npy", dir);
-    cr_assert_eq(hs_npy_read_f64(ctx, path, 0, &rr, &sh), HS_OK, "%s", hs_last_error(ctx));
-    cr_assert_eq(sh.dim[0], nrun);
-    failed |= compare(what, "running statistics", run, rr, nrun);
+    rr = hs_torch_read(ctx, dir, "running.npy", nrun, what);
+    failed |= hs_torch_compare(what, "running statistics", run, rr, nrun, TOL);
   }
   /* the run moved the parameters: a trivial agreement would prove nothing */
   cr_expect(hs_test_relerr(theta, theta0, P, 1e-12) > 1e-3, "[%s] training barely moved the parameters", what);
-  if (failed) cr_log_warn("[%s] files kept in %s", what, dir);
-  else nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  hs_torch_cleanup(dir, failed, what);
   free(rt); free(rr); free(theta); free(theta0); free(perm); free(pe);
   hs_model_destroy(m);
   hs_dataset_destroy(d);
   hs_context_destroy(ctx);
 }
 
-int main(int argc, char *argv[]) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "'%s' -c 'import torch, numpy' >/dev/null 2>&1", python());
-  if (system(cmd) != 0) {
-    printf("SKIP: %s has no torch\n", python());
-    return 77;
-  }
-  struct criterion_test_set *tests = criterion_initialize();
-  int result = 0;
-  if (criterion_handle_args(argc, argv, true)) result = !criterion_run_all_tests(tests);
-  criterion_finalize(tests);
-  return result;
-}
+int main(int argc, char *argv[]) { return hs_torch_main("torch_train", "train_reference.py", argc, argv); }
