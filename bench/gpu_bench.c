@@ -30,6 +30,8 @@
 #include <string.h>
 #include <time.h>
 
+#define BENCH_NAME "gpu_bench"
+#include "bench_util.h"
 #include "core/context.h"
 #include "core/rng.h"
 #include "hesspec.h"
@@ -42,22 +44,6 @@
 #define OUT 10
 #define WIDTH 256
 #define DEPTH 3
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static void die(hs_context *ctx, const char *what, hs_status st) {
-  fprintf(stderr, "gpu_bench: %s: %s (%s)\n", what, ctx ? hs_last_error(ctx) : "", hs_status_string(st));
-  exit(1);
-}
-#define CHECK(ctx, what, call)              \
-  do {                                      \
-    hs_status st_ = (call);                 \
-    if (st_ != HS_OK) die(ctx, what, st_); \
-  } while (0)
 
 typedef struct {
   const char *device, *export_dir;
@@ -102,10 +88,10 @@ static double median_ms(int reps, bench_fn fn, job *j) {
   sync_be(j);
   double *t = malloc(reps * sizeof *t);
   for (int r = 0; r < reps; r++) {
-    double t0 = now_ms();
+    double t0 = bench_ms(CLOCK_MONOTONIC);
     fn(j);
     sync_be(j);
-    t[r] = now_ms() - t0;
+    t[r] = bench_ms(CLOCK_MONOTONIC) - t0;
   }
   qsort(t, reps, sizeof *t, cmp_d);
   double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
@@ -174,7 +160,7 @@ static void bench_dtype(const options *o, hs_dtype t, const double *X, const int
   co.tf32 = o->tf32;
   hs_context *ctx = NULL;
   hs_status cst = hs_context_create(&co, &ctx);
-  if (cst != HS_OK) die(ctx, "context", cst);
+  if (cst != HS_OK) bench_die(ctx, "context", cst);
   const char *dn = hs_dtype_name(t), *dev = hs_backend_name(ctx);
   printf("[%s] backend %s, device %s\n", dn, dev, hs_device_name(ctx));
 
@@ -240,10 +226,10 @@ static void bench_dtype(const options *o, hs_dtype t, const double *X, const int
     so.steps = o->steps;
     so.probes = o->probes;
     so.seed = 1;
-    double t0 = now_ms();
+    double t0 = bench_ms(CLOCK_MONOTONIC);
     CHECK(ctx, "slq", hs_slq_run(op, &so, &r));
     sync_be(&j);
-    slq_ms = now_ms() - t0;
+    slq_ms = bench_ms(CLOCK_MONOTONIC) - t0;
   }
 
   printf("[%s] gradient                 %9.3f ms\n", dn, grad);

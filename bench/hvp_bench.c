@@ -28,6 +28,8 @@
 #include <string.h>
 #include <time.h>
 
+#define BENCH_NAME "hvp_bench"
+#include "bench_util.h"
 #include "core/context.h"
 #include "core/rng.h"
 #include "hesspec.h"
@@ -40,23 +42,6 @@ void openblas_set_num_threads(int n); /* OpenBLAS's own API (not in every cblas.
 /* Wall clock by default; --clock cpu gives the process CPU time (all threads), which a busy
  * shared machine inflates much less (use it with --threads 1 for contention-robust numbers). */
 static clockid_t bench_clock = CLOCK_MONOTONIC;
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(bench_clock, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static void die(hs_context *ctx, const char *what, hs_status st) {
-  fprintf(stderr, "hvp_bench: %s: %s (%s)\n", what, ctx ? hs_last_error(ctx) : "", hs_status_string(st));
-  exit(1);
-}
-
-#define CHECK(ctx, what, call)              \
-  do {                                      \
-    hs_status st_ = (call);                 \
-    if (st_ != HS_OK) die(ctx, what, st_); \
-  } while (0)
 
 typedef struct {
   int threads, reps, block;
@@ -81,9 +66,9 @@ static double best_ms(int reps, bench_fn fn, void *arg) {
   fn(arg);
   double best = INFINITY;
   for (int r = 0; r < reps; r++) {
-    double t0 = now_ms();
+    double t0 = bench_ms(bench_clock);
     fn(arg);
-    double dt = now_ms() - t0;
+    double dt = bench_ms(bench_clock) - t0;
     if (dt < best) best = dt;
   }
   return best;
@@ -315,7 +300,7 @@ int main(int argc, char **argv) {
   if (strcmp(o.data, "synthetic") != 0) {
     hs_status st = hs_data_fashion_mnist(ctx, 1, o.samples, &data);
     if (st == HS_OK) have = 1;
-    else if (!strcmp(o.data, "fashion-mnist")) die(ctx, "fashion-mnist", st);
+    else if (!strcmp(o.data, "fashion-mnist")) bench_die(ctx, "fashion-mnist", st);
     else fprintf(stderr, "hvp_bench: Fashion-MNIST unavailable (%s); using synthetic data\n", hs_last_error(ctx));
   }
   if (!have) {
