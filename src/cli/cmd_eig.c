@@ -17,13 +17,11 @@ static int run(int argc, char **argv) {
   hs_cli_opts_init(&o);
   hs_eig_options eo = {0};
   for (int i = 1; i < argc; i++) {
-    int r = hs_cli_parse_common(cmd, &o, argc, argv, &i);
+    int r = hs_spectra_parse_common(cmd, &o, argc, argv, &i, &ggn);
     if (r < 0) return HS_EXIT_USAGE;
     if (r == 1) continue;
     const char *a = argv[i];
-    if (strcmp(a, "--ggn") == 0) {
-      ggn = 1;
-    } else if (strcmp(a, "--exact") == 0) {
+    if (strcmp(a, "--exact") == 0) {
       exact = 1;
       modes++;
     } else if (strcmp(a, "--top") == 0 || strcmp(a, "--bottom") == 0) {

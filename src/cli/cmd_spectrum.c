@@ -16,13 +16,11 @@ static int run(int argc, char **argv) {
   hs_cli_opts_init(&o);
   hs_slq_options so = hs_slq_defaults();
   for (int i = 1; i < argc; i++) {
-    int r = hs_cli_parse_common(cmd, &o, argc, argv, &i);
+    int r = hs_spectra_parse_common(cmd, &o, argc, argv, &i, &ggn);
     if (r < 0) return HS_EXIT_USAGE;
     if (r == 1) continue;
     const char *a = argv[i];
-    if (strcmp(a, "--ggn") == 0) {
-      ggn = 1;
-    } else if (strcmp(a, "--log") == 0) {
+    if (strcmp(a, "--log") == 0) {
       log_y = 1;
     } else if (strcmp(a, "--reorth") == 0) {
       if (hs_cli_value(cmd, argc, argv, &i, &v) < 0) return HS_EXIT_USAGE;

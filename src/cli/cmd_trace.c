@@ -15,13 +15,11 @@ static int run(int argc, char **argv) {
   hs_cli_opts_init(&o);
   hs_trace_options to = {.probes = HS_TRACE_DEFAULT_PROBES};
   for (int i = 1; i < argc; i++) {
-    int r = hs_cli_parse_common(cmd, &o, argc, argv, &i);
+    int r = hs_spectra_parse_common(cmd, &o, argc, argv, &i, &ggn);
     if (r < 0) return HS_EXIT_USAGE;
     if (r == 1) continue;
     const char *a = argv[i];
-    if (strcmp(a, "--ggn") == 0) {
-      ggn = 1;
-    } else if (strcmp(a, "--probes") == 0 || strcmp(a, "--block") == 0) {
+    if (strcmp(a, "--probes") == 0 || strcmp(a, "--block") == 0) {
       size_t n;
       if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_cli_size(cmd, a, v, &n) < 0) return HS_EXIT_USAGE;
       if (n < 1) return hs_cli_usage(cmd, "%s 0: must be at least 1", a);

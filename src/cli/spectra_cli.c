@@ -35,6 +35,16 @@ static hs_status open_matrix(hs_context *ctx, const char *path, double tol, hs_l
   return st;
 }
 
+int hs_spectra_parse_common(const char *cmd, hs_cli_opts *o, int argc, char **argv, int *i, int *ggn) {
+  int r = hs_cli_parse_common(cmd, o, argc, argv, i);
+  if (r != 0) return r;
+  if (strcmp(argv[*i], "--ggn") == 0) {
+    *ggn = 1;
+    return 1;
+  }
+  return 0;
+}
+
 int hs_spectra_open(const char *cmd, const hs_cli_opts *o, int ggn, double sym_tol, hs_spectra_session *ss) {
   memset(ss, 0, sizeof *ss);
   ss->t0 = hs_cli_now();

@@ -15,6 +15,9 @@ typedef struct {
   double t0;
 } hs_spectra_session;
 
+/* Parses argv[*i] if it is a common option or --ggn (setting *ggn): 1 when consumed, 0 when
+ * not one of these, -1 after printing a usage error. */
+int hs_spectra_parse_common(const char *cmd, hs_cli_opts *o, int argc, char **argv, int *i, int *ggn);
 /* Opens the session: --matrix (context only; square, finite, symmetric within sym_tol
  * relative to max|A|) or a model with its data; ggn selects the Gauss-Newton operator.
  * Returns an exit code (messages printed). */
