@@ -79,9 +79,60 @@ typedef enum { HS_BN_NONE = 0, HS_BN_BATCH, HS_BN_RUNNING } hs_batchnorm;
 typedef enum { HS_LOSS_MSE = 0, HS_LOSS_CROSS_ENTROPY } hs_loss;
 
 #define HS_MAX_HIDDEN 64
+#define HS_MAX_LAYERS 256
 
-/* The model spec of DESIGN.md. hidden[0..n_hidden-1] are the hidden widths. */
+/* The layer kinds of the layer form (DESIGN.md "Model spec"). */
+typedef enum {
+  HS_LAYER_LINEAR = 0,
+  HS_LAYER_CONV2D,
+  HS_LAYER_BATCHNORM,
+  HS_LAYER_RELU,
+  HS_LAYER_TANH,
+  HS_LAYER_IDENTITY,
+  HS_LAYER_AVGPOOL,
+  HS_LAYER_MAXPOOL,
+  HS_LAYER_GLOBAL_AVGPOOL,
+  HS_LAYER_FLATTEN,
+  HS_LAYER_RESIDUAL
+} hs_layer_type;
+
+/* A shape per sample: rank 1 = [F] (features), rank 3 = [C, H, W]. */
 typedef struct {
+  int rank;
+  int dim[3];
+} hs_shape;
+
+/* One entry of the layer list. A residual entry's body is the next body_len entries and its
+ * shortcut the shortcut_len entries after those (nested residuals count with all their
+ * entries: the list is the layer tree in preorder); shortcut_len = 0 is the identity. */
+typedef struct {
+  hs_layer_type type;
+  int out;          /* linear: out_features; conv2d: out_channels */
+  int kernel[2];    /* conv2d, avgpool, maxpool: [kh, kw] */
+  int stride[2];    /* conv2d (default 1), pools (default = kernel) */
+  int padding[2];   /* conv2d (default 0); pools have none */
+  int bias;         /* linear, conv2d (default true) */
+  double eps;       /* batchnorm (default 1e-5) */
+  int body_len;     /* residual */
+  int shortcut_len; /* residual */
+  /* The module name that prefixes the layer's tensor names. Empty: its path in the list
+   * ("layers.3.body.0"), as PyTorch's state_dict names it. The MLP form's expansion sets
+   * "blocks.0.linear", "blocks.0.norm", "head", so both forms keep their names. */
+  char name[40];
+} hs_layer_spec;
+
+typedef enum { HS_SPEC_MLP = 0, HS_SPEC_LAYERS = 1 } hs_spec_form;
+
+/* The model spec of DESIGN.md, in either form.
+ *  MLP form (form = HS_SPEC_MLP): input_dim, hidden[0..n_hidden-1], output_dim, activation,
+ *    batchnorm (none | batch | running), residual, bias.
+ *  Layer form (form = HS_SPEC_LAYERS): input_shape, layers[0..n_layers-1]; batchnorm is the
+ *    batchnorm_mode of every batchnorm layer (batch | running, never none); input_dim
+ *    (the product of input_shape) and output_dim (the last layer's features) are derived
+ *    by hs_spec_validate's shape inference, which the parser runs.
+ *  Both: loss, weight_decay. */
+typedef struct {
+  hs_spec_form form;
   int input_dim;
   int n_hidden;
   int hidden[HS_MAX_HIDDEN];
@@ -92,13 +143,26 @@ typedef struct {
   int bias;
   hs_loss loss;
   double weight_decay; /* lambda of lambda/2 ||theta||^2; 0 = off */
+  hs_shape input_shape;
+  int n_layers;
+  hs_layer_spec layers[HS_MAX_LAYERS];
 } hs_model_spec;
 
 hs_model_spec hs_spec_defaults(void);
 /* Reads a model spec JSON file; unknown keys and values are HS_E_INVALID naming them. */
 hs_status hs_spec_load(hs_context *ctx, const char *path, hs_model_spec *out);
-/* Checks ranges (positive widths, ...); HS_E_INVALID naming the field. */
+/* Checks ranges (positive widths, ...) and, for the layer form, infers and checks every
+ * layer's shape; HS_E_INVALID naming the field, or the layer by its path ("layers.3.body.0").
+ * A layer-form spec built in code must carry input_dim and output_dim consistent with its
+ * layers (hs_spec_infer_dims fills them). */
 hs_status hs_spec_validate(hs_context *ctx, const hs_model_spec *spec);
+/* Layer form: sets input_dim and output_dim from input_shape and the layers (shape
+ * inference, errors as hs_spec_validate). MLP form: checks only. */
+hs_status hs_spec_infer_dims(hs_context *ctx, hs_model_spec *spec);
+/* The MLP form as the equivalent layer form (same tensor names, same parameter order, same
+ * numbers): block i = [linear, batchnorm?, activation], wrapped in a residual with an
+ * identity shortcut where the MLP adds the skip; then the linear head. */
+hs_status hs_spec_mlp_to_layers(hs_context *ctx, const hs_model_spec *mlp, hs_model_spec *out);
 /* The spec as canonical JSON (for provenance). Caller frees. */
 char *hs_spec_to_json(const hs_model_spec *spec);
 
@@ -109,19 +173,31 @@ const hs_model_spec *hs_model_get_spec(const hs_model *m);
 
 /* Parameter layout: tensor i of the flat vector (DESIGN.md order). */
 typedef struct {
-  const char *name; /* PyTorch name, e.g. "blocks.0.linear.weight" */
+  const char *name; /* PyTorch name, e.g. "blocks.0.linear.weight", "layers.0.weight" */
   size_t offset;    /* into the flat parameter vector */
-  int rows, cols;   /* matrices: out x in; vectors: rows = n, cols = 1 */
+  int rows, cols;   /* shape[0] and the product of the other dims (vectors: cols = 1) */
+  int ndim;         /* 1 (bias, BN), 2 (linear weight: out x in), 4 (conv: out, in, kh, kw) */
+  int shape[4];
 } hs_param_info;
 size_t hs_model_num_tensors(const hs_model *m);
 const hs_param_info *hs_model_tensor(const hs_model *m, size_t i);
 
-/* Default initialisation (PyTorch's nn.Linear rule: U(-1/sqrt(in), 1/sqrt(in)) for weights and
- * biases; BN weight 1, bias 0, running mean 0, running var 1) from the counter-based RNG. */
+/* The batch-norm layers in parameter order, each with its running statistics. */
+typedef struct {
+  const char *name; /* module name: "blocks.0.norm", "layers.1", "layers.3.body.1" */
+  int features;     /* BatchNorm1d features or BatchNorm2d channels */
+} hs_norm_info;
+size_t hs_model_num_norms(const hs_model *m);
+const hs_norm_info *hs_model_norm(const hs_model *m, size_t i);
+
+/* Default initialisation (PyTorch's nn.Linear / nn.Conv2d rule: U(-1/sqrt(fan_in),
+ * 1/sqrt(fan_in)) for weights and biases, fan_in = in (linear) or in*kh*kw (conv); BN weight
+ * 1, bias 0, running mean 0, running var 1) from the counter-based RNG. */
 hs_status hs_model_init(hs_model *m, uint64_t seed);
 hs_status hs_model_get_params(hs_model *m, double *theta /* P */);
 hs_status hs_model_set_params(hs_model *m, const double *theta /* P */);
-/* Running statistics of BN block i (length hidden[i]); NULL where the model has no BN. */
+/* Running statistics of batch-norm layer i (hs_model_norm(m, i)->features values each);
+ * HS_E_INVALID where the model has no such layer. */
 hs_status hs_model_get_running(hs_model *m, int block, double *mean, double *var);
 hs_status hs_model_set_running(hs_model *m, int block, const double *mean, const double *var);
 /* safetensors checkpoints with the tensor names of DESIGN.md (running stats included). */
@@ -130,7 +206,8 @@ hs_status hs_model_save(hs_model *m, const char *path, hs_dtype file_dtype);
 
 /* ---- data ------------------------------------------------------------------------------ */
 
-/* A dataset of n samples. X: (n, input_dim) row-major. For cross entropy, labels (n) in
+/* A dataset of n samples. X: (n, input_dim) row-major (layer form with input_shape
+ * [C, H, W]: each row is one sample in C, H, W order, input_dim = C*H*W). For cross entropy, labels (n) in
  * [0, output_dim); for mse, targets (n, output_dim). Values are validated (finite, in range). */
 hs_status hs_dataset_create(hs_context *ctx, size_t n, int input_dim, const double *X,
                             int output_dim, const int32_t *labels, const double *targets,

@@ -31,6 +31,18 @@ typedef struct hs_backend hs_backend;
 
 typedef enum { HS_NOTRANS = 0, HS_TRANS = 1 } hs_trans;
 
+/* The geometry of a 2-D window op (convolution, pooling) over inputs (n, C, H, W), NCHW
+ * row-major: windows of kh x kw, strides sh, sw, zero padding ph, pw on each side (pools:
+ * 0), output Ho = (H + 2ph - kh)/sh + 1, Wo = (W + 2pw - kw)/sw + 1 (floor, as PyTorch).
+ * Callers fill Ho and Wo; ops check them against the formula (HS_E_INVALID otherwise). */
+typedef struct {
+  int C, H, W;
+  int kh, kw, sh, sw, ph, pw;
+  int Ho, Wo;
+} hs_window;
+
+typedef enum { HS_POOL_AVG = 0, HS_POOL_MAX = 1 } hs_pool_mode;
+
 typedef struct hs_backend_ops {
   const char *name; /* "cpu", "cuda" */
   void (*destroy)(hs_backend *be);
@@ -126,6 +138,47 @@ typedef struct hs_backend_ops {
                              const void *xhat, const void *rstd, const void *gamma,
                              const void *dY, const void *dZ, const void *RZ, const void *RXhat,
                              const void *Rgamma, size_t pstride, void *RdZ, void *Rdgamma);
+
+  /* ---- convolution (im2col + GEMM) and pooling over NCHW arrays; g as hs_window ----
+   * CK = C*kh*kw, L = Ho*Wo. Equations with shapes: docs/hvp-math.md. */
+  /* Unfold n samples X (n, C, H, W) into columns: cols is a (CK, ldc) row-major matrix
+   * whose columns [0, n*L) this op overwrites (the others are untouched, ldc >= n*L):
+   *   cols[(c*kh + i)*kw + j][b*L + oy*Wo + ox] = X[b][c][oy*sh - ph + i][ox*sw - pw + j],
+   * and 0 where that position falls in the padding. */
+  hs_status (*im2col)(hs_backend *be, hs_dtype t, int n, hs_window g, const void *X, void *cols,
+                      long long ldc);
+  /* The adjoint of im2col: dX (n, C, H, W) is overwritten with, for each element, the sum of
+   * the cols entries that im2col reads from it, summed in ascending (i, j) order (a gather:
+   * deterministic, no atomics). Entries that read the padding are ignored. */
+  hs_status (*col2im)(hs_backend *be, hs_dtype t, int n, hs_window g, const void *cols,
+                      long long ldc, void *dX);
+  /* Batched transpose of R x S matrices of `inner`-element blocks:
+   *   dst[((b*S + s)*R + r)*inner + e] = src[((b*R + r)*S + s)*inner + e]
+   * for b < batch, r < R, s < S, e < inner. (n, C, HW) -> (n, HW, C): batch n, R C, S HW,
+   * inner 1 (channels last, for batch norm over channels); (n, O, L) -> (O, n, L): batch 1,
+   * R n, S O, inner L (and back with R and S swapped). dst must not overlap src. */
+  hs_status (*transpose)(hs_backend *be, hs_dtype t, int batch, int R, int S, int inner,
+                         const void *src, void *dst);
+  /* Pooling forward (g.ph = g.pw = 0, else HS_E_INVALID): Y (n, C, Ho, Wo) overwritten with
+   *   avg: the mean of each window (sum in row-major window order, divided by kh*kw);
+   *   max: the maximum of each window, and argmax (n, C, Ho, Wo; int32) = y*W + x of the
+   *        first maximum in row-major window order (PyTorch's tie rule). NaN propagates
+   *        (a NaN is the maximum, as in PyTorch).
+   * argmax is unused for avg (may be NULL) and required for max. */
+  hs_status (*pool_fwd)(hs_backend *be, hs_dtype t, int mode, int n, hs_window g, const void *X,
+                        void *Y, int32_t *argmax);
+  /* Pooling R-forward for k directions sharing the forward's argmax (n, C, Ho, Wo):
+   *   avg: RY_j = window means of RX_j;   max: RY_j[w] = RX_j[argmax[w]] in w's plane.
+   * RX (k, n, C, H, W), RY (k, n, C, Ho, Wo) overwritten; argmax unused for avg. */
+  hs_status (*pool_rfwd)(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g,
+                         const int32_t *argmax, const void *RX, void *RY);
+  /* Pooling backward for k cotangents dY (k, n, C, Ho, Wo); dX (k, n, C, H, W) overwritten:
+   *   avg: dX_j[p] = sum over the windows w that contain p of dY_j[w] / (kh*kw);
+   *   max: dX_j[p] = sum over the windows w with argmax[w] = p of dY_j[w];
+   * each element's terms summed in ascending window order (a gather, deterministic). Pooling
+   * is piecewise linear, so its R-backward is this op applied to R(dY), with no extra terms. */
+  hs_status (*pool_bwd)(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g,
+                        const int32_t *argmax, const void *dY, void *dX);
 
   /* ---- losses over `rows` samples of C outputs; labels are int32 device arrays ---- */
   /* P = softmax(F) row-wise; *loss_sum = sum_r -log P[r][label_r] (log-sum-exp, stable).
