@@ -35,7 +35,7 @@
 #include "hesspec.h"
 #include "io/datasets.h"
 #include "nn/hvp.h"
-#include "nn/model.h"
+#include "nn/engine.h"
 
 void openblas_set_num_threads(int n); /* OpenBLAS's own API (not in every cblas.h) */
 

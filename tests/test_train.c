@@ -17,7 +17,7 @@
 #include "core/context.h"
 #include "core/rng.h"
 #include "io/datasets.h"
-#include "nn/model.h"
+#include "nn/dataset.h"
 #include "support/hs_test.h"
 #include "train/train.h"
 

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "io/npy.h"
-#include "nn/model.h"
+#include "nn/dataset.h"
 #include "support/hs_test.h"
 #include "support/torch_support.h"
 

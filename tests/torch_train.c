@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "io/npy.h"
-#include "nn/model.h"
+#include "nn/dataset.h"
 #include "support/hs_test.h"
 #include "support/torch_support.h"
 #include "train/train.h"

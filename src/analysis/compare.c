@@ -17,7 +17,8 @@
 #include "linalg/linop.h"
 #include "linalg/slq.h"
 #include "nn/hvp.h"
-#include "nn/model.h"
+#include "nn/dataset.h"
+#include "nn/engine.h"
 
 static double now_s(void) {
   struct timespec ts;
@@ -182,9 +183,9 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   HS_TRY(accuracy_on(m, d->test, ab, &pt->test_acc));
   HS_TRY(accuracy_on(m, d->train, ab, &pt->train_acc));
   HS_TRY(hs_model_bind(m, d->ana, ab));
-  HS_TRY(hs_dev_alloc(ctx, m->dtype, m->P, &G));
+  HS_TRY(hs_dev_alloc(ctx, hs_nn_dtype(m), hs_model_num_params(m), &G));
   HS_TRY(hs_nn_loss_grad(m, &pt->loss, G));
-  HS_OP(ctx, ctx->be->ops->nrm2(ctx->be, m->dtype, m->P, G, &pt->grad_norm));
+  HS_OP(ctx, ctx->be->ops->nrm2(ctx->be, hs_nn_dtype(m), hs_model_num_params(m), G, &pt->grad_norm));
   HS_TRY(hs_linop_model(m, HS_CURV_HESSIAN, &op));
   hs_eig_options eo = {HS_EIG_TOP, 1, c->eig_tol, 0, c->probe_seed, 0};
   HS_TRY(hs_eig_extremal(op, &eo, &top));
@@ -193,7 +194,7 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   pt->lambda_max = top->found ? top->values[top->found - 1] : NAN;
   pt->lambda_min = bot->found ? bot->values[0] : NAN;
   hs_slq_options so = hs_slq_defaults();
-  so.steps = c->slq_steps < m->P ? c->slq_steps : m->P;
+  so.steps = c->slq_steps < hs_model_num_params(m) ? c->slq_steps : hs_model_num_params(m);
   so.probes = c->slq_probes;
   so.seed = c->probe_seed;
   double scale = fmax(fabs(pt->lambda_max), fabs(pt->lambda_min));
@@ -219,7 +220,7 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
            (unsigned long long)c->seeds[d->seed_i], epoch, epoch ? "" : " (the initialisation)");
   pt->seconds = now_s() - t0;
   hs_provenance prov = {"compare", "hessian", d->spec_json, weights, d->ana_desc, c->analysis_samples, ab, NULL,
-                        m->dtype, hs_backend_name(ctx), hs_device_name(ctx), c->probe_seed, pt->seconds};
+                        hs_nn_dtype(m), hs_backend_name(ctx), hs_device_name(ctx), c->probe_seed, pt->seconds};
   snprintf(path, sizeof path, "%s/%s", d->dir, pt->density_file);
   HS_TRY(hs_density_write(ctx, path, &prov, slq));
   snprintf(path, sizeof path, "%s/%s", d->dir, pt->eig_top_file);
@@ -282,7 +283,7 @@ static hs_status one_run(drv *d) {
   d->spec_json = hs_spec_to_json(&s);
   HS_TRY(hs_model_create(ctx, &s, &m));
   HS_TRY(hs_model_init(m, seed));
-  d->res->params[d->kind] = m->P;
+  d->res->params[d->kind] = hs_model_num_params(m);
   hs_train_options o = c->train;
   o.seed = seed;
   o.log_path = log;
@@ -304,7 +305,7 @@ static hs_status one_run(drv *d) {
     hs_fail(ctx, st, "%s seed %llu: %s", k->name, (unsigned long long)seed, msg);
     goto cleanup;
   }
-  note(d, "%s seed %llu: trained and analysed in %.1fs (%zu parameters)", k->name, (unsigned long long)seed, now_s() - t0, m->P);
+  note(d, "%s seed %llu: trained and analysed in %.1fs (%zu parameters)", k->name, (unsigned long long)seed, now_s() - t0, hs_model_num_params(m));
 cleanup:
   hs_trainer_destroy(t);
   hs_model_destroy(m);

@@ -14,18 +14,9 @@
  * internals. */
 hs_context *hs_model_context(const hs_model *m);
 
-/* hs_param_info gives rows x cols with cols = 1 for vectors, which cannot tell a vector from
- * an (n, 1) weight matrix (input_dim 1); the names can: weights of linear maps are 2-D. */
-static int is_matrix(const char *name) {
-  size_t n = strlen(name);
-  return strcmp(name, "head.weight") == 0 ||
-         (n >= 14 && strcmp(name + n - 14, ".linear.weight") == 0);
-}
-
-static void expected_shape(const hs_param_info *p, int *ndim, size_t shape[2]) {
-  shape[0] = (size_t)p->rows;
-  shape[1] = (size_t)p->cols;
-  *ndim = is_matrix(p->name) ? 2 : 1;
+static void expected_shape(const hs_param_info *p, int *ndim, size_t shape[4]) {
+  *ndim = p->ndim;
+  for (int k = 0; k < 4; k++) shape[k] = k < p->ndim ? (size_t)p->shape[k] : 0;
 }
 
 static void shape_str(int ndim, const size_t *shape, char *out, size_t outlen) {
@@ -35,23 +26,32 @@ static void shape_str(int ndim, const size_t *shape, char *out, size_t outlen) {
   if (used < outlen) snprintf(out + used, outlen - used, "]");
 }
 
-/* The block index i of a "blocks.{i}." name, or -1. */
-static int block_of(const char *name) {
-  int i, n = 0;
-  if (sscanf(name, "blocks.%d.%n", &i, &n) == 1 && n > 0) return i;
+/* The batch norm whose last parameter (its bias) is tensor t, or -1: PyTorch's state_dict
+ * lists a norm's running statistics right after it. */
+static int norm_ending_at(hs_model *m, size_t t) {
+  const hs_param_info *p = hs_model_tensor(m, t);
+  for (size_t i = 0; i < hs_model_num_norms(m); i++) {
+    const hs_norm_info *n = hs_model_norm(m, i);
+    size_t len = strlen(n->name);
+    if (strncmp(p->name, n->name, len) == 0 && strcmp(p->name + len, ".bias") == 0) return (int)i;
+  }
   return -1;
+}
+
+static size_t norm_features_sum(hs_model *m) {
+  size_t s = 0;
+  for (size_t i = 0; i < hs_model_num_norms(m); i++) s += (size_t)hs_model_norm(m, i)->features;
+  return s;
 }
 
 hs_status hs_model_save(hs_model *m, const char *path, hs_dtype file_dtype) {
   hs_context *ctx = hs_model_context(m);
   const hs_model_spec *spec = hs_model_get_spec(m);
-  int bn = spec->batchnorm != HS_BN_NONE;
   size_t nt = hs_model_num_tensors(m), P = hs_model_num_params(m);
-  size_t n_run = bn ? (size_t)spec->n_hidden : 0, width_sum = 0;
-  for (size_t i = 0; i < n_run; i++) width_sum += (size_t)spec->hidden[i];
+  size_t n_run = hs_model_num_norms(m), width_sum = norm_features_sum(m);
   hs_status st = HS_OK;
   char *spec_json = NULL;
-  char(*run_names)[48] = NULL;
+  char(*run_names)[64] = NULL;
   double *theta = malloc((P + 2 * width_sum) * sizeof *theta + 1);
   hs_st_entry *e = calloc(nt + 2 * n_run + 1, sizeof *e);
   run_names = calloc(2 * n_run + 1, sizeof *run_names);
@@ -63,25 +63,23 @@ hs_status hs_model_save(hs_model *m, const char *path, hs_dtype file_dtype) {
   HS_TRY(hs_model_get_params(m, theta));
   double *run = theta + P;
 
-  /* PyTorch's state_dict order: each block's running statistics follow its last
-   * parameter (norm.bias), so a diff against a torch export lines up. */
+  /* PyTorch's state_dict order: each norm's running statistics follow its last parameter
+   * (its bias), so a diff against a torch export lines up. */
   size_t ne = 0, nr = 0;
   for (size_t t = 0; t < nt; t++) {
     const hs_param_info *p = hs_model_tensor(m, t);
-    size_t shape[2];
+    size_t shape[4];
     e[ne].name = p->name;
     expected_shape(p, &e[ne].ndim, shape);
-    e[ne].shape[0] = shape[0];
-    e[ne].shape[1] = shape[1];
+    for (int k = 0; k < 4; k++) e[ne].shape[k] = shape[k];
     e[ne].data = theta + p->offset;
     ne++;
-    int b = block_of(p->name);
-    const hs_param_info *next = t + 1 < nt ? hs_model_tensor(m, t + 1) : NULL;
-    if (!bn || b < 0 || (next && block_of(next->name) == b)) continue;
-    size_t w = (size_t)spec->hidden[b];
+    int b = norm_ending_at(m, t);
+    if (b < 0) continue;
+    size_t w = (size_t)hs_model_norm(m, (size_t)b)->features;
     HS_TRY(hs_model_get_running(m, b, run, run + w));
     for (int k = 0; k < 2; k++) {
-      snprintf(run_names[nr], sizeof run_names[nr], "blocks.%d.norm.%s", b,
+      snprintf(run_names[nr], sizeof run_names[nr], "%s.%s", hs_model_norm(m, (size_t)b)->name,
                k ? "running_var" : "running_mean");
       e[ne].name = run_names[nr++];
       e[ne].ndim = 1;
@@ -125,7 +123,8 @@ static hs_status load_tensor(hs_context *ctx, const hs_safetensors *f, const cha
   if (st != HS_OK) return st;
   char label[512];
   snprintf(label, sizeof label, "%s: tensor '%s'", f->path, name);
-  hs_npy_shape sh = {.ndim = ndim, .dim = {shape[0], ndim > 1 ? shape[1] : 0}};
+  hs_npy_shape sh = {.ndim = ndim};
+  for (int k = 0; k < ndim; k++) sh.dim[k] = shape[k];
   if ((st = hs_check_finite(ctx, label, dst, t->count, &sh)) != HS_OK) return st;
   for (size_t i = 0; nonneg && i < t->count; i++)
     if (dst[i] < 0)
@@ -137,17 +136,15 @@ static hs_status load_tensor(hs_context *ctx, const hs_safetensors *f, const cha
 hs_status hs_model_load(hs_model *m, const char *path) {
   hs_context *ctx = hs_model_context(m);
   const hs_model_spec *spec = hs_model_get_spec(m);
-  int bn = spec->batchnorm != HS_BN_NONE;
-  size_t nt = hs_model_num_tensors(m), P = hs_model_num_params(m);
-  size_t width_sum = 0;
-  for (int i = 0; bn && i < spec->n_hidden; i++) width_sum += (size_t)spec->hidden[i];
+  size_t nt = hs_model_num_tensors(m), P = hs_model_num_params(m), n_norms = hs_model_num_norms(m);
+  size_t width_sum = norm_features_sum(m);
   hs_safetensors f = {0};
   hs_status st = hs_st_open(ctx, path, &f);
   if (st != HS_OK) return st;
   double *theta = malloc((P + 2 * width_sum) * sizeof *theta + 1);
   char *used = calloc(f.n + 1, 1);
-  int have_run[HS_MAX_HIDDEN] = {0};
-  if (!theta || !used) {
+  char *have_run = calloc(n_norms + 1, 1);
+  if (!theta || !used || !have_run) {
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
     goto cleanup;
   }
@@ -155,18 +152,19 @@ hs_status hs_model_load(hs_model *m, const char *path) {
   for (size_t t = 0; t < nt; t++) {
     const hs_param_info *p = hs_model_tensor(m, t);
     int ndim;
-    size_t shape[2];
+    size_t shape[4];
     expected_shape(p, &ndim, shape);
     HS_TRY(load_tensor(ctx, &f, p->name, ndim, shape, 0, theta + p->offset));
     used[hs_st_find(&f, p->name) - f.tensors] = 1;
   }
 
   double *run = theta + P;
-  for (int b = 0; bn && b < spec->n_hidden; b++) {
-    size_t w = (size_t)spec->hidden[b];
-    char mean[48], var[48];
-    snprintf(mean, sizeof mean, "blocks.%d.norm.running_mean", b);
-    snprintf(var, sizeof var, "blocks.%d.norm.running_var", b);
+  for (size_t b = 0; b < n_norms; b++) {
+    const hs_norm_info *ni = hs_model_norm(m, b);
+    size_t w = (size_t)ni->features;
+    char mean[96], var[96];
+    snprintf(mean, sizeof mean, "%s.running_mean", ni->name);
+    snprintf(var, sizeof var, "%s.running_var", ni->name);
     int hm = hs_st_find(&f, mean) != NULL, hv = hs_st_find(&f, var) != NULL;
     /* "running" mode normalises by them; "batch" mode keeps them only for export. */
     if (!hm && !hv && spec->batchnorm == HS_BN_BATCH) {
@@ -191,11 +189,13 @@ hs_status hs_model_load(hs_model *m, const char *path) {
   for (size_t i = 0; i < f.n; i++) {
     if (used[i]) continue;
     const char *name = f.tensors[i].name;
-    int b = block_of(name);
-    char nbt[48];
-    snprintf(nbt, sizeof nbt, "blocks.%d.norm.num_batches_tracked", b);
-    /* PyTorch's BatchNorm1d stores its update counter; it has no meaning here. */
-    if (bn && b >= 0 && b < spec->n_hidden && strcmp(name, nbt) == 0) continue;
+    /* PyTorch's batch norms store their update counter; it has no meaning here. */
+    int counter = 0;
+    for (size_t b = 0; b < n_norms && !counter; b++) {
+      size_t len = strlen(hs_model_norm(m, b)->name);
+      counter = strncmp(name, hs_model_norm(m, b)->name, len) == 0 && strcmp(name + len, ".num_batches_tracked") == 0;
+    }
+    if (counter) continue;
     st = hs_fail(ctx, HS_E_INVALID,
                  "%s: unexpected tensor '%s' (not part of this model; does the model spec match "
                  "the checkpoint?)",
@@ -206,15 +206,16 @@ hs_status hs_model_load(hs_model *m, const char *path) {
   /* Only now that every tensor passed are the model's values replaced. */
   HS_TRY(hs_model_set_params(m, theta));
   run = theta + P;
-  for (int b = 0; bn && b < spec->n_hidden; b++) {
-    size_t w = (size_t)spec->hidden[b];
-    if (have_run[b]) HS_TRY(hs_model_set_running(m, b, run, run + w));
+  for (size_t b = 0; b < n_norms; b++) {
+    size_t w = (size_t)hs_model_norm(m, b)->features;
+    if (have_run[b]) HS_TRY(hs_model_set_running(m, (int)b, run, run + w));
     run += 2 * w;
   }
 
 cleanup:
   free(theta);
   free(used);
+  free(have_run);
   hs_st_close(&f);
   return st;
 }

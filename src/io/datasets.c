@@ -183,10 +183,20 @@ hs_status hs_data_from_npy(hs_context *ctx, const char *x_path, const char *y_pa
   char sh[128];
   memset(out, 0, sizeof *out);
   HS_TRY(hs_npy_read_f64(ctx, x_path, HS_NPY_FINITE, &out->X, &xs));
-  if (xs.ndim != 2 || xs.dim[1] != (size_t)spec->input_dim) {
+  /* (N, input_dim), or for an input_shape [C, H, W] also (N, C, H, W): the same row-major bytes */
+  const hs_shape *is = &spec->input_shape;
+  int image = spec->form == HS_SPEC_LAYERS && is->rank == 3;
+  int ok_x = (xs.ndim == 2 && xs.dim[1] == (size_t)spec->input_dim) ||
+             (image && xs.ndim == 4 && xs.dim[1] == (size_t)is->dim[0] && xs.dim[2] == (size_t)is->dim[1] &&
+              xs.dim[3] == (size_t)is->dim[2]);
+  if (!ok_x) {
     hs_npy_shape_str(&xs, sh, sizeof sh);
-    st = hs_fail(ctx, HS_E_INVALID, "%s: shape %s, expected (N, %d) for input_dim %d", x_path, sh,
-                 spec->input_dim, spec->input_dim);
+    if (image)
+      st = hs_fail(ctx, HS_E_INVALID, "%s: shape %s, expected (N, %d, %d, %d) or (N, %d) for input_shape [%d, %d, %d]",
+                   x_path, sh, is->dim[0], is->dim[1], is->dim[2], spec->input_dim, is->dim[0], is->dim[1], is->dim[2]);
+    else
+      st = hs_fail(ctx, HS_E_INVALID, "%s: shape %s, expected (N, %d) for input_dim %d", x_path, sh,
+                   spec->input_dim, spec->input_dim);
     goto cleanup;
   }
   size_t N = xs.dim[0];

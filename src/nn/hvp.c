@@ -14,18 +14,12 @@ static hs_status need_data(hs_model *m) {
   return m->data ? HS_OK : hs_fail(m->ctx, HS_E_INVALID, "no data bound to the model (hs_model_bind)");
 }
 
-static const void *batch_inputs(hs_model *m, const hs_batch_state *s) {
-  return hs_dptr(m->X, m->dtype, s->first * (size_t)m->spec.input_dim);
-}
-
-/* Directions per R-pass chunk: the R-state holds about 4 arrays of k*B*width per block;
- * keep it near HESSPEC_RSTATE_MB (default 1024) but never below one direction. */
+/* Directions per R-pass chunk: keep the R-state near HESSPEC_RSTATE_MB (default 1024) but
+ * never below one direction (nn/memory.c accounts for it). */
 static int max_chunk(const hs_model *m) {
   const char *e = getenv("HESSPEC_RSTATE_MB");
   double budget = (e ? atof(e) : 1024.0) * 1048576.0;
-  double per_dir = 3.0 * m->max_width + 2.0 * m->spec.output_dim;
-  for (int i = 0; i < m->spec.n_hidden; i++) per_dir += 4.0 * m->spec.hidden[i];
-  per_dir *= (double)m->batch * hs_dtype_size(m->dtype);
+  double per_dir = (double)hs_nn_rstate_bytes_per_direction(m, m->batch);
   double k = budget / per_dir;
   return k < 1 ? 1 : k > 4096 ? 4096 : (int)k;
 }
@@ -45,9 +39,8 @@ hs_status hs_nn_apply(hs_model *m, hs_curvature which, size_t k, const void *V, 
     for (size_t b = 0; b < m->n_batches; b++) {
       hs_batch_state *s;
       HS_TRY(hs_nn_state(m, b, NULL, &s));
-      const void *Xb = batch_inputs(m, s);
-      HS_TRY(hs_nn_rforward(m, s, Xb, kc, Vc));
-      HS_TRY(hs_nn_backward(m, s, Xb, kc, m->rs.RdF, which == HS_CURV_HESSIAN ? Vc : NULL, Yc, 0));
+      HS_TRY(hs_nn_rforward(m, s, kc, Vc));
+      HS_TRY(hs_nn_backward(m, s, kc, m->rs.RdF, which == HS_CURV_HESSIAN ? Vc : NULL, Yc, 0));
     }
   }
   /* weight decay lambda/2 ||theta||^2 adds lambda I to both H and G */
@@ -114,7 +107,7 @@ hs_status hs_model_accuracy(hs_model *m, double *acc) {
     hs_batch_state *s;
     size_t c;
     HS_TRY(hs_nn_state(m, b, NULL, &s));
-    HS_OP(m->ctx, OPS(m)->ce_correct(BE(m), m->dtype, s->rows, m->spec.output_dim, s->F, m->labels + s->first, &c));
+    HS_OP(m->ctx, OPS(m)->ce_correct(BE(m), m->dtype, s->rows, m->spec.output_dim, s->X[m->output_value], m->labels + s->first, &c));
     correct += c;
   }
   *acc = (double)correct / (double)m->data->n;
@@ -129,7 +122,7 @@ hs_status hs_model_outputs(hs_model *m, double *F) {
   for (size_t b = 0; b < m->n_batches; b++) {
     hs_batch_state *s;
     HS_TRY(hs_nn_state(m, b, NULL, &s));
-    HS_TRY(hs_dev_download_f64(m->ctx, m->dtype, F + s->first * C, s->F, (size_t)s->rows * C));
+    HS_TRY(hs_dev_download_f64(m->ctx, m->dtype, F + s->first * C, s->X[m->output_value], (size_t)s->rows * C));
   }
 cleanup:
   return st;

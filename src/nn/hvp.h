@@ -2,7 +2,7 @@
 #ifndef HS_NN_HVP_H
 #define HS_NN_HVP_H
 
-#include "nn/model.h"
+#include "hesspec.h"
 
 /* Y (k, P) = H V or G V (+ weight decay) over all batches; V, Y device arrays. Any k:
  * the directions are processed in chunks that fit the R-state memory budget. */

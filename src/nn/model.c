@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "core/rng.h"
-#include "nn/layout.h"
 #include "nn/model.h"
 
 #define OPS(m) ((m)->ctx->be->ops)
@@ -18,6 +17,8 @@ size_t hs_model_num_tensors(const hs_model *m) { return m->n_tensors; }
 const hs_param_info *hs_model_tensor(const hs_model *m, size_t i) {
   return i < m->n_tensors ? &m->tensors[i] : NULL;
 }
+size_t hs_model_num_norms(const hs_model *m) { return m->n_norms; }
+const hs_norm_info *hs_model_norm(const hs_model *m, size_t i) { return i < m->n_norms ? &m->norms[i] : NULL; }
 
 hs_status hs_model_create(hs_context *ctx, const hs_model_spec *spec, hs_model **out) {
   *out = NULL;
@@ -28,11 +29,15 @@ hs_status hs_model_create(hs_context *ctx, const hs_model_spec *spec, hs_model *
   m->ctx = ctx;
   m->spec = *spec;
   m->dtype = ctx->dtype;
-  hs_nn_build_layout(m);
+  HS_TRY(hs_nn_compile(m));
+  if (m->P == 0) {
+    st = hs_fail(ctx, HS_E_INVALID, "the network has no parameters (no linear, conv2d or batchnorm layer)");
+    goto cleanup;
+  }
   HS_TRY(hs_dev_alloc(ctx, m->dtype, m->P, &m->theta));
-  for (int i = 0; i < spec->n_hidden && spec->batchnorm != HS_BN_NONE; i++) {
-    HS_TRY(hs_dev_alloc(ctx, m->dtype, (size_t)spec->hidden[i], &m->run_mean[i]));
-    HS_TRY(hs_dev_alloc(ctx, m->dtype, (size_t)spec->hidden[i], &m->run_var[i]));
+  for (size_t i = 0; i < m->n_norms; i++) {
+    HS_TRY(hs_dev_alloc(ctx, m->dtype, (size_t)m->norms[i].features, &m->run_mean[i]));
+    HS_TRY(hs_dev_alloc(ctx, m->dtype, (size_t)m->norms[i].features, &m->run_var[i]));
   }
   HS_TRY(hs_model_init(m, 0));
   *out = m;
@@ -43,15 +48,11 @@ cleanup:
 }
 
 static void free_states(hs_model *m) {
-  for (size_t i = 0; i < m->n_states; i++) {
-    hs_batch_state *s = &m->states[i];
-    for (int j = 0; j < s->n_owned; j++) OPS(m)->free(BE(m), s->owned[j]);
-  }
+  for (size_t i = 0; i < m->n_states; i++) hs_nn_state_free(m, &m->states[i]);
   free(m->states);
   m->states = NULL;
   m->n_states = 0;
-  for (int j = 0; j < m->rs.n_owned; j++) OPS(m)->free(BE(m), m->rs.owned[j]);
-  memset(&m->rs, 0, sizeof m->rs);
+  hs_nn_rstate_release(m);
 }
 
 static void unbind(hs_model *m) {
@@ -68,7 +69,7 @@ void hs_model_destroy(hs_model *m) {
   if (!m) return;
   unbind(m);
   OPS(m)->free(BE(m), m->theta);
-  for (int i = 0; i < HS_MAX_HIDDEN; i++) {
+  for (size_t i = 0; i < m->n_norms; i++) {
     OPS(m)->free(BE(m), m->run_mean[i]);
     OPS(m)->free(BE(m), m->run_var[i]);
   }
@@ -79,6 +80,8 @@ void hs_nn_invalidate(hs_model *m) {
   for (size_t i = 0; i < m->n_states; i++) m->states[i].valid = 0;
 }
 
+static int is_norm_tensor(const hs_model *m, size_t t) { return m->fan_in[t] == 0; }
+
 hs_status hs_model_init(hs_model *m, uint64_t seed) {
   double *theta = malloc(m->P * sizeof *theta);
   if (!theta) return hs_fail(m->ctx, HS_E_NOMEM, "out of host memory (%zu parameters)", m->P);
@@ -86,10 +89,11 @@ hs_status hs_model_init(hs_model *m, uint64_t seed) {
     const hs_param_info *p = &m->tensors[t];
     size_t n = (size_t)p->rows * p->cols;
     double *dst = theta + p->offset;
-    if (m->fan_in[t] == 0) { /* BatchNorm1d: weight 1, bias 0 */
-      double v = strstr(p->name, "norm.weight") ? 1.0 : 0.0;
+    if (is_norm_tensor(m, t)) { /* BatchNorm: weight 1, bias 0 */
+      size_t len = strlen(p->name);
+      double v = len >= 7 && strcmp(p->name + len - 7, ".weight") == 0 ? 1.0 : 0.0;
       for (size_t j = 0; j < n; j++) dst[j] = v;
-    } else { /* nn.Linear: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
+    } else { /* nn.Linear / nn.Conv2d: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
       double bound = 1.0 / sqrt((double)m->fan_in[t]);
       for (size_t j = 0; j < n; j++)
         dst[j] = bound * (2.0 * hs_rng_uniform(seed, HS_STREAM_INIT + 16 * t, j) - 1.0);
@@ -97,8 +101,8 @@ hs_status hs_model_init(hs_model *m, uint64_t seed) {
   }
   hs_status st = hs_model_set_params(m, theta);
   free(theta);
-  for (int i = 0; st == HS_OK && i < m->spec.n_hidden && m->spec.batchnorm != HS_BN_NONE; i++) {
-    size_t n = (size_t)m->spec.hidden[i];
+  for (size_t i = 0; st == HS_OK && i < m->n_norms; i++) {
+    size_t n = (size_t)m->norms[i].features;
     if ((st = OPS(m)->fill(BE(m), m->dtype, n, 0.0, m->run_mean[i])) != HS_OK ||
         (st = OPS(m)->fill(BE(m), m->dtype, n, 1.0, m->run_var[i])) != HS_OK)
       return hs_fail_backend(m->ctx, st);
@@ -123,34 +127,33 @@ hs_status hs_model_set_params(hs_model *m, const double *theta) {
   return hs_dev_upload_f64(m->ctx, m->dtype, m->theta, theta, m->P);
 }
 
-static hs_status check_bn_block(hs_model *m, int block) {
-  if (m->spec.batchnorm == HS_BN_NONE)
-    return hs_fail(m->ctx, HS_E_INVALID, "the model has no batch norm: no running statistics");
-  if (block < 0 || block >= m->spec.n_hidden)
-    return hs_fail(m->ctx, HS_E_INVALID, "block %d out of range [0, %d)", block, m->spec.n_hidden);
+static hs_status check_norm(hs_model *m, int i) {
+  if (m->n_norms == 0) return hs_fail(m->ctx, HS_E_INVALID, "the model has no batch norm: no running statistics");
+  if (i < 0 || (size_t)i >= m->n_norms)
+    return hs_fail(m->ctx, HS_E_INVALID, "batch-norm layer %d out of range [0, %zu)", i, m->n_norms);
   return HS_OK;
 }
 
-hs_status hs_model_get_running(hs_model *m, int block, double *mean, double *var) {
-  hs_status st = check_bn_block(m, block);
-  size_t n = st == HS_OK ? (size_t)m->spec.hidden[block] : 0;
-  if (st == HS_OK && mean) st = hs_dev_download_f64(m->ctx, m->dtype, mean, m->run_mean[block], n);
-  if (st == HS_OK && var) st = hs_dev_download_f64(m->ctx, m->dtype, var, m->run_var[block], n);
+hs_status hs_model_get_running(hs_model *m, int i, double *mean, double *var) {
+  hs_status st = check_norm(m, i);
+  size_t n = st == HS_OK ? (size_t)m->norms[i].features : 0;
+  if (st == HS_OK && mean) st = hs_dev_download_f64(m->ctx, m->dtype, mean, m->run_mean[i], n);
+  if (st == HS_OK && var) st = hs_dev_download_f64(m->ctx, m->dtype, var, m->run_var[i], n);
   return st;
 }
 
-hs_status hs_model_set_running(hs_model *m, int block, const double *mean, const double *var) {
-  hs_status st = check_bn_block(m, block);
+hs_status hs_model_set_running(hs_model *m, int i, const double *mean, const double *var) {
+  hs_status st = check_norm(m, i);
   if (st != HS_OK) return st;
-  size_t n = (size_t)m->spec.hidden[block];
+  size_t n = (size_t)m->norms[i].features;
   if ((st = check_finite(m->ctx, "running_mean", mean, n)) != HS_OK) return st;
   if ((st = check_finite(m->ctx, "running_var", var, n)) != HS_OK) return st;
-  for (size_t i = 0; i < n; i++)
-    if (var[i] < 0)
-      return hs_fail(m->ctx, HS_E_INVALID, "blocks.%d.norm.running_var[%zu] = %g is negative", block, i, var[i]);
+  for (size_t j = 0; j < n; j++)
+    if (var[j] < 0)
+      return hs_fail(m->ctx, HS_E_INVALID, "%s.running_var[%zu] = %g is negative", m->norms[i].name, j, var[j]);
   hs_nn_invalidate(m);
-  st = hs_dev_upload_f64(m->ctx, m->dtype, m->run_mean[block], mean, n);
-  if (st == HS_OK) st = hs_dev_upload_f64(m->ctx, m->dtype, m->run_var[block], var, n);
+  st = hs_dev_upload_f64(m->ctx, m->dtype, m->run_mean[i], mean, n);
+  if (st == HS_OK) st = hs_dev_upload_f64(m->ctx, m->dtype, m->run_var[i], var, n);
   return st;
 }
 
@@ -204,51 +207,6 @@ size_t hs_dataset_size(const hs_dataset *d) { return d->n; }
 
 /* ---- binding and per-batch state ---- */
 
-static hs_status state_alloc(hs_model *m, hs_batch_state *s, int rows, void **p, size_t n) {
-  hs_status st = hs_dev_alloc(m->ctx, m->dtype, n, p);
-  if (st == HS_OK) s->owned[s->n_owned++] = *p;
-  return st;
-}
-
-/* Device bytes one batch state of `rows` rows needs. */
-static size_t state_elems(const hs_model *m, size_t rows) {
-  size_t e = 3 * rows * (size_t)m->spec.output_dim;
-  for (int i = 0; i < m->spec.n_hidden; i++) e += 10 * rows * (size_t)m->spec.hidden[i];
-  return e;
-}
-
-static hs_status state_create(hs_model *m, hs_batch_state *s, int rows) {
-  const hs_model_spec *sp = &m->spec;
-  size_t B = (size_t)rows, C = (size_t)sp->output_dim;
-  int bn = sp->batchnorm != HS_BN_NONE;
-  hs_status st = HS_OK;
-  memset(s, 0, sizeof *s);
-  s->rows = rows;
-  for (int i = 0; i < sp->n_hidden && st == HS_OK; i++) {
-    size_t n = (size_t)sp->hidden[i];
-    int linear_act = sp->activation == HS_ACT_LINEAR;
-    if ((st = state_alloc(m, s, rows, &s->Z[i], B * n))) break;
-    if (bn) {
-      if ((st = state_alloc(m, s, rows, &s->XH[i], B * n)) || (st = state_alloc(m, s, rows, &s->RSTD[i], n)) ||
-          (st = state_alloc(m, s, rows, &s->MEAN[i], n)) || (st = state_alloc(m, s, rows, &s->Y[i], B * n)))
-        break;
-    } else {
-      s->Y[i] = s->Z[i];
-    }
-    /* The block output: its own array, except that f = identity without a skip aliases Y. */
-    if (linear_act && !m->blocks[i].residual) s->OUT[i] = s->Y[i];
-    else if ((st = state_alloc(m, s, rows, &s->OUT[i], B * n))) break;
-    if ((st = state_alloc(m, s, rows, &s->dOUT[i], B * n)) || (st = state_alloc(m, s, rows, &s->dY[i], B * n)))
-      break;
-    if (bn) st = state_alloc(m, s, rows, &s->dZ[i], B * n);
-    else s->dZ[i] = s->dY[i];
-  }
-  if (st == HS_OK) st = state_alloc(m, s, rows, &s->F, B * C);
-  if (st == HS_OK && sp->loss == HS_LOSS_CROSS_ENTROPY) st = state_alloc(m, s, rows, &s->PROB, B * C);
-  if (st == HS_OK) st = state_alloc(m, s, rows, &s->dF, B * C);
-  return st;
-}
-
 /* Per-batch states are cached for every batch while they fit this budget; beyond it one
  * state is recomputed per batch and use (HESSPEC_CACHE_MB overrides). */
 static size_t cache_budget_bytes(void) {
@@ -271,7 +229,7 @@ static hs_status bind(hs_model *m, const hs_dataset *d, size_t batch, int may_ca
   unbind(m);
   size_t N = d->n, B = batch == 0 || batch > N ? N : batch;
   if (B > INT32_MAX) return hs_fail(ctx, HS_E_INVALID, "batch of %zu samples is too large", B);
-  if (m->spec.batchnorm == HS_BN_BATCH && (N % B == 1))
+  if (m->n_norms > 0 && m->spec.batchnorm == HS_BN_BATCH && (N % B == 1))
     return hs_fail(ctx, HS_E_INVALID, "--batch %zu leaves a last batch of 1 sample: batch-mode batch norm needs >= 2", B);
   m->data = d;
   m->batch = B;
@@ -286,11 +244,11 @@ static hs_status bind(hs_model *m, const hs_dataset *d, size_t batch, int may_ca
     HS_TRY(hs_dev_alloc(ctx, m->dtype, N * (size_t)d->output_dim, &m->T));
     HS_TRY(hs_dev_upload_f64(ctx, m->dtype, m->T, d->targets, N * (size_t)d->output_dim));
   }
-  int cache_all = may_cache && m->n_batches * state_elems(m, B) * hs_dtype_size(m->dtype) <= cache_budget_bytes();
+  int cache_all = may_cache && m->n_batches * hs_nn_state_bytes(m, B) <= cache_budget_bytes();
   m->n_states = cache_all ? m->n_batches : 1;
   m->states = calloc(m->n_states, sizeof *m->states);
   if (!m->states) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
-  for (size_t i = 0; i < m->n_states; i++) HS_TRY(state_create(m, &m->states[i], (int)B));
+  for (size_t i = 0; i < m->n_states; i++) HS_TRY(hs_nn_state_create(m, &m->states[i], (int)B));
   return HS_OK;
 cleanup:
   unbind(m);
@@ -301,20 +259,25 @@ hs_status hs_model_bind(hs_model *m, const hs_dataset *d, size_t batch) { return
 
 hs_status hs_nn_bind_streaming(hs_model *m, const hs_dataset *d, size_t batch) { return bind(m, d, batch, 0); }
 
-hs_status hs_nn_state(hs_model *m, size_t b, void *G, hs_batch_state **out) {
+hs_status hs_nn_state_mode(hs_model *m, size_t b, int bn_mode, void *G, hs_batch_state **out) {
   hs_status st;
   if (!m->data) return hs_fail(m->ctx, HS_E_INVALID, "no data bound to the model");
+  if (b >= m->n_batches) return hs_fail(m->ctx, HS_E_INTERNAL, "batch %zu of %zu", b, m->n_batches);
   size_t first = b * m->batch;
   int rows = (int)(first + m->batch <= m->data->n ? m->batch : m->data->n - first);
   hs_batch_state *s = &m->states[m->n_states == m->n_batches ? b : 0];
-  if (!G && s->valid && s->first == first) { *out = s; return HS_OK; }
+  if (!G && s->valid && s->first == first && s->bn_mode == bn_mode) { *out = s; return HS_OK; }
   s->valid = 0;
   const void *Xb = hs_dptr(m->X, m->dtype, first * (size_t)m->spec.input_dim);
-  HS_TRY(hs_nn_forward(m, s, Xb, rows, first));
-  HS_TRY(hs_nn_backward(m, s, Xb, 1, s->dF, NULL, G, 1));
+  HS_TRY(hs_nn_forward(m, s, Xb, rows, first, bn_mode));
+  HS_TRY(hs_nn_backward(m, s, 1, s->D[m->output_value], NULL, G, 1));
   s->valid = 1;
   *out = s;
   return HS_OK;
 cleanup:
   return st;
+}
+
+hs_status hs_nn_state(hs_model *m, size_t b, void *G, hs_batch_state **out) {
+  return hs_nn_state_mode(m, b, m->spec.batchnorm, G, out);
 }

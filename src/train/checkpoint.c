@@ -40,17 +40,17 @@ hs_status hs_trainer_save(hs_trainer *t, const char *name) {
                : snprintf(path, sizeof path, "%s/epoch-%04zu.safetensors", t->o.checkpoint_dir, t->epoch);
   if (w < 0 || (size_t)w >= sizeof path) return hs_fail(ctx, HS_E_INVALID, "checkpoint folder path too long");
   HS_TRY(optim_path(ctx, path, opath, sizeof opath));
-  size_t P = t->m->P;
+  size_t P = hs_model_num_params(t->m);
   hs_st_entry ent[2];
   size_t n_ent = 0;
   if (t->o.optimizer == HS_OPT_ADAM || t->o.momentum != 0) {
     a = malloc(P * sizeof *a);
     b = malloc(P * sizeof *b);
     if (!a || !b) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory saving the optimiser state"); goto cleanup; }
-    HS_TRY(hs_dev_download_f64(ctx, t->m->dtype, a, t->s1, P));
+    HS_TRY(hs_dev_download_f64(ctx, hs_nn_dtype(t->m), a, t->s1, P));
     ent[n_ent++] = (hs_st_entry){t->o.optimizer == HS_OPT_ADAM ? "exp_avg" : "momentum_buffer", 1, {P}, a};
     if (t->o.optimizer == HS_OPT_ADAM) {
-      HS_TRY(hs_dev_download_f64(ctx, t->m->dtype, b, t->s2, P));
+      HS_TRY(hs_dev_download_f64(ctx, hs_nn_dtype(t->m), b, t->s2, P));
       ent[n_ent++] = (hs_st_entry){"exp_avg_sq", 1, {P}, b};
     }
   }
@@ -90,10 +90,10 @@ static hs_status load_state(hs_trainer *t, const hs_safetensors *f, const char *
   double *data = NULL;
   hs_status st = hs_st_get_f64(t->ctx, f, name, &ten, &data);
   if (st != HS_OK) return st;
-  if (ten->count != t->m->P)
-    st = hs_fail(t->ctx, HS_E_INVALID, "%s: tensor '%s' has %zu values, the model has %zu parameters", f->path, name, ten->count, t->m->P);
+  if (ten->count != hs_model_num_params(t->m))
+    st = hs_fail(t->ctx, HS_E_INVALID, "%s: tensor '%s' has %zu values, the model has %zu parameters", f->path, name, ten->count, hs_model_num_params(t->m));
   else
-    st = hs_dev_upload_f64(t->ctx, t->m->dtype, dst, data, t->m->P);
+    st = hs_dev_upload_f64(t->ctx, hs_nn_dtype(t->m), dst, data, hs_model_num_params(t->m));
   free(data);
   return st;
 }

@@ -36,20 +36,23 @@ void hs_trainer_set_hook(hs_trainer *t, hs_train_hook fn, void *user) {
 
 hs_status hs_trainer_create(hs_model *m, const hs_dataset *train, const hs_dataset *test,
                             const hs_train_options *opt, hs_trainer **out) {
-  hs_context *ctx = m->ctx;
+  hs_context *ctx = hs_model_context(m);
   hs_status st;
   *out = NULL;
   if ((st = hs_train_validate(ctx, opt)) != HS_OK) return st;
-  const hs_model_spec *sp = &m->spec;
+  const hs_model_spec *sp = hs_model_get_spec(m);
+  const int has_bn = hs_model_num_norms(m) > 0;
+  const hs_dtype dt = hs_nn_dtype(m);
+  const size_t P = hs_model_num_params(m);
   if (train->input_dim != sp->input_dim || train->output_dim != sp->output_dim)
     return hs_fail(ctx, HS_E_INVALID, "training data are (%d -> %d), the model is (%d -> %d)", train->input_dim, train->output_dim, sp->input_dim, sp->output_dim);
   if (test && (test->input_dim != sp->input_dim || test->output_dim != sp->output_dim))
     return hs_fail(ctx, HS_E_INVALID, "test data are (%d -> %d), the model is (%d -> %d)", test->input_dim, test->output_dim, sp->input_dim, sp->output_dim);
   size_t N = train->n, B = opt->batch < N ? opt->batch : N;
   /* BatchNorm in training mode needs two samples per batch (PyTorch refuses one, too). */
-  if (sp->batchnorm != HS_BN_NONE && (B < 2 || N % B == 1))
+  if (has_bn && (B < 2 || N % B == 1))
     return hs_fail(ctx, HS_E_INVALID, "batch %zu with %zu samples leaves a batch of 1 sample: batch norm needs >= 2 per batch", B, N);
-  if (sp->batchnorm != HS_BN_NONE && test && opt->eval_batch && test->n % opt->eval_batch == 1 && sp->batchnorm == HS_BN_BATCH)
+  if (has_bn && test && opt->eval_batch && test->n % opt->eval_batch == 1 && sp->batchnorm == HS_BN_BATCH)
     return hs_fail(ctx, HS_E_INVALID, "eval batch %zu with %zu test samples leaves a batch of 1 sample", opt->eval_batch, test->n);
   hs_trainer *t = calloc(1, sizeof *t);
   if (!t) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
@@ -61,14 +64,14 @@ hs_status hs_trainer_create(hs_model *m, const hs_dataset *train, const hs_datas
   t->perm = malloc(N * sizeof *t->perm);
   if (!t->perm) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   HS_TRY(hs_dataset_create(ctx, N, train->input_dim, train->X, train->output_dim, train->labels, train->targets, &t->shuf));
-  HS_TRY(hs_dev_alloc(ctx, m->dtype, m->P, &t->G));
+  HS_TRY(hs_dev_alloc(ctx, dt, P, &t->G));
   if (opt->optimizer == HS_OPT_ADAM || opt->momentum != 0) {
-    HS_TRY(hs_dev_alloc(ctx, m->dtype, m->P, &t->s1));
-    HS_OP(ctx, OPS(t)->fill(BE(t), m->dtype, m->P, 0.0, t->s1));
+    HS_TRY(hs_dev_alloc(ctx, dt, P, &t->s1));
+    HS_OP(ctx, OPS(t)->fill(BE(t), dt, P, 0.0, t->s1));
   }
   if (opt->optimizer == HS_OPT_ADAM) {
-    HS_TRY(hs_dev_alloc(ctx, m->dtype, m->P, &t->s2));
-    HS_OP(ctx, OPS(t)->fill(BE(t), m->dtype, m->P, 0.0, t->s2));
+    HS_TRY(hs_dev_alloc(ctx, dt, P, &t->s2));
+    HS_OP(ctx, OPS(t)->fill(BE(t), dt, P, 0.0, t->s2));
   }
   *out = t;
   return HS_OK;
@@ -122,24 +125,21 @@ static hs_status push_record(hs_trainer *t, const hs_train_epoch *r) {
 /* Loss and accuracy over the test data in the spec's evaluation mode. */
 static hs_status evaluate(hs_trainer *t, double *loss, double *acc) {
   hs_model *m = t->m;
+  const hs_model_spec *sp = hs_model_get_spec(m);
   hs_status st;
   *loss = *acc = NAN;
   if (!t->test) return HS_OK;
   HS_TRY(hs_nn_bind_streaming(m, t->test, t->o.eval_batch));
   double sum = 0;
   size_t correct = 0;
-  for (size_t b = 0; b < m->n_batches; b++) {
-    hs_batch_state *s;
-    HS_TRY(hs_nn_state(m, b, NULL, &s));
-    sum += s->loss_sum;
-    if (m->spec.loss == HS_LOSS_CROSS_ENTROPY) {
-      size_t c;
-      HS_OP(t->ctx, OPS(t)->ce_correct(BE(t), m->dtype, s->rows, m->spec.output_dim, s->F, m->labels + s->first, &c));
-      correct += c;
-    }
+  for (size_t b = 0; b < hs_nn_num_batches(m); b++) {
+    hs_nn_batch_result r;
+    HS_TRY(hs_nn_batch(m, b, sp->batchnorm, NULL, &r));
+    sum += r.loss_sum;
+    correct += r.correct;
   }
   *loss = sum / (double)t->test->n;
-  if (m->spec.loss == HS_LOSS_CROSS_ENTROPY) *acc = (double)correct / (double)t->test->n;
+  if (sp->loss == HS_LOSS_CROSS_ENTROPY) *acc = (double)correct / (double)t->test->n;
 cleanup:
   return st;
 }
@@ -169,16 +169,18 @@ static hs_status call_hook(hs_trainer *t, const hs_train_epoch *r) {
 static hs_status step(hs_trainer *t, double lr) {
   hs_model *m = t->m;
   hs_status st = HS_OK;
-  double wd = m->spec.weight_decay + t->o.weight_decay;
+  double wd = hs_model_get_spec(m)->weight_decay + t->o.weight_decay;
+  const hs_dtype dt = hs_nn_dtype(m);
+  const size_t P = hs_model_num_params(m);
   t->step++;
   if (t->o.optimizer == HS_OPT_SGD) {
-    HS_OP(t->ctx, OPS(t)->sgd_step(BE(t), m->dtype, m->P, lr, t->o.momentum, t->o.dampening, t->o.nesterov, wd,
-                                    !t->s1_init, t->G, t->s1, m->theta));
+    HS_OP(t->ctx, OPS(t)->sgd_step(BE(t), dt, P, lr, t->o.momentum, t->o.dampening, t->o.nesterov, wd,
+                                    !t->s1_init, t->G, t->s1, hs_nn_params(m)));
     t->s1_init = 1;
   } else {
     double bc1 = 1.0 - pow(t->o.beta1, (double)t->step), bc2 = 1.0 - pow(t->o.beta2, (double)t->step);
-    HS_OP(t->ctx, OPS(t)->adam_step(BE(t), m->dtype, m->P, t->o.beta1, t->o.beta2, t->o.eps, wd, lr / bc1, sqrt(bc2),
-                                     t->G, t->s1, t->s2, m->theta));
+    HS_OP(t->ctx, OPS(t)->adam_step(BE(t), dt, P, t->o.beta1, t->o.beta2, t->o.eps, wd, lr / bc1, sqrt(bc2),
+                                     t->G, t->s1, t->s2, hs_nn_params(m)));
   }
 cleanup:
   return st;
@@ -188,7 +190,10 @@ hs_status hs_trainer_run(hs_trainer *t) {
   hs_context *ctx = t->ctx;
   hs_model *m = t->m;
   hs_status st = HS_OK;
-  const hs_batchnorm eval_mode = m->spec.batchnorm;
+  const hs_model_spec *sp = hs_model_get_spec(m);
+  const int has_bn = hs_model_num_norms(m) > 0;
+  const hs_dtype dt = hs_nn_dtype(m);
+  const size_t P = hs_model_num_params(m);
   const size_t N = t->train->n, B = t->o.batch < N ? t->o.batch : N;
   const size_t per_epoch = (N + B - 1) / B, total = per_epoch * (t->o.epochs - t->epoch);
   size_t done = 0;
@@ -207,43 +212,32 @@ hs_status hs_trainer_run(hs_trainer *t) {
     size_t correct = 0;
     shuffle(t, t->epoch);
     HS_TRY(hs_nn_bind_streaming(m, t->shuf, B));
-    /* training mode: batch statistics whatever the spec's evaluation mode */
-    if (eval_mode != HS_BN_NONE) m->spec.batchnorm = HS_BN_BATCH;
-    for (size_t b = 0; b < m->n_batches; b++) {
-      hs_batch_state *s;
-      HS_OP(ctx, OPS(t)->fill(BE(t), m->dtype, m->P, 0.0, t->G));
-      st = hs_nn_state(m, b, t->G, &s);
-      if (st != HS_OK) { m->spec.batchnorm = eval_mode; goto cleanup; }
-      if (!isfinite(s->loss_sum)) {
-        m->spec.batchnorm = eval_mode;
+    for (size_t b = 0; b < hs_nn_num_batches(m); b++) {
+      hs_nn_batch_result r;
+      HS_OP(ctx, OPS(t)->fill(BE(t), dt, P, 0.0, t->G));
+      /* training mode: batch statistics whatever the spec's evaluation mode */
+      HS_TRY(hs_nn_batch(m, b, HS_BN_BATCH, t->G, &r));
+      if (!isfinite(r.loss_sum)) {
         char ck[4200];
         last_good(t, ck, sizeof ck);
         st = hs_fail(ctx, HS_E_NUMERIC, "training diverged: the loss of epoch %zu, batch %zu is %g (try a smaller lr); last good checkpoint: %s",
-                     t->epoch + 1, b + 1, s->loss_sum, ck);
+                     t->epoch + 1, b + 1, r.loss_sum, ck);
         goto cleanup;
       }
-      loss_sum += s->loss_sum;
-      if (m->spec.loss == HS_LOSS_CROSS_ENTROPY) {
-        size_t c;
-        HS_OP(ctx, OPS(t)->ce_correct(BE(t), m->dtype, s->rows, m->spec.output_dim, s->F, m->labels + s->first, &c));
-        correct += c;
-      }
-      for (int i = 0; eval_mode != HS_BN_NONE && i < m->spec.n_hidden; i++)
-        HS_OP(ctx, OPS(t)->bn_running_update(BE(t), m->dtype, s->rows, m->spec.hidden[i], t->o.bn_momentum,
-                                              s->MEAN[i], s->RSTD[i], m->run_mean[i], m->run_var[i]));
+      loss_sum += r.loss_sum;
+      correct += r.correct;
+      if (has_bn) HS_TRY(hs_nn_update_running(m, b, t->o.bn_momentum));
       /* the engine scales by 1/N (dataset mean); a step wants the minibatch mean */
-      HS_OP(ctx, OPS(t)->scal(BE(t), m->dtype, m->P, (double)N / (double)s->rows, t->G));
+      HS_OP(ctx, OPS(t)->scal(BE(t), dt, P, (double)N / (double)r.rows, t->G));
       HS_TRY(step(t, lr));
       hs_nn_invalidate(m);
       if (hs_progress(ctx, "train", ++done, total)) {
-        m->spec.batchnorm = eval_mode;
         st = hs_fail(ctx, HS_E_INTERNAL, "cancelled");
         goto cleanup;
       }
     }
-    m->spec.batchnorm = eval_mode;
     int bad = 0;
-    HS_OP(ctx, OPS(t)->nonfinite(BE(t), m->dtype, m->P, m->theta, &bad));
+    HS_OP(ctx, OPS(t)->nonfinite(BE(t), dt, P, hs_nn_params(m), &bad));
     if (bad) {
       char ck[4200];
       last_good(t, ck, sizeof ck);
@@ -253,7 +247,7 @@ hs_status hs_trainer_run(hs_trainer *t) {
     }
     t->epoch++;
     hs_train_epoch r = {t->epoch, loss_sum / (double)N,
-                        m->spec.loss == HS_LOSS_CROSS_ENTROPY ? (double)correct / (double)N : NAN, NAN, NAN, lr, 0};
+                        sp->loss == HS_LOSS_CROSS_ENTROPY ? (double)correct / (double)N : NAN, NAN, NAN, lr, 0};
     HS_TRY(evaluate(t, &r.test_loss, &r.test_accuracy));
     r.seconds = now_s() - t0;
     HS_TRY(push_record(t, &r));

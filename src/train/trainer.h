@@ -2,7 +2,8 @@
 #ifndef HS_TRAINER_H
 #define HS_TRAINER_H
 
-#include "nn/model.h"
+#include "nn/dataset.h"
+#include "nn/engine.h"
 #include "train/train.h"
 
 struct hs_trainer {

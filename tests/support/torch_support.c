@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "io/npy.h"
-#include "nn/model.h"
+#include "nn/dataset.h"
 
 const char *hs_torch_python(void) {
   const char *p = getenv("HS_TORCH_PYTHON");

@@ -1,0 +1,42 @@
+/* The device-level entry points of nn/engine.h. */
+#include "nn/engine.h"
+#include "nn/model.h"
+
+hs_dtype hs_nn_dtype(const hs_model *m) { return m->dtype; }
+void *hs_nn_params(hs_model *m) { return m->theta; }
+size_t hs_nn_num_batches(const hs_model *m) { return m->n_batches; }
+
+hs_status hs_nn_batch(hs_model *m, size_t b, int bn_mode, void *G, hs_nn_batch_result *out) {
+  hs_batch_state *s;
+  hs_status st = hs_nn_state_mode(m, b, bn_mode, G, &s);
+  if (st != HS_OK) return st;
+  out->loss_sum = s->loss_sum;
+  out->rows = (size_t)s->rows;
+  out->correct = 0;
+  if (m->spec.loss == HS_LOSS_CROSS_ENTROPY) {
+    hs_context *ctx = m->ctx;
+    HS_OP(ctx, ctx->be->ops->ce_correct(ctx->be, m->dtype, s->rows, m->spec.output_dim, s->X[m->output_value],
+                                        m->labels + s->first, &out->correct));
+  }
+cleanup:
+  return st;
+}
+
+hs_status hs_nn_update_running(hs_model *m, size_t b, double momentum) {
+  hs_context *ctx = m->ctx;
+  hs_status st = HS_OK;
+  hs_batch_state *s = &m->states[m->n_states == m->n_batches ? b : 0];
+  if (!s->valid || s->first != b * m->batch || s->bn_mode != HS_BN_BATCH)
+    return hs_fail(ctx, HS_E_INTERNAL, "running statistics asked for batch %zu without its training-mode pass", b);
+  for (int i = 0; i < m->n_nodes; i++) {
+    const hs_node *n = &m->nodes[i];
+    if (n->kind != HS_NODE_NORM) continue;
+    /* BatchNorm2d counts every position of the batch: rows = B*H*W */
+    int rows = s->rows * (n->norm_2d ? n->in_shape.dim[1] * n->in_shape.dim[2] : 1);
+    HS_OP(ctx, ctx->be->ops->bn_running_update(ctx->be, m->dtype, rows, n->in_shape.dim[0], momentum,
+                                               s->priv[i][2], s->priv[i][1], m->run_mean[n->norm],
+                                               m->run_var[n->norm]));
+  }
+cleanup:
+  return st;
+}
