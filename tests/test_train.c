@@ -18,6 +18,7 @@
 #include "core/rng.h"
 #include "io/datasets.h"
 #include "nn/dataset.h"
+#include "nn/engine.h"
 #include "support/hs_test.h"
 #include "train/train.h"
 

@@ -23,7 +23,7 @@
 typedef struct {
   char name[48];
   size_t n, batch;
-  char spec[2048];
+  char spec[4096];
 } lcase;
 
 #define CONV(o, k, s, p, b) "{\"type\":\"conv2d\",\"out_channels\":" #o ",\"kernel\":" #k ",\"stride\":" #s ",\"padding\":" #p ",\"bias\":" #b "}"
@@ -41,7 +41,7 @@ static lcase cases[] = {
     {"lenet-like, maxpool", 10, 4,
      "{\"input_shape\":[1,12,12],\"layers\":[" CONV(4, 5, 1, 2, true) "," RELU ",{\"type\":\"maxpool\",\"kernel\":2}," CONV(6, 3, 1, 0, true)
      "," RELU ",{\"type\":\"maxpool\",\"kernel\":2}," FLAT "," LIN(12) "," RELU "," LIN(10) "],\"loss\":\"cross_entropy\"}"},
-    {"residual stage projection, bn batch", 9, 4,
+    {"residual stage projection, bn batch", 10, 4,
      "{\"input_shape\":[2,7,7],\"layers\":[" CONV(3, 3, 1, 1, false) "," BN "," RELU "," BLOCK_PROJ(4) "," GAP "," FLAT "," LIN(3)
      "],\"batchnorm_mode\":\"batch\",\"loss\":\"cross_entropy\"}"},
     {"residual stage projection, bn running", 9, 4,
@@ -56,7 +56,7 @@ static lcase cases[] = {
     {"conv kh!=kw, stride and padding pairs", 7, 3,
      "{\"input_shape\":[2,7,6],\"layers\":[{\"type\":\"conv2d\",\"out_channels\":3,\"kernel\":[3,2],\"stride\":[1,2],\"padding\":[1,0]},"
      TANH "," FLAT "," LIN(2) "],\"loss\":\"mse\",\"weight_decay\":0.01}"},
-    {"bn on the data, identity residual", 9, 4,
+    {"bn on the data, identity residual", 10, 4,
      "{\"input_shape\":[2,5,5],\"layers\":[" BN "," CONV(3, 3, 1, 1, true) ",{\"type\":\"residual\",\"body\":[" BN "," TANH ","
      CONV(3, 3, 1, 1, true) "]}," GAP "," FLAT "," LIN(3) "],\"batchnorm_mode\":\"batch\",\"loss\":\"cross_entropy\"}"},
     {"no-bn residual with biases", 8, 4,

@@ -106,6 +106,24 @@ hs_status hs_cpu_bn_rbwd_extra(hs_backend *be, hs_dtype t, int mode, int k, int 
                                const void *dY, const void *dZ, const void *RZ, const void *RXhat,
                                const void *Rgamma, size_t pstride, void *RdZ, void *Rdgamma);
 
+/* ---- convolution and pooling (cpu_conv.c) ---- */
+/* Checks a window geometry as backend.h states it (sizes, kernel/stride >= 1, padding >= 0,
+ * pool: no padding and an int32-addressable plane, Ho/Wo by the floor formula); HS_E_INVALID
+ * naming op otherwise. Backend-neutral: kernels/conv.cu uses it too. */
+hs_status hs_window_check(hs_backend *be, const char *op, const hs_window *g, int pool);
+hs_status hs_cpu_im2col(hs_backend *be, hs_dtype t, int n, hs_window g, const void *X, void *cols,
+                        long long ldc);
+hs_status hs_cpu_col2im(hs_backend *be, hs_dtype t, int n, hs_window g, const void *cols,
+                        long long ldc, void *dX);
+hs_status hs_cpu_transpose(hs_backend *be, hs_dtype t, int batch, int R, int S, int inner,
+                           const void *src, void *dst);
+hs_status hs_cpu_pool_fwd(hs_backend *be, hs_dtype t, int mode, int n, hs_window g, const void *X,
+                          void *Y, int32_t *argmax);
+hs_status hs_cpu_pool_rfwd(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g,
+                           const int32_t *argmax, const void *RX, void *RY);
+hs_status hs_cpu_pool_bwd(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g,
+                          const int32_t *argmax, const void *dY, void *dX);
+
 /* ---- losses (cpu_loss.c) ---- */
 hs_status hs_cpu_ce_fwd(hs_backend *be, hs_dtype t, int rows, int C, const void *F,
                         const int32_t *labels, void *P, double *loss_sum);

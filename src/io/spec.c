@@ -113,8 +113,8 @@ static hs_status enum_field(hs_context *ctx, const char *name, const cJSON *v,
   return HS_OK;
 }
 
-hs_status hs_spec_from_cjson(hs_context *ctx, const char *name, const cJSON *obj,
-                             hs_model_spec *out) {
+static hs_status mlp_from_cjson(hs_context *ctx, const char *name, const cJSON *obj,
+                                hs_model_spec *out) {
   static const char *const keys[] = {"input_dim", "hidden",   "output_dim", "activation",
                                      "batchnorm", "residual", "bias",       "loss",
                                      "weight_decay"};
@@ -198,6 +198,191 @@ hs_status hs_spec_from_cjson(hs_context *ctx, const char *name, const cJSON *obj
   return HS_OK;
 }
 
+/* ---- the layer form ---- */
+
+static const char *const layer_names[] = {"linear", "conv2d", "batchnorm", "relu", "tanh", "identity",
+                                          "avgpool", "maxpool", "global_avgpool", "flatten", "residual"};
+enum { N_LAYER_TYPES = sizeof layer_names / sizeof layer_names[0] };
+
+/* An int, or with `pair` also [a, b], each in [lo, hi]. */
+static int as_pair(const cJSON *v, int pair, int lo, int hi, int out[2]) {
+  if (cJSON_IsNumber(v)) {
+    if (!as_int(v, lo, hi, &out[0])) return 0;
+    out[1] = out[0];
+    return 1;
+  }
+  if (!pair || !cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2) return 0;
+  return as_int(cJSON_GetArrayItem(v, 0), lo, hi, &out[0]) && as_int(cJSON_GetArrayItem(v, 1), lo, hi, &out[1]);
+}
+
+typedef struct {
+  hs_context *ctx;
+  const char *file;
+  hs_model_spec *s;
+} lparser;
+
+static hs_status parse_list(lparser *p, const cJSON *arr, const char *path, const char *field);
+
+/* Keys a layer type accepts besides "type". */
+static const char *allowed_keys(hs_layer_type t) {
+  switch (t) {
+  case HS_LAYER_LINEAR: return "out_features bias";
+  case HS_LAYER_CONV2D: return "out_channels kernel stride padding bias";
+  case HS_LAYER_BATCHNORM: return "eps";
+  case HS_LAYER_AVGPOOL:
+  case HS_LAYER_MAXPOOL: return "kernel stride";
+  case HS_LAYER_RESIDUAL: return "body shortcut";
+  default: return "";
+  }
+}
+
+static int key_allowed(const char *list, const char *key) {
+  size_t n = strlen(key);
+  for (const char *q = list; (q = strstr(q, key)) != NULL; q += n)
+    if ((q == list || q[-1] == ' ') && (q[n] == ' ' || q[n] == '\0')) return 1;
+  return 0;
+}
+
+static hs_status parse_layer(lparser *p, const cJSON *o, const char *path) {
+  hs_context *ctx = p->ctx;
+  const char *f = p->file;
+  if (!cJSON_IsObject(o)) return hs_fail(ctx, HS_E_INVALID, "%s: %s: expected a layer object", f, path);
+  const cJSON *ty = cJSON_GetObjectItemCaseSensitive(o, "type");
+  if (!ty) return hs_fail(ctx, HS_E_INVALID, "%s: %s: missing field 'type'", f, path);
+  if (!cJSON_IsString(ty)) return hs_fail(ctx, HS_E_INVALID, "%s: %s: field 'type': expected a string", f, path);
+  int t = lookup(layer_names, N_LAYER_TYPES, ty->valuestring);
+  if (t < 0)
+    return hs_fail(ctx, HS_E_INVALID,
+                   "%s: %s: unknown layer type '%s' (known: linear, conv2d, batchnorm, relu, tanh, identity, avgpool, "
+                   "maxpool, global_avgpool, flatten, residual)", f, path, ty->valuestring);
+  const char *keys = allowed_keys((hs_layer_type)t);
+  for (const cJSON *v = o->child; v; v = v->next) {
+    if (strcmp(v->string, "type") == 0) continue;
+    if (!key_allowed(keys, v->string))
+      return hs_fail(ctx, HS_E_INVALID, "%s: %s: unknown field '%s' for a %s layer%s%s%s", f, path, v->string,
+                     layer_names[t], *keys ? " (known: " : "", keys, *keys ? ")" : "");
+  }
+  hs_model_spec *s = p->s;
+  if (s->n_layers >= HS_MAX_LAYERS)
+    return hs_fail(ctx, HS_E_INVALID, "%s: %s: more than %d layers (residual bodies included)", f, path, HS_MAX_LAYERS);
+  int idx = s->n_layers++;
+  hs_layer_spec *e = &s->layers[idx];
+  memset(e, 0, sizeof *e);
+  e->type = (hs_layer_type)t;
+  e->bias = 1;
+  e->eps = 1e-5;
+  e->stride[0] = e->stride[1] = 1;
+  const cJSON *v;
+  if (t == HS_LAYER_LINEAR || t == HS_LAYER_CONV2D) {
+    const char *k = t == HS_LAYER_LINEAR ? "out_features" : "out_channels";
+    v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!v) return hs_fail(ctx, HS_E_INVALID, "%s: %s: missing field '%s'", f, path, k);
+    if (!as_int(v, 1, HS_SPEC_MAX_DIM, &e->out))
+      return hs_fail(ctx, HS_E_INVALID, "%s: %s: field '%s': expected a positive integer", f, path, k);
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "bias"))) {
+      if (!cJSON_IsBool(v)) return hs_fail(ctx, HS_E_INVALID, "%s: %s: field 'bias': expected true or false", f, path);
+      e->bias = cJSON_IsTrue(v);
+    }
+  }
+  if (t == HS_LAYER_CONV2D || t == HS_LAYER_AVGPOOL || t == HS_LAYER_MAXPOOL) {
+    v = cJSON_GetObjectItemCaseSensitive(o, "kernel");
+    if (!v) return hs_fail(ctx, HS_E_INVALID, "%s: %s: missing field 'kernel'", f, path);
+    if (!as_pair(v, 1, 1, HS_SPEC_MAX_DIM, e->kernel))
+      return hs_fail(ctx, HS_E_INVALID, "%s: %s: field 'kernel': expected a positive integer or [kh, kw]", f, path);
+    if (t != HS_LAYER_CONV2D) e->stride[0] = e->kernel[0], e->stride[1] = e->kernel[1];
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "stride")) && !as_pair(v, 1, 1, HS_SPEC_MAX_DIM, e->stride))
+      return hs_fail(ctx, HS_E_INVALID, "%s: %s: field 'stride': expected a positive integer or [sh, sw]", f, path);
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "padding")) && !as_pair(v, 1, -HS_SPEC_MAX_DIM, HS_SPEC_MAX_DIM, e->padding))
+      return hs_fail(ctx, HS_E_INVALID, "%s: %s: field 'padding': expected an integer or [ph, pw]", f, path);
+  }
+  if (t == HS_LAYER_BATCHNORM && (v = cJSON_GetObjectItemCaseSensitive(o, "eps"))) {
+    if (!cJSON_IsNumber(v)) return hs_fail(ctx, HS_E_INVALID, "%s: %s: field 'eps': expected a number", f, path);
+    e->eps = v->valuedouble;
+  }
+  if (t == HS_LAYER_RESIDUAL) {
+    char sub[96];
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(o, "body"), *sc = cJSON_GetObjectItemCaseSensitive(o, "shortcut");
+    if (!body) return hs_fail(ctx, HS_E_INVALID, "%s: %s: missing field 'body'", f, path);
+    snprintf(sub, sizeof sub, "%s.body", path);
+    hs_status st = parse_list(p, body, sub, "body");
+    if (st != HS_OK) return st;
+    s->layers[idx].body_len = s->n_layers - idx - 1;
+    if (sc && !cJSON_IsNull(sc)) {
+      snprintf(sub, sizeof sub, "%s.shortcut", path);
+      if ((st = parse_list(p, sc, sub, "shortcut")) != HS_OK) return st;
+    }
+    s->layers[idx].shortcut_len = s->n_layers - idx - 1 - s->layers[idx].body_len;
+  }
+  return HS_OK;
+}
+
+static hs_status parse_list(lparser *p, const cJSON *arr, const char *path, const char *field) {
+  if (!cJSON_IsArray(arr))
+    return hs_fail(p->ctx, HS_E_INVALID, "%s: %s: field '%s': expected an array of layers", p->file, path, field);
+  int j = 0;
+  for (const cJSON *o = arr->child; o; o = o->next, j++) {
+    char sub[96];
+    snprintf(sub, sizeof sub, "%s.%d", path, j);
+    hs_status st = parse_layer(p, o, sub);
+    if (st != HS_OK) return st;
+  }
+  return HS_OK;
+}
+
+static hs_status layers_from_cjson(hs_context *ctx, const char *name, const cJSON *obj, hs_model_spec *out) {
+  static const char *const keys[] = {"input_shape", "layers", "batchnorm_mode", "loss", "weight_decay"};
+  hs_model_spec *s = malloc(sizeof *s);
+  if (!s) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
+  *s = hs_spec_defaults();
+  s->form = HS_SPEC_LAYERS;
+  s->batchnorm = HS_BN_BATCH;
+  hs_status st = HS_OK;
+  int e;
+  for (const cJSON *v = obj->child; v && st == HS_OK; v = v->next) {
+    int k = lookup(keys, 5, v->string);
+    if (k < 0) {
+      st = hs_fail(ctx, HS_E_INVALID, "%s: unknown field '%s' for the layer form (known: input_shape, layers, "
+                   "batchnorm_mode, loss, weight_decay; the MLP form's fields cannot be mixed in)", name, v->string);
+    } else if (k == 0) {
+      int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0, ok = n == 1 || n == 3;
+      for (int i = 0; ok && i < n; i++) ok = as_int(cJSON_GetArrayItem(v, i), 1, HS_SPEC_MAX_DIM, &s->input_shape.dim[i]);
+      if (!ok) st = hs_fail(ctx, HS_E_INVALID, "%s: field 'input_shape': expected [F] or [C, H, W] of positive integers", name);
+      s->input_shape.rank = n;
+    } else if (k == 2) {
+      static const char *const modes[] = {"batch", "running"};
+      if ((st = enum_field(ctx, name, v, modes, 2, &e)) == HS_OK) s->batchnorm = e ? HS_BN_RUNNING : HS_BN_BATCH;
+    } else if (k == 3) {
+      if ((st = enum_field(ctx, name, v, loss_names, 2, &e)) == HS_OK) s->loss = (hs_loss)e;
+    } else if (k == 4) {
+      if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || !isfinite(v->valuedouble))
+        st = hs_fail(ctx, HS_E_INVALID, "%s: field 'weight_decay': expected a number >= 0", name);
+      else s->weight_decay = v->valuedouble;
+    }
+  }
+  const cJSON *layers = cJSON_GetObjectItemCaseSensitive(obj, "layers");
+  if (st == HS_OK && !cJSON_GetObjectItemCaseSensitive(obj, "input_shape"))
+    st = hs_fail(ctx, HS_E_INVALID, "%s: missing required field 'input_shape'", name);
+  if (st == HS_OK) {
+    lparser p = {ctx, name, s};
+    st = parse_list(&p, layers, "layers", "layers");
+  }
+  if (st == HS_OK && (st = hs_spec_infer_dims(ctx, s)) != HS_OK) {
+    char msg[sizeof ctx->errmsg];
+    snprintf(msg, sizeof msg, "%s", hs_last_error(ctx));
+    st = hs_fail(ctx, st, "%s: %s", name, msg);
+  }
+  if (st == HS_OK) *out = *s;
+  free(s);
+  return st;
+}
+
+hs_status hs_spec_from_cjson(hs_context *ctx, const char *name, const cJSON *obj, hs_model_spec *out) {
+  if (!cJSON_IsObject(obj))
+    return hs_fail(ctx, HS_E_INVALID, "%s: expected a JSON object with the model spec", name);
+  if (cJSON_GetObjectItemCaseSensitive(obj, "layers")) return layers_from_cjson(ctx, name, obj, out);
+  return mlp_from_cjson(ctx, name, obj, out);
+}
+
 hs_status hs_spec_parse(hs_context *ctx, const char *name, const char *json, size_t len,
                         hs_model_spec *out) {
   const char *end = NULL;
@@ -230,41 +415,6 @@ hs_status hs_spec_load(hs_context *ctx, const char *path, hs_model_spec *out) {
   st = hs_spec_parse(ctx, path, buf, len, out);
   free(buf);
   return st;
-}
-
-hs_status hs_spec_validate(hs_context *ctx, const hs_model_spec *s) {
-  if (s->input_dim < 1 || s->input_dim > HS_SPEC_MAX_DIM)
-    return hs_fail(ctx, HS_E_INVALID, "field 'input_dim': %d is not in [1, %d]", s->input_dim,
-                   HS_SPEC_MAX_DIM);
-  if (s->output_dim < 1 || s->output_dim > HS_SPEC_MAX_DIM)
-    return hs_fail(ctx, HS_E_INVALID, "field 'output_dim': %d is not in [1, %d]", s->output_dim,
-                   HS_SPEC_MAX_DIM);
-  if (s->n_hidden < 0 || s->n_hidden > HS_MAX_HIDDEN)
-    return hs_fail(ctx, HS_E_INVALID, "field 'hidden': %d layers is not in [0, %d]", s->n_hidden,
-                   HS_MAX_HIDDEN);
-  for (int i = 0; i < s->n_hidden; i++)
-    if (s->hidden[i] < 1 || s->hidden[i] > HS_SPEC_MAX_DIM)
-      return hs_fail(ctx, HS_E_INVALID, "field 'hidden': width %d of layer %d is not in [1, %d]",
-                     s->hidden[i], i, HS_SPEC_MAX_DIM);
-  if ((unsigned)s->activation > HS_ACT_TANH)
-    return hs_fail(ctx, HS_E_INVALID, "field 'activation': invalid value %d", (int)s->activation);
-  if ((unsigned)s->batchnorm > HS_BN_RUNNING)
-    return hs_fail(ctx, HS_E_INVALID, "field 'batchnorm': invalid value %d", (int)s->batchnorm);
-  if ((unsigned)s->loss > HS_LOSS_CROSS_ENTROPY)
-    return hs_fail(ctx, HS_E_INVALID, "field 'loss': invalid value %d", (int)s->loss);
-  if (s->residual != 0 && s->residual != 1)
-    return hs_fail(ctx, HS_E_INVALID, "field 'residual': expected 0 or 1, got %d", s->residual);
-  if (s->bias != 0 && s->bias != 1)
-    return hs_fail(ctx, HS_E_INVALID, "field 'bias': expected 0 or 1, got %d", s->bias);
-  if (!(s->weight_decay >= 0) || !isfinite(s->weight_decay))
-    return hs_fail(ctx, HS_E_INVALID, "field 'weight_decay': %g is not a finite number >= 0",
-                   s->weight_decay);
-  /* With one output the softmax is constant: the loss, gradient and Hessian are all zero. */
-  if (s->loss == HS_LOSS_CROSS_ENTROPY && s->output_dim < 2)
-    return hs_fail(ctx, HS_E_INVALID,
-                   "field 'output_dim': cross_entropy needs at least 2 classes, got %d",
-                   s->output_dim);
-  return HS_OK;
 }
 
 /* The shortest %g form that reads back as the same double, so equal specs print equally. */

@@ -95,11 +95,11 @@ struct hs_model {
   size_t P;
   size_t n_tensors;
   hs_param_info tensors[HS_MAX_TENSORS];
-  char names[HS_MAX_TENSORS][56];
+  char names[HS_MAX_TENSORS][80];
   int fan_in[HS_MAX_TENSORS]; /* of the layer a weight or bias belongs to; 0 for BN */
   size_t n_norms;
   hs_norm_info norms[HS_MAX_LAYERS];
-  char norm_names[HS_MAX_LAYERS][48];
+  char norm_names[HS_MAX_LAYERS][64];
 
   int n_nodes, n_values, n_slots;
   hs_node nodes[HS_MAX_NODES];

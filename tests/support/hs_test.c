@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "nn/engine.h"
 
 hs_context *hs_test_ctx(hs_dtype t, int threads) {
   hs_context_options o = hs_context_defaults();
