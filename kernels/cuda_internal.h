@@ -167,6 +167,23 @@ hs_status cu_ce_correct(hs_backend *be, hs_dtype t, int rows, int C, const void 
 hs_status cu_mse_fwd_bwd(hs_backend *be, hs_dtype t, int rows, int C, const void *F,
                          const void *T, double scale, double *loss_sum, void *dF);
 
+/* conv.cu */
+hs_status cu_im2col(hs_backend *be, hs_dtype t, int n, hs_window g, const void *X, void *cols,
+                    long long ldc);
+hs_status cu_col2im(hs_backend *be, hs_dtype t, int n, hs_window g, const void *cols,
+                    long long ldc, void *dX);
+hs_status cu_transpose(hs_backend *be, hs_dtype t, int batch, int R, int S, int inner,
+                       const void *src, void *dst);
+hs_status cu_pool_fwd(hs_backend *be, hs_dtype t, int mode, int n, hs_window g, const void *X,
+                      void *Y, int32_t *argmax);
+hs_status cu_pool_rfwd(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g,
+                       const int32_t *argmax, const void *RX, void *RY);
+hs_status cu_pool_bwd(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g,
+                      const int32_t *argmax, const void *dY, void *dX);
+/* The window geometry check both backends share (defined in src/backend/cpu_conv.c, declared
+ * for C in cpu_internal.h): HS_E_INVALID naming op unless g is as backend.h states. */
+extern "C" hs_status hs_window_check(hs_backend *be, const char *op, const hs_window *g, int pool);
+
 /* Argument checks shared by the ops: negative sizes are the caller's bug. */
 #define CU_REQUIRE(cond, what)                                                  \
   do {                                                                          \

@@ -45,8 +45,35 @@ typedef struct {
   size_t n, batch;
 } config;
 
+/* A conv net with every new op: conv (stride 2, padding, 1x1 projection), BatchNorm2d,
+ * maxpool, a residual stage and global average pooling (the transposes of both). */
+static hs_model_spec conv_spec(void) {
+  hs_context *ctx = hs_test_ctx(HS_F64, 1);
+  hs_shape in = {3, {2, 9, 9}};
+  hs_model_spec s = hs_test_layers(&in, HS_LOSS_CROSS_ENTROPY, HS_BN_BATCH);
+  hs_test_conv(&s, 4, 3, 3, 1, 1, 1);
+  hs_test_add(&s, HS_LAYER_RELU);
+  hs_test_pool(&s, HS_LAYER_MAXPOOL, 2, 1);
+  int r = hs_test_residual_begin(&s);
+  hs_test_conv(&s, 6, 3, 3, 2, 1, 0);
+  hs_test_add(&s, HS_LAYER_BATCHNORM);
+  hs_test_add(&s, HS_LAYER_TANH);
+  hs_test_conv(&s, 6, 3, 3, 1, 1, 0);
+  hs_test_residual_shortcut(&s, r);
+  hs_test_conv(&s, 6, 1, 1, 2, 0, 0);
+  hs_test_add(&s, HS_LAYER_BATCHNORM);
+  hs_test_residual_end(&s, r);
+  hs_test_add(&s, HS_LAYER_GLOBAL_AVGPOOL);
+  hs_test_add(&s, HS_LAYER_FLATTEN);
+  hs_test_linear(&s, 5, 1);
+  hs_test_finish(ctx, &s);
+  hs_context_destroy(ctx);
+  return s;
+}
+
 static config config_of(int i) {
   switch (i) {
+  case 3: return (config){"conv residual bn2d maxpool ce", conv_spec(), 40, 16};
   case 0: return (config){"relu bn-batch residual ce", hs_test_spec(7, 2, W_A, 5, HS_ACT_RELU, HS_BN_BATCH, 1, 1, HS_LOSS_CROSS_ENTROPY), 75, 32};
   case 1: return (config){"tanh bn-running mse", hs_test_spec(6, 2, W_B, 3, HS_ACT_TANH, HS_BN_RUNNING, 0, 1, HS_LOSS_MSE), 50, 0};
   default: return (config){"linear no-bias ce", hs_test_spec(5, 3, W_C, 4, HS_ACT_LINEAR, HS_BN_NONE, 0, 0, HS_LOSS_CROSS_ENTROPY), 40, 16};
@@ -114,14 +141,14 @@ static void compare_model(const config *c, hs_dtype t, double tol) {
 }
 
 Test(gpu_end_to_end, hvp_f64) {
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 4; i++) {
     config c = config_of(i);
     compare_model(&c, HS_F64, 1e-10);
   }
 }
 
 Test(gpu_end_to_end, hvp_f32) {
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 4; i++) {
     config c = config_of(i);
     compare_model(&c, HS_F32, 2e-3);
   }
