@@ -136,6 +136,63 @@ cleanup:
 
 /* ---- one analysis ---- */
 
+static hs_layer_spec *push(hs_model_spec *s, hs_layer_type t) {
+  hs_layer_spec *e = &s->layers[s->n_layers++];
+  memset(e, 0, sizeof *e);
+  e->type = t;
+  e->bias = 1;
+  e->eps = 1e-5;
+  e->stride[0] = e->stride[1] = 1;
+  return e;
+}
+
+static void push_conv(hs_model_spec *s, int out, int kernel, int stride, int bn) {
+  hs_layer_spec *e = push(s, HS_LAYER_CONV2D);
+  e->out = out;
+  e->kernel[0] = e->kernel[1] = kernel;
+  e->stride[0] = e->stride[1] = stride;
+  e->padding[0] = e->padding[1] = kernel / 2;
+  e->bias = !bn; /* a conv followed by batch norm has its bias in the norm's beta */
+  if (bn) push(s, HS_LAYER_BATCHNORM);
+}
+
+/* The conv kinds on the hidden widths as channels: a 3x3 stem, then per further width a stage
+ * of two 3x3 convs (stride 2 where the width changes), wrapped in a residual with an identity
+ * shortcut, or a 1x1 projection where the shape changes (resnet kinds), then global average
+ * pooling and a linear classifier. Images are square, one channel: 784 inputs -> [1, 28, 28]. */
+static hs_status conv_spec(hs_context *ctx, const hs_cmp_config *c, const hs_cmp_kind *k, const hs_dataset *data,
+                           hs_model_spec *s) {
+  int side = (int)lround(sqrt((double)data->input_dim));
+  if (side * side != data->input_dim || side < 4)
+    return hs_fail(ctx, HS_E_INVALID, "kind '%s': conv kinds need square one-channel images; the data have %d features",
+                   k->name, data->input_dim);
+  *s = hs_spec_defaults();
+  s->form = HS_SPEC_LAYERS;
+  s->input_shape = (hs_shape){3, {1, side, side}};
+  s->batchnorm = c->bn_mode;
+  s->loss = c->loss;
+  const int bn = k->batchnorm;
+  push_conv(s, c->hidden[0], 3, 1, bn);
+  push(s, HS_LAYER_RELU);
+  for (int i = 1; i < c->n_hidden; i++) {
+    int w = c->hidden[i], stride = w != c->hidden[i - 1] ? 2 : 1, r = s->n_layers;
+    if (k->residual) push(s, HS_LAYER_RESIDUAL);
+    push_conv(s, w, 3, stride, bn);
+    push(s, HS_LAYER_RELU);
+    push_conv(s, w, 3, 1, bn);
+    if (k->residual) {
+      s->layers[r].body_len = s->n_layers - r - 1;
+      if (stride != 1) push_conv(s, w, 1, stride, bn);
+      s->layers[r].shortcut_len = s->n_layers - r - 1 - s->layers[r].body_len;
+    }
+    push(s, HS_LAYER_RELU);
+  }
+  push(s, HS_LAYER_GLOBAL_AVGPOOL);
+  push(s, HS_LAYER_FLATTEN);
+  push(s, HS_LAYER_LINEAR)->out = data->output_dim;
+  return hs_spec_infer_dims(ctx, s);
+}
+
 static hs_model_spec kind_spec(const hs_cmp_config *c, const hs_cmp_kind *k, const hs_dataset *data) {
   hs_model_spec s = hs_spec_defaults();
   s.input_dim = data->input_dim;
@@ -274,7 +331,9 @@ static hs_status one_run(drv *d) {
   hs_trainer *t = NULL;
   hs_status st;
   char run_dir[4096], log[4200];
-  hs_model_spec s = kind_spec(c, k, d->train);
+  hs_model_spec s;
+  if (k->conv) HS_TRY(conv_spec(ctx, c, k, d->train, &s));
+  else s = kind_spec(c, k, d->train);
   snprintf(d->run_rel, sizeof d->run_rel, "runs/%s-s%llu", k->name, (unsigned long long)seed);
   snprintf(run_dir, sizeof run_dir, "%s/%s", d->dir, d->run_rel);
   snprintf(log, sizeof log, "%s/log.csv", run_dir);

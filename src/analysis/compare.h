@@ -23,9 +23,11 @@
 #define HS_CMP_MAX_STAGES 32
 
 typedef struct {
-  char name[32];          /* "linear", "relu", "relu-bn", "relu-res", "relu-bn-res", ... */
+  char name[32];          /* "linear", "relu", "relu-bn", "relu-res", "relu-bn-res", ...;
+                           * conv kinds: "conv", "conv-bn", "resnet", "resnet-bn" */
   hs_activation act;
   int batchnorm, residual;
+  int conv;               /* a conv net of the hidden widths as channels (compare.c, conv_spec) */
 } hs_cmp_kind;
 
 typedef struct {
@@ -66,7 +68,7 @@ hs_cmp_config hs_cmp_defaults(void);
 hs_status hs_cmp_load_preset(hs_context *ctx, const char *path, hs_cmp_config *cfg);
 /* Ranges and consistency (sizes, stages <= epochs, ...): HS_E_INVALID naming the field. */
 hs_status hs_cmp_validate(hs_context *ctx, hs_cmp_config *cfg);
-/* "relu-bn-res" -> kind; HS_E_INVALID naming it when unknown. */
+/* "relu-bn-res" or "resnet-bn" -> kind; HS_E_INVALID naming it when unknown. */
 hs_status hs_cmp_parse_kind(hs_context *ctx, const char *name, hs_cmp_kind *out);
 /* The configuration as JSON (provenance; a valid preset). Caller frees. */
 char *hs_cmp_config_json(const hs_cmp_config *cfg);

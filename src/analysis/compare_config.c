@@ -14,6 +14,15 @@ hs_status hs_cmp_parse_kind(hs_context *ctx, const char *name, hs_cmp_kind *out)
   if (strlen(name) >= sizeof out->name) return hs_fail(ctx, HS_E_INVALID, "kind '%.40s...' is too long", name);
   snprintf(out->name, sizeof out->name, "%s", name);
   const char *p = name;
+  if (strncmp(p, "conv", 4) == 0 || strncmp(p, "resnet", 6) == 0) { /* conv nets: relu, optional -bn */
+    out->conv = 1;
+    out->act = HS_ACT_RELU;
+    out->residual = p[0] == 'r';
+    p += out->residual ? 6 : 4;
+    if (strcmp(p, "-bn") == 0) out->batchnorm = 1, p += 3;
+    if (*p) goto bad;
+    return HS_OK;
+  }
   if (strncmp(p, "linear", 6) == 0) out->act = HS_ACT_LINEAR, p += 6;
   else if (strncmp(p, "relu", 4) == 0) out->act = HS_ACT_RELU, p += 4;
   else if (strncmp(p, "tanh", 4) == 0) out->act = HS_ACT_TANH, p += 4;
@@ -25,7 +34,8 @@ hs_status hs_cmp_parse_kind(hs_context *ctx, const char *name, hs_cmp_kind *out)
 bad:
   return hs_fail(ctx, HS_E_INVALID,
                  "kind '%s': expected an activation (linear, relu, tanh) optionally followed by -bn "
-                 "(batch norm) and -res (skip connections), e.g. relu-bn-res",
+                 "(batch norm) and -res (skip connections), e.g. relu-bn-res; or a conv net: conv, "
+                 "conv-bn, resnet, resnet-bn",
                  name);
 }
 

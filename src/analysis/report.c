@@ -92,6 +92,9 @@ char *hs_cmp_findings(const hs_cmp_result *r) {
   compare_kinds(&b, r, "Batch norm", "relu", "relu-bn");
   compare_kinds(&b, r, "Skip connections", "relu", "relu-res");
   compare_kinds(&b, r, "Batch norm on top of skip connections", "relu-res", "relu-bn-res");
+  compare_kinds(&b, r, "Batch norm in the conv net", "conv", "conv-bn");
+  compare_kinds(&b, r, "Skip connections in the conv net", "conv", "resnet");
+  compare_kinds(&b, r, "Batch norm on top of skip connections in the conv net", "resnet", "resnet-bn");
   /* the linear network */
   int lin = kind_index(r, "linear");
   if (lin >= 0) {

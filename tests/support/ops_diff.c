@@ -30,6 +30,13 @@
  *        the same values in double, so f32 cases are held to the f64 bound. The CPU sums
  *        blocks of 4096 terms left to right (worst case 4096*eps = 4.5e-13 of the scale), the
  *        GPU a fixed tree: 1e-12.
+ *  EXACT the convolution and pooling ops (im2col, col2im, transpose, pool_*): each output is
+ *        either a copy (im2col, transpose, max pooling's Y and R-forward) or a sum whose term
+ *        order backend.h fixes (col2im: ascending (i, j); average pooling: row-major window
+ *        order; pool_bwd: ascending window order), which both backends accumulate in double
+ *        and round once to the dtype, average pooling dividing by kh*kw once. There are only
+ *        IEEE additions and one IEEE division (no products an FMA could fuse), so the bits must
+ *        agree: tolerance 0. A difference means a different order, accumulator or term set.
  *  EIG   syevd by cuSOLVER vs LAPACK: eigenvalues to ~n*eps*||A||; eigenvectors compared
  *        (after fixing the sign) only where the gap to the neighbours exceeds 1e-2*||A||, where
  *        their error is ~ eps*||A||/gap; residuals ||A v - w v|| and orthonormality checked on
@@ -599,6 +606,331 @@ static void bn_rbwd_extra_shape(od_pair *p, hs_dtype t, int rows, int cols) {
     }
 }
 BN_CHECK(bn_rbwd_extra)
+
+/* ================================ convolution and pooling ================================ */
+
+/* int32 buffers (argmax) on both sides with guard bands, like od_buf. */
+#define OD_ISENTINEL 0x5A5A5A5A
+#define OD_IPOISON (-77) /* an argmax no window has: must be overwritten (max) or kept (avg) */
+
+typedef struct {
+  od_pair *p;
+  size_t n;
+  int32_t *d[2]; /* n + 2*OD_GUARD elements */
+  int32_t *h;    /* the initial payload */
+} od_ibuf;
+
+/* Takes ownership of v (n values). */
+static od_ibuf ibuf_from(od_pair *p, size_t n, int32_t *v) {
+  od_ibuf b = {p, n, {NULL, NULL}, v};
+  size_t tot = n + 2 * OD_GUARD;
+  int32_t *stage = malloc(tot * 4);
+  cr_assert(stage != NULL);
+  for (size_t i = 0; i < tot; i++) stage[i] = i < OD_GUARD || i >= OD_GUARD + n ? OD_ISENTINEL : v[i - OD_GUARD];
+  for (int s = 0; s < 2; s++) {
+    hs_backend *be = p->be[s];
+    hs_status st = be->ops->alloc(be, tot * 4, (void **)&b.d[s]);
+    OD_ASSERT(p, st == HS_OK, "%s alloc: %s", be->ops->name, be->errmsg);
+    st = be->ops->upload(be, b.d[s], stage, tot * 4);
+    OD_ASSERT(p, st == HS_OK, "%s upload: %s", be->ops->name, be->errmsg);
+  }
+  free(stage);
+  return b;
+}
+static od_ibuf ibuf_poison(od_pair *p, size_t n) {
+  int32_t *v = malloc((n + 1) * 4);
+  cr_assert(v != NULL);
+  for (size_t i = 0; i < n; i++) v[i] = OD_IPOISON;
+  return ibuf_from(p, n, v);
+}
+#define DI(b) ((b).d[s] + OD_GUARD)
+
+/* Downloads side s, checks its guards, returns the payload (caller frees). */
+static int32_t *ibuf_get(od_ibuf *b, int s, const char *what) {
+  od_pair *p = b->p;
+  hs_backend *be = p->be[s];
+  size_t tot = b->n + 2 * OD_GUARD;
+  int32_t *stage = malloc(tot * 4), *v = malloc((b->n + 1) * 4);
+  cr_assert(stage != NULL && v != NULL);
+  hs_status st = be->ops->download(be, stage, b->d[s], tot * 4);
+  OD_ASSERT(p, st == HS_OK, "%s download of %s: %s", be->ops->name, what, be->errmsg);
+  for (size_t i = 0; i < OD_GUARD; i++) {
+    OD_ASSERT(p, stage[i] == OD_ISENTINEL, "%s wrote outside %s: guard element -%zu changed", be->ops->name, what,
+              OD_GUARD - i);
+    OD_ASSERT(p, stage[OD_GUARD + b->n + i] == OD_ISENTINEL, "%s wrote outside %s: guard element +%zu changed",
+              be->ops->name, what, i + 1);
+  }
+  memcpy(v, stage + OD_GUARD, b->n * 4);
+  free(stage);
+  return v;
+}
+/* Both sides equal element for element; keep = 1: and equal to the initial payload. */
+static void ibuf_compare(od_ibuf *b, const char *what, int keep) {
+  od_pair *p = b->p;
+  int32_t *r = ibuf_get(b, 0, what), *d = ibuf_get(b, 1, what);
+  for (size_t i = 0; i < b->n; i++) {
+    OD_ASSERT(p, d[i] == r[i], "%s %s[%zu] = %d, reference %d", DUT(p), what, i, (int)d[i], (int)r[i]);
+    if (keep) OD_ASSERT(p, d[i] == b->h[i], "%s changed %s[%zu] (%d -> %d), which it must not write", DUT(p), what, i,
+                        (int)b->h[i], (int)d[i]);
+  }
+  free(r);
+  free(d);
+}
+static void ibuf_free(od_ibuf *b) {
+  for (int s = 0; s < 2; s++) b->p->be[s]->ops->free(b->p->be[s], b->d[s]);
+  free(b->h);
+  memset(b, 0, sizeof *b);
+}
+
+/* The elements of b outside the (rows x cols) block with leading dimension ld are as they were
+ * uploaded, on both sides (an op writing into a strided block must not touch the gaps). */
+static void buf_gaps_kept(od_buf *b, const char *what, size_t rows, size_t cols, size_t ld) {
+  od_pair *p = b->p;
+  for (int s = 0; s < 2; s++) {
+    double *v = buf_get(b, s, what);
+    for (size_t r = 0; r < rows; r++)
+      for (size_t c = cols; c < ld; c++) {
+        size_t i = r * ld + c;
+        OD_ASSERT(p, memcmp(&v[i], &b->h[i], sizeof v[i]) == 0, "%s wrote the gap %s[%zu][%zu]: %.17g -> %.17g",
+                  p->be[s]->ops->name, what, r, c, b->h[i], v[i]);
+      }
+    free(v);
+  }
+}
+
+/* Runs `call` on both backends and expects HS_E_INVALID from each (the checks are shared). */
+#define RUN_INVALID(p, call)                                                                         \
+  do {                                                                                             \
+    for (int s = 0; s < 2; s++) {                                                                  \
+      hs_backend *be = (p)->be[s];                                                                 \
+      hs_status st_ = (call);                                                                      \
+      OD_ASSERT(p, st_ == HS_E_INVALID, "%s accepted %s (status %s)", be->ops->name, #call,        \
+                hs_status_string(st_));                                                            \
+    }                                                                                              \
+  } while (0)
+
+typedef struct {
+  int n, C, H, W, kh, kw, sh, sw, ph, pw;
+} od_shape;
+
+static hs_window od_win(const od_shape *s) {
+  hs_window g = {.C = s->C, .H = s->H, .W = s->W, .kh = s->kh, .kw = s->kw, .sh = s->sh, .sw = s->sw,
+                 .ph = s->ph, .pw = s->pw};
+  g.Ho = (s->H + 2 * s->ph - s->kh) / s->sh + 1;
+  g.Wo = (s->W + 2 * s->pw - s->kw) / s->sw + 1;
+  return g;
+}
+#define OD_SHAPE_FMT "n=%d C=%d %dx%d kernel %dx%d stride %dx%d pad %dx%d"
+#define OD_SHAPE_ARGS(s) (s)->n, (s)->C, (s)->H, (s)->W, (s)->kh, (s)->kw, (s)->sh, (s)->sw, (s)->ph, (s)->pw
+
+/* Odd sizes: 3x3 pad 1; kh != kw with sh != sw and a column no window reads; a 1x1 stride-2
+ * shortcut; a kernel larger than the input with padding 2; one past CPU_PAR_MIN (the 3-thread
+ * CPU runs its parallel loops) that also spans many GPU blocks. */
+static const od_shape CONV_CASES[] = {
+    {3, 5, 11, 9, 3, 3, 1, 1, 1, 1}, {2, 3, 9, 8, 3, 2, 2, 1, 1, 0}, {3, 4, 7, 7, 1, 1, 2, 2, 0, 0},
+    {2, 2, 3, 4, 5, 5, 3, 2, 2, 2},  {5, 8, 29, 29, 3, 3, 1, 1, 1, 1},
+};
+#define N_CONV_CASES (sizeof CONV_CASES / sizeof *CONV_CASES)
+
+void od_check_im2col(od_pair *p, hs_dtype t) {
+  for (size_t ci = 0; ci < N_CONV_CASES; ci++) {
+    const od_shape *sh = &CONV_CASES[ci];
+    hs_window g = od_win(sh);
+    size_t CK = (size_t)g.C * g.kh * g.kw, nL = (size_t)sh->n * g.Ho * g.Wo, ldc = nL + 3;
+    CASE(p, t, "im2col " OD_SHAPE_FMT " ldc=%zu", OD_SHAPE_ARGS(sh), ldc);
+    od_buf X = buf_rand(p, (size_t)sh->n * g.C * g.H * g.W, 0.05, 1);
+    double *cv = vals_rand(p, CK * ldc, 0.05, 1); /* gaps: random, must be kept */
+    poison(cv, 0, (int)CK, (int)nL, ldc);
+    od_buf cols = buf_from(p, CK * ldc, cv);
+    RUN(p, be->ops->im2col(be, t, sh->n, g, D(X), D(cols), (long long)ldc));
+    buf_compare(&cols, "cols", 0 /* a copy */);
+    buf_gaps_kept(&cols, "cols", CK, nL, ldc);
+    if (ci == 0) {
+      RUN_INVALID(p, be->ops->im2col(be, t, sh->n, g, D(X), D(cols), (long long)nL - 1));
+      hs_window bad = g;
+      bad.Wo++;
+      RUN_INVALID(p, be->ops->im2col(be, t, sh->n, bad, D(X), D(cols), (long long)ldc));
+      RUN_INVALID(p, be->ops->im2col(be, (hs_dtype)7, sh->n, g, D(X), D(cols), (long long)ldc));
+    }
+    buf_free(&X);
+    buf_free(&cols);
+  }
+}
+
+void od_check_col2im(od_pair *p, hs_dtype t) {
+  for (size_t ci = 0; ci < N_CONV_CASES; ci++) {
+    const od_shape *sh = &CONV_CASES[ci];
+    hs_window g = od_win(sh);
+    size_t CK = (size_t)g.C * g.kh * g.kw, nL = (size_t)sh->n * g.Ho * g.Wo, ldc = nL + 2;
+    CASE(p, t, "col2im " OD_SHAPE_FMT " ldc=%zu", OD_SHAPE_ARGS(sh), ldc);
+    double *cv = vals_rand(p, CK * ldc, 0.05, 1);
+    for (size_t r = 0; r < CK; r++) cv[r * ldc + nL] = cv[r * ldc + nL + 1] = NAN; /* gaps: never read */
+    od_buf cols = buf_from(p, CK * ldc, cv), dX = buf_nan(p, (size_t)sh->n * g.C * g.H * g.W);
+    RUN(p, be->ops->col2im(be, t, sh->n, g, D(cols), (long long)ldc, D(dX)));
+    buf_compare(&dX, "dX", 0 /* EXACT */);
+    if (ci == 0) {
+      hs_window bad = g;
+      bad.kh = 0;
+      RUN_INVALID(p, be->ops->col2im(be, t, sh->n, bad, D(cols), (long long)ldc, D(dX)));
+      RUN_INVALID(p, be->ops->col2im(be, t, sh->n, g, D(cols), (long long)ldc, NULL));
+    }
+    buf_free(&cols);
+    buf_free(&dX);
+  }
+}
+
+void od_check_transpose(od_pair *p, hs_dtype t) {
+  /* channels last (inner 1, several 32 x 32 GPU tiles and partial ones), output major
+   * (batch 1, inner L), S = 1, and one past CPU_PAR_MIN */
+  static const int TC[][4] = {{3, 5, 37, 1}, {1, 4, 7, 13}, {2, 70, 45, 1}, {3, 33, 1, 1}, {2, 3, 5, 129}, {7, 64, 80, 1}};
+  for (size_t c = 0; c < sizeof TC / sizeof *TC; c++) {
+    int batch = TC[c][0], R = TC[c][1], S = TC[c][2], inner = TC[c][3];
+    size_t n = (size_t)batch * R * S * inner;
+    CASE(p, t, "transpose batch=%d R=%d S=%d inner=%d", batch, R, S, inner);
+    od_buf src = buf_rand(p, n, 0.05, 1), dst = buf_nan(p, n);
+    RUN(p, be->ops->transpose(be, t, batch, R, S, inner, D(src), D(dst)));
+    buf_compare(&dst, "dst", 0 /* a copy */);
+    double *v = buf_get(&dst, 1, "dst"); /* and the index formula of backend.h, on the backend under test */
+    for (int b = 0; b < batch; b++)
+      for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++)
+          for (int e = 0; e < inner; e++) {
+            size_t di = (((size_t)b * S + s) * R + r) * inner + e, si = (((size_t)b * R + r) * S + s) * inner + e;
+            OD_ASSERT(p, v[di] == src.h[si], "%s dst[%zu] = %.17g is not src[%zu] = %.17g", DUT(p), di, v[di], si,
+                      src.h[si]);
+          }
+    free(v);
+    if (c == 0) /* dst overlapping src */
+      RUN_INVALID(p, be->ops->transpose(be, t, batch, R, S, inner, D(src), hs_dptr(D(src), t, 1)));
+    buf_free(&src);
+    buf_free(&dst);
+  }
+}
+
+/* Windows that do not divide the input (7x7 kernel 3 stride 2, 5x5 kernel 2 stride 2), kh != kw
+ * with sh != sw, kernel 1x1 at stride 1 and 2, overlapping windows (kernel 3 stride 1), and one
+ * past CPU_PAR_MIN. */
+static const od_shape POOL_CASES[] = {
+    {2, 3, 7, 7, 3, 3, 2, 2, 0, 0}, {3, 2, 5, 5, 2, 2, 2, 2, 0, 0}, {2, 3, 9, 11, 2, 3, 1, 2, 0, 0},
+    {2, 2, 6, 5, 1, 1, 1, 1, 0, 0}, {2, 4, 8, 7, 1, 1, 2, 2, 0, 0}, {1, 3, 6, 9, 3, 3, 1, 1, 0, 0},
+    {6, 8, 31, 31, 3, 3, 2, 2, 0, 0},
+};
+#define N_POOL_CASES (sizeof POOL_CASES / sizeof *POOL_CASES)
+static const char *POOL_NAME(int mode) { return mode == HS_POOL_AVG ? "avg" : "max"; }
+
+/* A random argmax inside each window of n*C planes (windows overlap: several may pick one
+ * element, which exercises pool_bwd's sums). */
+static int32_t *argmax_rand(od_pair *p, size_t planes, const hs_window *g) {
+  size_t L = (size_t)g->Ho * g->Wo;
+  int32_t *a = malloc((planes * L + 1) * 4);
+  cr_assert(a != NULL);
+  for (size_t pl = 0; pl < planes; pl++)
+    for (int oy = 0; oy < g->Ho; oy++)
+      for (int ox = 0; ox < g->Wo; ox++) {
+        uint64_t r = hs_rng_bits(p->seed, HS_STREAM_TEST, p->draws++);
+        int i = (int)(r % (uint64_t)g->kh), j = (int)((r >> 24) % (uint64_t)g->kw);
+        a[pl * L + (size_t)oy * g->Wo + ox] = (oy * g->sh + i) * g->W + ox * g->sw + j;
+      }
+  return a;
+}
+
+/* input: 0 random, 1 ties (values from {-1, -0.5, 0.5, 1}), 2 random with NaNs */
+static void pool_fwd_case(od_pair *p, hs_dtype t, int mode, const od_shape *sh, int input) {
+  static const char *IN[] = {"random", "ties", "NaNs"};
+  hs_window g = od_win(sh);
+  size_t nx = (size_t)sh->n * g.C * g.H * g.W, ny = (size_t)sh->n * g.C * g.Ho * g.Wo;
+  CASE(p, t, "pool_fwd %s %s " OD_SHAPE_FMT, POOL_NAME(mode), IN[input], OD_SHAPE_ARGS(sh));
+  double *x = vals_rand(p, nx, 0.05, 1);
+  if (input == 1)
+    for (size_t i = 0; i < nx; i++) x[i] = x[i] < 0 ? (x[i] < -0.5 ? -1 : -0.5) : (x[i] > 0.5 ? 1 : 0.5);
+  if (input == 2)
+    for (size_t i = 0; i < nx; i += 7) x[i] = NAN;
+  od_buf X = buf_from(p, nx, x), Y = buf_nan(p, ny);
+  od_ibuf am = ibuf_poison(p, ny);
+  RUN(p, be->ops->pool_fwd(be, t, mode, sh->n, g, D(X), D(Y), DI(am)));
+  if (input != 2) {
+    buf_compare(&Y, "Y", 0 /* EXACT */);
+  } else { /* NaN where the reference has NaN (a window holding one), equal bits elsewhere */
+    double *r = buf_get(&Y, 0, "Y"), *d = buf_get(&Y, 1, "Y");
+    size_t nans = 0;
+    for (size_t i = 0; i < ny; i++) {
+      nans += isnan(r[i]) != 0;
+      OD_ASSERT(p, isnan(r[i]) ? isnan(d[i]) : d[i] == r[i], "%s Y[%zu] = %.17g, reference %.17g", DUT(p), i, d[i], r[i]);
+    }
+    OD_ASSERT(p, nans > 0, "reference max pooling does not propagate NaN");
+    free(r);
+    free(d);
+  }
+  ibuf_compare(&am, "argmax", mode == HS_POOL_AVG /* avg must not write it */);
+  if (mode == HS_POOL_AVG) {
+    RUN(p, be->ops->pool_fwd(be, t, mode, sh->n, g, D(X), D(Y), NULL));
+    buf_compare(&Y, "Y (argmax NULL)", 0);
+  }
+  buf_free(&X);
+  buf_free(&Y);
+  ibuf_free(&am);
+}
+
+void od_check_pool_fwd(od_pair *p, hs_dtype t) {
+  for (size_t ci = 0; ci < N_POOL_CASES; ci++) {
+    pool_fwd_case(p, t, HS_POOL_AVG, &POOL_CASES[ci], 0);
+    for (int input = 0; input < 3; input++) pool_fwd_case(p, t, HS_POOL_MAX, &POOL_CASES[ci], input);
+  }
+  /* the shared argument checks: padding, a wrong Ho, max without argmax, an unknown mode */
+  const od_shape *sh = &POOL_CASES[0];
+  hs_window g = od_win(sh), pad = g, badho = g;
+  pad.ph = 1, pad.Ho = (g.H + 2 - g.kh) / g.sh + 1;
+  badho.Ho++;
+  CASE(p, t, "pool_fwd invalid arguments " OD_SHAPE_FMT, OD_SHAPE_ARGS(sh));
+  od_buf X = buf_rand(p, (size_t)sh->n * g.C * g.H * g.W, 0.05, 1), Y = buf_nan(p, (size_t)sh->n * g.C * pad.Ho * g.Wo);
+  od_ibuf am = ibuf_poison(p, (size_t)sh->n * g.C * pad.Ho * g.Wo);
+  RUN_INVALID(p, be->ops->pool_fwd(be, t, HS_POOL_AVG, sh->n, pad, D(X), D(Y), NULL));
+  RUN_INVALID(p, be->ops->pool_fwd(be, t, HS_POOL_AVG, sh->n, badho, D(X), D(Y), NULL));
+  RUN_INVALID(p, be->ops->pool_fwd(be, t, HS_POOL_MAX, sh->n, g, D(X), D(Y), NULL));
+  RUN_INVALID(p, be->ops->pool_fwd(be, t, 2, sh->n, g, D(X), D(Y), DI(am)));
+  buf_free(&X);
+  buf_free(&Y);
+  ibuf_free(&am);
+}
+
+void od_check_pool_rfwd(od_pair *p, hs_dtype t) {
+  for (size_t ci = 0; ci < N_POOL_CASES; ci++)
+    for (int mode = HS_POOL_AVG; mode <= HS_POOL_MAX; mode++)
+      for (int ki = 0; ki < 2; ki++) {
+        const od_shape *sh = &POOL_CASES[ci];
+        hs_window g = od_win(sh);
+        int k = KS[ki];
+        size_t planes = (size_t)sh->n * g.C, nx = planes * g.H * g.W, ny = planes * g.Ho * g.Wo;
+        CASE(p, t, "pool_rfwd %s k=%d " OD_SHAPE_FMT, POOL_NAME(mode), k, OD_SHAPE_ARGS(sh));
+        od_ibuf am = ibuf_from(p, ny, argmax_rand(p, planes, &g));
+        od_buf RX = buf_rand(p, nx * k, 0.05, 1), RY = buf_nan(p, ny * k);
+        RUN(p, be->ops->pool_rfwd(be, t, mode, k, sh->n, g, mode == HS_POOL_MAX ? DI(am) : NULL, D(RX), D(RY)));
+        buf_compare(&RY, "RY", 0 /* EXACT */);
+        ibuf_compare(&am, "argmax (input)", 1);
+        buf_free(&RX);
+        buf_free(&RY);
+        ibuf_free(&am);
+      }
+}
+
+void od_check_pool_bwd(od_pair *p, hs_dtype t) {
+  for (size_t ci = 0; ci < N_POOL_CASES; ci++)
+    for (int mode = HS_POOL_AVG; mode <= HS_POOL_MAX; mode++)
+      for (int ki = 0; ki < 2; ki++) {
+        const od_shape *sh = &POOL_CASES[ci];
+        hs_window g = od_win(sh);
+        int k = KS[ki];
+        size_t planes = (size_t)sh->n * g.C, nx = planes * g.H * g.W, ny = planes * g.Ho * g.Wo;
+        CASE(p, t, "pool_bwd %s k=%d " OD_SHAPE_FMT, POOL_NAME(mode), k, OD_SHAPE_ARGS(sh));
+        od_ibuf am = ibuf_from(p, ny, argmax_rand(p, planes, &g));
+        od_buf dY = buf_rand(p, ny * k, 0.05, 1), dX = buf_nan(p, nx * k);
+        RUN(p, be->ops->pool_bwd(be, t, mode, k, sh->n, g, mode == HS_POOL_MAX ? DI(am) : NULL, D(dY), D(dX)));
+        buf_compare(&dX, "dX", 0 /* EXACT */);
+        buf_free(&dY);
+        buf_free(&dX);
+        ibuf_free(&am);
+      }
+}
 
 /* ================================ losses ================================ */
 
