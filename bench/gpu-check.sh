@@ -152,6 +152,11 @@ stage bench-gpu "$OUT/bench.log" 180 build \
   "'$BUILD/gpu_bench' --device cuda --reps $REPS --block $BLOCK --steps $STEPS --probes $PROBES --export '$DATA'"
 stage torch "$OUT/torch.log" 180 bench-gpu \
   "PYTHONUNBUFFERED=1 LD_LIBRARY_PATH='$ORIG_LD_LIBRARY_PATH' '$PYTHON' '$SRC/bench/torch_gpu.py' --data '$DATA' --device cuda --reps $REPS --block $BLOCK --steps $STEPS --probes $PROBES"
+# the ResNet-20 shape on 256 Fashion-MNIST images, hesspec vs PyTorch on the GPU (its table goes
+# into bench.log and the summary)
+stage conv "$OUT/bench.log" 150 build \
+  "DEVICE=cuda SAMPLES=256 REPS=3 PYTHON='$PYTHON' OUT_DIR='$OUT/conv-data' LD_LIBRARY_PATH='$ORIG_LD_LIBRARY_PATH:${LD_LIBRARY_PATH:-}' bash '$SRC/bench/run-conv.sh' '$BUILD'"
+rm -rf "$OUT/conv-data"
 if [ "$CPU_BASELINE" = 1 ]; then
   stage bench-cpu "$OUT/bench.log" 90 build \
     "OMP_NUM_THREADS=$(nproc) '$BUILD/gpu_bench' --device cpu --dtype f64 --reps 3 --block $BLOCK --no-slq --no-peak"
@@ -214,6 +219,10 @@ rm -rf "$DATA"
           v["cpu", "f64", "grad"], v["cpu", "f64", "hvp1"], v["cpu", "f64", "hvpK_per_vec"], \
           (v["cuda", "f64", "hvp1"] > 0 ? sprintf("%.1fx", v["cpu", "f64", "hvp1"] / v["cuda", "f64", "hvp1"]) : "-")
     }'
+  if grep -q "^dtype quantity" "$OUT/bench.log" 2>/dev/null; then
+    echo "ResNet-20 shape, 256 images, one batch (bench/run-conv.sh; ratio = PyTorch / hesspec):"
+    sed -n '/^dtype quantity/,/^(ratio/p' "$OUT/bench.log" | sed 's/^/  /'
+  fi
 } >"$SUMMARY"
 echo >>"$LOG"
 cat "$SUMMARY" | tee -a "$LOG"
