@@ -99,6 +99,16 @@ def main():
     if a.pyhessian:
         steps, probes = (int(x) for x in a.pyhessian.split(","))
         from pyhessian import hessian
+        try:
+            torch.eig(torch.eye(2), eigenvectors=True)
+        except (AttributeError, RuntimeError):
+            # PyHessian 0.1 diagonalises its tridiagonal with torch.eig, removed in torch >= 1.13:
+            # the same result (eigenvalues in column 0, eigenvectors as columns) from eigh, on an
+            # iter x iter matrix (nothing measurable)
+            def eig(T, eigenvectors=False):
+                w, V = torch.linalg.eigh(T)
+                return torch.stack([w, torch.zeros_like(w)], 1), V
+            torch.eig = eig
         t0 = time.perf_counter()
         h = hessian(net, torch.nn.CrossEntropyLoss(), data=(X, Y), cuda=dev.type == "cuda")
         h.density(iter=steps, n_v=probes)

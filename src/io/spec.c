@@ -304,12 +304,14 @@ static hs_status parse_layer(lparser *p, const cJSON *o, const char *path) {
     char sub[160];
     const cJSON *body = cJSON_GetObjectItemCaseSensitive(o, "body"), *sc = cJSON_GetObjectItemCaseSensitive(o, "shortcut");
     if (!body) return hs_fail(ctx, HS_E_INVALID, "%s: %s: missing field 'body'", f, path);
-    snprintf(sub, sizeof sub, "%s.body", path);
+    if (snprintf(sub, sizeof sub, "%s.body", path) >= (int)sizeof sub)
+      return hs_fail(ctx, HS_E_INVALID, "%s: %s: residual layers nested too deeply", f, path);
     hs_status st = parse_list(p, body, sub, "body");
     if (st != HS_OK) return st;
     s->layers[idx].body_len = s->n_layers - idx - 1;
     if (sc && !cJSON_IsNull(sc)) {
-      snprintf(sub, sizeof sub, "%s.shortcut", path);
+      if (snprintf(sub, sizeof sub, "%s.shortcut", path) >= (int)sizeof sub)
+        return hs_fail(ctx, HS_E_INVALID, "%s: %s: residual layers nested too deeply", f, path);
       if ((st = parse_list(p, sc, sub, "shortcut")) != HS_OK) return st;
     }
     s->layers[idx].shortcut_len = s->n_layers - idx - 1 - s->layers[idx].body_len;
