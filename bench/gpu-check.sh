@@ -3,7 +3,10 @@
 # benchmarks (hesspec on the GPU, PyTorch on the same model and data, the cuBLAS ceiling), and
 # print a short table last.
 #
-#   bash bench/gpu-check.sh
+#   bash bench/gpu-check.sh            full check, within GPU_CHECK_BUDGET (default 330 s: one
+#                                      device call of 6 minutes including the build)
+#   bash bench/gpu-check.sh --quick    gpu_ops, gpu_end_to_end, one HVP and one SLQ timing
+#                                      against PyTorch; within 170 s (3 minutes)
 #
 # From a development session (device tool): first, here, `bash bench/gpu-deps.sh` (packs
 # OpenBLAS/LAPACKE, cJSON, Criterion and pkg-config, which the GPU image lacks, into
@@ -13,24 +16,39 @@
 #
 # Every stage is bounded (timeout) and its failure is reported in the table, never fatal to
 # the stages after it (those that need its product are marked skipped). The whole run stays
-# within GPU_CHECK_BUDGET seconds (default 540: the device tool allows 600 per command).
+# within GPU_CHECK_BUDGET seconds (default 330, --quick 170): the first GPU run of a session
+# must leave device time for a rerun. Only the targets the stages run are built.
 # Logs (at most 7 files, the device tool returns 8) go to $OUT (or ./gpu-check-out):
 #   gpu-check.log  everything, in order      env.log     machine, driver, tools, commit
 #   build.log      configure + build         ctest.log   ctest -L gpu (HS_REQUIRE_GPU=1)
 #   bench.log      hesspec info + gpu_bench  torch.log   bench/torch_gpu.py
 #   summary.txt    the table printed last
-# Environment: GPU_CHECK_BUDGET (540), BUILD (build-gpu), ARCH (90), REPS (20), STEPS (80),
-#   PROBES (10), BLOCK (8), CPU_BASELINE (1: also time the CPU backend, f64, no SLQ),
-#   CPU_TESTS (0: 1 also runs ctest -L cpu), SANITIZE (1: compute-sanitizer memcheck and
-#   racecheck over gpu_ops, after the benchmarks, as the budget allows), PYTHON (python3), GPU_CHECK_FORCE_DEPS (1: use
+# Environment: GPU_CHECK_BUDGET (330; --quick 170), BUILD (build-gpu), ARCH (90), REPS (20;
+#   --quick 5), STEPS (80; --quick 40), PROBES (10; --quick 2), BLOCK (8), CPU_BASELINE (1;
+#   --quick 0: also time the CPU backend, f64, no SLQ), CONV (1; --quick 0: the ResNet-20 shape
+#   against PyTorch), CPU_TESTS (0: 1 also runs ctest -L cpu), SANITIZE (0: opt-in; 1 runs
+#   compute-sanitizer memcheck and racecheck over gpu_ops, the suite of our own kernels, after
+#   the benchmarks, as the budget allows), PYTHON (python3), GPU_CHECK_FORCE_DEPS (1: use
 #   .gpu-deps even where the system has the packages; to test the archive).
 set -uo pipefail
+
+QUICK=0
+for a in "$@"; do
+  case "$a" in
+  --quick) QUICK=1 ;;
+  -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+  *) echo "gpu-check.sh: unknown argument '$a' (--quick, --help)" >&2; exit 2 ;;
+  esac
+done
+if [ "$QUICK" = 1 ]; then
+  : "${GPU_CHECK_BUDGET:=170}" "${REPS:=5}" "${STEPS:=40}" "${PROBES:=2}" "${CPU_BASELINE:=0}" "${CONV:=0}"
+fi
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${OUT:-$SRC/gpu-check-out}
 mkdir -p "$OUT"
 BUILD=${BUILD:-$SRC/build-gpu}
-BUDGET=${GPU_CHECK_BUDGET:-540}
+BUDGET=${GPU_CHECK_BUDGET:-330}
 ARCH=${ARCH:-90}
 REPS=${REPS:-20}
 STEPS=${STEPS:-80}
@@ -38,7 +56,8 @@ PROBES=${PROBES:-10}
 BLOCK=${BLOCK:-8}
 CPU_BASELINE=${CPU_BASELINE:-1}
 CPU_TESTS=${CPU_TESTS:-0}
-SANITIZE=${SANITIZE:-1}
+SANITIZE=${SANITIZE:-0}
+CONV=${CONV:-1}
 PYTHON=${PYTHON:-python3}
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/hs-gpu-data.XXXXXX")
 START=$(date +%s)
@@ -108,6 +127,23 @@ GPU_NAME=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head 
 GPU_NAME=${GPU_NAME:-"no GPU seen by nvidia-smi"}
 COMMIT=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
 
+# ---- toolkit vs driver: a runtime newer than the driver fails every CUDA call with
+# cudaErrorInsufficientDriver; say so in one line instead of a page of failed tests ----
+DRIVER_CUDA=$(nvidia-smi 2>/dev/null | sed -n 's/.*CUDA Version: *\([0-9][0-9.]*\).*/\1/p' | head -1)
+NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+TOOLKIT_CUDA=$("$NVCC" --version 2>/dev/null | sed -n 's/.*release \([0-9][0-9.]*\),.*/\1/p' | head -1)
+ver_num() { echo "$1" | awk -F. '{ printf "%d", $1 * 1000 + $2 }'; }
+if [ -z "$TOOLKIT_CUDA" ]; then
+  STAGES+=("driver|FAIL|0|no nvcc found (PATH, /usr/local/cuda/bin)")
+elif [ -z "$DRIVER_CUDA" ]; then
+  STAGES+=("driver|FAIL|0|nvidia-smi reports no driver; toolkit $TOOLKIT_CUDA")
+elif [ "$(ver_num "$TOOLKIT_CUDA")" -gt "$(ver_num "$DRIVER_CUDA")" ]; then
+  STAGES+=("driver|MISMATCH|0|toolkit $TOOLKIT_CUDA is newer than the driver's CUDA $DRIVER_CUDA: runtime calls will fail unless a compat package is loaded")
+else
+  STAGES+=("driver|ok|0|driver CUDA $DRIVER_CUDA, toolkit $TOOLKIT_CUDA")
+fi
+note "=== driver: ${STAGES[-1]}"
+
 # ---- dependencies: the system's, else the carried .gpu-deps archive ----
 CMAKE_EXTRA=()
 deps_ok() { command -v pkg-config >/dev/null && pkg-config --exists openblas lapacke libcjson criterion zlib 2>/dev/null; }
@@ -140,7 +176,15 @@ GEN=()
 command -v ninja >/dev/null && GEN=(-G Ninja)
 stage configure "$OUT/build.log" 120 deps \
   "cmake -S '$SRC' -B '$BUILD' ${GEN[*]} -DCMAKE_BUILD_TYPE=Release -DHS_CUDA=ON -DHS_CUDA_ARCHITECTURES=$ARCH ${CMAKE_EXTRA[*]}"
-stage build "$OUT/build.log" 360 configure "cmake --build '$BUILD' -j $(nproc)"
+TARGETS="hesspec_cli gpu_ops gpu_end_to_end gpu_bench"
+[ "$CONV" = 1 ] && TARGETS="$TARGETS conv_bench"
+[ "$CPU_TESTS" = 1 ] && TARGETS="all"
+stage build "$OUT/build.log" 240 configure \
+  "for t in $TARGETS; do cmake --build '$BUILD' -j $(nproc) --target \$t || exit 1; done"
+# every shared library the programs need is found (a library Criterion pulls in that neither
+# the image nor .gpu-deps has would otherwise fail each suite with a loader message)
+stage libs "$OUT/build.log" 20 build \
+  "missing=\$(for b in '$BUILD/gpu_ops' '$BUILD/gpu_end_to_end' '$BUILD/hesspec'; do ldd \"\$b\" | grep 'not found'; done | sort -u); [ -z \"\$missing\" ] || { echo \"unresolved: \$missing\"; exit 1; }"
 
 # ---- GPU test suites (a missing GPU fails here instead of skipping) ----
 stage gpu-tests "$OUT/ctest.log" 240 build \
@@ -154,7 +198,7 @@ stage torch "$OUT/torch.log" 180 bench-gpu \
   "PYTHONUNBUFFERED=1 LD_LIBRARY_PATH='$ORIG_LD_LIBRARY_PATH' '$PYTHON' '$SRC/bench/torch_gpu.py' --data '$DATA' --device cuda --reps $REPS --block $BLOCK --steps $STEPS --probes $PROBES"
 # the ResNet-20 shape on 256 Fashion-MNIST images, hesspec vs PyTorch on the GPU (its table goes
 # into bench.log and the summary)
-stage conv "$OUT/bench.log" 150 build \
+[ "$CONV" = 1 ] && stage conv "$OUT/bench.log" 150 build \
   "DEVICE=cuda SAMPLES=256 REPS=3 PYTHON='$PYTHON' OUT_DIR='$OUT/conv-data' LD_LIBRARY_PATH='$ORIG_LD_LIBRARY_PATH:${LD_LIBRARY_PATH:-}' bash '$SRC/bench/run-conv.sh' '$BUILD'"
 rm -rf "$OUT/conv-data"
 if [ "$CPU_BASELINE" = 1 ]; then

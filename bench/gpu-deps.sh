@@ -87,6 +87,34 @@ while IFS= read -r -d '' l; do
   ln -sfn "$(realpath --relative-to="$(dirname "$ROOT$l")" "$ROOT$real")" "$ROOT$l"
 done < <(find /usr/lib/x86_64-linux-gnu /usr/include -maxdepth 2 -type l -lname '/etc/alternatives/*' -print0)
 
+# The hand-written list above misses whatever a library pulls in indirectly (libssh2 needs
+# libcrypto from OpenSSL, for one): close it under the loader. Every shared object packed so
+# far is run through ldd, and each library it resolves outside the prefix is copied in, except
+# the C and C++ runtimes the GPU image has with its compiler. Repeated until nothing is added.
+BASE_RE='/(libc|libm|libmvec|libpthread|libdl|librt|libresolv|libutil|ld-linux-x86-64|libgcc_s|libstdc\+\+|libgomp)\.so'
+LIBDIR_IN=$ROOT/usr/lib/x86_64-linux-gnu
+for round in 1 2 3 4 5; do
+  added=0
+  while IFS= read -r -d '' so; do
+    while read -r dep; do
+      [ -n "$dep" ] || continue
+      case "$dep" in "$ROOT"/*) continue ;; esac
+      echo "$dep" | grep -Eq "$BASE_RE" && continue
+      # the file itself under its canonical folder (/lib is /usr/lib on merged-/usr systems),
+      # and the name the loader asked for beside it
+      real=$(readlink -f "$dep")
+      dir=$(dirname "$real") name=$(basename "$dep")
+      [ -e "$ROOT$dir/$name" ] && continue
+      mkdir -p "$ROOT$dir"
+      [ -e "$ROOT$real" ] || cp "$real" "$ROOT$real"
+      [ "$name" = "$(basename "$real")" ] || ln -sfn "$(basename "$real")" "$ROOT$dir/$name"
+      added=$((added + 1))
+    done < <(LD_LIBRARY_PATH=$LIBDIR_IN:$LIBDIR_IN/openblas-pthread ldd "$so" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 }')
+  done < <(find "$ROOT" -type f -name '*.so*' -print0)
+  echo "gpu-deps: loader closure, round $round: $added libraries added"
+  [ "$added" -eq 0 ] && break
+done
+
 # criterion.pc lists its private dependencies (boxfort, libffi, libgit2, nanomsg) for static
 # linking; we link dynamically, and without their .pc files pkg-config would refuse criterion.
 sed -i '/^Requires.private:/d' "$ROOT/usr/lib/x86_64-linux-gnu/pkgconfig/criterion.pc"

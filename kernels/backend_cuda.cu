@@ -87,7 +87,13 @@ hs_status hs_cuda_scratch(hs_backend *be, size_t bytes) {
   cb->d_scratch = NULL;
   cb->scratch_bytes = 0;
   size_t grow = bytes + bytes / 2; /* amortise regrowth */
-  CU_CHECK(cudaMalloc(&cb->d_scratch, grow));
+  cudaError_t e = cudaMalloc(&cb->d_scratch, grow);
+  if (e != cudaSuccess) {
+    cb->d_scratch = NULL;
+    /* clear the error cudaMalloc left behind, or the next launch check reports it as its own */
+    (void)cudaGetLastError();
+    return hs_cuda_fail(be, e, "cudaMalloc (scratch)");
+  }
   cb->scratch_bytes = grow;
   return HS_OK;
 }
@@ -138,11 +144,24 @@ static hs_status cu_download(hs_backend *be, void *dst, const void *src, size_t 
   return HS_OK;
 }
 
+/* The contract is memmove's (the CPU's copy may overlap), but cudaMemcpy between overlapping
+ * ranges is undefined: an overlapping copy goes through the scratch buffer, two copies ordered
+ * on the stream. */
 static hs_status cu_copy(hs_backend *be, void *dst, const void *src, size_t bytes) {
   if (bytes == 0 || dst == src) return HS_OK;
+  if (!dst || !src) return hs_backend_fail(be, HS_E_INVALID, "copy: NULL pointer for %zu bytes", bytes);
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
-  CU_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, CB(be)->stream));
+  cuda_backend *cb = CB(be);
+  const char *d = (const char *)dst, *s = (const char *)src;
+  if (d < s + bytes && s < d + bytes) {
+    st = hs_cuda_scratch(be, bytes);
+    if (st != HS_OK) return st;
+    CU_CHECK(cudaMemcpyAsync(cb->d_scratch, src, bytes, cudaMemcpyDeviceToDevice, cb->stream));
+    CU_CHECK(cudaMemcpyAsync(dst, cb->d_scratch, bytes, cudaMemcpyDeviceToDevice, cb->stream));
+    return HS_OK;
+  }
+  CU_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cb->stream));
   return HS_OK;
 }
 
@@ -188,6 +207,7 @@ static const hs_backend_ops CUDA_OPS = {
     .gemv = cu_gemv,
     .dot = cu_dot,
     .nrm2 = cu_nrm2,
+    .dots = cu_dots,
     .axpy = cu_axpy,
     .scal = cu_scal,
     .nonfinite = cu_nonfinite,

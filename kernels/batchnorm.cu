@@ -71,6 +71,24 @@ __device__ __forceinline__ void get_total(const double *partial, int cols, int c
   }
 }
 
+/* get_total for the block's columns, computed once per column (by row lane 0) and shared, not
+ * once per thread: ROW_LANES times fewer reads of the partials. All threads of the block must
+ * call it (it holds barriers); columns >= cols get zeros. */
+template <int NV>
+__device__ __forceinline__ void block_total(const double *partial, int cols, int c, double (&v)[NV]) {
+  __shared__ double sh[NV][COL_TILE];
+  if (threadIdx.y == 0) {
+    double t[NV];
+    if (c < cols) get_total<NV>(partial, cols, c, t);
+#pragma unroll
+    for (int q = 0; q < NV; q++) sh[q][threadIdx.x] = c < cols ? t[q] : 0.0;
+  }
+  __syncthreads();
+#pragma unroll
+  for (int q = 0; q < NV; q++) v[q] = sh[q][threadIdx.x];
+  __syncthreads(); /* a second call (same NV: the same shared array) may overwrite sh */
+}
+
 /* ---- forward (one direction): batch mean, then squared deviations (two passes: no
  * cancellation in the variance), then xhat, rstd, batch_mean, Y ---- */
 
@@ -86,9 +104,9 @@ template <typename T>
 __global__ void k_bn_fwd_var(int rows, int cols, int len, const T *Z, const double *p_mean, double *p_var) {
   const int c = blockIdx.x * COL_TILE + threadIdx.x;
   double v[1] = {0};
+  double m[1];
+  block_total<1>(p_mean, cols, c, m);
   if (c < cols) {
-    double m[1];
-    get_total<1>(p_mean, cols, c, m);
     const double mean = m[0] / rows;
     FOR_CHUNK_ROWS(r, rows, len) {
       double d = (double)Z[(size_t)r * cols + c] - mean;
@@ -104,15 +122,16 @@ __global__ void k_bn_fwd_apply(int mode, int rows, int cols, int len, const T *Z
                                const double *p_mean, const double *p_var, T *batch_mean, T *xhat,
                                T *rstd, T *Y) {
   const int c = blockIdx.x * COL_TILE + threadIdx.x;
-  if (c >= cols) return; /* no barrier in this kernel */
   double mean, var;
-  if (mode == HS_BN_BATCH) {
+  if (mode == HS_BN_BATCH) { /* uniform over the block: the barriers are safe */
     double m[1], s2[1];
-    get_total<1>(p_mean, cols, c, m);
-    get_total<1>(p_var, cols, c, s2);
+    block_total<1>(p_mean, cols, c, m);
+    block_total<1>(p_var, cols, c, s2);
+    if (c >= cols) return;
     mean = m[0] / rows;
     var = s2[0] / rows; /* biased, as PyTorch normalises in training mode */
   } else {
+    if (c >= cols) return;
     mean = (double)run_mean[c];
     var = (double)run_var[c];
   }
@@ -151,16 +170,17 @@ __global__ void k_bn_bwd_apply(int mode, int rows, int cols, int len, const T *x
                                const T *gamma, const T *dY, const double *partial, T *dZ, T *dgamma,
                                T *dbeta, size_t pstride) {
   const int c = blockIdx.x * COL_TILE + threadIdx.x;
+  double v[2]; /* sum dY*xhat, sum dY */
+  block_total<2>(partial, cols, c, v);
   if (c >= cols) return;
   const size_t j = blockIdx.y, off = j * (size_t)rows * cols;
-  double v[2]; /* sum dY*xhat, sum dY */
-  get_total<2>(partial, cols, c, v);
   if (blockIdx.z == 0 && threadIdx.y == 0) {
     if (dgamma) dgamma[j * pstride + c] = (T)((double)dgamma[j * pstride + c] + v[0]);
     if (dbeta) dbeta[j * pstride + c] = (T)((double)dbeta[j * pstride + c] + v[1]);
   }
   const double rs = (double)rstd[c], gm = gamma ? (double)gamma[c] : 1.0;
   const double m_g = gm * v[1] / rows, m_gx = gm * v[0] / rows; /* mean_r(g), mean_r(g*xhat) */
+  if (!dZ) return; /* parameter gradients only */
   FOR_CHUNK_ROWS(r, rows, len) {
     size_t e = (size_t)r * cols + c;
     double g = gm * (double)dY[off + e];
@@ -189,10 +209,10 @@ __global__ void k_bn_rfwd_apply(int mode, int rows, int cols, int len, const T *
                                 const T *gamma, const T *RZ, const T *Rgamma, const T *Rbeta,
                                 size_t pstride, const double *partial, T *RXhat, T *RY) {
   const int c = blockIdx.x * COL_TILE + threadIdx.x;
+  double v[2] = {0, 0};
+  if (mode == HS_BN_BATCH) block_total<2>(partial, cols, c, v); /* mode: uniform over the block */
   if (c >= cols) return;
   const size_t j = blockIdx.y, off = j * (size_t)rows * cols;
-  double v[2] = {0, 0};
-  if (mode == HS_BN_BATCH) get_total<2>(partial, cols, c, v);
   const double rs = (double)rstd[c], gm = gamma ? (double)gamma[c] : 1.0;
   const double rg = Rgamma ? (double)Rgamma[j * pstride + c] : 0.0;
   const double rb = Rbeta ? (double)Rbeta[j * pstride + c] : 0.0;
@@ -235,15 +255,16 @@ __global__ void k_bn_rbwd_apply(int mode, int rows, int cols, int len, const T *
                                 const T *Rgamma, size_t pstride, const double *partial, T *RdZ,
                                 T *Rdgamma) {
   const int c = blockIdx.x * COL_TILE + threadIdx.x;
+  double v[4];
+  block_total<4>(partial, cols, c, v);
   if (c >= cols) return;
   const size_t j = blockIdx.y, off = j * (size_t)rows * cols;
-  double v[4];
-  get_total<4>(partial, cols, c, v);
   if (blockIdx.z == 0 && threadIdx.y == 0 && Rdgamma)
     Rdgamma[j * pstride + c] = (T)((double)Rdgamma[j * pstride + c] + v[0]);
   const double rs = (double)rstd[c], gm = gamma ? (double)gamma[c] : 1.0;
   const double rg = Rgamma ? (double)Rgamma[j * pstride + c] : 0.0;
   const double m_dyrx = v[0] / rows, m_xrz = v[1] / rows, m_dy = v[2] / rows, m_dyx = v[3] / rows;
+  if (!RdZ) return; /* Rdgamma only */
   FOR_CHUNK_ROWS(r, rows, len) {
     size_t e = (size_t)r * cols + c;
     double dy = (double)dY[e], add;
@@ -305,8 +326,13 @@ static hs_status bn_fwd_t(hs_backend *be, int mode, int rows, int cols, const vo
 hs_status cu_bn_fwd(hs_backend *be, hs_dtype t, int mode, int rows, int cols, const void *Z,
                     const void *gamma, const void *beta, const void *run_mean, const void *run_var,
                     void *batch_mean, void *xhat, void *rstd, void *Y) {
-  BN_REQUIRE(1, rows, cols, "bn_fwd");
+  CU_DTYPE(t, "bn_fwd");
   CU_REQUIRE(mode == HS_BN_BATCH || (run_mean && run_var), "bn_fwd: running mode needs running statistics");
+  /* running mode over 0 rows still writes rstd and batch_mean (from the running statistics),
+   * as the CPU does; the apply kernel then has no rows to visit */
+  const int per_column_only = mode == HS_BN_RUNNING && rows == 0 && cols > 0 && (rstd || batch_mean);
+  const int launch_rows = per_column_only ? 1 : rows; /* only decides whether to launch */
+  BN_REQUIRE(1, launch_rows, cols, "bn_fwd");
   return t == HS_F64 ? bn_fwd_t<double>(be, mode, rows, cols, Z, gamma, beta, run_mean, run_var, batch_mean, xhat, rstd, Y)
                      : bn_fwd_t<float>(be, mode, rows, cols, Z, gamma, beta, run_mean, run_var, batch_mean, xhat, rstd, Y);
 }
@@ -332,6 +358,7 @@ static hs_status bn_bwd_t(hs_backend *be, int mode, int k, int rows, int cols, c
 hs_status cu_bn_bwd(hs_backend *be, hs_dtype t, int mode, int k, int rows, int cols,
                     const void *xhat, const void *rstd, const void *gamma, const void *dY, void *dZ,
                     void *dgamma, void *dbeta, size_t pstride) {
+  CU_DTYPE(t, "bn_bwd");
   BN_REQUIRE(k, rows, cols, "bn_bwd");
   return t == HS_F64 ? bn_bwd_t<double>(be, mode, k, rows, cols, xhat, rstd, gamma, dY, dZ, dgamma, dbeta, pstride)
                      : bn_bwd_t<float>(be, mode, k, rows, cols, xhat, rstd, gamma, dY, dZ, dgamma, dbeta, pstride);
@@ -360,6 +387,7 @@ static hs_status bn_rfwd_t(hs_backend *be, int mode, int k, int rows, int cols, 
 hs_status cu_bn_rfwd(hs_backend *be, hs_dtype t, int mode, int k, int rows, int cols,
                      const void *xhat, const void *rstd, const void *gamma, const void *RZ,
                      const void *Rgamma, const void *Rbeta, size_t pstride, void *RXhat, void *RY) {
+  CU_DTYPE(t, "bn_rfwd");
   BN_REQUIRE(k, rows, cols, "bn_rfwd");
   return t == HS_F64 ? bn_rfwd_t<double>(be, mode, k, rows, cols, xhat, rstd, gamma, RZ, Rgamma, Rbeta, pstride, RXhat, RY)
                      : bn_rfwd_t<float>(be, mode, k, rows, cols, xhat, rstd, gamma, RZ, Rgamma, Rbeta, pstride, RXhat, RY);
@@ -390,6 +418,7 @@ hs_status cu_bn_rbwd_extra(hs_backend *be, hs_dtype t, int mode, int k, int rows
                            const void *xhat, const void *rstd, const void *gamma, const void *dY,
                            const void *dZ, const void *RZ, const void *RXhat, const void *Rgamma,
                            size_t pstride, void *RdZ, void *Rdgamma) {
+  CU_DTYPE(t, "bn_rbwd_extra");
   BN_REQUIRE(k, rows, cols, "bn_rbwd_extra");
   return t == HS_F64 ? bn_rbwd_t<double>(be, mode, k, rows, cols, xhat, rstd, gamma, dY, dZ, RZ, RXhat, Rgamma, pstride, RdZ, Rdgamma)
                      : bn_rbwd_t<float>(be, mode, k, rows, cols, xhat, rstd, gamma, dY, dZ, RZ, RXhat, Rgamma, pstride, RdZ, Rdgamma);

@@ -11,15 +11,43 @@ static inline cublasOperation_t cu_op(hs_trans t) { return t == HS_TRANS ? CUBLA
  * reference BLAS semantics allow: the operand is never read then, so 1 is as good. */
 static inline int ld1(int ld) { return ld < 1 ? 1 : ld; }
 
+/* ---- C = beta*C over `batch` strided (rows x cols, ld) blocks: what a product with an empty
+ * inner dimension leaves. beta = 0 stores zeros (NaN or Inf in C must not survive 0*C, as in
+ * reference BLAS). Not left to cuBLAS: its handling of k = 0 is not documented. ---- */
+
+template <typename T>
+__global__ void k_scale_blocks(size_t total, int rows, int cols, int ld, long long stride, double beta, T *C) {
+  for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+    size_t per = (size_t)rows * cols, b = i / per, e = i % per;
+    T *c = C + (size_t)b * stride + (e / cols) * (size_t)ld + e % cols;
+    *c = beta == 0.0 ? (T)0 : (T)(beta * (double)*c);
+  }
+}
+
+static hs_status scale_blocks(hs_backend *be, hs_dtype t, int rows, int cols, int ld, long long stride,
+                              int batch, double beta, void *C) {
+  if (beta == 1.0) return HS_OK;
+  size_t total = (size_t)rows * cols * batch;
+  cudaStream_t s = CB(be)->stream;
+  if (t == HS_F64)
+    k_scale_blocks<double><<<ew_blocks(total), EW_THREADS, 0, s>>>(total, rows, cols, ld, stride, beta, (double *)C);
+  else
+    k_scale_blocks<float><<<ew_blocks(total), EW_THREADS, 0, s>>>(total, rows, cols, ld, stride, beta, (float *)C);
+  CU_LAUNCH("k_scale_blocks");
+  return HS_OK;
+}
+
 /* ---- gemm: C (m x n) = alpha op(A) op(B) + beta C ---- */
 
 hs_status cu_gemm(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans tb, int m, int n, int k,
                   double alpha, const void *A, int lda, const void *B, int ldb, double beta,
                   void *C, int ldc) {
+  CU_DTYPE(t, "gemm");
   CU_REQUIRE(m >= 0 && n >= 0 && k >= 0, "gemm: negative size");
   if (m == 0 || n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
+  if (k == 0) return scale_blocks(be, t, m, n, ldc, 0, 1, beta, C);
   cublasHandle_t h = CB(be)->blas;
   if (t == HS_F64) {
     CUBLAS_CHECK(cublasDgemm(h, cu_op(tb), cu_op(ta), n, m, k, &alpha, (const double *)B, ld1(ldb),
@@ -37,10 +65,12 @@ hs_status cu_gemm_batched(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans tb, 
                           int k, double alpha, const void *A, int lda, long long stride_a,
                           const void *B, int ldb, long long stride_b, double beta, void *C,
                           int ldc, long long stride_c, int batch) {
+  CU_DTYPE(t, "gemm_batched");
   CU_REQUIRE(m >= 0 && n >= 0 && k >= 0 && batch >= 0, "gemm_batched: negative size");
   if (m == 0 || n == 0 || batch == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
+  if (k == 0) return scale_blocks(be, t, m, n, ldc, stride_c, batch, beta, C);
   cublasHandle_t h = CB(be)->blas;
   if (t == HS_F64) {
     CUBLAS_CHECK(cublasDgemmStridedBatched(h, cu_op(tb), cu_op(ta), n, m, k, &alpha,
@@ -59,10 +89,14 @@ hs_status cu_gemm_batched(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans tb, 
 
 hs_status cu_gemv(hs_backend *be, hs_dtype t, hs_trans ta, int m, int n, double alpha,
                   const void *A, int lda, const void *x, double beta, void *y) {
+  CU_DTYPE(t, "gemv");
   CU_REQUIRE(m >= 0 && n >= 0, "gemv: negative size");
-  if (m == 0 || n == 0) return HS_OK;
+  const int len_y = ta == HS_TRANS ? n : m, len_x = ta == HS_TRANS ? m : n;
+  if (len_y == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
+  /* an empty inner dimension still scales y, as the CPU (and reference BLAS) does */
+  if (len_x == 0) return scale_blocks(be, t, 1, len_y, len_y, 0, 1, beta, y);
   cublasHandle_t h = CB(be)->blas;
   /* row-major A x = (col-major A^T)^T x: flip the flag, pass the column-major dims (n, m). */
   cublasOperation_t op = ta == HS_TRANS ? CUBLAS_OP_N : CUBLAS_OP_T;
@@ -80,6 +114,7 @@ hs_status cu_gemv(hs_backend *be, hs_dtype t, hs_trans ta, int m, int n, double 
 /* ---- axpy, scal (64-bit lengths: P can exceed 2^31 in f32 on an H200) ---- */
 
 hs_status cu_axpy(hs_backend *be, hs_dtype t, size_t n, double alpha, const void *x, void *y) {
+  CU_DTYPE(t, "axpy");
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
@@ -94,6 +129,7 @@ hs_status cu_axpy(hs_backend *be, hs_dtype t, size_t n, double alpha, const void
 }
 
 hs_status cu_scal(hs_backend *be, hs_dtype t, size_t n, double alpha, void *x) {
+  CU_DTYPE(t, "scal");
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
@@ -113,6 +149,7 @@ hs_status cu_scal(hs_backend *be, hs_dtype t, size_t n, double alpha, void *x) {
  * row-major are rows: exactly the op's contract. */
 
 hs_status cu_syev(hs_backend *be, hs_dtype t, int n, void *A, void *w) {
+  CU_DTYPE(t, "syev");
   CU_REQUIRE(n >= 0, "syev: negative size");
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
@@ -124,8 +161,10 @@ hs_status cu_syev(hs_backend *be, hs_dtype t, int n, void *A, void *w) {
   if (st != HS_OK) return st;
   if (bad) return hs_backend_fail(be, HS_E_NUMERIC, "syev: the %dx%d matrix holds NaN or Inf", n, n);
   const cusolverEigMode_t jobz = CUSOLVER_EIG_MODE_VECTOR;
-  /* column-major upper = row-major lower: the triangle the CPU backend (LAPACK 'U') reads */
-  const cublasFillMode_t uplo = CUBLAS_FILL_MODE_UPPER;
+  /* The contract reads the row-major upper triangle, which is the column-major LOWER one
+   * (element (i, j), j >= i, sits at i*n + j: row j, column i of the column-major view). The
+   * CPU passes LAPACK 'L' in column-major for the same reason. */
+  const cublasFillMode_t uplo = CUBLAS_FILL_MODE_LOWER;
   int lwork = 0;
   if (t == HS_F64) {
     CUSOLVER_CHECK(cusolverDnDsyevd_bufferSize(cb->solver, jobz, uplo, n, (const double *)A, n,

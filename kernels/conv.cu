@@ -48,7 +48,7 @@ static hs_status im2col_t(hs_backend *be, int n, hs_window g, const void *X, voi
 }
 
 hs_status cu_im2col(hs_backend *be, hs_dtype t, int n, hs_window g, const void *X, void *cols, long long ldc) {
-  if (t != HS_F64 && t != HS_F32) return hs_backend_fail(be, HS_E_INVALID, "im2col: unknown dtype %d", (int)t);
+  CU_DTYPE(t, "im2col");
   if (n < 0) return hs_backend_fail(be, HS_E_INVALID, "im2col: negative n=%d", n);
   hs_status st = hs_window_check(be, "im2col", &g, 0);
   if (st != HS_OK) return st;
@@ -97,7 +97,7 @@ static hs_status col2im_t(hs_backend *be, int n, hs_window g, const void *cols, 
 }
 
 hs_status cu_col2im(hs_backend *be, hs_dtype t, int n, hs_window g, const void *cols, long long ldc, void *dX) {
-  if (t != HS_F64 && t != HS_F32) return hs_backend_fail(be, HS_E_INVALID, "col2im: unknown dtype %d", (int)t);
+  CU_DTYPE(t, "col2im");
   if (n < 0) return hs_backend_fail(be, HS_E_INVALID, "col2im: negative n=%d", n);
   hs_status st = hs_window_check(be, "col2im", &g, 0);
   if (st != HS_OK) return st;
@@ -167,7 +167,7 @@ static hs_status transpose_t(hs_backend *be, int batch, int R, int S, int inner,
 }
 
 hs_status cu_transpose(hs_backend *be, hs_dtype t, int batch, int R, int S, int inner, const void *src, void *dst) {
-  if (t != HS_F64 && t != HS_F32) return hs_backend_fail(be, HS_E_INVALID, "transpose: unknown dtype %d", (int)t);
+  CU_DTYPE(t, "transpose");
   if (batch < 0 || R < 0 || S < 0 || inner < 0)
     return hs_backend_fail(be, HS_E_INVALID, "transpose: negative size batch=%d R=%d S=%d inner=%d", batch, R, S,
                            inner);
@@ -241,6 +241,7 @@ static hs_status pool_check(hs_backend *be, const char *op, hs_dtype t, int mode
 
 hs_status cu_pool_fwd(hs_backend *be, hs_dtype t, int mode, int n, hs_window g, const void *X, void *Y,
                       int32_t *argmax) {
+  CU_DTYPE(t, "pool_fwd");
   hs_status st = pool_check(be, "pool_fwd", t, mode, 1, n, &g);
   if (st != HS_OK) return st;
   if ((long long)n * g.C == 0) return HS_OK;
@@ -288,6 +289,7 @@ static hs_status pool_rfwd_t(hs_backend *be, int mode, int k, int n, hs_window g
 
 hs_status cu_pool_rfwd(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g, const int32_t *argmax,
                        const void *RX, void *RY) {
+  CU_DTYPE(t, "pool_rfwd");
   hs_status st = pool_check(be, "pool_rfwd", t, mode, k, n, &g);
   if (st != HS_OK) return st;
   if ((long long)k * n * g.C == 0) return HS_OK;
@@ -347,6 +349,7 @@ static hs_status pool_bwd_t(hs_backend *be, int mode, int k, int n, hs_window g,
 
 hs_status cu_pool_bwd(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g, const int32_t *argmax,
                       const void *dY, void *dX) {
+  CU_DTYPE(t, "pool_bwd");
   hs_status st = pool_check(be, "pool_bwd", t, mode, k, n, &g);
   if (st != HS_OK) return st;
   if ((long long)k * n * g.C == 0) return HS_OK;

@@ -123,6 +123,8 @@ hs_status cu_act_rbwd_extra(hs_backend *be, hs_dtype t, int act, int k, size_t n
 /* reduce.cu */
 hs_status cu_dot(hs_backend *be, hs_dtype t, size_t n, const void *x, const void *y, double *out);
 hs_status cu_nrm2(hs_backend *be, hs_dtype t, size_t n, const void *x, double *out);
+hs_status cu_dots(hs_backend *be, hs_dtype t, int m, const size_t *n, const void *const *x,
+                  const void *const *y, double *out);
 /* Sum of a device array of n doubles (fixed order) into *out; synchronises. */
 hs_status hs_cuda_sum_doubles(hs_backend *be, size_t n, const double *x, double *out);
 
@@ -188,6 +190,13 @@ extern "C" hs_status hs_window_check(hs_backend *be, const char *op, const hs_wi
 #define CU_REQUIRE(cond, what)                                                  \
   do {                                                                          \
     if (!(cond)) return hs_backend_fail(be, HS_E_INVALID, "cuda %s", what);     \
+  } while (0)
+/* First statement of every op that takes a dtype: an unknown one is HS_E_INVALID, as on the
+ * CPU, never run as f32 by the `t == HS_F64 ? double : float` dispatch that follows. */
+#define CU_DTYPE(t, op)                                                                      \
+  do {                                                                                       \
+    if ((t) != HS_F64 && (t) != HS_F32)                                                      \
+      return hs_backend_fail(be, HS_E_INVALID, "cuda %s: unknown dtype %d", op, (int)(t));   \
   } while (0)
 
 #endif

@@ -34,6 +34,7 @@ template <typename T> static hs_status fill_t(hs_backend *be, size_t n, double v
   return HS_OK;
 }
 hs_status cu_fill(hs_backend *be, hs_dtype t, size_t n, double value, void *x) {
+  CU_DTYPE(t, "fill");
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
@@ -56,6 +57,7 @@ template <typename T> static hs_status nonfinite_t(hs_backend *be, size_t n, con
   return HS_OK;
 }
 hs_status cu_nonfinite(hs_backend *be, hs_dtype t, size_t n, const void *x, int *out) {
+  CU_DTYPE(t, "nonfinite");
   *out = 0;
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
@@ -91,6 +93,7 @@ static hs_status bias_add_t(hs_backend *be, int k, int rows, int cols, const voi
 }
 hs_status cu_bias_add(hs_backend *be, hs_dtype t, int k, int rows, int cols, const void *bias,
                       size_t pstride, void *Y) {
+  CU_DTYPE(t, "bias_add");
   CU_REQUIRE(k >= 0 && rows >= 0 && cols >= 0, "bias_add: negative size");
   if ((size_t)k * rows * cols == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
@@ -158,6 +161,7 @@ static hs_status col_sum_t(hs_backend *be, int k, int rows, int cols, const void
 }
 hs_status cu_col_sum(hs_backend *be, hs_dtype t, int k, int rows, int cols, const void *X,
                      void *out, size_t pstride) {
+  CU_DTYPE(t, "col_sum");
   CU_REQUIRE(k >= 0 && rows >= 0 && cols >= 0 && k <= 65535, "col_sum: bad size");
   if (k == 0 || cols == 0 || rows == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
@@ -177,6 +181,7 @@ static hs_status act_fwd_t(hs_backend *be, int act, size_t n, const void *Y, voi
   return HS_OK;
 }
 hs_status cu_act_fwd(hs_backend *be, hs_dtype t, int act, size_t n, const void *Y, void *A) {
+  CU_DTYPE(t, "act_fwd");
   CU_REQUIRE(act >= 0 && act <= 2, "act_fwd: unknown activation");
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
@@ -184,22 +189,27 @@ hs_status cu_act_fwd(hs_backend *be, hs_dtype t, int act, size_t n, const void *
   return BY_DTYPE(t, act_fwd_t, be, act, n, Y, A);
 }
 
-/* out_j = f'(Y) * G_j; Y (n), G and out (k, n); out may alias G (same index read then written). */
+/* out_j = f'(Y) * G_j; Y (n), G and out (k, n); out may alias G (same index read then written).
+ * A thread owns element e of all k directions: f'(Y[e]) (a tanh for tanh) once, not k times;
+ * the k accesses stay coalesced across the warp. */
 template <typename T>
-__global__ void k_act_deriv_mul(int act, size_t n, size_t total, const T *Y, const T *G, T *out) {
-  GRID_STRIDE(i, total) out[i] = actm<T>::df(act, Y[i % n]) * G[i];
+__global__ void k_act_deriv_mul(int act, int k, size_t n, const T *Y, const T *G, T *out) {
+  GRID_STRIDE(e, n) {
+    const T d = actm<T>::df(act, Y[e]);
+    for (int j = 0; j < k; j++) out[(size_t)j * n + e] = d * G[(size_t)j * n + e];
+  }
 }
 template <typename T>
 static hs_status act_deriv_mul_t(hs_backend *be, int act, int k, size_t n, const void *Y,
                                  const void *G, void *out) {
-  size_t total = n * (size_t)k;
-  k_act_deriv_mul<T><<<ew_blocks(total), EW_THREADS, 0, CB(be)->stream>>>(
-      act, n, total, (const T *)Y, (const T *)G, (T *)out);
+  k_act_deriv_mul<T><<<ew_blocks(n), EW_THREADS, 0, CB(be)->stream>>>(
+      act, k, n, (const T *)Y, (const T *)G, (T *)out);
   CU_LAUNCH("k_act_deriv_mul");
   return HS_OK;
 }
 hs_status cu_act_deriv_mul(hs_backend *be, hs_dtype t, int act, int k, size_t n, const void *Y,
                            const void *G, void *out) {
+  CU_DTYPE(t, "act_deriv_mul");
   CU_REQUIRE(act >= 0 && act <= 2 && k >= 0, "act_deriv_mul: bad activation or k");
   if (n == 0 || k == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
@@ -207,26 +217,26 @@ hs_status cu_act_deriv_mul(hs_backend *be, hs_dtype t, int act, int k, size_t n,
   return BY_DTYPE(t, act_deriv_mul_t, be, act, k, n, Y, G, out);
 }
 
-/* RdY_j += f''(Y) * dA * RY_j; Y and dA (n), RY and RdY (k, n). */
+/* RdY_j += f''(Y) * dA * RY_j; Y and dA (n), RY and RdY (k, n). f''(Y)*dA once per element,
+ * then the k directions (same product order as the CPU: (f''*dA)*RY). */
 template <typename T>
-__global__ void k_act_rbwd_extra(int act, size_t n, size_t total, const T *Y, const T *dA,
-                                 const T *RY, T *RdY) {
-  GRID_STRIDE(i, total) {
-    size_t e = i % n;
-    RdY[i] += actm<T>::d2f(act, Y[e]) * dA[e] * RY[i];
+__global__ void k_act_rbwd_extra(int act, int k, size_t n, const T *Y, const T *dA, const T *RY, T *RdY) {
+  GRID_STRIDE(e, n) {
+    const T w = actm<T>::d2f(act, Y[e]) * dA[e];
+    for (int j = 0; j < k; j++) RdY[(size_t)j * n + e] += w * RY[(size_t)j * n + e];
   }
 }
 template <typename T>
 static hs_status act_rbwd_extra_t(hs_backend *be, int act, int k, size_t n, const void *Y,
                                   const void *dA, const void *RY, void *RdY) {
-  size_t total = n * (size_t)k;
-  k_act_rbwd_extra<T><<<ew_blocks(total), EW_THREADS, 0, CB(be)->stream>>>(
-      act, n, total, (const T *)Y, (const T *)dA, (const T *)RY, (T *)RdY);
+  k_act_rbwd_extra<T><<<ew_blocks(n), EW_THREADS, 0, CB(be)->stream>>>(
+      act, k, n, (const T *)Y, (const T *)dA, (const T *)RY, (T *)RdY);
   CU_LAUNCH("k_act_rbwd_extra");
   return HS_OK;
 }
 hs_status cu_act_rbwd_extra(hs_backend *be, hs_dtype t, int act, int k, size_t n, const void *Y,
                             const void *dA, const void *RY, void *RdY) {
+  CU_DTYPE(t, "act_rbwd_extra");
   CU_REQUIRE(act >= 0 && act <= 2 && k >= 0, "act_rbwd_extra: bad activation or k");
   /* f'' = 0 for linear and ReLU: the term vanishes, and skipping it saves a pass over k*n. */
   if (n == 0 || k == 0 || act != 2) return HS_OK;

@@ -86,6 +86,7 @@ static hs_status ce_fwd_t(hs_backend *be, int rows, int C, const void *F, const 
 
 hs_status cu_ce_fwd(hs_backend *be, hs_dtype t, int rows, int C, const void *F,
                     const int32_t *labels, void *P, double *loss_sum) {
+  CU_DTYPE(t, "ce_fwd");
   if (loss_sum) *loss_sum = 0; /* NULL: not wanted (P only), as on the CPU */
   CU_REQUIRE(rows >= 0 && C > 0, "ce_fwd: bad size");
   if (rows == 0) return HS_OK;
@@ -98,11 +99,13 @@ hs_status cu_ce_fwd(hs_backend *be, hs_dtype t, int rows, int C, const void *F,
 /* ---- ce_bwd: dF = scale*(P - onehot(labels)) ---- */
 
 template <typename T>
-__global__ void k_ce_bwd(size_t total, int C, const T *P, const int32_t *labels, double scale, T *dF) {
+__global__ void k_ce_bwd(size_t total, int C, const T *P, const int32_t *labels, double scale, T *dF,
+                         int *bad_row) {
   for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
        i += (size_t)gridDim.x * blockDim.x) {
     size_t r = i / C;
     int c = (int)(i % C);
+    if (c == 0) label_ok(labels[r], C, (int)r, bad_row);
     double y = labels[r] == c ? 1.0 : 0.0;
     dF[i] = (T)(scale * ((double)P[i] - y));
   }
@@ -110,20 +113,27 @@ __global__ void k_ce_bwd(size_t total, int C, const T *P, const int32_t *labels,
 
 hs_status cu_ce_bwd(hs_backend *be, hs_dtype t, int rows, int C, const void *P,
                     const int32_t *labels, double scale, void *dF) {
+  CU_DTYPE(t, "ce_bwd");
   CU_REQUIRE(rows >= 0 && C > 0, "ce_bwd: bad size");
   if (rows == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   size_t total = (size_t)rows * C;
-  cudaStream_t s = CB(be)->stream;
+  cuda_backend *cb = CB(be);
+  cudaStream_t s = cb->stream;
+  CU_CHECK(cudaMemsetAsync(cb->d_flag, 0x7f, sizeof(int), s));
   if (t == HS_F64)
     k_ce_bwd<double><<<ew_blocks(total), EW_THREADS, 0, s>>>(total, C, (const double *)P, labels,
-                                                             scale, (double *)dF);
+                                                             scale, (double *)dF, cb->d_flag);
   else
     k_ce_bwd<float><<<ew_blocks(total), EW_THREADS, 0, s>>>(total, C, (const float *)P, labels,
-                                                            scale, (float *)dF);
+                                                            scale, (float *)dF, cb->d_flag);
   CU_LAUNCH("k_ce_bwd");
-  return HS_OK;
+  /* labels are validated as on the CPU: one 4-byte download per backward (a batch's gradient
+   * synchronises for its loss sum anyway) */
+  CU_CHECK(cudaMemcpyAsync(cb->h_flag, cb->d_flag, sizeof(int), cudaMemcpyDeviceToHost, s));
+  CU_CHECK(cudaStreamSynchronize(s));
+  return bad_label_check(be, "ce_bwd", C);
 }
 
 /* ---- ce_rop: RdF_j = scale*P*(RF_j - rowsum(P*RF_j)), one warp per (direction, row) ---- */
@@ -144,6 +154,7 @@ __global__ void k_ce_rop(size_t nrows, int rows, int C, const T *P, const T *RF,
 
 hs_status cu_ce_rop(hs_backend *be, hs_dtype t, int k, int rows, int C, const void *P,
                     const void *RF, double scale, void *RdF) {
+  CU_DTYPE(t, "ce_rop");
   CU_REQUIRE(k >= 0 && rows >= 0 && C > 0, "ce_rop: bad size");
   if (rows == 0 || k == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
@@ -186,6 +197,7 @@ __global__ void k_ce_correct(int rows, int C, const T *F, const int32_t *labels,
 
 hs_status cu_ce_correct(hs_backend *be, hs_dtype t, int rows, int C, const void *F,
                         const int32_t *labels, size_t *correct) {
+  CU_DTYPE(t, "ce_correct");
   *correct = 0;
   CU_REQUIRE(rows >= 0 && C > 0, "ce_correct: bad size");
   if (rows == 0) return HS_OK;
@@ -228,6 +240,7 @@ template <typename T> struct f_mse {
 
 hs_status cu_mse_fwd_bwd(hs_backend *be, hs_dtype t, int rows, int C, const void *F,
                          const void *T, double scale, double *loss_sum, void *dF) {
+  CU_DTYPE(t, "mse_fwd_bwd");
   if (loss_sum) *loss_sum = 0;
   CU_REQUIRE(rows >= 0 && C >= 0, "mse_fwd_bwd: negative size");
   size_t n = (size_t)rows * C;

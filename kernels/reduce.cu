@@ -32,12 +32,48 @@ struct f_val {
 };
 
 hs_status cu_dot(hs_backend *be, hs_dtype t, size_t n, const void *x, const void *y, double *out) {
+  CU_DTYPE(t, "dot");
   *out = 0;
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   if (t == HS_F64) return red_to_host<red_sum>(be, n, f_dot<double>{(const double *)x, (const double *)y}, out);
   return red_to_host<red_sum>(be, n, f_dot<float>{(const float *)x, (const float *)y}, out);
+}
+
+/* Each dot by the very kernels of cu_dot (same grid, same order: the same bits), its partials
+ * in a slot of the scratch buffer; the m totals come back in one strided copy, one sync. */
+template <typename T>
+static hs_status dots_t(hs_backend *be, int m, const size_t *n, const void *const *x, const void *const *y,
+                        double *out) {
+  cuda_backend *cb = CB(be);
+  const size_t slot = RED_BLOCKS + 1;
+  hs_status st = hs_cuda_scratch(be, (size_t)m * slot * sizeof(double));
+  if (st != HS_OK) return st;
+  double *part = (double *)cb->d_scratch;
+  for (int i = 0; i < m; i++) {
+    if (n[i] == 0) {
+      CU_CHECK(cudaMemsetAsync(part + i * slot + RED_BLOCKS, 0, sizeof(double), cb->stream));
+      continue;
+    }
+    st = red_queue<red_sum>(be, n[i], f_dot<T>{(const T *)x[i], (const T *)y[i]}, part + i * slot);
+    if (st != HS_OK) return st;
+  }
+  CU_CHECK(cudaMemcpy2DAsync(out, sizeof(double), part + RED_BLOCKS, slot * sizeof(double), sizeof(double),
+                             (size_t)m, cudaMemcpyDeviceToHost, cb->stream));
+  CU_CHECK(cudaStreamSynchronize(cb->stream));
+  return HS_OK;
+}
+
+hs_status cu_dots(hs_backend *be, hs_dtype t, int m, const size_t *n, const void *const *x,
+                  const void *const *y, double *out) {
+  CU_DTYPE(t, "dots");
+  CU_REQUIRE(m >= 0, "dots: negative count");
+  if (m == 0) return HS_OK;
+  CU_REQUIRE(n && x && y && out, "dots: n, x, y or out is NULL");
+  hs_status st = hs_cuda_enter(be);
+  if (st != HS_OK) return st;
+  return t == HS_F64 ? dots_t<double>(be, m, n, x, y, out) : dots_t<float>(be, m, n, x, y, out);
 }
 
 template <typename T> static hs_status nrm2_t(hs_backend *be, size_t n, const T *x, double *out) {
@@ -66,6 +102,7 @@ template <typename T> static hs_status nrm2_t(hs_backend *be, size_t n, const T 
 }
 
 hs_status cu_nrm2(hs_backend *be, hs_dtype t, size_t n, const void *x, double *out) {
+  CU_DTYPE(t, "nrm2");
   *out = 0;
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);

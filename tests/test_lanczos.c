@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "linalg/lanczos.h"
 #include "linalg/tridiag.h"
 #include "spectra_fixture.h"
@@ -335,5 +336,72 @@ Test(lanczos, partial_reorthogonalisation) {
   hs_lanczos_destroy(lz[1]);
   hs_linop_destroy(op);
   hs_context_destroy(ctx);
+  free(A);
+}
+
+/* Host round trips (the ops a GPU backend must synchronise for) during hs_lanczos_run, counted
+ * by wrapping the CPU's op table. */
+static const hs_backend_ops *trip_orig;
+static size_t trips;
+static hs_status trip_dot(hs_backend *be, hs_dtype t, size_t n, const void *x, const void *y, double *out) {
+  trips++;
+  return trip_orig->dot(be, t, n, x, y, out);
+}
+static hs_status trip_nrm2(hs_backend *be, hs_dtype t, size_t n, const void *x, double *out) {
+  trips++;
+  return trip_orig->nrm2(be, t, n, x, out);
+}
+static hs_status trip_dots(hs_backend *be, hs_dtype t, int m, const size_t *n, const void *const *x,
+                           const void *const *y, double *out) {
+  trips++;
+  return trip_orig->dots(be, t, m, n, x, y, out);
+}
+static hs_status trip_download(hs_backend *be, void *dst, const void *src, size_t bytes) {
+  trips++;
+  return trip_orig->download(be, dst, src, bytes);
+}
+static hs_status trip_sync(hs_backend *be) {
+  trips++;
+  return trip_orig->sync(be);
+}
+
+/* A step's scalars of all probes come back together: the round trips per step do not grow
+ * with the number of probes (before, each probe paid 4 per step: 26 per step at k = 6). At
+ * most 4 dots calls (alpha, norm, two Gram-Schmidt passes) and the run's 2 syncs per step. */
+Test(lanczos, host_round_trips_independent_of_probes) {
+  const size_t n = 80, m = 12;
+  double d[80];
+  for (size_t i = 0; i < n; i++) d[i] = (double)i / (double)n + 0.05 * cos((double)i);
+  double *A = sf_matrix_with_eigs(n, d, 5);
+  size_t per_step[2];
+  const size_t K[2] = {1, 6};
+  for (int c = 0; c < 2; c++) {
+    hs_context *ctx = hs_test_ctx(HS_F64, 1);
+    hs_linop *op = sf_linop(ctx, n, A);
+    hs_lanczos *lz = NULL;
+    hs_lanczos_options o = {.probes = K[c], .max_steps = m};
+    cr_assert_eq(hs_lanczos_create(op, &o, &lz), HS_OK, "%s", hs_last_error(ctx));
+    cr_assert_eq(hs_lanczos_start_rademacher(lz, 3), HS_OK);
+    hs_backend_ops wrapped = *ctx->be->ops;
+    trip_orig = ctx->be->ops;
+    wrapped.dot = trip_dot;
+    wrapped.nrm2 = trip_nrm2;
+    wrapped.dots = trip_dots;
+    wrapped.download = trip_download;
+    wrapped.sync = trip_sync;
+    ctx->be->ops = &wrapped;
+    trips = 0;
+    hs_status st = hs_lanczos_run(lz, m);
+    ctx->be->ops = trip_orig;
+    cr_assert_eq(st, HS_OK, "%s", hs_last_error(ctx));
+    for (size_t p = 0; p < K[c]; p++) cr_assert_eq(lz->steps[p], m);
+    per_step[c] = trips;
+    cr_assert(trips <= 6 * m, "k = %zu: %zu host round trips in %zu steps (more than 6 per step)", K[c], trips, m);
+    hs_lanczos_destroy(lz);
+    hs_linop_destroy(op);
+    hs_context_destroy(ctx);
+  }
+  /* only a second Gram-Schmidt pass that some probe needs and probe 0 does not can add trips */
+  cr_assert(per_step[1] <= per_step[0] + m, "k = 6: %zu round trips, k = 1: %zu", per_step[1], per_step[0]);
   free(A);
 }

@@ -75,6 +75,11 @@ typedef struct hs_backend_ops {
                     const void *A, int lda, const void *x, double beta, void *y);
   hs_status (*dot)(hs_backend *be, hs_dtype t, size_t n, const void *x, const void *y, double *out);
   hs_status (*nrm2)(hs_backend *be, hs_dtype t, size_t n, const void *x, double *out);
+  /* m dot products in one trip to the host: out[i] = dot(n[i], x[i], y[i]), each bit for bit
+   * what dot returns. One synchronisation for all m where dot pays one each: Lanczos fetches
+   * the scalars of all its probes' step with it. */
+  hs_status (*dots)(hs_backend *be, hs_dtype t, int m, const size_t *n, const void *const *x,
+                    const void *const *y, double *out);
   hs_status (*axpy)(hs_backend *be, hs_dtype t, size_t n, double alpha, const void *x, void *y);
   hs_status (*scal)(hs_backend *be, hs_dtype t, size_t n, double alpha, void *x);
   /* *out = 1 if any of x[0..n) is NaN or Inf, else 0. */

@@ -121,6 +121,7 @@ static const hs_backend_ops cpu_ops = {
     .gemv = hs_cpu_gemv,
     .dot = hs_cpu_dot,
     .nrm2 = hs_cpu_nrm2,
+    .dots = hs_cpu_dots,
     .axpy = hs_cpu_axpy,
     .scal = hs_cpu_scal,
     .nonfinite = hs_cpu_nonfinite,

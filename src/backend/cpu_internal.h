@@ -77,6 +77,8 @@ hs_status hs_cpu_scal(hs_backend *be, hs_dtype t, size_t n, double alpha, void *
 hs_status hs_cpu_dot(hs_backend *be, hs_dtype t, size_t n, const void *x, const void *y,
                      double *out);
 hs_status hs_cpu_nrm2(hs_backend *be, hs_dtype t, size_t n, const void *x, double *out);
+hs_status hs_cpu_dots(hs_backend *be, hs_dtype t, int m, const size_t *n, const void *const *x,
+                      const void *const *y, double *out);
 hs_status hs_cpu_nonfinite(hs_backend *be, hs_dtype t, size_t n, const void *x, int *out);
 
 /* ---- linear layers and activations (cpu_layers.c) ---- */

@@ -61,6 +61,20 @@ hs_status hs_cpu_nrm2(hs_backend *be, hs_dtype t, size_t n, const void *x, doubl
   return HS_OK;
 }
 
+/* The CPU has no trip to save: m dots, one after the other. */
+hs_status hs_cpu_dots(hs_backend *be, hs_dtype t, int m, const size_t *n, const void *const *x,
+                      const void *const *y, double *out) {
+  CPU_CHECK_DTYPE(be, t, "dots");
+  CPU_REQUIRE(be, m >= 0, "dots", "negative count m=%d", m);
+  if (m == 0) return HS_OK;
+  CPU_REQUIRE(be, n && x && y && out, "dots", "n, x, y or out is NULL");
+  for (int i = 0; i < m; i++) {
+    hs_status st = hs_cpu_dot(be, t, n[i], x[i], y[i], &out[i]);
+    if (st != HS_OK) return st;
+  }
+  return HS_OK;
+}
+
 /* An OR over elements: order-free, so a plain parallel reduction is deterministic. */
 #define DEF_NONFINITE(T, S)                                                                    \
   static void nonfinite_##S(int nt, size_t n, const T *x, int *out) {                          \

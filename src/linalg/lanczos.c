@@ -31,6 +31,7 @@ void hs_lanczos_destroy(hs_lanczos *lz) {
   be->ops->free(be, lz->basis);
   be->ops->free(be, lz->h1);
   be->ops->free(be, lz->h2);
+  be->ops->free(be, lz->one);
   free(lz->steps);
   free(lz->stopped);
   free(lz->alpha);
@@ -76,6 +77,8 @@ hs_status hs_lanczos_create(hs_linop *op, const hs_lanczos_options *opt, hs_lanc
   HS_TRY(hs_dev_alloc(ctx, op->dtype, (m + 1) * k * n, &lz->basis));
   HS_TRY(hs_dev_alloc(ctx, op->dtype, k * (m + 1), &lz->h1));
   HS_TRY(hs_dev_alloc(ctx, op->dtype, k * (m + 1), &lz->h2));
+  HS_TRY(hs_dev_alloc(ctx, op->dtype, 1, &lz->one));
+  HS_OP(ctx, ctx->be->ops->fill(ctx->be, op->dtype, 1, 1.0, lz->one));
   *out = lz;
   return HS_OK;
 cleanup:
@@ -155,70 +158,159 @@ static void omega_reset(hs_lanczos *lz, size_t p, size_t j) {
   nw[j + 1] = 1.0;
 }
 
-/* One Lanczos step for probe p: w (slot j+1) already holds A q_j.
+/* Step j of every live probe in lockstep: w_p (slot j+1) already holds A q_j.
  *
- * First the three-term recurrence (w -= beta_{j-1} q_{j-1}, w -= alpha q_j): in exact
- * arithmetic that is the whole orthogonalisation; it removes the two large components. Then
- * classical Gram-Schmidt against every stored vector of the probe (one gemv for h = Q w, one
- * for w -= Q^T h), which removes what rounding left along all earlier directions. A second
+ * Per probe, first the three-term recurrence (w -= beta_{j-1} q_{j-1}, w -= alpha q_j): in
+ * exact arithmetic that is the whole orthogonalisation; it removes the two large components.
+ * Then classical Gram-Schmidt against every stored vector of the probe (one gemv for h = Q w,
+ * one for w -= Q^T h), which removes what rounding left along all earlier directions. A second
  * pass follows when the pass cancelled more than a factor 1/sqrt(2) of the norm (the
  * Kahan-Parlett / DGKS test: "twice is enough", Giraud et al. 2005); otherwise the vector is
  * already orthogonal to working precision and a second pass would only re-read the basis,
- * which dominates the cost of a step for large P. The passes are counted (lz->passes). */
-static hs_status orth_step(hs_lanczos *lz, size_t p, size_t j, double *beta_out) {
+ * which dominates the cost of a step for large P. The passes are counted (lz->passes).
+ *
+ * The probes are independent, so each phase runs over all of them and the scalars it needs on
+ * the host (alpha, the norm, the Gram-Schmidt correction) come back for all probes in one
+ * `dots` call: on a GPU a step costs 3 host round trips (4 with a second pass) whatever the
+ * number of probes, instead of 4 per probe. Every vector sees the same ops in the same order
+ * as one probe alone, and dots returns dot's bits: the numbers do not depend on k. */
+
+/* Norms from dots' squared sums: nrm2 is sqrt(dot(x, x)) bit for bit on both backends, except
+ * where the squares overflow or underflow, which nrm2 guards by rescaling: recomputed there. */
+static hs_status norms_from_squares(hs_lanczos *lz, size_t cnt, void *const *vec, double *ss) {
+  hs_backend *be = lz->ctx->be;
+  hs_status st = HS_OK;
+  for (size_t i = 0; i < cnt; i++) {
+    if (ss[i] == HUGE_VAL || (ss[i] >= 0 && ss[i] < 1e-280))
+      HS_OP(lz->ctx, be->ops->nrm2(be, lz->op->dtype, lz->n, vec[i], &ss[i]));
+    else
+      ss[i] = sqrt(ss[i]);
+  }
+cleanup:
+  return st;
+}
+
+static hs_status orth_block(hs_lanczos *lz, size_t j) {
   hs_context *ctx = lz->ctx;
   hs_backend *be = ctx->be;
   hs_dtype t = lz->op->dtype;
-  size_t n = lz->n, m = lz->max_steps;
+  size_t n = lz->n, m = lz->max_steps, k = lz->k;
   hs_status st = HS_OK;
-  void *w = hs_lanczos_vec(lz, p, j + 1);
-  const void *qj = hs_lanczos_vec(lz, p, j);
-  const void *Q = hs_lanczos_vec(lz, p, 0);
-  int lda = (int)(lz->k * n), rows = (int)(j + 1);
-  void *h1 = hs_dptr(lz->h1, t, p * (m + 1)), *h2 = hs_dptr(lz->h2, t, p * (m + 1));
-  double a, b0, b, hj;
-  if (j > 0) HS_OP(ctx, be->ops->axpy(be, t, n, -lz->beta[p * m + j - 1], hs_lanczos_vec(lz, p, j - 1), w));
-  HS_OP(ctx, be->ops->dot(be, t, n, qj, w, &a));
-  HS_OP(ctx, be->ops->axpy(be, t, n, -a, qj, w));
-  HS_OP(ctx, be->ops->nrm2(be, t, n, w, &b0));
-  b = b0;
-  int full = 1;
-  if (lz->reorth == HS_REORTH_PARTIAL && b0 > 0) {
-    double worst = omega_step(lz, p, j, a, b0);
-    full = lz->force[p] || worst > sqrt(unit_roundoff(t));
-    lz->force[p] = full && !lz->force[p]; /* a triggered pass also cleans the next vector */
+  const void *Q0 = hs_lanczos_vec(lz, 0, 0);
+  int lda = (int)(k * n), rows = (int)(j + 1);
+  /* per live probe: its index, alpha, the norms before/after a pass, and the dots' operands */
+  size_t *live = malloc(k * sizeof *live), *len = malloc(2 * k * sizeof *len), cnt = 0;
+  double *a = malloc(k * sizeof *a), *b0 = malloc(k * sizeof *b0), *b = malloc(k * sizeof *b);
+  double *got = malloc(2 * k * sizeof *got);
+  int *due = malloc(k * sizeof *due), *again = malloc(k * sizeof *again);
+  const void **x = malloc(2 * k * sizeof *x), **y = malloc(2 * k * sizeof *y);
+  void **w = malloc(k * sizeof *w);
+  if (!live || !len || !a || !b0 || !b || !got || !due || !again || !x || !y || !w) {
+    st = hs_fail(ctx, HS_E_NOMEM, "lanczos: out of host memory");
+    goto cleanup;
   }
-  for (int pass = 0; full && pass < 2; pass++) {
-    void *h = pass ? h2 : h1;
-    HS_OP(ctx, be->ops->gemv(be, t, HS_NOTRANS, rows, (int)n, 1.0, Q, lda, w, 0.0, h));
-    HS_OP(ctx, be->ops->gemv(be, t, HS_TRANS, rows, (int)n, -1.0, Q, lda, h, 1.0, w));
-    HS_TRY(hs_dev_download_f64(ctx, t, &hj, hs_dptr(h, t, j), 1));
-    HS_OP(ctx, be->ops->nrm2(be, t, n, w, &b));
-    a += hj;
-    lz->passes++;
-    if (!(b < 0.7071067811865476 * b0)) break;
-    b0 = b;
+  for (size_t p = 0; p < k; p++)
+    if (!lz->stopped[p]) live[cnt++] = p;
+  if (cnt == 0) goto cleanup;
+
+  /* alpha = q_j . (w - beta_{j-1} q_{j-1}) */
+  for (size_t i = 0; i < cnt; i++) {
+    size_t p = live[i];
+    w[i] = hs_lanczos_vec(lz, p, j + 1);
+    if (j > 0) HS_OP(ctx, be->ops->axpy(be, t, n, -lz->beta[p * m + j - 1], hs_lanczos_vec(lz, p, j - 1), w[i]));
+    x[i] = hs_lanczos_vec(lz, p, j);
+    y[i] = w[i];
+    len[i] = n;
   }
-  if (lz->reorth == HS_REORTH_PARTIAL && full) omega_reset(lz, p, j);
-  if (!isfinite(a) || !isfinite(b))
-    return hs_fail(ctx, HS_E_NUMERIC,
+  HS_OP(ctx, be->ops->dots(be, t, (int)cnt, len, x, y, a));
+  /* b0 = ||w - alpha q_j|| */
+  for (size_t i = 0; i < cnt; i++) {
+    HS_OP(ctx, be->ops->axpy(be, t, n, -a[i], hs_lanczos_vec(lz, live[i], j), w[i]));
+    x[i] = y[i] = w[i];
+  }
+  HS_OP(ctx, be->ops->dots(be, t, (int)cnt, len, x, y, b0));
+  HS_TRY(norms_from_squares(lz, cnt, w, b0));
+  for (size_t i = 0; i < cnt; i++) {
+    size_t p = live[i];
+    b[i] = b0[i];
+    due[i] = 1;
+    if (lz->reorth == HS_REORTH_PARTIAL && b0[i] > 0) {
+      double worst = omega_step(lz, p, j, a[i], b0[i]);
+      due[i] = lz->force[p] || worst > sqrt(unit_roundoff(t));
+      lz->force[p] = due[i] && !lz->force[p]; /* a triggered pass also cleans the next vector */
+    }
+    again[i] = due[i];
+  }
+
+  /* Gram-Schmidt passes; h[j] (the correction of alpha) comes back as the dot of one element
+   * with a device 1.0, exact */
+  for (int pass = 0; pass < 2; pass++) {
+    size_t q = 0;
+    for (size_t i = 0; i < cnt; i++) {
+      if (!again[i]) continue;
+      size_t p = live[i];
+      void *h = hs_dptr(pass ? lz->h2 : lz->h1, t, p * (m + 1));
+      const void *Q = hs_dptr(Q0, t, p * n);
+      HS_OP(ctx, be->ops->gemv(be, t, HS_NOTRANS, rows, (int)n, 1.0, Q, lda, w[i], 0.0, h));
+      HS_OP(ctx, be->ops->gemv(be, t, HS_TRANS, rows, (int)n, -1.0, Q, lda, h, 1.0, w[i]));
+      x[2 * q] = y[2 * q] = w[i];
+      len[2 * q] = n;
+      x[2 * q + 1] = hs_dptr(h, t, j);
+      y[2 * q + 1] = lz->one;
+      len[2 * q + 1] = 1;
+      q++;
+    }
+    if (q == 0) break;
+    HS_OP(ctx, be->ops->dots(be, t, (int)(2 * q), len, x, y, got));
+    q = 0;
+    for (size_t i = 0; i < cnt; i++) {
+      if (!again[i]) continue;
+      double ss = got[2 * q];
+      HS_TRY(norms_from_squares(lz, 1, &w[i], &ss));
+      b[i] = ss;
+      a[i] += got[2 * q + 1];
+      lz->passes++;
+      q++;
+      if (!(b[i] < 0.7071067811865476 * b0[i])) again[i] = 0;
+      else b0[i] = b[i];
+    }
+  }
+
+  for (size_t i = 0; i < cnt; i++) {
+    size_t p = live[i];
+    if (lz->reorth == HS_REORTH_PARTIAL && due[i]) omega_reset(lz, p, j);
+    if (!isfinite(a[i]) || !isfinite(b[i])) {
+      st = hs_fail(ctx, HS_E_NUMERIC,
                    "lanczos: probe %zu, step %zu: non-finite value (alpha = %g, beta = %g); the "
                    "operator returned NaN or Inf",
-                   p, j + 1, a, b);
-  lz->alpha[p * m + j] = a;
-  lz->beta[p * m + j] = b;
-  double bprev = j > 0 ? lz->beta[p * m + j - 1] : 0.0;
-  double local = sqrt(a * a + bprev * bprev + b * b); /* = ||A q_j|| in exact arithmetic */
-  if (local > lz->anorm[p]) lz->anorm[p] = local;
-  lz->steps[p] = j + 1;
-  if (b <= lz->tol * lz->anorm[p]) {
-    lz->stopped[p] = 1; /* invariant subspace: T is exact; the next slot stays zero */
-    HS_OP(ctx, be->ops->fill(be, t, n, 0.0, w));
-  } else {
-    HS_OP(ctx, be->ops->scal(be, t, n, 1.0 / b, w));
+                   p, j + 1, a[i], b[i]);
+      goto cleanup;
+    }
+    lz->alpha[p * m + j] = a[i];
+    lz->beta[p * m + j] = b[i];
+    double bprev = j > 0 ? lz->beta[p * m + j - 1] : 0.0;
+    double local = sqrt(a[i] * a[i] + bprev * bprev + b[i] * b[i]); /* = ||A q_j|| in exact arithmetic */
+    if (local > lz->anorm[p]) lz->anorm[p] = local;
+    lz->steps[p] = j + 1;
+    if (b[i] <= lz->tol * lz->anorm[p]) {
+      lz->stopped[p] = 1; /* invariant subspace: T is exact; the next slot stays zero */
+      HS_OP(ctx, be->ops->fill(be, t, n, 0.0, w[i]));
+    } else {
+      HS_OP(ctx, be->ops->scal(be, t, n, 1.0 / b[i], w[i]));
+    }
   }
-  *beta_out = b;
 cleanup:
+  free(live);
+  free(len);
+  free(a);
+  free(b0);
+  free(b);
+  free(got);
+  free(due);
+  free(again);
+  free(x);
+  free(y);
+  free(w);
   return st;
 }
 
@@ -242,14 +334,9 @@ hs_status hs_lanczos_run(hs_lanczos *lz, size_t steps) {
     double t1 = hs_now();
     lz->t_apply += t1 - t0;
     lz->applies += k;
-    for (size_t p = 0; p < k; p++) {
-      if (lz->stopped[p]) {
-        HS_OP(ctx, be->ops->fill(be, t, n, 0.0, hs_lanczos_vec(lz, p, j + 1)));
-        continue;
-      }
-      double b;
-      HS_TRY(orth_step(lz, p, j, &b));
-    }
+    for (size_t p = 0; p < k; p++)
+      if (lz->stopped[p]) HS_OP(ctx, be->ops->fill(be, t, n, 0.0, hs_lanczos_vec(lz, p, j + 1)));
+    HS_TRY(orth_block(lz, j));
     HS_OP(ctx, be->ops->sync(be));
     lz->t_reorth += hs_now() - t1;
     lz->done = j + 1;

@@ -258,6 +258,18 @@ static int32_t *labels_rand(od_pair *p, int rows, int C) {
     }                                                                                              \
   } while (0)
 
+/* Runs `call` on both backends; both must refuse it with `want` (a contract the harness holds
+ * the backend under test to, not only the CPU). */
+#define RUN_FAILS(p, want, call)                                                                   \
+  do {                                                                                             \
+    for (int s = 0; s < 2; s++) {                                                                  \
+      hs_backend *be = (p)->be[s];                                                                 \
+      hs_status st_ = (call);                                                                      \
+      OD_ASSERT(p, (st_) == (want), "%s: %s returned %s, not %s (%s)", be->ops->name, #call,     \
+                hs_status_string(st_), hs_status_string(want), be->errmsg);                        \
+    }                                                                                              \
+  } while (0)
+
 #define CASE(p, tt, ...)                                                                           \
   do {                                                                                             \
     (p)->t = (tt);                                                                                 \
@@ -291,6 +303,18 @@ void od_check_copy(od_pair *p, hs_dtype t) {
   free(v);
   buf_free(&src);
   buf_free(&dst);
+  /* overlapping ranges, both directions: memmove semantics (the CPU's copy is memmove) */
+  for (int dir = 0; dir < 2; dir++) {
+    CASE(p, t, "copy overlapping, %s by 100 of 517", dir ? "backward" : "forward");
+    od_buf x = buf_rand(p, 617, 0.1, 1);
+    RUN(p, be->ops->copy(be, hs_dptr(D(x), t, dir ? 0 : 100), hs_dptr(D(x), t, dir ? 100 : 0), 517 * esz(t)));
+    buf_compare(&x, "x", 0);
+    double *got = buf_get(&x, 1, "x");
+    for (size_t i = 0; i < 517; i++)
+      OD_ASSERT(p, got[(dir ? 0 : 100) + i] == x.h[(dir ? 100 : 0) + i], "overlapping copy: element %zu is wrong", i);
+    free(got);
+    buf_free(&x);
+  }
 }
 
 /* C (m x n, ldc) = alpha op(A) op(B) + beta C with padded leading dimensions. beta = 0 must
@@ -311,12 +335,40 @@ static void gemm_case(od_pair *p, hs_dtype t, hs_trans ta, hs_trans tb, double b
   buf_free(&C);
 }
 
+/* An empty inner dimension: C = beta*C (beta = 0: zeros over a NaN C), as reference BLAS. */
+static void gemm_empty_case(od_pair *p, hs_dtype t, int batched, double beta) {
+  const int m = 9, n = 7, ldc = n + 2, batch = batched ? 3 : 1;
+  const long long sc = (long long)m * ldc + 1;
+  CASE(p, t, "%s k=0 m=%d n=%d beta=%g", batched ? "gemm_batched" : "gemm", m, n, beta);
+  od_buf A = buf_rand(p, 4, 0.05, 1), B = buf_rand(p, 4, 0.05, 1);
+  double *cv = vals_rand(p, (size_t)sc * batch, 0.05, 1);
+  if (beta == 0)
+    for (int i = 0; i < batch; i++) poison(cv, (size_t)i * sc, m, n, ldc);
+  od_buf C = buf_from(p, (size_t)sc * batch, cv);
+  if (batched)
+    RUN(p, be->ops->gemm_batched(be, t, HS_NOTRANS, HS_NOTRANS, m, n, 0, 0.7, D(A), 1, 0, D(B), n, 0, beta,
+                                 D(C), ldc, sc, batch));
+  else
+    RUN(p, be->ops->gemm(be, t, HS_NOTRANS, HS_NOTRANS, m, n, 0, 0.7, D(A), 1, D(B), n, beta, D(C), ldc));
+  buf_compare(&C, "C", TOL_EW(t));
+  double *got = buf_get(&C, 1, "C");
+  double want = beta == 0 ? 0.0 : beta * C.h[0];
+  if (t == HS_F32) want = (float)want;
+  OD_ASSERT(p, got[0] == want, "C[0] = %.17g, not beta*C = %.17g", got[0], want);
+  free(got);
+  buf_free(&A);
+  buf_free(&B);
+  buf_free(&C);
+}
+
 void od_check_gemm(od_pair *p, hs_dtype t) {
   for (int ta = 0; ta < 2; ta++)
     for (int tb = 0; tb < 2; tb++) {
       gemm_case(p, t, (hs_trans)ta, (hs_trans)tb, -1.3);
       gemm_case(p, t, (hs_trans)ta, (hs_trans)tb, 0.0);
     }
+  gemm_empty_case(p, t, 0, 0.5);
+  gemm_empty_case(p, t, 0, 0.0);
 }
 
 /* batch = 3; stride 0 shares an operand (share: 0 none, 1 A, 2 B). */
@@ -346,6 +398,8 @@ void od_check_gemm_batched(od_pair *p, hs_dtype t) {
     for (int tb = 0; tb < 2; tb++) gemm_batched_case(p, t, (hs_trans)ta, (hs_trans)tb, 0, 0.4);
   gemm_batched_case(p, t, HS_NOTRANS, HS_TRANS, 1, 0.0);
   gemm_batched_case(p, t, HS_TRANS, HS_NOTRANS, 2, 1.0);
+  gemm_empty_case(p, t, 1, -0.5);
+  gemm_empty_case(p, t, 1, 0.0);
 }
 
 void od_check_gemv(od_pair *p, hs_dtype t) {
@@ -364,6 +418,25 @@ void od_check_gemv(od_pair *p, hs_dtype t) {
       buf_free(&y);
     }
   }
+  /* an empty inner dimension (n = 0 for A x, m = 0 for A^T x) still scales y by beta */
+  for (int ta = 0; ta < 2; ta++)
+    for (int b = 0; b < 2; b++) {
+      double beta = b ? 0.75 : 0.0;
+      int mm = ta ? 0 : 13, nn = ta ? 11 : 0, yl = ta ? nn : mm;
+      CASE(p, t, "gemv ta=%d m=%d n=%d (empty inner dimension) beta=%g", ta, mm, nn, beta);
+      od_buf A = buf_rand(p, 4, 0.05, 1), x = buf_rand(p, 4, 0.05, 1);
+      od_buf y = beta == 0 ? buf_nan(p, (size_t)yl) : buf_rand(p, (size_t)yl, 0.05, 1);
+      RUN(p, be->ops->gemv(be, t, (hs_trans)ta, mm, nn, 0.9, D(A), nn > 0 ? nn : 1, D(x), beta, D(y)));
+      buf_compare(&y, "y", TOL_EW(t));
+      double *got = buf_get(&y, 1, "y");
+      double want = beta == 0 ? 0.0 : beta * y.h[0];
+      if (t == HS_F32) want = (float)want;
+      OD_ASSERT(p, got[0] == want, "y[0] = %.17g, not beta*y = %.17g", got[0], want);
+      free(got);
+      buf_free(&A);
+      buf_free(&x);
+      buf_free(&y);
+    }
 }
 
 /* n spans several sweeps of the GPU's fixed reduction grid (240 x 256) and odd tails. */
@@ -381,6 +454,43 @@ void od_check_dot(od_pair *p, hs_dtype t) {
     buf_free(&x);
     buf_free(&y);
   }
+}
+
+/* m dots of different lengths (one empty, one shared operand) in one call: each equal to the
+ * reference, and on each backend bit for bit the dot that backend returns for the pair alone. */
+void od_check_dots(od_pair *p, hs_dtype t) {
+  enum { M = 5 };
+  const size_t n[M] = {4097, 1, 0, 100003, 7};
+  CASE(p, t, "dots m=%d n={4097, 1, 0, 100003, 7}", M);
+  od_buf x[M], y[M];
+  for (int i = 0; i < M; i++) {
+    x[i] = buf_rand(p, n[i] ? n[i] : 1, 0.01, 1);
+    y[i] = buf_rand(p, n[i] ? n[i] : 1, 0.01, 1);
+  }
+  double out[2][M], single[2][M];
+  for (int s = 0; s < 2; s++) {
+    hs_backend *be = p->be[s];
+    const void *xs[M], *ys[M];
+    for (int i = 0; i < M; i++) xs[i] = D(x[i]), ys[i] = i == 4 ? D(x[i]) : D(y[i]); /* x.x once */
+    hs_status st = be->ops->dots(be, t, M, n, xs, ys, out[s]);
+    OD_ASSERT(p, st == HS_OK, "%s dots: %s", be->ops->name, be->errmsg);
+    for (int i = 0; i < M; i++) {
+      st = be->ops->dot(be, t, n[i], xs[i], ys[i], &single[s][i]);
+      OD_ASSERT(p, st == HS_OK, "%s dot: %s", be->ops->name, be->errmsg);
+      OD_ASSERT(p, memcmp(&out[s][i], &single[s][i], sizeof(double)) == 0,
+                "%s dots[%d] = %.17g is not its own dot %.17g bit for bit", be->ops->name, i, out[s][i], single[s][i]);
+    }
+  }
+  for (int i = 0; i < M; i++) {
+    double scale = 0;
+    for (size_t e = 0; e < n[i]; e++) scale += fabs(x[i].h[e] * (i == 4 ? x[i].h[e] : y[i].h[e]));
+    char what[32];
+    snprintf(what, sizeof what, "dots[%d]", i);
+    scalar_compare(p, what, out[0][i], out[1][i], scale, TOL_SUM);
+    buf_free(&x[i]);
+    buf_free(&y[i]);
+  }
+  OD_ASSERT(p, out[1][2] == 0.0, "an empty dot is %g, not 0", out[1][2]);
 }
 
 void od_check_nrm2(od_pair *p, hs_dtype t) {
@@ -545,21 +655,43 @@ static void bn_fwd_shape(od_pair *p, hs_dtype t, int rows, int cols) {
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
   }
 }
-BN_CHECK(bn_fwd)
+/* Running mode over an empty batch: no rows to normalise, but rstd and batch_mean (from the
+ * running statistics) are still outputs. */
+static void bn_fwd_empty(od_pair *p, hs_dtype t) {
+  const int cols = 45;
+  CASE(p, t, "bn_fwd running rows=0 cols=%d", cols);
+  od_buf gamma = buf_rand(p, cols, 0.2, 2), beta = buf_rand(p, cols, 0.05, 1);
+  od_buf rm = buf_rand(p, cols, 0.5, 3.5), rv = buf_pos(p, cols, 0.3, 2);
+  od_buf mean = buf_nan(p, cols), rstd = buf_nan(p, cols), Z = buf_rand(p, 1, 0.1, 1), Y = buf_rand(p, 1, 0.1, 1);
+  RUN(p, be->ops->bn_fwd(be, t, HS_BN_RUNNING, 0, cols, D(Z), D(gamma), D(beta), D(rm), D(rv), D(mean), NULL,
+                         D(rstd), D(Y)));
+  buf_compare(&mean, "batch_mean", TOL_EW(t));
+  buf_compare(&rstd, "rstd", TOL_RED(t));
+  buf_compare(&Y, "Y (no rows: untouched)", 0);
+  od_buf *all[] = {&gamma, &beta, &rm, &rv, &mean, &rstd, &Z, &Y};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
+}
+
+void od_check_bn_fwd(od_pair *p, hs_dtype t) {
+  for (size_t i = 0; i < sizeof BN_SHAPES / sizeof *BN_SHAPES; i++) bn_fwd_shape(p, t, BN_SHAPES[i][0], BN_SHAPES[i][1]);
+  bn_fwd_empty(p, t);
+}
 
 static void bn_bwd_shape(od_pair *p, hs_dtype t, int rows, int cols) {
   for (int mode = HS_BN_BATCH; mode <= HS_BN_RUNNING; mode++)
     for (int ki = 0; ki < 2; ki++)
-      for (int want = 0; want < 2; want++) {
+      for (int want = 0; want < 3; want++) { /* 0: dZ only, 1: all, 2: dgamma/dbeta only */
         int k = KS[ki];
         size_t ps = k == 1 ? cols : cols + 3, rc = (size_t)rows * cols;
-        CASE(p, t, "bn_bwd %s %dx%d k=%d pstride=%zu dgamma/dbeta %s", BN_NAME(mode), rows, cols, k, ps, want ? "wanted" : "NULL");
+        CASE(p, t, "bn_bwd %s %dx%d k=%d pstride=%zu %s", BN_NAME(mode), rows, cols, k, ps,
+             want == 0 ? "dgamma/dbeta NULL" : want == 1 ? "all outputs" : "dZ NULL");
         od_buf xhat = buf_rand(p, rc, 0.01, 2), rstd = buf_pos(p, cols, 0.5, 2), gamma = buf_rand(p, cols, 0.2, 2);
-        od_buf dY = buf_rand(p, rc * k, 0.05, 1), dZ = buf_nan(p, rc * k);
+        od_buf dY = buf_rand(p, rc * k, 0.05, 1);
+        od_buf dZ = want == 2 ? buf_rand(p, rc * k, 0.05, 1) : buf_nan(p, rc * k);
         od_buf dg = buf_rand(p, ps * k, 0.05, 1), db = buf_rand(p, ps * k, 0.05, 1);
-        RUN(p, be->ops->bn_bwd(be, t, mode, k, rows, cols, D(xhat), D(rstd), D(gamma), D(dY), D(dZ),
+        RUN(p, be->ops->bn_bwd(be, t, mode, k, rows, cols, D(xhat), D(rstd), D(gamma), D(dY), want == 2 ? NULL : D(dZ),
                                want ? D(dg) : NULL, want ? D(db) : NULL, ps));
-        buf_compare(&dZ, "dZ", TOL_RED(t));
+        buf_compare(&dZ, want == 2 ? "dZ (NULL: untouched)" : "dZ", want == 2 ? 0 : TOL_RED(t));
         buf_compare(&dg, "dgamma", TOL_RED(t));
         buf_compare(&db, "dbeta", TOL_RED(t));
         od_buf *all[] = {&xhat, &rstd, &gamma, &dY, &dZ, &dg, &db};
@@ -601,6 +733,14 @@ static void bn_rbwd_extra_shape(od_pair *p, hs_dtype t, int rows, int cols) {
                                     D(RZ), D(RX), D(Rg), ps, D(RdZ), D(Rdg)));
       buf_compare(&RdZ, "RdZ", TOL_RED(t));
       buf_compare(&Rdg, "Rdgamma", TOL_RED(t));
+      /* RdZ NULL: the parameter term alone, RdZ's memory untouched */
+      od_buf RdZ2 = buf_rand(p, rc * k, 0.05, 1), Rdg2 = buf_rand(p, ps * k, 0.05, 1);
+      RUN(p, be->ops->bn_rbwd_extra(be, t, mode, k, rows, cols, D(xhat), D(rstd), D(gamma), D(dY), D(dZ),
+                                    D(RZ), D(RX), D(Rg), ps, NULL, D(Rdg2)));
+      buf_compare(&RdZ2, "RdZ (NULL: untouched)", 0);
+      buf_compare(&Rdg2, "Rdgamma (RdZ NULL)", TOL_RED(t));
+      buf_free(&RdZ2);
+      buf_free(&Rdg2);
       od_buf *all[] = {&xhat, &rstd, &gamma, &dY, &dZ, &RZ, &RX, &Rg, &RdZ, &Rdg};
       for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
     }
@@ -979,6 +1119,14 @@ void od_check_ce_bwd(od_pair *p, hs_dtype t) {
     RUN(p, be->ops->ce_bwd(be, t, rows, C, D(P), L.d[s], 1.0 / rows, D(dF)));
     buf_compare(&dF, "dF", TOL_EW(t));
     labels_free(&L);
+    /* a label outside [0, C) is refused, as ce_fwd refuses it */
+    for (int bad = 0; bad < 2; bad++) {
+      CASE(p, t, "ce_bwd rows=%d C=%d, label %s at row %d", rows, C, bad ? "C" : "-1", rows / 2);
+      y[rows / 2] = bad ? C : -1;
+      od_labels B = labels_new(p, rows, y);
+      RUN_FAILS(p, HS_E_INVALID, be->ops->ce_bwd(be, t, rows, C, D(P), B.d[s], 1.0 / rows, D(dF)));
+      labels_free(&B);
+    }
     free(y);
     buf_free(&P);
     buf_free(&dF);
@@ -1060,7 +1208,16 @@ static void syev_case(od_pair *p, hs_dtype t, int n) {
   cr_assert(a != NULL);
   for (int i = 0; i < n; i++)
     for (int j = 0; j <= i; j++) a[(size_t)i * n + j] = a[(size_t)j * n + i] = draw(p, 0.01, 1);
+  /* the symmetric matrix the op must see (the upper triangle, row-major), kept before junk is
+   * written into the strict lower triangle, which the op must not read */
+  double *sym = malloc((size_t)n * n * sizeof *sym + 8);
+  cr_assert(sym != NULL);
+  memcpy(sym, a, (size_t)n * n * sizeof *sym);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < i; j++) a[(size_t)i * n + j] = 100 + draw(p, 0.01, 1);
   od_buf A = buf_from(p, (size_t)n * n, a), w = buf_nan(p, (size_t)n);
+  if (t == HS_F32)
+    for (size_t i = 0; i < (size_t)n * n; i++) sym[i] = (float)sym[i];
   RUN(p, be->ops->syev(be, t, n, D(A), D(w)));
   double *wr = buf_get(&w, 0, "w"), *wd = buf_get(&w, 1, "w");
   double *vr = buf_get(&A, 0, "A"), *vd = buf_get(&A, 1, "A");
@@ -1080,7 +1237,7 @@ static void syev_case(od_pair *p, hs_dtype t, int n) {
     double res = 0;
     for (int r = 0; r < n; r++) {
       double s = 0;
-      for (int c = 0; c < n; c++) s += A.h[(size_t)r * n + c] * v[c];
+      for (int c = 0; c < n; c++) s += sym[(size_t)r * n + c] * v[c];
       res = fmax(res, fabs(s - wd[i] * v[r]));
     }
     OD_ASSERT(p, res <= tol_res * anorm, "%s eigenpair %d: residual %.3g > %.3g", DUT(p), i, res, tol_res * anorm);
@@ -1106,6 +1263,7 @@ static void syev_case(od_pair *p, hs_dtype t, int n) {
   free(wd);
   free(vr);
   free(vd);
+  free(sym);
   buf_free(&A);
   buf_free(&w);
 }
@@ -1220,5 +1378,64 @@ void od_check_repeat(od_pair *p, hs_dtype t) {
     }
   }
   od_buf *all[] = {&x, &y, &X, &out, &gamma, &beta, &Y};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
+}
+
+/* ================================ argument checks ================================ */
+
+/* Every op that takes a dtype refuses an unknown one with HS_E_INVALID on both backends
+ * (a GPU backend must not run it as f32). Valid sizes and buffers otherwise, so that the dtype
+ * is the only thing wrong. `t` only picks the buffers' element size here. */
+void od_check_bad_dtype(od_pair *p, hs_dtype t) {
+  const hs_dtype bad = (hs_dtype)7;
+  CASE(p, t, "unknown dtype %d", (int)bad);
+  od_buf a = buf_pos(p, 64, 0.5, 1), b = buf_pos(p, 64, 0.5, 1), c = buf_pos(p, 64, 0.5, 1);
+  od_buf d = buf_pos(p, 64, 0.5, 1), e = buf_pos(p, 64, 0.5, 1);
+  int32_t y0[4] = {0, 1, 0, 1}, am[4] = {0, 0, 0, 0};
+  od_labels L = labels_new(p, 4, y0), A = labels_new(p, 4, am);
+  hs_window g = {.C = 1, .H = 2, .W = 2, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .Ho = 2, .Wo = 2};
+  double out = 0;
+  int flag = 0;
+  size_t cnt = 0;
+#define BAD(call) RUN_FAILS(p, HS_E_INVALID, call)
+  BAD(be->ops->fill(be, bad, 4, 1.0, D(a)));
+  BAD(be->ops->nonfinite(be, bad, 4, D(a), &flag));
+  BAD(be->ops->gemm(be, bad, HS_NOTRANS, HS_NOTRANS, 2, 2, 2, 1.0, D(a), 2, D(b), 2, 0.0, D(c), 2));
+  BAD(be->ops->gemm_batched(be, bad, HS_NOTRANS, HS_NOTRANS, 2, 2, 2, 1.0, D(a), 2, 4, D(b), 2, 4, 0.0, D(c), 2, 4, 2));
+  BAD(be->ops->gemv(be, bad, HS_NOTRANS, 2, 2, 1.0, D(a), 2, D(b), 0.0, D(c)));
+  BAD(be->ops->dot(be, bad, 4, D(a), D(b), &out));
+  BAD(be->ops->nrm2(be, bad, 4, D(a), &out));
+  const size_t n1[1] = {4};
+  BAD(be->ops->dots(be, bad, 1, n1, (const void *const[]){D(a)}, (const void *const[]){D(b)}, &out));
+  BAD(be->ops->axpy(be, bad, 4, 1.0, D(a), D(b)));
+  BAD(be->ops->scal(be, bad, 4, 2.0, D(a)));
+  BAD(be->ops->bias_add(be, bad, 1, 2, 2, D(a), 2, D(b)));
+  BAD(be->ops->col_sum(be, bad, 1, 2, 2, D(a), D(b), 2));
+  BAD(be->ops->act_fwd(be, bad, 2, 4, D(a), D(b)));
+  BAD(be->ops->act_deriv_mul(be, bad, 2, 1, 4, D(a), D(b), D(c)));
+  BAD(be->ops->act_rbwd_extra(be, bad, 2, 1, 4, D(a), D(b), D(c), D(d)));
+  BAD(be->ops->bn_fwd(be, bad, HS_BN_BATCH, 2, 2, D(a), D(b), D(c), NULL, NULL, NULL, NULL, D(d), D(e)));
+  BAD(be->ops->bn_bwd(be, bad, HS_BN_BATCH, 1, 2, 2, D(a), D(b), D(c), D(d), D(e), NULL, NULL, 2));
+  BAD(be->ops->bn_rfwd(be, bad, HS_BN_BATCH, 1, 2, 2, D(a), D(b), D(c), D(d), NULL, NULL, 2, NULL, D(e)));
+  BAD(be->ops->bn_rbwd_extra(be, bad, HS_BN_BATCH, 1, 2, 2, D(a), D(b), D(c), D(d), D(e), D(a), D(b), NULL, 2, D(e), NULL));
+  BAD(be->ops->im2col(be, bad, 1, g, D(a), D(b), 4));
+  BAD(be->ops->col2im(be, bad, 1, g, D(a), 4, D(b)));
+  BAD(be->ops->transpose(be, bad, 1, 2, 2, 1, D(a), D(b)));
+  BAD(be->ops->pool_fwd(be, bad, HS_POOL_MAX, 1, g, D(a), D(b), A.d[s]));
+  BAD(be->ops->pool_rfwd(be, bad, HS_POOL_MAX, 1, 1, g, A.d[s], D(a), D(b)));
+  BAD(be->ops->pool_bwd(be, bad, HS_POOL_MAX, 1, 1, g, A.d[s], D(a), D(b)));
+  BAD(be->ops->ce_fwd(be, bad, 2, 2, D(a), L.d[s], D(b), &out));
+  BAD(be->ops->ce_bwd(be, bad, 2, 2, D(a), L.d[s], 1.0, D(b)));
+  BAD(be->ops->ce_rop(be, bad, 1, 2, 2, D(a), D(b), 1.0, D(c)));
+  BAD(be->ops->ce_correct(be, bad, 2, 2, D(a), L.d[s], &cnt));
+  BAD(be->ops->mse_fwd_bwd(be, bad, 2, 2, D(a), D(b), 1.0, &out, D(c)));
+  BAD(be->ops->syev(be, bad, 2, D(a), D(b)));
+  BAD(be->ops->sgd_step(be, bad, 4, 0.1, 0.0, 0.0, 0, 0.0, 1, D(a), NULL, D(b)));
+  BAD(be->ops->adam_step(be, bad, 4, 0.9, 0.999, 1e-8, 0.0, 0.1, 1.0, D(a), D(b), D(c), D(d)));
+  BAD(be->ops->bn_running_update(be, bad, 4, 2, 0.1, D(a), D(b), D(c), D(d)));
+#undef BAD
+  labels_free(&L);
+  labels_free(&A);
+  od_buf *all[] = {&a, &b, &c, &d, &e};
   for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
 }

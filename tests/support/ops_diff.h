@@ -41,11 +41,11 @@ void od_teardown(od_pair *p);
 /* Every op of hs_backend_ops that computes something, one check each (alloc, free, upload,
  * download and sync are exercised by all of them). */
 #define OD_OPS(X)                                                                                \
-  X(fill) X(copy) X(gemm) X(gemm_batched) X(gemv) X(dot) X(nrm2) X(axpy) X(scal) X(nonfinite)   \
+  X(fill) X(copy) X(gemm) X(gemm_batched) X(gemv) X(dot) X(dots) X(nrm2) X(axpy) X(scal) X(nonfinite)   \
   X(bias_add) X(col_sum) X(act_fwd) X(act_deriv_mul) X(act_rbwd_extra) X(bn_fwd) X(bn_bwd)     \
   X(bn_rfwd) X(bn_rbwd_extra) X(im2col) X(col2im) X(transpose) X(pool_fwd) X(pool_rfwd)        \
   X(pool_bwd) X(ce_fwd) X(ce_bwd) X(ce_rop) X(ce_correct) X(mse_fwd_bwd) X(syev) X(sgd_step)   \
-  X(adam_step) X(bn_running_update) X(repeat)
+  X(adam_step) X(bn_running_update) X(repeat) X(bad_dtype)
 
 #define OD_DECLARE(op) void od_check_##op(od_pair *p, hs_dtype t);
 OD_OPS(OD_DECLARE)
