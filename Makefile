@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo bench clean
+.PHONY: all deps configure build test check demo bench clean
 
 all: build
 
@@ -20,6 +20,10 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# the safety-net gates: release suite, CPU suite under ASan+UBSan, HS_CUDA=ON with -Werror
+check: deps
+	bash scripts/check.sh $(BUILD)
+
 demo: build
 	bash scripts/demo.sh $(BUILD)/hesspec
 
@@ -27,4 +31,4 @@ bench: build
 	bash bench/run-cpu.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-werror

@@ -393,10 +393,13 @@ static void sb_put(sbuf *b, const char *s, size_t n) {
 
 static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
 
-static void sb_fmt(sbuf *b, const char *fmt, size_t v) {
+/* pre, then v in decimal, then post (literal formats only: no format string is built) */
+static void sb_zu(sbuf *b, const char *pre, size_t v, const char *post) {
   char tmp[32];
-  int w = snprintf(tmp, sizeof tmp, fmt, v);
+  int w = snprintf(tmp, sizeof tmp, "%zu", v);
+  sb_str(b, pre);
   sb_put(b, tmp, (size_t)w);
+  sb_str(b, post);
 }
 
 /* A JSON string literal; bytes >= 0x80 pass through (names are UTF-8). */
@@ -458,10 +461,10 @@ hs_status hs_st_write(hs_context *ctx, const char *path, hs_dtype file_dtype,
     if (n_meta || i) sb_str(&h, ",");
     sb_json_str(&h, t->name);
     sb_str(&h, file_dtype == HS_F32 ? ":{\"dtype\":\"F32\",\"shape\":[" : ":{\"dtype\":\"F64\",\"shape\":[");
-    for (int k = 0; k < t->ndim; k++) sb_fmt(&h, k ? ",%zu" : "%zu", t->shape[k]);
-    sb_fmt(&h, "],\"data_offsets\":[%zu,", offset);
+    for (int k = 0; k < t->ndim; k++) sb_zu(&h, k ? "," : "", t->shape[k], "");
+    sb_zu(&h, "],\"data_offsets\":[", offset, ",");
     offset += count * es;
-    sb_fmt(&h, "%zu]}", offset);
+    sb_zu(&h, "", offset, "]}");
   }
   sb_str(&h, "}");
   /* The data section starts 8-byte aligned, so every f64 tensor in it is aligned. */

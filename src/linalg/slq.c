@@ -146,9 +146,9 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
   for (size_t p = 0; p < K; p++) {
     double tr = 0, neg = 0, last_below = 0, first_above = 0;
     for (size_t i = 0; i < r->count[p]; i++) {
-      double th = r->nodes[p * m + i], w = r->weights[p * m + i];
-      tr += w * th;
-      if (th < -r->neg_tol) {
+      double node = r->nodes[p * m + i], w = r->weights[p * m + i];
+      tr += w * node;
+      if (node < -r->neg_tol) {
         neg += w;
         last_below = w;
       } else if (first_above == 0) {

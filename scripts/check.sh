@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make check`: the safety-net gates, each in its own build folder beside BUILD.
+#   1. the release suite (BUILD, as `make test`);
+#   2. the whole CPU suite under AddressSanitizer + UndefinedBehaviorSanitizer, Debug, halting
+#      on the first error (BUILD-asan); allocator_may_return_null=1 because the suites test
+#      that impossible allocations come back as HS_E_NOMEM;
+#   3. a build with HS_CUDA=ON and warnings as errors in C (HS_WERROR) and in the CUDA host
+#      code (HS_CUDA_WERROR), Hopper only to keep it short (BUILD-werror). nvcc is required
+#      here: a machine without it fails this gate instead of skipping it.
+# Usage: bash scripts/check.sh [BUILD] (default build); JOBS (nproc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+JOBS=${JOBS:-$(nproc)}
+t0=$(date +%s)
+step() { echo "== check: $* ($(($(date +%s) - t0)) s)"; }
+
+step "1/3 release suite in $BUILD"
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j "$JOBS"
+(cd "$BUILD" && ctest --output-on-failure -j "$JOBS")
+
+step "2/3 CPU suite under ASan + UBSan in $BUILD-asan"
+cmake -S . -B "$BUILD-asan" -DCMAKE_BUILD_TYPE=Debug -DHS_CUDA=OFF -DHS_SANITIZE=ON >/dev/null
+cmake --build "$BUILD-asan" -j "$JOBS"
+(cd "$BUILD-asan" &&
+  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest -L cpu --output-on-failure -j "$JOBS" --timeout 1200)
+
+step "3/3 HS_CUDA=ON with warnings as errors in $BUILD-werror"
+NVCC=${CMAKE_CUDA_COMPILER:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+if [ ! -x "$NVCC" ]; then
+  echo "check: nvcc not found (PATH, /usr/local/cuda/bin): the CUDA gate cannot run here" >&2
+  exit 1
+fi
+cmake -S . -B "$BUILD-werror" -DCMAKE_BUILD_TYPE=Release -DHS_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" \
+  -DHS_CUDA_ARCHITECTURES=90 -DHS_WERROR=ON -DHS_CUDA_WERROR=ON >/dev/null
+cmake --build "$BUILD-werror" -j "$JOBS" --target hesspec hesspec_cli gpu_ops gpu_end_to_end gpu_bench
+
+step "all gates passed"
