@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test check demo bench clean
+.PHONY: all deps configure build test check fuzz demo bench clean
 
 all: build
 
@@ -20,9 +20,15 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# the safety-net gates: release suite, CPU suite under ASan+UBSan, HS_CUDA=ON with -Werror
+# the safety-net gates: release suite, CPU suite under ASan+UBSan, HS_CUDA=ON with -Werror,
+# 20 s of fuzzing per parser
 check: deps
 	bash scripts/check.sh $(BUILD)
+
+# long libFuzzer runs of every parser (FUZZ_SECONDS each, default 600)
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	bash scripts/fuzz.sh $(FUZZ_SECONDS) $(BUILD)-fuzz
 
 demo: build
 	bash scripts/demo.sh $(BUILD)/hesspec
@@ -31,4 +37,4 @@ bench: build
 	bash bench/run-cpu.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-werror
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-werror $(BUILD)-fuzz

@@ -6,7 +6,9 @@
 #      that impossible allocations come back as HS_E_NOMEM;
 #   3. a build with HS_CUDA=ON and warnings as errors in C (HS_WERROR) and in the CUDA host
 #      code (HS_CUDA_WERROR), Hopper only to keep it short (BUILD-werror). nvcc is required
-#      here: a machine without it fails this gate instead of skipping it.
+#      here: a machine without it fails this gate instead of skipping it;
+#   4. every parser harness of fuzz/ under libFuzzer + ASan + UBSan for FUZZ_SECONDS (20) each,
+#      seeded from fuzz/corpus (BUILD-fuzz; scripts/fuzz.sh).
 # Usage: bash scripts/check.sh [BUILD] (default build); JOBS (nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,12 +17,12 @@ JOBS=${JOBS:-$(nproc)}
 t0=$(date +%s)
 step() { echo "== check: $* ($(($(date +%s) - t0)) s)"; }
 
-step "1/3 release suite in $BUILD"
+step "1/4 release suite in $BUILD"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j "$JOBS"
 (cd "$BUILD" && ctest --output-on-failure -j "$JOBS")
 
-step "2/3 CPU suite under ASan + UBSan in $BUILD-asan"
+step "2/4 CPU suite under ASan + UBSan in $BUILD-asan"
 cmake -S . -B "$BUILD-asan" -DCMAKE_BUILD_TYPE=Debug -DHS_CUDA=OFF -DHS_SANITIZE=ON >/dev/null
 cmake --build "$BUILD-asan" -j "$JOBS"
 (cd "$BUILD-asan" &&
@@ -28,7 +30,7 @@ cmake --build "$BUILD-asan" -j "$JOBS"
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest -L cpu --output-on-failure -j "$JOBS" --timeout 1200)
 
-step "3/3 HS_CUDA=ON with warnings as errors in $BUILD-werror"
+step "3/4 HS_CUDA=ON with warnings as errors in $BUILD-werror"
 NVCC=${CMAKE_CUDA_COMPILER:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 if [ ! -x "$NVCC" ]; then
   echo "check: nvcc not found (PATH, /usr/local/cuda/bin): the CUDA gate cannot run here" >&2
@@ -37,5 +39,8 @@ fi
 cmake -S . -B "$BUILD-werror" -DCMAKE_BUILD_TYPE=Release -DHS_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" \
   -DHS_CUDA_ARCHITECTURES=90 -DHS_WERROR=ON -DHS_CUDA_WERROR=ON >/dev/null
 cmake --build "$BUILD-werror" -j "$JOBS" --target hesspec hesspec_cli gpu_ops gpu_end_to_end gpu_bench
+
+step "4/4 fuzzing the parsers in $BUILD-fuzz"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" "$BUILD-fuzz"
 
 step "all gates passed"

@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
+  clang libclang-rt-dev
   libopenblas-dev liblapacke-dev
   libcriterion-dev libcjson-dev zlib1g-dev
   python3 python3-numpy python3-torch

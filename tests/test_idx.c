@@ -75,6 +75,15 @@ Test(idx, truncated_data) {
   io_assert_fail(hs_idx_read(io_ctx, p, 0, &x), HS_E_INVALID, p, "ends inside the header");
 }
 
+/* A header claiming 4 billion 4096-byte items in a file of a few bytes: refused as truncated
+ * without first allocating what the header claims (fuzz_idx found a 10 GB malloc). */
+Test(idx, header_claims_more_than_the_file_holds) {
+  unsigned d3[3] = {0xFFFFFFFFu, 64, 64};
+  const char *p = idx_fixture("huge.idx", 0x803, 3, d3, 5, 1);
+  hs_idx x;
+  io_assert_fail(hs_idx_read(io_ctx, p, 0, &x), HS_E_INVALID, p, "but 5 bytes follow");
+}
+
 Test(idx, bad_magic_and_trailing_data) {
   unsigned d[3] = {4, 2, 2};
   hs_idx x;

@@ -233,6 +233,8 @@ Test(spec, layer_form_bad_inputs_name_the_layer) {
   expect_bad(L("{\"type\":\"residual\",\"body\":[{\"type\":\"relu\"},{\"type\":\"maxpool\",\"kernel\":[2,8]}]}" FL),
              "layers.0.body.1", "kernel");
   expect_bad(L("{\"type\":\"relu\"}"), "outputs [2, 7, 7]", NULL);
+  /* an empty key once looped forever in the key check (found by fuzz_spec) */
+  expect_bad(L("{\"type\":\"conv2d\",\"\":16,\"out_channels\":2,\"kernel\":3}" FL), "layers.0", "unknown field ''");
   expect_bad("{\"input_shape\":[4],\"hidden\":[3],\"layers\":[{\"type\":\"linear\",\"out_features\":2}]}", "'hidden'",
              "cannot be mixed");
   expect_bad("{\"input_shape\":[4,4],\"layers\":[{\"type\":\"linear\",\"out_features\":2}]}", "input_shape", NULL);

@@ -82,16 +82,36 @@ hs_status hs_idx_read(hs_context *ctx, const char *path, size_t max_items, hs_id
   }
   out->n = max_items && max_items < out->dim[0] ? max_items : out->dim[0];
   size_t need = out->n * out->item_size;
-  out->data = malloc(need + 1);
-  if (!out->data) {
-    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory for %zu bytes", path, need);
+  /* The header alone must not decide the allocation: a 16-byte file may claim 10 GB (found by
+   * fuzz_idx), and a gzip file's size does not bound its content. So the buffer grows
+   * geometrically with what the file actually holds, up to what the header says. */
+  size_t cap = 0, filled = 0;
+  got = 0;
+  while (filled < need) {
+    if (filled == cap) {
+      size_t next = cap ? (cap > need / 2 ? need : 2 * cap) : (need < ((size_t)1 << 20) ? need : (size_t)1 << 20);
+      unsigned char *grown = realloc(out->data, next + 1);
+      if (!grown) {
+        st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory for %zu bytes", path, next);
+        goto cleanup;
+      }
+      out->data = grown;
+      cap = next;
+    }
+    size_t want = cap - filled;
+    long long r = read_all(gz, out->data + filled, want);
+    if (r < 0) {
+      st = gz_fail(ctx, path, gz);
+      goto cleanup;
+    }
+    filled += (size_t)r;
+    if ((size_t)r < want) break; /* the file ended first */
+  }
+  if (!out->data && !(out->data = malloc(1))) { /* no items: still an owned buffer */
+    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
     goto cleanup;
   }
-  got = read_all(gz, out->data, need);
-  if (got < 0) {
-    st = gz_fail(ctx, path, gz);
-    goto cleanup;
-  }
+  got = (long long)filled;
   if ((size_t)got < need) {
     char shape[96];
     if (out->ndim == 1)

@@ -239,6 +239,7 @@ static const char *allowed_keys(hs_layer_type t) {
 
 static int key_allowed(const char *list, const char *key) {
   size_t n = strlen(key);
+  if (n == 0) return 0; /* strstr finds "" everywhere: the loop would never advance (found by fuzz_spec) */
   for (const char *q = list; (q = strstr(q, key)) != NULL; q += n)
     if ((q == list || q[-1] == ' ') && (q[n] == ' ' || q[n] == '\0')) return 1;
   return 0;
