@@ -283,8 +283,10 @@ hs_status hs_density_read(hs_context *ctx, const char *path, hs_density_file *ou
   const cJSON *sigma = cJSON_GetObjectItemCaseSensitive(root, "sigma");
   const cJSON *probes = cJSON_GetObjectItemCaseSensitive(root, "probes");
   const cJSON *grid = cJSON_GetObjectItemCaseSensitive(root, "grid");
-  if (!cJSON_IsNumber(params) || params->valuedouble < 1) {
-    st = hs_fail(ctx, HS_E_INVALID, "%s: field \"params\" is missing or not a positive number", path);
+  /* an integer count, and one a size_t holds (converting 1e77 is undefined: found by fuzz_density) */
+  if (!cJSON_IsNumber(params) || !(params->valuedouble >= 1 && params->valuedouble <= 9007199254740992.0) ||
+      params->valuedouble != floor(params->valuedouble)) {
+    st = hs_fail(ctx, HS_E_INVALID, "%s: field \"params\" is missing or not a positive integer (at most 2^53)", path);
     goto cleanup;
   }
   if (!cJSON_IsNumber(sigma) || !(sigma->valuedouble > 0)) {
