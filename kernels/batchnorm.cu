@@ -327,12 +327,16 @@ hs_status cu_bn_fwd(hs_backend *be, hs_dtype t, int mode, int rows, int cols, co
                     const void *gamma, const void *beta, const void *run_mean, const void *run_var,
                     void *batch_mean, void *xhat, void *rstd, void *Y) {
   CU_DTYPE(t, "bn_fwd");
+  CU_REQUIRE(rows >= 0 && cols >= 0, "bn_fwd: bad size");
+  CU_REQUIRE(mode == HS_BN_BATCH || mode == HS_BN_RUNNING, "bn_fwd: unknown mode");
+  CU_REQUIRE(mode != HS_BN_BATCH || rows > 0 || cols == 0, "bn_fwd: batch statistics of 0 rows");
   CU_REQUIRE(mode == HS_BN_BATCH || (run_mean && run_var), "bn_fwd: running mode needs running statistics");
-  /* running mode over 0 rows still writes rstd and batch_mean (from the running statistics),
-   * as the CPU does; the apply kernel then has no rows to visit */
-  const int per_column_only = mode == HS_BN_RUNNING && rows == 0 && cols > 0 && (rstd || batch_mean);
-  const int launch_rows = per_column_only ? 1 : rows; /* only decides whether to launch */
-  BN_REQUIRE(1, launch_rows, cols, "bn_fwd");
+  /* Not BN_REQUIRE's early return for 0 rows: running mode over 0 rows still writes rstd and
+   * batch_mean (from the running statistics), as the CPU does; the apply kernel then visits
+   * no rows. */
+  if (cols == 0 || (rows == 0 && !rstd && !batch_mean)) return HS_OK;
+  hs_status st = hs_cuda_enter(be);
+  if (st != HS_OK) return st;
   return t == HS_F64 ? bn_fwd_t<double>(be, mode, rows, cols, Z, gamma, beta, run_mean, run_var, batch_mean, xhat, rstd, Y)
                      : bn_fwd_t<float>(be, mode, rows, cols, Z, gamma, beta, run_mean, run_var, batch_mean, xhat, rstd, Y);
 }

@@ -86,10 +86,10 @@ hs_status hs_idx_read(hs_context *ctx, const char *path, size_t max_items, hs_id
    * fuzz_idx), and a gzip file's size does not bound its content. So the buffer grows
    * geometrically with what the file actually holds, up to what the header says. */
   size_t cap = 0, filled = 0;
-  got = 0;
   while (filled < need) {
     if (filled == cap) {
-      size_t next = cap ? (cap > need / 2 ? need : 2 * cap) : (need < ((size_t)1 << 20) ? need : (size_t)1 << 20);
+      size_t next = cap ? 2 * cap : (size_t)1 << 20;
+      if (next > need) next = need;
       unsigned char *grown = realloc(out->data, next + 1);
       if (!grown) {
         st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory for %zu bytes", path, next);

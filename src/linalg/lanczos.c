@@ -25,6 +25,44 @@ void *hs_lanczos_vec(const hs_lanczos *lz, size_t p, size_t j) {
   return hs_dptr(lz->basis, lz->op->dtype, (j * lz->k + p) * lz->n);
 }
 
+/* Host scratch of orth_block, per live probe i < k: its index, alpha, the norms before and
+ * after a pass, whether a pass is due / still to run, its vector, and the operands of the
+ * `dots` calls (two per probe in a Gram-Schmidt pass). Allocated once with the basis, so a
+ * step does no allocation. */
+struct hs_lanczos_step {
+  size_t *live, *len;
+  double *a, *b0, *b, *got;
+  const void **x, **y;
+  void **w;
+  int *due, *again;
+};
+
+static struct hs_lanczos_step *step_alloc(size_t k) {
+  /* one block: the 8-byte arrays first (13k elements: live, len 2k, a, b0, b, got 2k, x 2k,
+   * y 2k, w), the two int arrays last, so every array is aligned */
+  struct hs_lanczos_step *w = malloc(sizeof *w + 13 * k * 8 + 2 * k * sizeof(int));
+  if (!w) return NULL;
+  char *c = (char *)(w + 1);
+#define CARVE(field, count)                                                                   \
+  do {                                                                                        \
+    w->field = (void *)c;                                                                     \
+    c += (count) * sizeof *w->field;                                                          \
+  } while (0)
+  CARVE(live, k);
+  CARVE(len, 2 * k);
+  CARVE(a, k);
+  CARVE(b0, k);
+  CARVE(b, k);
+  CARVE(got, 2 * k);
+  CARVE(x, 2 * k);
+  CARVE(y, 2 * k);
+  CARVE(w, k);
+  CARVE(due, k);
+  CARVE(again, k);
+#undef CARVE
+  return w;
+}
+
 void hs_lanczos_destroy(hs_lanczos *lz) {
   if (!lz) return;
   hs_backend *be = lz->ctx->be;
@@ -39,6 +77,7 @@ void hs_lanczos_destroy(hs_lanczos *lz) {
   free(lz->anorm);
   free(lz->omega);
   free(lz->force);
+  free(lz->step);
   free(lz);
 }
 
@@ -70,7 +109,9 @@ hs_status hs_lanczos_create(hs_linop *op, const hs_lanczos_options *opt, hs_lanc
   lz->alpha = calloc(k * m, sizeof *lz->alpha);
   lz->beta = calloc(k * m, sizeof *lz->beta);
   lz->anorm = calloc(k, sizeof *lz->anorm);
-  if (!lz->steps || !lz->stopped || !lz->alpha || !lz->beta || !lz->anorm || !lz->omega || !lz->force) {
+  lz->step = step_alloc(k);
+  if (!lz->steps || !lz->stopped || !lz->alpha || !lz->beta || !lz->anorm || !lz->omega || !lz->force ||
+      !lz->step) {
     st = hs_fail(ctx, HS_E_NOMEM, "lanczos: out of host memory");
     goto cleanup;
   }
@@ -198,17 +239,12 @@ static hs_status orth_block(hs_lanczos *lz, size_t j) {
   hs_status st = HS_OK;
   const void *Q0 = hs_lanczos_vec(lz, 0, 0);
   int lda = (int)(k * n), rows = (int)(j + 1);
-  /* per live probe: its index, alpha, the norms before/after a pass, and the dots' operands */
-  size_t *live = malloc(k * sizeof *live), *len = malloc(2 * k * sizeof *len), cnt = 0;
-  double *a = malloc(k * sizeof *a), *b0 = malloc(k * sizeof *b0), *b = malloc(k * sizeof *b);
-  double *got = malloc(2 * k * sizeof *got);
-  int *due = malloc(k * sizeof *due), *again = malloc(k * sizeof *again);
-  const void **x = malloc(2 * k * sizeof *x), **y = malloc(2 * k * sizeof *y);
-  void **w = malloc(k * sizeof *w);
-  if (!live || !len || !a || !b0 || !b || !got || !due || !again || !x || !y || !w) {
-    st = hs_fail(ctx, HS_E_NOMEM, "lanczos: out of host memory");
-    goto cleanup;
-  }
+  struct hs_lanczos_step *ws = lz->step;
+  size_t *live = ws->live, *len = ws->len, cnt = 0;
+  double *a = ws->a, *b0 = ws->b0, *b = ws->b, *got = ws->got;
+  int *due = ws->due, *again = ws->again;
+  const void **x = ws->x, **y = ws->y;
+  void **w = ws->w;
   for (size_t p = 0; p < k; p++)
     if (!lz->stopped[p]) live[cnt++] = p;
   if (cnt == 0) goto cleanup;
@@ -300,17 +336,6 @@ static hs_status orth_block(hs_lanczos *lz, size_t j) {
     }
   }
 cleanup:
-  free(live);
-  free(len);
-  free(a);
-  free(b0);
-  free(b);
-  free(got);
-  free(due);
-  free(again);
-  free(x);
-  free(y);
-  free(w);
   return st;
 }
 

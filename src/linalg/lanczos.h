@@ -58,6 +58,7 @@ typedef struct hs_lanczos {
   void *basis;      /* device: (max_steps + 1, k, n) */
   void *h1, *h2;    /* device: (k, max_steps + 1) Gram-Schmidt coefficients */
   void *one;        /* device: one element, 1.0 (h[j] is fetched as its dot with it) */
+  struct hs_lanczos_step *step; /* host workspace of one lockstep step, sized for k probes */
   /* accounting, seconds of wall time (the device synchronised at each boundary) */
   double t_apply, t_reorth, t_host;
   size_t applies;   /* operator applications counted per vector */

@@ -335,6 +335,16 @@ static void gemm_case(od_pair *p, hs_dtype t, hs_trans ta, hs_trans tb, double b
   buf_free(&C);
 }
 
+/* Element 0 of b on the backend under test is exactly beta times its initial value (zero for
+ * beta = 0 over a NaN start), rounded to the dtype: what an empty product must leave. */
+static void first_is_scaled(od_buf *b, const char *what, double beta) {
+  double *got = buf_get(b, 1, what);
+  double want = beta == 0 ? 0.0 : beta * b->h[0];
+  if (b->t == HS_F32) want = (float)want;
+  OD_ASSERT(b->p, got[0] == want, "%s[0] = %.17g, not beta*%s = %.17g", what, got[0], what, want);
+  free(got);
+}
+
 /* An empty inner dimension: C = beta*C (beta = 0: zeros over a NaN C), as reference BLAS. */
 static void gemm_empty_case(od_pair *p, hs_dtype t, int batched, double beta) {
   const int m = 9, n = 7, ldc = n + 2, batch = batched ? 3 : 1;
@@ -351,11 +361,7 @@ static void gemm_empty_case(od_pair *p, hs_dtype t, int batched, double beta) {
   else
     RUN(p, be->ops->gemm(be, t, HS_NOTRANS, HS_NOTRANS, m, n, 0, 0.7, D(A), 1, D(B), n, beta, D(C), ldc));
   buf_compare(&C, "C", TOL_EW(t));
-  double *got = buf_get(&C, 1, "C");
-  double want = beta == 0 ? 0.0 : beta * C.h[0];
-  if (t == HS_F32) want = (float)want;
-  OD_ASSERT(p, got[0] == want, "C[0] = %.17g, not beta*C = %.17g", got[0], want);
-  free(got);
+  first_is_scaled(&C, "C", beta);
   buf_free(&A);
   buf_free(&B);
   buf_free(&C);
@@ -428,11 +434,7 @@ void od_check_gemv(od_pair *p, hs_dtype t) {
       od_buf y = beta == 0 ? buf_nan(p, (size_t)yl) : buf_rand(p, (size_t)yl, 0.05, 1);
       RUN(p, be->ops->gemv(be, t, (hs_trans)ta, mm, nn, 0.9, D(A), nn > 0 ? nn : 1, D(x), beta, D(y)));
       buf_compare(&y, "y", TOL_EW(t));
-      double *got = buf_get(&y, 1, "y");
-      double want = beta == 0 ? 0.0 : beta * y.h[0];
-      if (t == HS_F32) want = (float)want;
-      OD_ASSERT(p, got[0] == want, "y[0] = %.17g, not beta*y = %.17g", got[0], want);
-      free(got);
+      first_is_scaled(&y, "y", beta);
       buf_free(&A);
       buf_free(&x);
       buf_free(&y);
