@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/settings.h"
 #include "hesspec.h"
 #include "train/train.h"
 
@@ -60,6 +61,10 @@ typedef struct {
   double neg_tol_rel;
   int save_checkpoints;   /* checkpoints at the stages in each run folder */
 } hs_cmp_config;
+
+/* The settings of a comparison (src/core/settings.h): preset keys ("analysis.slq_steps") and,
+ * where there is one, the command-line name ("steps"); the "train" keys are hs_train_settings'. */
+extern const hs_setting hs_cmp_settings[];
 
 /* The preset defaults (the same as examples/compare-demo.json). */
 hs_cmp_config hs_cmp_defaults(void);

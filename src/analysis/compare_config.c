@@ -7,7 +7,11 @@
 
 #include "analysis/compare.h"
 #include "core/context.h"
+#include "core/settings.h"
 #include "io/file.h"
+
+/* "FILE: 'key'" in messages */
+#define PATH_MAX_LABEL 4200
 
 hs_status hs_cmp_parse_kind(hs_context *ctx, const char *name, hs_cmp_kind *out) {
   memset(out, 0, sizeof *out);
@@ -80,108 +84,101 @@ hs_cmp_config hs_cmp_defaults(void) {
   return c;
 }
 
-/* ---- the JSON reader ---- */
+/* ---- the settings: preset keys and command-line names ---- */
 
-typedef struct {
-  hs_context *ctx;
-  const char *path;
-} rd;
-
-#define FAIL(r, ...) hs_fail((r)->ctx, HS_E_INVALID, __VA_ARGS__)
-
-static hs_status num(rd *r, const cJSON *v, const char *key, double *out) {
-  if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return FAIL(r, "%s: '%s' must be a number", r->path, key);
-  *out = v->valuedouble;
-  return HS_OK;
-}
-static hs_status count(rd *r, const cJSON *v, const char *key, size_t *out) {
-  double d = 0;
-  hs_status st = num(r, v, key, &d);
-  if (st != HS_OK) return st;
-  if (d < 0 || d != floor(d) || d > 1e15) return FAIL(r, "%s: '%s' = %g must be a non-negative integer", r->path, key, d);
-  *out = (size_t)d;
-  return HS_OK;
-}
-static hs_status str(rd *r, const cJSON *v, const char *key, const char **out) {
-  if (!cJSON_IsString(v)) return FAIL(r, "%s: '%s' must be a string", r->path, key);
-  *out = v->valuestring;
-  return HS_OK;
-}
-static hs_status boolean(rd *r, const cJSON *v, const char *key, int *out) {
-  if (!cJSON_IsBool(v)) return FAIL(r, "%s: '%s' must be true or false", r->path, key);
-  *out = cJSON_IsTrue(v);
-  return HS_OK;
-}
-/* An array of counts into out[0..max) */
-static hs_status counts(rd *r, const cJSON *v, const char *key, size_t max, size_t *out, size_t *n) {
-  if (!cJSON_IsArray(v)) return FAIL(r, "%s: '%s' must be an array of integers", r->path, key);
-  size_t i = 0;
-  const cJSON *e;
-  cJSON_ArrayForEach(e, v) {
-    if (i == max) return FAIL(r, "%s: '%s' has more than %zu entries", r->path, key, max);
-    hs_status st = count(r, e, key, &out[i]);
-    if (st != HS_OK) return st;
-    i++;
-  }
-  *n = i;
-  return HS_OK;
-}
-
-static hs_status read_train(rd *r, const cJSON *obj, hs_train_options *t) {
-  if (!cJSON_IsObject(obj)) return FAIL(r, "%s: 'train' must be an object", r->path);
-  const cJSON *v;
-  hs_status st = HS_OK;
-  cJSON_ArrayForEach(v, obj) {
-    const char *k = v->string, *s = NULL;
-    char key[80];
-    snprintf(key, sizeof key, "train.%s", k);
-    if (strcmp(k, "optimizer") == 0) {
-      if ((st = str(r, v, key, &s)) != HS_OK) return st;
-      int x = hs_optimizer_from_name(s);
-      if (x < 0) return FAIL(r, "%s: 'train.optimizer' = '%s': expected sgd or adam", r->path, s);
-      t->optimizer = (hs_optimizer)x;
-    } else if (strcmp(k, "schedule") == 0) {
-      if ((st = str(r, v, key, &s)) != HS_OK) return st;
-      int x = hs_lr_schedule_from_name(s);
-      if (x < 0) return FAIL(r, "%s: 'train.schedule' = '%s': expected constant or cosine", r->path, s);
-      t->schedule = (hs_lr_schedule)x;
-    } else if (strcmp(k, "lr") == 0) st = num(r, v, key, &t->lr);
-    else if (strcmp(k, "lr_min") == 0) st = num(r, v, key, &t->lr_min);
-    else if (strcmp(k, "momentum") == 0) st = num(r, v, key, &t->momentum);
-    else if (strcmp(k, "dampening") == 0) st = num(r, v, key, &t->dampening);
-    else if (strcmp(k, "nesterov") == 0) st = boolean(r, v, key, &t->nesterov);
-    else if (strcmp(k, "beta1") == 0) st = num(r, v, key, &t->beta1);
-    else if (strcmp(k, "beta2") == 0) st = num(r, v, key, &t->beta2);
-    else if (strcmp(k, "eps") == 0) st = num(r, v, key, &t->eps);
-    else if (strcmp(k, "weight_decay") == 0) st = num(r, v, key, &t->weight_decay);
-    else if (strcmp(k, "bn_momentum") == 0) st = num(r, v, key, &t->bn_momentum);
-    else if (strcmp(k, "epochs") == 0) st = count(r, v, key, &t->epochs);
-    else if (strcmp(k, "batch") == 0) st = count(r, v, key, &t->batch);
-    else return FAIL(r, "%s: unknown key 'train.%s' (known: optimizer, lr, lr_min, momentum, dampening, nesterov, beta1, beta2, eps, weight_decay, bn_momentum, schedule, epochs, batch)", r->path, k);
-    if (st != HS_OK) return st;
+static hs_status parse_kind(hs_context *ctx, const hs_setting *s, const char *label, const char *text, void *field) {
+  (void)s;
+  hs_status st = hs_cmp_parse_kind(ctx, text, field);
+  if (st != HS_OK) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s", hs_last_error(ctx));
+    return hs_fail(ctx, st, "%s: %s", label, msg);
   }
   return HS_OK;
 }
 
-static hs_status read_analysis(rd *r, const cJSON *obj, hs_cmp_config *c) {
-  if (!cJSON_IsObject(obj)) return FAIL(r, "%s: 'analysis' must be an object", r->path);
+static const hs_setting_choice losses[] = {{"cross_entropy", HS_LOSS_CROSS_ENTROPY}, {NULL, 0}};
+static const hs_setting_choice bn_modes[] = {{"batch", HS_BN_BATCH}, {"running", HS_BN_RUNNING}, {NULL, 0}};
+static const hs_setting_choice dtypes[] = {{"f64", HS_F64}, {"f32", HS_F32}, {NULL, 0}};
+_Static_assert(sizeof(hs_loss) == sizeof(int) && sizeof(hs_batchnorm) == sizeof(int) && sizeof(hs_dtype) == sizeof(int),
+               "choice fields are ints");
+
+#define C hs_cmp_config
+/* The training keys ("train.lr", ...) are hs_train_settings' (src/train/options.c). */
+const hs_setting hs_cmp_settings[] = {
+    {.key = "dataset", .type = HS_SET_STRBUF, HS_SET_FIELD(C, dataset)}, /* command line: the common --dataset */
+    {.key = "train_samples", .type = HS_SET_UINT, HS_SET_FIELD(C, train_samples)}, /* and --samples */
+    {.name = "test-samples", .key = "test_samples", .type = HS_SET_UINT, HS_SET_FIELD(C, test_samples), .metavar = "N",
+     .help = "test samples"},
+    {.key = "synthetic_dim", .type = HS_SET_UINT, HS_SET_FIELD(C, synthetic_dim), .bounds = HS_SET_MIN | HS_SET_MAX,
+     .min = 1, .max = 100000},
+    {.key = "synthetic_classes", .type = HS_SET_UINT, HS_SET_FIELD(C, synthetic_classes),
+     .bounds = HS_SET_MIN | HS_SET_MAX, .min = 1, .max = 100000},
+    {.name = "hidden", .key = "hidden", .type = HS_SET_UINT, HS_SET_LIST(C, hidden, n_hidden),
+     .bounds = HS_SET_MIN | HS_SET_MAX, .min = 1, .max = 1000000, .metavar = "W1,W2,...", .help = "hidden widths"},
+    {.key = "bias", .type = HS_SET_FLAG, HS_SET_FIELD(C, bias)},
+    {.key = "loss", .type = HS_SET_CHOICE, HS_SET_FIELD(C, loss), .choices = losses},
+    {.key = "batchnorm_mode", .type = HS_SET_CHOICE, HS_SET_FIELD(C, bn_mode), .choices = bn_modes},
+    {.name = "kinds", .key = "kinds", .type = HS_SET_CUSTOM, HS_SET_LIST(C, kinds, n_kinds), .parse = parse_kind,
+     .metavar = "K1,K2,...", .help = "network kinds: linear|relu|tanh[-bn][-res], conv[-bn], resnet[-bn]"},
+    {.name = "seeds", .key = "seeds", .type = HS_SET_UINT, HS_SET_LIST(C, seeds, n_seeds), .metavar = "S1,S2,...",
+     .help = "initialisation and shuffling seeds"},
+    {.key = "dtype", .type = HS_SET_CHOICE, HS_SET_FIELD(C, dtype), .choices = dtypes}, /* and the common --dtype */
+    {.name = "epochs", .type = HS_SET_UINT, HS_SET_FIELD(C, train.epochs), .metavar = "E", .help = "training epochs"},
+    {.name = "lr", .type = HS_SET_DOUBLE, HS_SET_FIELD(C, train.lr), .metavar = "X", .help = "learning rate"},
+    {.name = "optimizer", .type = HS_SET_CHOICE, HS_SET_FIELD(C, train.optimizer), .choices = hs_optimizer_choices,
+     .help = "the optimiser"},
+    {.name = "analysis-epochs", .key = "analysis.epochs", .type = HS_SET_UINT, .offset = offsetof(C, stages),
+     .size = sizeof(size_t), .list_max = HS_CMP_MAX_STAGES - 1, .count_offset = offsetof(C, n_stages),
+     .count_size = sizeof(size_t), .metavar = "E1,E2,...", .help = "epochs to analyse (0 = initialisation; the last always)"},
+    {.name = "analysis-samples", .key = "analysis.samples", .type = HS_SET_UINT, HS_SET_FIELD(C, analysis_samples),
+     .metavar = "N", .help = "the Hessian is that of the loss on the first N training samples\n"
+                             "(capped at --samples unless given explicitly)"},
+    {.key = "analysis.batch", .type = HS_SET_UINT, HS_SET_FIELD(C, analysis_batch)},
+    {.name = "steps", .key = "analysis.slq_steps", .type = HS_SET_UINT, HS_SET_FIELD(C, slq_steps), .metavar = "M",
+     .help = "SLQ Lanczos steps"},
+    {.name = "probes", .key = "analysis.slq_probes", .type = HS_SET_UINT, HS_SET_FIELD(C, slq_probes), .metavar = "K",
+     .help = "SLQ probes"},
+    {.key = "analysis.probe_seed", .type = HS_SET_UINT, HS_SET_FIELD(C, probe_seed)},
+    {.key = "analysis.eig_tol", .type = HS_SET_DOUBLE, HS_SET_FIELD(C, eig_tol)},
+    {.key = "analysis.neg_tol_rel", .type = HS_SET_DOUBLE, HS_SET_FIELD(C, neg_tol_rel)},
+    {.name = "checkpoints", .key = "analysis.checkpoints", .type = HS_SET_FLAG, HS_SET_FIELD(C, save_checkpoints),
+     .help = "keep a checkpoint at every analysed epoch in runs/"},
+    {0}};
+#undef C
+
+/* "known: a, b, c" for a section ("" = the top level, "analysis", or "train") */
+static void known_keys(const char *section, char *buf, size_t cap) {
+  size_t sl = strlen(section);
+  buf[0] = '\0';
+  const hs_setting *t = strcmp(section, "train") == 0 ? hs_train_settings : hs_cmp_settings;
+  for (const hs_setting *s = t; s->name || s->key; s++) {
+    if (!s->key) continue;
+    const char *k = s->key;
+    if (t == hs_cmp_settings) {
+      if (sl ? strncmp(k, section, sl) != 0 || k[sl] != '.' : strchr(k, '.') != NULL) continue;
+      if (sl) k += sl + 1;
+    }
+    snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", buf[0] ? ", " : "", k);
+  }
+  if (!sl) snprintf(buf + strlen(buf), cap - strlen(buf), ", comment, train, analysis");
+}
+
+/* Every member of obj through the table (keys prefixed "section."), unknown keys are errors. */
+static hs_status read_section(hs_context *ctx, const char *path, const char *section, const cJSON *obj, hs_cmp_config *c) {
+  if (!cJSON_IsObject(obj)) return hs_fail(ctx, HS_E_INVALID, "%s: '%s' must be an object", path, section);
   const cJSON *v;
-  hs_status st = HS_OK;
   cJSON_ArrayForEach(v, obj) {
-    const char *k = v->string;
-    char key[80];
-    snprintf(key, sizeof key, "analysis.%s", k);
-    size_t u;
-    if (strcmp(k, "epochs") == 0) st = counts(r, v, key, HS_CMP_MAX_STAGES - 1, c->stages, &c->n_stages);
-    else if (strcmp(k, "slq_steps") == 0) st = count(r, v, key, &c->slq_steps);
-    else if (strcmp(k, "slq_probes") == 0) st = count(r, v, key, &c->slq_probes);
-    else if (strcmp(k, "probe_seed") == 0) { st = count(r, v, key, &u); c->probe_seed = u; }
-    else if (strcmp(k, "eig_tol") == 0) st = num(r, v, key, &c->eig_tol);
-    else if (strcmp(k, "neg_tol_rel") == 0) st = num(r, v, key, &c->neg_tol_rel);
-    else if (strcmp(k, "samples") == 0) st = count(r, v, key, &c->analysis_samples);
-    else if (strcmp(k, "batch") == 0) st = count(r, v, key, &c->analysis_batch);
-    else if (strcmp(k, "checkpoints") == 0) st = boolean(r, v, key, &c->save_checkpoints);
-    else return FAIL(r, "%s: unknown key 'analysis.%s' (known: epochs, samples, batch, slq_steps, slq_probes, probe_seed, eig_tol, neg_tol_rel, checkpoints)", r->path, k);
+    char key[128], label[PATH_MAX_LABEL], known[1024];
+    snprintf(key, sizeof key, "%s.%s", section, v->string);
+    snprintf(label, sizeof label, "%s: '%s'", path, key);
+    int train = strcmp(section, "train") == 0;
+    const hs_setting *s = hs_setting_find(train ? hs_train_settings : hs_cmp_settings, train ? v->string : key, 1);
+    if (!s) {
+      known_keys(section, known, sizeof known);
+      return hs_fail(ctx, HS_E_INVALID, "%s: unknown key '%s' (known: %s)", path, key, known);
+    }
+    hs_status st = hs_setting_from_json(ctx, s, label, v, train ? (void *)&c->train : (void *)c);
     if (st != HS_OK) return st;
   }
   return HS_OK;
@@ -192,74 +189,25 @@ hs_status hs_cmp_load_preset(hs_context *ctx, const char *path, hs_cmp_config *c
   size_t len;
   hs_status st = hs_read_file(ctx, path, &buf, &len);
   if (st != HS_OK) return st;
-  rd r = {ctx, path};
   cJSON *root = cJSON_ParseWithLength(buf, len);
   free(buf);
   if (!root) return hs_fail(ctx, HS_E_INVALID, "%s: not valid JSON", path);
-  if (!cJSON_IsObject(root)) { st = FAIL(&r, "%s: the preset must be a JSON object", path); goto cleanup; }
+  if (!cJSON_IsObject(root)) {
+    st = hs_fail(ctx, HS_E_INVALID, "%s: the preset must be a JSON object", path);
+    goto cleanup;
+  }
   const cJSON *v;
   cJSON_ArrayForEach(v, root) {
-    const char *k = v->string, *s = NULL;
-    size_t n, tmp[HS_MAX_HIDDEN];
-    if (strcmp(k, "dataset") == 0) {
-      if ((st = str(&r, v, k, &s)) != HS_OK) goto cleanup;
-      if (strlen(s) >= sizeof c->dataset) { st = FAIL(&r, "%s: 'dataset' is too long", path); goto cleanup; }
-      snprintf(c->dataset, sizeof c->dataset, "%s", s);
-    } else if (strcmp(k, "train_samples") == 0) st = count(&r, v, k, &c->train_samples);
-    else if (strcmp(k, "test_samples") == 0) st = count(&r, v, k, &c->test_samples);
-    else if (strcmp(k, "synthetic_dim") == 0 || strcmp(k, "synthetic_classes") == 0) {
-      if ((st = count(&r, v, k, &n)) != HS_OK) goto cleanup;
-      if (n < 1 || n > 100000) { st = FAIL(&r, "%s: '%s' = %zu must be in [1, 100000]", path, k, n); goto cleanup; }
-      if (k[10] == 'd') c->synthetic_dim = (int)n;
-      else c->synthetic_classes = (int)n;
-    } else if (strcmp(k, "hidden") == 0) {
-      if ((st = counts(&r, v, k, HS_MAX_HIDDEN, tmp, &n)) != HS_OK) goto cleanup;
-      c->n_hidden = (int)n;
-      for (size_t i = 0; i < n; i++) {
-        if (tmp[i] < 1 || tmp[i] > 1000000) { st = FAIL(&r, "%s: 'hidden' width %zu must be in [1, 1000000]", path, tmp[i]); goto cleanup; }
-        c->hidden[i] = (int)tmp[i];
-      }
-    } else if (strcmp(k, "bias") == 0) st = boolean(&r, v, k, &c->bias);
-    else if (strcmp(k, "loss") == 0) {
-      if ((st = str(&r, v, k, &s)) != HS_OK) goto cleanup;
-      if (strcmp(s, "cross_entropy") == 0) c->loss = HS_LOSS_CROSS_ENTROPY;
-      else { st = FAIL(&r, "%s: 'loss' = '%s': compare trains classifiers (cross_entropy)", path, s); goto cleanup; }
-    } else if (strcmp(k, "batchnorm_mode") == 0) {
-      if ((st = str(&r, v, k, &s)) != HS_OK) goto cleanup;
-      if (strcmp(s, "batch") == 0) c->bn_mode = HS_BN_BATCH;
-      else if (strcmp(s, "running") == 0) c->bn_mode = HS_BN_RUNNING;
-      else { st = FAIL(&r, "%s: 'batchnorm_mode' = '%s': expected batch or running", path, s); goto cleanup; }
-    } else if (strcmp(k, "kinds") == 0) {
-      if (!cJSON_IsArray(v)) { st = FAIL(&r, "%s: 'kinds' must be an array of strings", path); goto cleanup; }
-      size_t i = 0;
-      const cJSON *e;
-      cJSON_ArrayForEach(e, v) {
-        if (i == HS_CMP_MAX_KINDS) { st = FAIL(&r, "%s: 'kinds' has more than %d entries", path, HS_CMP_MAX_KINDS); goto cleanup; }
-        if ((st = str(&r, e, "kinds", &s)) != HS_OK) goto cleanup;
-        if ((st = hs_cmp_parse_kind(ctx, s, &c->kinds[i])) != HS_OK) {
-          char msg[600];
-          snprintf(msg, sizeof msg, "%s", hs_last_error(ctx));
-          st = FAIL(&r, "%s: 'kinds': %s", path, msg);
-          goto cleanup;
-        }
-        i++;
-      }
-      c->n_kinds = i;
-    } else if (strcmp(k, "seeds") == 0) {
-      size_t sd[HS_CMP_MAX_SEEDS];
-      if ((st = counts(&r, v, k, HS_CMP_MAX_SEEDS, sd, &n)) != HS_OK) goto cleanup;
-      c->n_seeds = n;
-      for (size_t i = 0; i < n; i++) c->seeds[i] = sd[i];
-    } else if (strcmp(k, "dtype") == 0) {
-      if ((st = str(&r, v, k, &s)) != HS_OK) goto cleanup;
-      if (strcmp(s, "f64") == 0) c->dtype = HS_F64;
-      else if (strcmp(s, "f32") == 0) c->dtype = HS_F32;
-      else { st = FAIL(&r, "%s: 'dtype' = '%s': expected f64 or f32", path, s); goto cleanup; }
-    } else if (strcmp(k, "train") == 0) st = read_train(&r, v, &c->train);
-    else if (strcmp(k, "analysis") == 0) st = read_analysis(&r, v, c);
-    else if (strcmp(k, "comment") == 0) st = HS_OK; /* free text for the preset's reader */
+    const char *k = v->string;
+    char label[PATH_MAX_LABEL], known[1024];
+    snprintf(label, sizeof label, "%s: '%s'", path, k);
+    const hs_setting *s = strchr(k, '.') ? NULL : hs_setting_find(hs_cmp_settings, k, 1);
+    if (strcmp(k, "comment") == 0) st = HS_OK; /* free text for the preset's reader */
+    else if (strcmp(k, "train") == 0 || strcmp(k, "analysis") == 0) st = read_section(ctx, path, k, v, c);
+    else if (s) st = hs_setting_from_json(ctx, s, label, v, c);
     else {
-      st = FAIL(&r, "%s: unknown key '%s' (known: comment, dataset, train_samples, test_samples, synthetic_dim, synthetic_classes, hidden, bias, loss, batchnorm_mode, kinds, seeds, dtype, train, analysis)", path, k);
+      known_keys("", known, sizeof known);
+      st = hs_fail(ctx, HS_E_INVALID, "%s: unknown key '%s' (known: %s)", path, k, known);
     }
     if (st != HS_OK) goto cleanup;
   }

@@ -4,56 +4,61 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/spectra_cli.h"
 #include "io/npy.h"
 #include "linalg/eig.h"
 
+typedef struct {
+  int exact;
+  size_t top, bottom, max_steps, limit;
+  double tol;
+  const char *vectors_out;
+} eig_args;
+
+static const hs_setting eig_options[] = {
+    {.name = "top", .type = HS_SET_UINT, HS_SET_FIELD(eig_args, top), .bounds = HS_SET_MIN, .min = 1, .metavar = "K",
+     .help = "the K largest eigenvalues by Lanczos with full reorthogonalisation;\n"
+             "only pairs with ||A y - lambda y|| <= tol * |lambda|_max are reported"},
+    {.name = "bottom", .type = HS_SET_UINT, HS_SET_FIELD(eig_args, bottom), .bounds = HS_SET_MIN, .min = 1,
+     .metavar = "K", .help = "the K smallest, likewise"},
+    {.name = "exact", .type = HS_SET_FLAG, HS_SET_FIELD(eig_args, exact),
+     .help = "assemble the P x P matrix from P/k block products and diagonalise it"},
+    {.name = "tol", .type = HS_SET_DOUBLE, HS_SET_FIELD(eig_args, tol), .bounds = HS_SET_MIN | HS_SET_MIN_OPEN,
+     .metavar = "T", .help = "relative residual (default 1e-9 in f64, 1e-4 in f32)"},
+    {.name = "max-steps", .type = HS_SET_UINT, HS_SET_FIELD(eig_args, max_steps), .bounds = HS_SET_MIN, .min = 1,
+     .metavar = "M", .help = "Lanczos steps at most (default max(300, 4K + 50), at most P)"},
+    {.name = "exact-limit", .type = HS_SET_UINT, HS_SET_FIELD(eig_args, limit), .bounds = HS_SET_MIN, .min = 1,
+     .metavar = "N", .help = "largest P --exact accepts (default 6000: 288 MB of f64)"},
+    {.name = "vectors-out", .type = HS_SET_STRING, HS_SET_FIELD(eig_args, vectors_out), .metavar = "V.npy",
+     .help = "eigenvectors, shape (k, P), row i for eigenvalue i"},
+    {0}};
+
+static const hs_setting *const tables[] = {hs_cli_common_options, hs_spectra_options, eig_options, NULL};
+
 static int run(int argc, char **argv) {
-  const char *cmd = "eig", *v, *vectors_out = NULL;
-  int ggn = 0, exact = 0, modes = 0;
-  double sym_tol = 1e-10;
-  size_t limit = HS_EIG_EXACT_LIMIT;
+  const char *cmd = "eig";
   hs_cli_opts o;
   hs_cli_opts_init(&o);
-  hs_eig_options eo = {0};
-  for (int i = 1; i < argc; i++) {
-    int r = hs_spectra_parse_common(cmd, &o, argc, argv, &i, &ggn);
-    if (r < 0) return HS_EXIT_USAGE;
-    if (r == 1) continue;
-    const char *a = argv[i];
-    if (strcmp(a, "--exact") == 0) {
-      exact = 1;
-      modes++;
-    } else if (strcmp(a, "--top") == 0 || strcmp(a, "--bottom") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_cli_size(cmd, a, v, &eo.count) < 0) return HS_EXIT_USAGE;
-      if (eo.count < 1) return hs_cli_usage(cmd, "%s 0: must be at least 1", a);
-      eo.which = a[2] == 't' ? HS_EIG_TOP : HS_EIG_BOTTOM;
-      modes++;
-    } else if (strcmp(a, "--max-steps") == 0 || strcmp(a, "--exact-limit") == 0) {
-      size_t n;
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_cli_size(cmd, a, v, &n) < 0) return HS_EXIT_USAGE;
-      if (n < 1) return hs_cli_usage(cmd, "%s 0: must be at least 1", a);
-      if (a[2] == 'm') eo.max_steps = n;
-      else limit = n;
-    } else if (strcmp(a, "--tol") == 0 || strcmp(a, "--sym-tol") == 0) {
-      double d;
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_cli_double(cmd, a, v, &d) < 0) return HS_EXIT_USAGE;
-      if (a[2] == 't' ? !(d > 0) : d < 0) return hs_cli_usage(cmd, "%s %g: out of range", a, d);
-      if (a[2] == 't') eo.tol = d;
-      else sym_tol = d;
-    } else if (strcmp(a, "--vectors-out") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &vectors_out) < 0) return HS_EXIT_USAGE;
-    } else {
-      return hs_cli_usage(cmd, "unknown option '%s'", a);
-    }
-  }
+  hs_spectra_args sa;
+  hs_spectra_args_init(&sa);
+  eig_args ea = {.limit = HS_EIG_EXACT_LIMIT};
+  hs_cli_binding b[] = {{hs_cli_common_options, &o}, {hs_spectra_options, &sa}, {eig_options, &ea}};
+  if (hs_cli_parse(cmd, b, 3, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
+  int exact = ea.exact, modes = (ea.exact != 0) + (ea.top != 0) + (ea.bottom != 0);
+  const char *vectors_out = ea.vectors_out;
+  size_t limit = ea.limit;
+  hs_eig_options eo = {.which = ea.bottom ? HS_EIG_BOTTOM : HS_EIG_TOP,
+                       .count = ea.bottom ? ea.bottom : ea.top,
+                       .tol = ea.tol,
+                       .max_steps = ea.max_steps};
   if (modes != 1) return hs_cli_usage(cmd, "give exactly one of --exact, --top K, --bottom K");
   if (!o.out) return hs_cli_usage(cmd, "--out FILE.json is required (the eigenvalue file)");
   eo.seed = o.seed;
   eo.want_vectors = vectors_out != NULL;
 
   hs_spectra_session ss;
-  int code = hs_spectra_open(cmd, &o, ggn, sym_tol, &ss);
+  int code = hs_spectra_open(cmd, &o, &sa, &ss);
   if (code) return code;
   hs_context *ctx = ss.s.ctx;
   hs_eig_result *r = NULL;
@@ -106,11 +111,5 @@ const hs_cli_command hs_cmd_eig = {
     "eig", run, "extremal eigenpairs (Lanczos) or the exact spectrum (dense)",
     "usage: hesspec eig (--model M.json [--weights W] DATA [--ggn] | --matrix A.npy) --out E.json\n"
     "                   (--top K | --bottom K | --exact) [--vectors-out V.npy]\n\n"
-    "  --top K / --bottom K  the K largest / smallest eigenvalues by Lanczos with full reorthogonalisation;\n"
-    "                        only pairs with ||A y - lambda y|| <= tol * |lambda|_max are reported\n"
-    "  --tol T               relative residual (default 1e-9 in f64, 1e-4 in f32)\n"
-    "  --max-steps M         Lanczos steps at most (default max(300, 4K + 50), at most P)\n"
-    "  --exact               assemble the P x P matrix from P/k block products and diagonalise it\n"
-    "  --exact-limit N       largest P --exact accepts (default 6000: 288 MB of f64)\n"
-    "  --vectors-out V.npy   eigenvectors, shape (k, P), row i for eigenvalue i\n"
-    "Eigenvalues are written ascending (\"hesspec.eig/1\"). Exit status 1 when fewer than K converged.\n\n"};
+    "Eigenvalues are written ascending (\"hesspec.eig/1\"). Exit status 1 when fewer than K converged.\n",
+    tables};

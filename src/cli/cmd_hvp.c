@@ -4,27 +4,33 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/common.h"
 #include "core/context.h"
 #include "io/npy.h"
 
+typedef struct {
+  const char *vectors;
+  int ggn;
+} hvp_args;
+
+static const hs_setting hvp_options[] = {
+    {.name = "vectors", .type = HS_SET_STRING, HS_SET_FIELD(hvp_args, vectors), .metavar = "V.npy",
+     .help = "directions, shape (P,) or (k, P), in parameter order (required)"},
+    {.name = "ggn", .type = HS_SET_FLAG, HS_SET_FIELD(hvp_args, ggn), .help = "Gauss-Newton products G V instead of H V"},
+    {0}};
+
+static const hs_setting *const tables[] = {hs_cli_common_options, hvp_options, NULL};
+
 static int run(int argc, char **argv) {
-  const char *cmd = "hvp", *vectors = NULL;
-  int ggn = 0;
+  const char *cmd = "hvp";
   hs_cli_opts o;
   hs_cli_opts_init(&o);
-  for (int i = 1; i < argc; i++) {
-    int r = hs_cli_parse_common(cmd, &o, argc, argv, &i);
-    if (r < 0) return HS_EXIT_USAGE;
-    if (r == 1) continue;
-    if (strcmp(argv[i], "--vectors") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &vectors) < 0) return HS_EXIT_USAGE;
-    } else if (strcmp(argv[i], "--ggn") == 0) {
-      ggn = 1;
-    } else {
-      return hs_cli_usage(cmd, "unknown option '%s'", argv[i]);
-    }
-  }
+  hvp_args ha = {0};
+  hs_cli_binding b[] = {{hs_cli_common_options, &o}, {hvp_options, &ha}};
+  if (hs_cli_parse(cmd, b, 2, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
+  const char *vectors = ha.vectors;
+  int ggn = ha.ggn;
   if (!vectors) return hs_cli_usage(cmd, "--vectors V.npy is required");
   if (!o.out) return hs_cli_usage(cmd, "--out HV.npy is required");
   hs_cli_session s;
@@ -66,4 +72,5 @@ const hs_cli_command hs_cmd_hvp = {
     "hvp", run, "Hessian-vector products (--ggn: Gauss-Newton)",
     "usage: hesspec hvp --model M.json [--weights W] DATA --vectors V.npy --out HV.npy [--ggn]\n\n"
     "V has shape (P,) or (k, P) in the parameter order of DESIGN.md; HV gets the same shape.\n"
-    "k vectors are applied as one block (every GEMM k times wider). --ggn gives J^T H_loss J v.\n"};
+    "k vectors are applied as one block (every GEMM k times wider). --ggn gives J^T H_loss J v.\n",
+    tables};

@@ -5,15 +5,20 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/options.h"
+
+static const hs_setting info_options[] = {
+    {.name = "device", .type = HS_SET_STRING, HS_SET_FIELD(hs_cli_opts, device), .metavar = "D",
+     .help = "the device to select and report: auto | cpu | cuda | cuda:N (default auto)"},
+    {0}};
+
+static const hs_setting *const tables[] = {info_options, NULL};
 
 static int run(int argc, char **argv) {
   hs_cli_opts o;
   hs_cli_opts_init(&o);
-  for (int i = 1; i < argc; i++) {
-    int r = hs_cli_parse_common("info", &o, argc, argv, &i);
-    if (r < 0) return HS_EXIT_USAGE;
-    if (r == 0) return hs_cli_usage("info", "unknown option '%s'", argv[i]);
-  }
+  hs_cli_binding b[] = {{info_options, &o}};
+  if (hs_cli_parse("info", b, 1, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
   char *build = hs_build_info();
   printf("hesspec %s\n%s", HS_VERSION, build ? build : "");
   free(build);
@@ -28,4 +33,5 @@ static int run(int argc, char **argv) {
 const hs_cli_command hs_cmd_info = {"info", run, "version, build options, backends and devices",
                                     "usage: hesspec info [--device D]\n\n"
                                     "Prints the version, the compiled-in backends, the devices found and the one\n"
-                                    "--device selects.\n"};
+                                    "--device selects.\n",
+                                    tables};

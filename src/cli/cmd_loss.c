@@ -5,18 +5,18 @@
 #include <stdlib.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/common.h"
 #include "io/npy.h"
+
+static const hs_setting *const tables[] = {hs_cli_common_options, NULL};
 
 static int run(int argc, char **argv) {
   const char *cmd = "loss";
   hs_cli_opts o;
   hs_cli_opts_init(&o);
-  for (int i = 1; i < argc; i++) {
-    int r = hs_cli_parse_common(cmd, &o, argc, argv, &i);
-    if (r < 0) return HS_EXIT_USAGE;
-    if (r == 0) return hs_cli_usage(cmd, "unknown option '%s'", argv[i]);
-  }
+  hs_cli_binding b[] = {{hs_cli_common_options, &o}};
+  if (hs_cli_parse(cmd, b, 1, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
   hs_cli_session s;
   int code = hs_cli_open(cmd, &o, &s);
   if (code) return code;
@@ -46,4 +46,5 @@ const hs_cli_command hs_cmd_loss = {
     "usage: hesspec loss --model M.json [--weights W.safetensors] DATA [--out GRAD.npy]\n\n"
     "Prints the loss over the data (the sample-weighted mean over batches, plus weight\n"
     "decay), the gradient norm, the parameter count and, for classifiers, the accuracy.\n"
-    "--out writes the gradient as a (P,) .npy in the parameter order of DESIGN.md.\n"};
+    "--out writes the gradient as a (P,) .npy in the parameter order of DESIGN.md.\n",
+    tables};

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "core/context.h"
 #include "io/density.h"
 #include "io/svg_plot.h"
@@ -13,36 +14,40 @@
 
 #define MAX_FILES 10
 
+typedef struct {
+  const char *out, *title, *labels;
+  size_t grid_points;
+  double sigma;
+  int log_y, quiet;
+} plot_args;
+
+static const hs_setting plot_options[] = {
+    {.name = "out", .type = HS_SET_STRING, HS_SET_FIELD(plot_args, out), .metavar = "FIG.svg", .help = "the figure (required)"},
+    {.name = "log", .type = HS_SET_FLAG, HS_SET_FIELD(plot_args, log_y),
+     .help = "logarithmic density axis (eight decades below the peak)"},
+    {.name = "sigma", .type = HS_SET_DOUBLE, HS_SET_FIELD(plot_args, sigma), .bounds = HS_SET_MIN | HS_SET_MIN_OPEN,
+     .metavar = "S", .help = "re-smooth with a Gaussian of standard deviation S"},
+    {.name = "grid", .type = HS_SET_UINT, HS_SET_FIELD(plot_args, grid_points), .bounds = HS_SET_MIN | HS_SET_MAX,
+     .min = 2, .max = 10000000, .metavar = "G", .help = "with --sigma: grid points (default: spacing <= sigma/4)"},
+    {.name = "labels", .type = HS_SET_STRING, HS_SET_FIELD(plot_args, labels), .metavar = "A,B,...",
+     .help = "legend entries, comma-separated (default: the file names)"},
+    {.name = "title", .type = HS_SET_STRING, HS_SET_FIELD(plot_args, title), .metavar = "T", .help = "the figure's title"},
+    {.name = "quiet", .type = HS_SET_FLAG, HS_SET_FIELD(plot_args, quiet), .help = "(accepted for symmetry; plot prints nothing)"},
+    {0}};
+
+static const hs_setting *const tables[] = {plot_options, NULL};
+
 static int run(int argc, char **argv) {
-  const char *cmd = "plot", *out = NULL, *title = NULL, *labels = NULL, *v;
-  const char *files[MAX_FILES];
-  size_t nf = 0, grid_points = 0;
-  double sigma = 0;
-  int log_y = 0, code = HS_EXIT_OK;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "--out") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &out) < 0) return HS_EXIT_USAGE;
-    } else if (strcmp(a, "--title") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &title) < 0) return HS_EXIT_USAGE;
-    } else if (strcmp(a, "--labels") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &labels) < 0) return HS_EXIT_USAGE;
-    } else if (strcmp(a, "--log") == 0) {
-      log_y = 1;
-    } else if (strcmp(a, "--quiet") == 0) {
-    } else if (strcmp(a, "--sigma") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_cli_double(cmd, a, v, &sigma) < 0) return HS_EXIT_USAGE;
-      if (!(sigma > 0)) return hs_cli_usage(cmd, "--sigma %g: must be a positive standard deviation", sigma);
-    } else if (strcmp(a, "--grid") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_cli_size(cmd, a, v, &grid_points) < 0) return HS_EXIT_USAGE;
-      if (grid_points < 2 || grid_points > 10000000) return hs_cli_usage(cmd, "--grid %zu: must be 2 .. 10000000", grid_points);
-    } else if (a[0] == '-' && a[1] == '-') {
-      return hs_cli_usage(cmd, "unknown option '%s'", a);
-    } else {
-      if (nf == MAX_FILES) return hs_cli_usage(cmd, "at most %d density files", MAX_FILES);
-      files[nf++] = a;
-    }
-  }
+  const char *cmd = "plot";
+  plot_args pa = {0};
+  hs_cli_binding b[] = {{plot_options, &pa}};
+  hs_cli_parsed parsed;
+  if (hs_cli_parse(cmd, b, 1, argc, argv, MAX_FILES, &parsed)) return HS_EXIT_USAGE;
+  const char *out = pa.out, *title = pa.title, *labels = pa.labels;
+  const char *const *files = parsed.positional;
+  size_t nf = parsed.n_positional, grid_points = pa.grid_points;
+  double sigma = pa.sigma;
+  int log_y = pa.log_y, code = HS_EXIT_OK;
   if (nf == 0) return hs_cli_usage(cmd, "no density file given");
   if (!out) return hs_cli_usage(cmd, "--out FIG.svg is required");
 
@@ -110,5 +115,5 @@ const hs_cli_command hs_cmd_plot = {
     "                    [--title T]\n\n"
     "Draws the densities stored in the files, or, with --sigma, re-smooths each file's per-probe\n"
     "nodes and weights with a Gaussian of standard deviation S on a common grid (no recomputation).\n"
-    "  --log         logarithmic density axis (eight decades below the peak)\n"
-    "  --labels      legend entries, comma-separated (default: the file names)\n"};
+    "At most 10 files.\n",
+    tables};

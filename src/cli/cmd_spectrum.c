@@ -4,68 +4,65 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/spectra_cli.h"
 #include "io/svg_plot.h"
 #include "linalg/slq.h"
 
+typedef struct {
+  hs_slq_options so;
+  const char *plot;
+  int log_y;
+} spectrum_args;
+
+static const hs_setting_choice reorth_modes[] = {{"full", HS_REORTH_FULL}, {"partial", HS_REORTH_PARTIAL}, {NULL, 0}};
+_Static_assert(sizeof(hs_reorth) == sizeof(int), "a choice field is an int");
+
+static const hs_setting spectrum_options[] = {
+    {.name = "steps", .type = HS_SET_UINT, HS_SET_FIELD(spectrum_args, so.steps), .bounds = HS_SET_MIN, .min = 1,
+     .metavar = "M", .help = "Lanczos steps per probe, 1..P (default 80, or P if smaller)"},
+    {.name = "probes", .type = HS_SET_UINT, HS_SET_FIELD(spectrum_args, so.probes), .bounds = HS_SET_MIN, .min = 1,
+     .metavar = "K", .help = "Rademacher probe vectors (default 10; seeded by --seed)"},
+    {.name = "sigma", .type = HS_SET_DOUBLE, HS_SET_FIELD(spectrum_args, so.sigma), .bounds = HS_SET_MIN | HS_SET_MIN_OPEN,
+     .metavar = "S", .help = "kernel standard deviation (default (lambda_max - lambda_min) / 200)"},
+    {.name = "grid", .type = HS_SET_UINT, HS_SET_FIELD(spectrum_args, so.grid_points), .bounds = HS_SET_MIN | HS_SET_MAX,
+     .min = 2, .max = 10000000, .metavar = "G",
+     .help = "grid points (default: spacing <= sigma/4, at least 1001, at most 100001)"},
+    {.name = "grid-min", .type = HS_SET_DOUBLE, HS_SET_FIELD(spectrum_args, so.grid_lo), .metavar = "A",
+     .help = "grid range, with --grid-max (default lambda_min - 5 sigma .. lambda_max + 5 sigma)"},
+    {.name = "grid-max", .type = HS_SET_DOUBLE, HS_SET_FIELD(spectrum_args, so.grid_hi), .metavar = "B",
+     .help = "upper end of the grid range"},
+    {.name = "neg-tol", .type = HS_SET_DOUBLE, HS_SET_FIELD(spectrum_args, so.neg_tol), .bounds = HS_SET_MIN, .min = 0,
+     .metavar = "T", .help = "negative mass counts Ritz nodes below -T (default 1e-4 max|lambda|)"},
+    {.name = "reorth", .type = HS_SET_CHOICE, HS_SET_FIELD(spectrum_args, so.reorth), .choices = reorth_modes,
+     .help = "full (default): Gram-Schmidt against the whole basis every step; partial:\n"
+             "only when Simon's estimate of lost orthogonality exceeds sqrt(eps) (faster for large P)"},
+    {.name = "plot", .type = HS_SET_STRING, HS_SET_FIELD(spectrum_args, plot), .metavar = "F.svg",
+     .help = "also draw the density"},
+    {.name = "log", .type = HS_SET_FLAG, HS_SET_FIELD(spectrum_args, log_y), .help = "with --plot: logarithmic density axis"},
+    {0}};
+
+static const hs_setting *const tables[] = {hs_cli_common_options, hs_spectra_options, spectrum_options, NULL};
+
 static int run(int argc, char **argv) {
-  const char *cmd = "spectrum", *plot = NULL, *v;
-  int ggn = 0, log_y = 0;
-  double sym_tol = 1e-10;
+  const char *cmd = "spectrum";
   hs_cli_opts o;
   hs_cli_opts_init(&o);
-  hs_slq_options so = hs_slq_defaults();
-  for (int i = 1; i < argc; i++) {
-    int r = hs_spectra_parse_common(cmd, &o, argc, argv, &i, &ggn);
-    if (r < 0) return HS_EXIT_USAGE;
-    if (r == 1) continue;
-    const char *a = argv[i];
-    if (strcmp(a, "--log") == 0) {
-      log_y = 1;
-    } else if (strcmp(a, "--reorth") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0) return HS_EXIT_USAGE;
-      if (strcmp(v, "full") == 0) so.reorth = HS_REORTH_FULL;
-      else if (strcmp(v, "partial") == 0) so.reorth = HS_REORTH_PARTIAL;
-      else return hs_cli_usage(cmd, "--reorth '%s': expected full or partial", v);
-    } else if (strcmp(a, "--plot") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &plot) < 0) return HS_EXIT_USAGE;
-    } else if (strcmp(a, "--steps") == 0 || strcmp(a, "--probes") == 0 || strcmp(a, "--grid") == 0) {
-      size_t n;
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_cli_size(cmd, a, v, &n) < 0) return HS_EXIT_USAGE;
-      if (n < (a[2] == 'g' ? 2u : 1u))
-        return hs_cli_usage(cmd, "%s %zu: must be at least %d", a, n, a[2] == 'g' ? 2 : 1);
-      if (a[2] == 's') so.steps = n;
-      else if (a[2] == 'p') so.probes = n;
-      else so.grid_points = n;
-    } else if (strcmp(a, "--sigma") == 0 || strcmp(a, "--neg-tol") == 0 || strcmp(a, "--grid-min") == 0 ||
-               strcmp(a, "--grid-max") == 0 || strcmp(a, "--sym-tol") == 0) {
-      double d;
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_cli_double(cmd, a, v, &d) < 0) return HS_EXIT_USAGE;
-      if (strcmp(a, "--sigma") == 0) {
-        if (!(d > 0)) return hs_cli_usage(cmd, "--sigma %g: must be a positive standard deviation", d);
-        so.sigma = d;
-      } else if (strcmp(a, "--neg-tol") == 0) {
-        if (d < 0) return hs_cli_usage(cmd, "--neg-tol %g: must be >= 0", d);
-        so.neg_tol = d;
-      } else if (strcmp(a, "--sym-tol") == 0) {
-        if (d < 0) return hs_cli_usage(cmd, "--sym-tol %g: must be >= 0", d);
-        sym_tol = d;
-      } else if (strcmp(a, "--grid-min") == 0) {
-        so.grid_lo = d;
-      } else {
-        so.grid_hi = d;
-      }
-    } else {
-      return hs_cli_usage(cmd, "unknown option '%s'", a);
-    }
-  }
+  hs_spectra_args sa;
+  hs_spectra_args_init(&sa);
+  spectrum_args a = {.so = hs_slq_defaults()};
+  hs_cli_binding b[] = {{hs_cli_common_options, &o}, {hs_spectra_options, &sa}, {spectrum_options, &a}};
+  if (hs_cli_parse(cmd, b, 3, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
+  hs_slq_options so = a.so;
+  const char *plot = a.plot;
+  int log_y = a.log_y;
   if (!o.out) return hs_cli_usage(cmd, "--out FILE.json is required (the density file)");
   if ((so.grid_lo != 0 || so.grid_hi != 0) && !(so.grid_hi > so.grid_lo))
     return hs_cli_usage(cmd, "--grid-min %g --grid-max %g: both are needed, min < max", so.grid_lo, so.grid_hi);
   so.seed = o.seed;
 
   hs_spectra_session ss;
-  int code = hs_spectra_open(cmd, &o, ggn, sym_tol, &ss);
+  int code = hs_spectra_open(cmd, &o, &sa, &ss);
   if (code) return code;
   hs_context *ctx = ss.s.ctx;
   hs_slq_result *r = NULL;
@@ -105,13 +102,5 @@ const hs_cli_command hs_cmd_spectrum = {
     "                        [--neg-tol T] [--reorth full|partial] [--plot FIG.svg [--log]]\n\n"
     "Density phi(x) = (1/K) sum_p sum_i w_pi N(x; theta_pi, sigma^2): the probe average of Gaussians of\n"
     "STANDARD DEVIATION sigma at the Ritz values theta (weights w: squared first components).\n"
-    "  --steps M     Lanczos steps per probe, 1..P (default 80, or P if smaller)\n"
-    "  --probes K    Rademacher probe vectors (default 10; seeded by --seed)\n"
-    "  --sigma S     kernel standard deviation (default (lambda_max - lambda_min) / 200)\n"
-    "  --grid G      grid points (default: spacing <= sigma/4, at least 1001, at most 100001)\n"
-    "  --grid-min/--grid-max  grid range (default lambda_min - 5 sigma .. lambda_max + 5 sigma)\n"
-    "  --neg-tol T   negative mass counts Ritz nodes below -T (default 1e-4 max|lambda|)\n"
-    "  --reorth R    full (default): Gram-Schmidt against the whole basis every step; partial:\n"
-    "                only when Simon's estimate of lost orthogonality exceeds sqrt(eps) (faster for large P)\n"
-    "  --plot F.svg  also draw the density (--log: logarithmic density axis)\n"
-    "Writes D.json (\"hesspec.density/1\", per-probe nodes and weights included) and D.csv beside it.\n\n"};
+    "Writes D.json (\"hesspec.density/1\", per-probe nodes and weights included) and D.csv beside it.\n",
+    tables};

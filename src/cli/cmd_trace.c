@@ -4,42 +4,39 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/spectra_cli.h"
 #include "linalg/trace.h"
 
+static const hs_setting_choice methods[] = {
+    {"hutchinson", HS_TRACE_HUTCHINSON}, {"hutch++", HS_TRACE_HUTCHPP}, {"hutchpp", HS_TRACE_HUTCHPP}, {NULL, 0}};
+_Static_assert(sizeof(hs_trace_method) == sizeof(int), "a choice field is an int");
+
+static const hs_setting trace_options[] = {
+    {.name = "probes", .type = HS_SET_UINT, HS_SET_FIELD(hs_trace_options, probes), .bounds = HS_SET_MIN, .min = 1,
+     .metavar = "K", .help = "Rademacher probes (default 100; seeded by --seed, the vectors SLQ starts from)"},
+    {.name = "method", .type = HS_SET_CHOICE, HS_SET_FIELD(hs_trace_options, method), .choices = methods,
+     .help = "hutchinson (default) or hutch++: K products split into a K/3 sketch whose range\n"
+             "is traced exactly and K/3 Hutchinson probes for the rest (far smaller error when a\n"
+             "few eigenvalues dominate, as in Hessians)"},
+    {.name = "probe-block", .type = HS_SET_UINT, HS_SET_FIELD(hs_trace_options, block), .bounds = HS_SET_MIN, .min = 1,
+     .metavar = "B", .help = "probes per operator call (default min(K, 32))"},
+    {0}};
+
+static const hs_setting *const tables[] = {hs_cli_common_options, hs_spectra_options, trace_options, NULL};
+
 static int run(int argc, char **argv) {
-  const char *cmd = "trace", *v;
-  int ggn = 0;
-  double sym_tol = 1e-10;
+  const char *cmd = "trace";
   hs_cli_opts o;
   hs_cli_opts_init(&o);
+  hs_spectra_args sa;
+  hs_spectra_args_init(&sa);
   hs_trace_options to = {.probes = HS_TRACE_DEFAULT_PROBES};
-  for (int i = 1; i < argc; i++) {
-    int r = hs_spectra_parse_common(cmd, &o, argc, argv, &i, &ggn);
-    if (r < 0) return HS_EXIT_USAGE;
-    if (r == 1) continue;
-    const char *a = argv[i];
-    if (strcmp(a, "--probes") == 0 || strcmp(a, "--block") == 0) {
-      size_t n;
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_cli_size(cmd, a, v, &n) < 0) return HS_EXIT_USAGE;
-      if (n < 1) return hs_cli_usage(cmd, "%s 0: must be at least 1", a);
-      if (a[2] == 'p') to.probes = n;
-      else to.block = n;
-    } else if (strcmp(a, "--method") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0) return HS_EXIT_USAGE;
-      if (strcmp(v, "hutchinson") == 0) to.method = HS_TRACE_HUTCHINSON;
-      else if (strcmp(v, "hutch++") == 0 || strcmp(v, "hutchpp") == 0) to.method = HS_TRACE_HUTCHPP;
-      else return hs_cli_usage(cmd, "--method '%s': expected hutchinson or hutch++", v);
-    } else if (strcmp(a, "--sym-tol") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_cli_double(cmd, a, v, &sym_tol) < 0) return HS_EXIT_USAGE;
-      if (sym_tol < 0) return hs_cli_usage(cmd, "--sym-tol %g: must be >= 0", sym_tol);
-    } else {
-      return hs_cli_usage(cmd, "unknown option '%s'", a);
-    }
-  }
+  hs_cli_binding b[] = {{hs_cli_common_options, &o}, {hs_spectra_options, &sa}, {trace_options, &to}};
+  if (hs_cli_parse(cmd, b, 3, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
   to.seed = o.seed;
   hs_spectra_session ss;
-  int code = hs_spectra_open(cmd, &o, ggn, sym_tol, &ss);
+  int code = hs_spectra_open(cmd, &o, &sa, &ss);
   if (code) return code;
   hs_context *ctx = ss.s.ctx;
   hs_trace_result *r = NULL;
@@ -65,8 +62,5 @@ const hs_cli_command hs_cmd_trace = {
     "usage: hesspec trace (--model M.json [--weights W] DATA [--ggn] | --matrix A.npy) [--probes K]\n"
     "                     [--method hutchinson|hutch++] [--out T.json]\n\n"
     "tr(A) ~ mean of z^T A z over K Rademacher vectors z (default K = 100, seeded by --seed; the same\n"
-    "vectors SLQ starts from). Prints the estimate and its standard error; --out writes \"hesspec.trace/1\".\n"
-    "  --method M    hutchinson (default) or hutch++: K products split into a K/3 sketch whose range\n"
-    "                is traced exactly and K/3 Hutchinson probes for the rest (far smaller error when a\n"
-    "                few eigenvalues dominate, as in Hessians)\n"
-    "  --block B     probes per operator call (default min(K, 32))\n\n"};
+    "vectors SLQ starts from). Prints the estimate and its standard error; --out writes \"hesspec.trace/1\".\n",
+    tables};

@@ -11,6 +11,8 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/data.h"
+#include "cli/options.h"
+#include "core/settings.h"
 #include "train/train.h"
 
 typedef struct {
@@ -34,82 +36,44 @@ static int print_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
   return 0;
 }
 
-/* "1,5,10" -> epochs */
-static int parse_epochs(const char *cmd, const char *text, hs_train_options *t) {
-  const char *p = text;
-  t->n_save = 0;
-  while (*p) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(p, &end, 10);
-    if (end == p || errno || (*end && *end != ',') || *p == '-')
-      return hs_cli_usage(cmd, "--save-epochs '%s': expected a comma-separated list of epochs", text), -1;
-    if (t->n_save == HS_TRAIN_MAX_SAVE) return hs_cli_usage(cmd, "--save-epochs: at most %d epochs", HS_TRAIN_MAX_SAVE), -1;
-    t->save_epochs[t->n_save++] = (size_t)v;
-    p = *end ? end + 1 : end;
-  }
-  return 0;
-}
+typedef struct {
+  const char *test_dataset, *test_inputs, *test_targets, *resume;
+  size_t test_samples;
+  int keep_last;
+} train_args;
+
+static const hs_setting train_cli_options[] = {
+    {.name = "no-keep-last", .type = HS_SET_FLAG, HS_SET_FIELD(train_args, keep_last), .flag_off = 1,
+     .help = "do not rewrite DIR/last.safetensors (+ .optim) after every epoch\n"
+             "(it is the last good state when a run diverges or is killed)"},
+    {.name = "test-dataset", .type = HS_SET_STRING, HS_SET_FIELD(train_args, test_dataset), .metavar = "NAME",
+     .help = "test data evaluated after every epoch (or --test-inputs/--test-targets)"},
+    {.name = "test-inputs", .type = HS_SET_STRING, HS_SET_FIELD(train_args, test_inputs), .metavar = "X.npy",
+     .help = "test inputs, with --test-targets"},
+    {.name = "test-targets", .type = HS_SET_STRING, HS_SET_FIELD(train_args, test_targets), .metavar = "Y.npy",
+     .help = "test labels or targets"},
+    {.name = "test-samples", .type = HS_SET_UINT, HS_SET_FIELD(train_args, test_samples), .metavar = "N",
+     .help = "use the first N test samples (default: all)"},
+    {.name = "resume", .type = HS_SET_STRING, HS_SET_FIELD(train_args, resume), .metavar = "CKPT",
+     .help = "continue from DIR/epoch-EEEE.safetensors of a run with the same\n"
+             "options (bit-exact: the same batches and optimiser state)"},
+    {0}};
+
+static const hs_setting *const tables[] = {hs_cli_common_options, hs_train_settings, train_cli_options, NULL};
 
 static int run(int argc, char **argv) {
   const char *cmd = "train";
   hs_cli_opts o;
   hs_cli_opts_init(&o);
   hs_train_options t = hs_train_defaults();
-  const char *test_dataset = NULL, *test_inputs = NULL, *test_targets = NULL, *resume = NULL, *v;
-  size_t test_samples = 0;
-  int momentum_set = 0, keep_last = 1;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int r = hs_cli_parse_common(cmd, &o, argc, argv, &i);
-    if (r < 0) return HS_EXIT_USAGE;
-    if (r > 0) continue;
-    struct { const char *name; double *dst; } dbl[] = {
-        {"--lr", &t.lr}, {"--momentum", &t.momentum}, {"--dampening", &t.dampening}, {"--beta1", &t.beta1},
-        {"--beta2", &t.beta2}, {"--eps", &t.eps}, {"--weight-decay", &t.weight_decay}, {"--lr-min", &t.lr_min},
-        {"--bn-momentum", &t.bn_momentum}};
-    int done = 0;
-    for (size_t k = 0; k < sizeof dbl / sizeof *dbl && !done; k++) {
-      if (strcmp(a, dbl[k].name) != 0) continue;
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_cli_double(cmd, a, v, dbl[k].dst) < 0) return HS_EXIT_USAGE;
-      if (dbl[k].dst == &t.momentum) momentum_set = 1;
-      done = 1;
-    }
-    if (done) continue;
-    if (strcmp(a, "--epochs") == 0 || strcmp(a, "--test-samples") == 0 || strcmp(a, "--eval-batch") == 0) {
-      size_t n;
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_cli_size(cmd, a, v, &n) < 0) return HS_EXIT_USAGE;
-      if (a[2] == 'e' && a[3] == 'p') t.epochs = n;
-      else if (a[2] == 't') test_samples = n;
-      else t.eval_batch = n;
-    } else if (strcmp(a, "--optimizer") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0) return HS_EXIT_USAGE;
-      int x = hs_optimizer_from_name(v);
-      if (x < 0) return hs_cli_usage(cmd, "--optimizer '%s': expected sgd or adam", v);
-      t.optimizer = (hs_optimizer)x;
-    } else if (strcmp(a, "--schedule") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0) return HS_EXIT_USAGE;
-      int x = hs_lr_schedule_from_name(v);
-      if (x < 0) return hs_cli_usage(cmd, "--schedule '%s': expected constant or cosine", v);
-      t.schedule = (hs_lr_schedule)x;
-    } else if (strcmp(a, "--nesterov") == 0) {
-      t.nesterov = 1;
-    } else if (strcmp(a, "--no-keep-last") == 0) {
-      keep_last = 0;
-    } else if (strcmp(a, "--save-epochs") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || parse_epochs(cmd, v, &t) < 0) return HS_EXIT_USAGE;
-    } else if (strcmp(a, "--test-dataset") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &test_dataset) < 0) return HS_EXIT_USAGE;
-    } else if (strcmp(a, "--test-inputs") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &test_inputs) < 0) return HS_EXIT_USAGE;
-    } else if (strcmp(a, "--test-targets") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &test_targets) < 0) return HS_EXIT_USAGE;
-    } else if (strcmp(a, "--resume") == 0) {
-      if (hs_cli_value(cmd, argc, argv, &i, &resume) < 0) return HS_EXIT_USAGE;
-    } else {
-      return hs_cli_usage(cmd, "unknown option '%s'", a);
-    }
-  }
+  train_args ta = {.keep_last = 1};
+  hs_cli_binding b[] = {{hs_cli_common_options, &o}, {hs_train_settings, &t}, {train_cli_options, &ta}};
+  hs_cli_parsed given;
+  if (hs_cli_parse(cmd, b, 3, argc, argv, 0, &given)) return HS_EXIT_USAGE;
+  const char *test_dataset = ta.test_dataset, *test_inputs = ta.test_inputs, *test_targets = ta.test_targets;
+  const char *resume = ta.resume;
+  size_t test_samples = ta.test_samples;
+  int momentum_set = hs_cli_given(&given, "momentum"), keep_last = ta.keep_last;
   if (!o.out) return hs_cli_usage(cmd, "--out DIR is required (the folder for checkpoints and log.csv)");
   if (!momentum_set && t.optimizer == HS_OPT_ADAM) t.momentum = 0;
   if (o.batch) t.batch = o.batch;
@@ -180,21 +144,6 @@ const hs_cli_command hs_cmd_train = {
     "DIR/epoch-EEEE.safetensors (+ .optim.safetensors, the optimiser state) after the\n"
     "epochs of --save-epochs and the last one. A NaN/Inf loss stops the run (exit 1),\n"
     "keeping the checkpoints written so far.\n\n"
-    "  --epochs E            epochs (default 10)\n"
-    "  --batch B             minibatch size (default 128); the data are reshuffled every epoch\n"
-    "  --optimizer sgd|adam  (default sgd)\n"
-    "  --lr X                learning rate (default 0.01)\n"
-    "  --momentum X          SGD momentum (default 0.9), --dampening X, --nesterov\n"
-    "  --beta1 X --beta2 X --eps X   Adam (defaults 0.9, 0.999, 1e-8)\n"
-    "  --weight-decay X      the optimiser's coupled L2 (PyTorch's weight_decay), added to\n"
-    "                        the model spec's weight_decay (which is part of the loss)\n"
-    "  --schedule constant|cosine    per-epoch learning rate; --lr-min X (cosine floor)\n"
-    "  --bn-momentum X       batch-norm running-statistics momentum (default 0.1)\n"
-    "  --save-epochs LIST    e.g. 0,5,10 (0 = the initial state)\n"
-    "  --no-keep-last        do not rewrite DIR/last.safetensors (+ .optim) after every epoch\n"
-    "                        (it is the last good state when a run diverges or is killed)\n"
-    "  --test-dataset NAME | --test-inputs X.npy --test-targets Y.npy  [--test-samples N]\n"
-    "  --eval-batch B        batch of the test evaluation (default: all test samples)\n"
-    "  --resume CKPT         continue from DIR/epoch-EEEE.safetensors of a run with the same\n"
-    "                        options (bit-exact: the same batches and optimiser state)\n"
-    "  --seed S              initialisation and shuffling seed\n"};
+    "DATA as in the common options; --batch B is the minibatch size (default 128), the data\n"
+    "reshuffled every epoch; --seed S seeds initialisation and shuffling.\n",
+    tables};

@@ -2,12 +2,24 @@
 #ifndef HS_CLI_COMMANDS_H
 #define HS_CLI_COMMANDS_H
 
+#include "core/settings.h"
+
 typedef struct {
   const char *name;
   int (*run)(int argc, char **argv); /* argv[0] is the command name; returns the exit code */
   const char *summary;
-  const char *usage; /* the full text of `hesspec help NAME` */
+  const char *usage; /* synopsis and description for `hesspec help NAME`; the options follow */
+  /* the command's option tables, the common options first, NULL-terminated: what `run` parses,
+   * what `help` lists and what job files are checked against */
+  const hs_setting *const *options;
 } hs_cli_command;
+
+/* The command called name, NULL if none. */
+const hs_cli_command *hs_cli_find_command(const char *name);
+/* The option `name` (without dashes) of `command`, NULL when either is unknown. */
+const hs_setting *hs_cli_find_option(const char *command, const char *name);
+/* Every command, NULL-terminated. */
+extern const hs_cli_command *const hs_cli_commands[];
 
 #define HS_CLI_DECLARE(name) extern const hs_cli_command hs_cmd_##name
 

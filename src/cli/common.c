@@ -9,24 +9,39 @@
 #include <time.h>
 
 #include "cli/data.h"
+#include "cli/options.h"
 
-const char hs_cli_common_help[] =
-    "Common options:\n"
-    "  --model FILE        model spec (JSON)\n"
-    "  --weights FILE      parameters (safetensors); default: seeded initialisation\n"
-    "  --inputs X.npy      inputs (N, input_dim)\n"
-    "  --targets Y.npy     labels (N,) for cross_entropy, targets (N, output_dim) for mse\n"
-    "  --dataset NAME      fashion-mnist[:train|:test], mixture[:sep=S] or teacher[:hidden=HxH,act=A,noise=E]\n"
-    "                      (instead of --inputs; docs/io.md)\n"
-    "  --samples N         use the first N samples (default: all)\n"
-    "  --batch B           batch size, also the batch-norm batch (default: all samples)\n"
-    "  --device D          auto | cpu | cuda | cuda:N (default auto)\n"
-    "  --dtype T           f64 | f32 (default f64)\n"
-    "  --tf32              allow TF32 GEMMs on the GPU (f32 only)\n"
-    "  --threads T         CPU threads (default: all cores)\n"
-    "  --seed S            seed of initialisation, probes and synthetic data (default 0)\n"
-    "  --out PATH          output file\n"
-    "  --quiet             no progress display\n";
+static const hs_setting_choice dtypes[] = {{"f64", HS_F64}, {"f32", HS_F32}, {NULL, 0}};
+_Static_assert(sizeof(hs_dtype) == sizeof(int), "a choice field is an int");
+
+const hs_setting hs_cli_common_options[] = {
+    {.name = "model", .type = HS_SET_STRING, HS_SET_FIELD(hs_cli_opts, model), .metavar = "FILE",
+     .help = "model spec (JSON)"},
+    {.name = "weights", .type = HS_SET_STRING, HS_SET_FIELD(hs_cli_opts, weights), .metavar = "FILE",
+     .help = "parameters (safetensors); default: seeded initialisation"},
+    {.name = "inputs", .type = HS_SET_STRING, HS_SET_FIELD(hs_cli_opts, inputs), .metavar = "X.npy",
+     .help = "inputs (N, input_dim), or (N, C, H, W) for the layer form"},
+    {.name = "targets", .type = HS_SET_STRING, HS_SET_FIELD(hs_cli_opts, targets), .metavar = "Y.npy",
+     .help = "labels (N,) for cross_entropy, targets (N, output_dim) for mse"},
+    {.name = "dataset", .type = HS_SET_STRING, HS_SET_FIELD(hs_cli_opts, dataset), .metavar = "NAME",
+     .help = "fashion-mnist[:train|:test], mixture[:sep=S] or teacher[:hidden=HxH,act=A,noise=E]\n"
+             "(instead of --inputs; docs/io.md)"},
+    {.name = "samples", .type = HS_SET_UINT, HS_SET_FIELD(hs_cli_opts, samples), .metavar = "N",
+     .help = "use the first N samples (default: all)"},
+    {.name = "batch", .type = HS_SET_UINT, HS_SET_FIELD(hs_cli_opts, batch), .metavar = "B",
+     .help = "batch size, also the batch-norm batch (default: all samples)"},
+    {.name = "device", .type = HS_SET_STRING, HS_SET_FIELD(hs_cli_opts, device), .metavar = "D",
+     .help = "auto | cpu | cuda | cuda:N (default auto)"},
+    {.name = "dtype", .type = HS_SET_CHOICE, HS_SET_FIELD(hs_cli_opts, dtype), .choices = dtypes,
+     .help = "arithmetic (default f64)"},
+    {.name = "tf32", .type = HS_SET_FLAG, HS_SET_FIELD(hs_cli_opts, tf32), .help = "allow TF32 GEMMs on the GPU (f32 only)"},
+    {.name = "threads", .type = HS_SET_UINT, HS_SET_FIELD(hs_cli_opts, threads), .bounds = HS_SET_MAX, .max = 4096,
+     .metavar = "T", .help = "CPU threads (default: all cores)"},
+    {.name = "seed", .type = HS_SET_UINT, HS_SET_FIELD(hs_cli_opts, seed), .metavar = "S",
+     .help = "seed of initialisation, probes and synthetic data (default 0)"},
+    {.name = "out", .type = HS_SET_STRING, HS_SET_FIELD(hs_cli_opts, out), .metavar = "PATH", .help = "output file"},
+    {.name = "quiet", .type = HS_SET_FLAG, HS_SET_FIELD(hs_cli_opts, quiet), .help = "no progress display"},
+    {0}};
 
 void hs_cli_opts_init(hs_cli_opts *o) {
   memset(o, 0, sizeof *o);
@@ -58,69 +73,6 @@ int hs_cli_fail(const char *cmd, hs_context *ctx, hs_status st) {
   const char *msg = ctx ? hs_last_error(ctx) : "";
   fprintf(stderr, "hesspec %s: %s\n", cmd, msg && *msg ? msg : hs_status_string(st));
   return hs_cli_exit_code(st);
-}
-
-int hs_cli_value(const char *cmd, int argc, char **argv, int *i, const char **out) {
-  if (*i + 1 >= argc) {
-    hs_cli_usage(cmd, "option %s needs a value", argv[*i]);
-    return -1;
-  }
-  *out = argv[++*i];
-  return 1;
-}
-
-int hs_cli_size(const char *cmd, const char *opt, const char *text, size_t *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  if (errno || *end || end == text || v < 0) {
-    hs_cli_usage(cmd, "%s '%s': expected a non-negative integer", opt, text);
-    return -1;
-  }
-  *out = (size_t)v;
-  return 1;
-}
-
-int hs_cli_double(const char *cmd, const char *opt, const char *text, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(text, &end);
-  if (errno || *end || end == text || !isfinite(v)) {
-    hs_cli_usage(cmd, "%s '%s': expected a finite number", opt, text);
-    return -1;
-  }
-  *out = v;
-  return 1;
-}
-
-int hs_cli_parse_common(const char *cmd, hs_cli_opts *o, int argc, char **argv, int *i) {
-  const char *a = argv[*i], *v;
-  struct { const char *name; const char **dst; } paths[] = {
-      {"--model", &o->model},     {"--weights", &o->weights}, {"--inputs", &o->inputs},
-      {"--targets", &o->targets}, {"--dataset", &o->dataset}, {"--device", &o->device},
-      {"--out", &o->out},         {"--matrix", &o->matrix}};
-  for (size_t k = 0; k < sizeof paths / sizeof *paths; k++)
-    if (strcmp(a, paths[k].name) == 0) return hs_cli_value(cmd, argc, argv, i, paths[k].dst);
-  if (strcmp(a, "--tf32") == 0) return o->tf32 = 1;
-  if (strcmp(a, "--quiet") == 0) return o->quiet = 1;
-  if (strcmp(a, "--samples") == 0 || strcmp(a, "--batch") == 0 || strcmp(a, "--seed") == 0 ||
-      strcmp(a, "--threads") == 0) {
-    size_t n;
-    if (hs_cli_value(cmd, argc, argv, i, &v) < 0 || hs_cli_size(cmd, a, v, &n) < 0) return -1;
-    if (a[2] == 's' && a[3] == 'a') o->samples = n;
-    else if (a[2] == 'b') o->batch = n;
-    else if (a[2] == 's') o->seed = n;
-    else o->threads = (int)n;
-    return 1;
-  }
-  if (strcmp(a, "--dtype") == 0) {
-    if (hs_cli_value(cmd, argc, argv, i, &v) < 0) return -1;
-    if (strcmp(v, "f64") == 0) o->dtype = HS_F64;
-    else if (strcmp(v, "f32") == 0) o->dtype = HS_F32;
-    else return hs_cli_usage(cmd, "--dtype '%s': expected f64 or f32", v), -1;
-    return 1;
-  }
-  return 0;
 }
 
 int hs_cli_open_context(const char *cmd, const hs_cli_opts *o, hs_cli_session *s) {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/settings.h"
 #include "hesspec.h"
 
 enum { HS_EXIT_OK = 0, HS_EXIT_FAIL = 1, HS_EXIT_USAGE = 2 };
@@ -18,7 +19,6 @@ typedef struct {
   const char *dataset;  /* --dataset NAME */
   const char *device;   /* --device auto|cpu|cuda[:i] */
   const char *out;      /* --out PATH */
-  const char *matrix;   /* --matrix A.npy (spectrum/eig/trace) */
   size_t samples;       /* --samples N (0 = all) */
   size_t batch;         /* --batch B (0 = all samples) */
   hs_dtype dtype;       /* --dtype f64|f32 */
@@ -36,13 +36,6 @@ typedef struct {
 } hs_cli_session;
 
 void hs_cli_opts_init(hs_cli_opts *o);
-/* Parses argv[*i] if it is a common option (consuming its value too): 1 when consumed, 0 when
- * not a common option, -1 after printing a usage error. */
-int hs_cli_parse_common(const char *cmd, hs_cli_opts *o, int argc, char **argv, int *i);
-/* Value parsers for command-specific options: print a usage error and return -1 when bad. */
-int hs_cli_value(const char *cmd, int argc, char **argv, int *i, const char **out);
-int hs_cli_size(const char *cmd, const char *opt, const char *text, size_t *out);
-int hs_cli_double(const char *cmd, const char *opt, const char *text, double *out);
 
 /* Creates the context only (for commands on an explicit matrix). */
 int hs_cli_open_context(const char *cmd, const hs_cli_opts *o, hs_cli_session *s);
@@ -60,7 +53,7 @@ double hs_cli_now(void);
 /* Installs the progress reporter (a bar on a terminal, silent otherwise or with --quiet). */
 void hs_cli_progress_install(hs_context *ctx, int quiet);
 
-/* Text of `hesspec help` for the common options. */
-extern const char hs_cli_common_help[];
+/* The common options (fields of hs_cli_opts): every command's first table. */
+extern const hs_setting hs_cli_common_options[];
 
 #endif

@@ -6,33 +6,29 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-
-/* The command table: add one line per command. */
-static const hs_cli_command *const commands[] = {
-    &hs_cmd_info,
-    &hs_cmd_loss,
-    &hs_cmd_hvp,
-    &hs_cmd_spectrum,
-    &hs_cmd_eig,
-    &hs_cmd_trace,
-    &hs_cmd_plot,
-    &hs_cmd_train,
-    &hs_cmd_compare,
-};
-#define N_COMMANDS (sizeof commands / sizeof *commands)
+#include "cli/options.h"
 
 static void overview(FILE *f) {
   fprintf(f, "hesspec %s: exact Hessian spectra of neural networks\n\nusage: hesspec <command> [options]\n\ncommands:\n",
           HS_VERSION);
-  for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+  for (size_t i = 0; hs_cli_commands[i]; i++)
+    fprintf(f, "  %-10s %s\n", hs_cli_commands[i]->name, hs_cli_commands[i]->summary);
   fprintf(f, "  %-10s %s\n\nExit status: 0 ok, 1 failure while running, 2 bad usage or bad input.\n", "help",
           "help <command>: options of a command");
 }
 
-static const hs_cli_command *find(const char *name) {
-  for (size_t i = 0; i < N_COMMANDS; i++)
-    if (strcmp(commands[i]->name, name) == 0) return commands[i];
-  return NULL;
+/* `hesspec help NAME`: the synopsis, then every option table (the common one last: it is the
+ * longest and the same everywhere) */
+static void help(const hs_cli_command *c) {
+  printf("%s\n", c->usage);
+  if (!c->options) return;
+  for (size_t t = 1; c->options[t]; t++) hs_cli_print_options(stdout, c->options[t]);
+  if (c->options[0] == hs_cli_common_options) {
+    printf("\nCommon options:\n");
+    hs_cli_print_options(stdout, c->options[0]);
+  } else if (c->options[0]) {
+    hs_cli_print_options(stdout, c->options[0]);
+  }
 }
 
 /* libgomp's default wait policy spins between parallel regions; when the cores are shared
@@ -59,23 +55,23 @@ int main(int argc, char **argv) {
       overview(stdout);
       return HS_EXIT_OK;
     }
-    const hs_cli_command *c = find(argv[2]);
+    const hs_cli_command *c = hs_cli_find_command(argv[2]);
     if (!c) return hs_cli_usage("help", "unknown command '%s'", argv[2]);
-    printf("%s\n%s", c->usage, hs_cli_common_help);
+    help(c);
     return HS_EXIT_OK;
   }
   if (strcmp(name, "--version") == 0) {
     printf("hesspec %s\n", HS_VERSION);
     return HS_EXIT_OK;
   }
-  const hs_cli_command *c = find(name);
+  const hs_cli_command *c = hs_cli_find_command(name);
   if (!c) {
     fprintf(stderr, "hesspec: unknown command '%s' (try `hesspec help`)\n", name);
     return HS_EXIT_USAGE;
   }
   for (int i = 2; i < argc; i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      printf("%s\n%s", c->usage, hs_cli_common_help);
+      help(c);
       return HS_EXIT_OK;
     }
   return c->run(argc - 1, argv + 1);

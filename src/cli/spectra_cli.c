@@ -7,12 +7,19 @@
 #include "core/context.h"
 #include "io/npy.h"
 
-const char hs_spectra_operator_help[] =
-    "Operator (one of):\n"
-    "  --model FILE ...    the Hessian of the model's loss over the data (common options below)\n"
-    "  --ggn               with --model: the Gauss-Newton matrix J^T H_loss J instead\n"
-    "  --matrix A.npy      an explicit symmetric n x n matrix\n"
-    "  --sym-tol T         with --matrix: allowed |A_ij - A_ji| relative to max|A| (default 1e-10)\n";
+const hs_setting hs_spectra_options[] = {
+    {.name = "matrix", .type = HS_SET_STRING, HS_SET_FIELD(hs_spectra_args, matrix), .metavar = "A.npy",
+     .help = "an explicit symmetric n x n matrix instead of a model's Hessian"},
+    {.name = "ggn", .type = HS_SET_FLAG, HS_SET_FIELD(hs_spectra_args, ggn),
+     .help = "with --model: the Gauss-Newton matrix J^T H_loss J instead of the Hessian"},
+    {.name = "sym-tol", .type = HS_SET_DOUBLE, HS_SET_FIELD(hs_spectra_args, sym_tol), .bounds = HS_SET_MIN, .min = 0,
+     .metavar = "T", .help = "with --matrix: allowed |A_ij - A_ji| relative to max|A| (default 1e-10)"},
+    {0}};
+
+void hs_spectra_args_init(hs_spectra_args *a) {
+  memset(a, 0, sizeof *a);
+  a->sym_tol = 1e-10;
+}
 
 static hs_status open_matrix(hs_context *ctx, const char *path, double tol, hs_linop **op) {
   double *A = NULL;
@@ -35,29 +42,20 @@ static hs_status open_matrix(hs_context *ctx, const char *path, double tol, hs_l
   return st;
 }
 
-int hs_spectra_parse_common(const char *cmd, hs_cli_opts *o, int argc, char **argv, int *i, int *ggn) {
-  int r = hs_cli_parse_common(cmd, o, argc, argv, i);
-  if (r != 0) return r;
-  if (strcmp(argv[*i], "--ggn") == 0) {
-    *ggn = 1;
-    return 1;
-  }
-  return 0;
-}
-
-int hs_spectra_open(const char *cmd, const hs_cli_opts *o, int ggn, double sym_tol, hs_spectra_session *ss) {
+int hs_spectra_open(const char *cmd, const hs_cli_opts *o, const hs_spectra_args *sa, hs_spectra_session *ss) {
+  int ggn = sa->ggn;
   memset(ss, 0, sizeof *ss);
   ss->t0 = hs_cli_now();
   int code;
   hs_status st;
-  if (o->matrix) {
+  if (sa->matrix) {
     if (o->model || o->inputs || o->dataset || o->weights)
       return hs_cli_usage(cmd, "--matrix excludes --model, --weights, --inputs and --dataset");
     if (ggn) return hs_cli_usage(cmd, "--ggn needs a model, not --matrix");
     if ((code = hs_cli_open_context(cmd, o, &ss->s))) return code;
-    if ((st = open_matrix(ss->s.ctx, o->matrix, sym_tol, &ss->op)) != HS_OK) goto fail_st;
+    if ((st = open_matrix(ss->s.ctx, sa->matrix, sa->sym_tol, &ss->op)) != HS_OK) goto fail_st;
     ss->prov.operator_kind = "matrix";
-    ss->prov.matrix = o->matrix;
+    ss->prov.matrix = sa->matrix;
   } else {
     if ((code = hs_cli_open(cmd, o, &ss->s))) return code;
     if ((st = hs_linop_model(ss->s.model, ggn ? HS_CURV_GGN : HS_CURV_HESSIAN, &ss->op)) != HS_OK) goto fail_st;

@@ -15,18 +15,22 @@ typedef struct {
   double t0;
 } hs_spectra_session;
 
-/* Parses argv[*i] if it is a common option or --ggn (setting *ggn): 1 when consumed, 0 when
- * not one of these, -1 after printing a usage error. */
-int hs_spectra_parse_common(const char *cmd, hs_cli_opts *o, int argc, char **argv, int *i, int *ggn);
+/* The operator options of spectrum, eig and trace (table hs_spectra_options). */
+typedef struct {
+  const char *matrix; /* --matrix A.npy instead of a model */
+  int ggn;            /* --ggn: the Gauss-Newton matrix */
+  double sym_tol;     /* --sym-tol: allowed asymmetry of --matrix relative to max|A| */
+} hs_spectra_args;
+
+void hs_spectra_args_init(hs_spectra_args *a);
+extern const hs_setting hs_spectra_options[];
+
 /* Opens the session: --matrix (context only; square, finite, symmetric within sym_tol
  * relative to max|A|) or a model with its data; ggn selects the Gauss-Newton operator.
  * Returns an exit code (messages printed). */
-int hs_spectra_open(const char *cmd, const hs_cli_opts *o, int ggn, double sym_tol, hs_spectra_session *ss);
+int hs_spectra_open(const char *cmd, const hs_cli_opts *o, const hs_spectra_args *sa, hs_spectra_session *ss);
 /* Stamps the elapsed time into the provenance. */
 void hs_spectra_finish(hs_spectra_session *ss);
 void hs_spectra_close(hs_spectra_session *ss);
-
-/* Text of `hesspec help` for the operator options. */
-extern const char hs_spectra_operator_help[];
 
 #endif

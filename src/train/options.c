@@ -3,7 +3,48 @@
 #include <string.h>
 
 #include "core/context.h"
+#include "core/settings.h"
 #include "train/train.h"
+
+const hs_setting_choice hs_optimizer_choices[] = {{"sgd", HS_OPT_SGD}, {"adam", HS_OPT_ADAM}, {NULL, 0}};
+static const hs_setting_choice schedules[] = {{"constant", HS_LR_CONSTANT}, {"cosine", HS_LR_COSINE}, {NULL, 0}};
+_Static_assert(sizeof(hs_optimizer) == sizeof(int) && sizeof(hs_lr_schedule) == sizeof(int), "choice fields are ints");
+
+/* Ranges are hs_train_validate's (they involve several fields); the table gives names and types. */
+#define T hs_train_options
+const hs_setting hs_train_settings[] = {
+    {.name = "optimizer", .key = "optimizer", .type = HS_SET_CHOICE, HS_SET_FIELD(T, optimizer), .choices = hs_optimizer_choices,
+     .help = "(default sgd)"},
+    {.name = "lr", .key = "lr", .type = HS_SET_DOUBLE, HS_SET_FIELD(T, lr), .metavar = "X",
+     .help = "learning rate (default 0.01)"},
+    {.name = "momentum", .key = "momentum", .type = HS_SET_DOUBLE, HS_SET_FIELD(T, momentum), .metavar = "X",
+     .help = "SGD momentum (default 0.9; 0 with adam unless given)"},
+    {.name = "dampening", .key = "dampening", .type = HS_SET_DOUBLE, HS_SET_FIELD(T, dampening), .metavar = "X",
+     .help = "SGD dampening (default 0)"},
+    {.name = "nesterov", .key = "nesterov", .type = HS_SET_FLAG, HS_SET_FIELD(T, nesterov), .help = "Nesterov momentum (SGD)"},
+    {.name = "beta1", .key = "beta1", .type = HS_SET_DOUBLE, HS_SET_FIELD(T, beta1), .metavar = "X",
+     .help = "Adam (default 0.9)"},
+    {.name = "beta2", .key = "beta2", .type = HS_SET_DOUBLE, HS_SET_FIELD(T, beta2), .metavar = "X",
+     .help = "Adam (default 0.999)"},
+    {.name = "eps", .key = "eps", .type = HS_SET_DOUBLE, HS_SET_FIELD(T, eps), .metavar = "X", .help = "Adam (default 1e-8)"},
+    {.name = "weight-decay", .key = "weight_decay", .type = HS_SET_DOUBLE, HS_SET_FIELD(T, weight_decay), .metavar = "X",
+     .help = "the optimiser's coupled L2 (PyTorch's weight_decay), added to\n"
+             "the model spec's weight_decay (which is part of the loss)"},
+    {.name = "schedule", .key = "schedule", .type = HS_SET_CHOICE, HS_SET_FIELD(T, schedule), .choices = schedules,
+     .help = "per-epoch learning rate (default constant)"},
+    {.name = "lr-min", .key = "lr_min", .type = HS_SET_DOUBLE, HS_SET_FIELD(T, lr_min), .metavar = "X",
+     .help = "the cosine schedule's floor (default 0)"},
+    {.name = "bn-momentum", .key = "bn_momentum", .type = HS_SET_DOUBLE, HS_SET_FIELD(T, bn_momentum), .metavar = "X",
+     .help = "batch-norm running-statistics momentum (default 0.1)"},
+    {.name = "epochs", .key = "epochs", .type = HS_SET_UINT, HS_SET_FIELD(T, epochs), .metavar = "E",
+     .help = "epochs (default 10)"},
+    {.key = "batch", .type = HS_SET_UINT, HS_SET_FIELD(T, batch)}, /* the command line's is the common --batch */
+    {.name = "eval-batch", .type = HS_SET_UINT, HS_SET_FIELD(T, eval_batch), .metavar = "B",
+     .help = "batch of the test evaluation (default: all test samples)"},
+    {.name = "save-epochs", .type = HS_SET_UINT, HS_SET_LIST(T, save_epochs, n_save), .metavar = "LIST",
+     .help = "checkpoint after these epochs too, e.g. 0,5,10 (0 = the initial state)"},
+    {0}};
+#undef T
 
 hs_train_options hs_train_defaults(void) {
   hs_train_options o;

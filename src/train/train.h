@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/settings.h"
 #include "hesspec.h"
 
 typedef enum { HS_OPT_SGD = 0, HS_OPT_ADAM = 1 } hs_optimizer;
@@ -63,6 +64,10 @@ typedef struct {
 } hs_train_options;
 
 hs_train_options hs_train_defaults(void);
+/* The options' names, types and fields (src/core/settings.h): command-line names for `hesspec
+ * train`, keys for the "train" object of compare presets. */
+extern const hs_setting hs_train_settings[];
+extern const hs_setting_choice hs_optimizer_choices[]; /* sgd, adam */
 /* HS_E_INVALID naming the field when an option is out of range. */
 hs_status hs_train_validate(hs_context *ctx, const hs_train_options *o);
 
