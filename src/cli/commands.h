@@ -32,5 +32,7 @@ HS_CLI_DECLARE(trace);
 HS_CLI_DECLARE(plot);
 HS_CLI_DECLARE(train);
 HS_CLI_DECLARE(compare);
+HS_CLI_DECLARE(landscape);
+HS_CLI_DECLARE(optimum);
 
 #endif

@@ -15,6 +15,8 @@ const hs_cli_command *const hs_cli_commands[] = {
     &hs_cmd_plot,
     &hs_cmd_train,
     &hs_cmd_compare,
+    &hs_cmd_landscape,
+    &hs_cmd_optimum,
     NULL,
 };
 

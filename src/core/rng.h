@@ -13,7 +13,8 @@ enum {
   HS_STREAM_PROBE = 2,     /* Lanczos / Hutchinson probe vectors; probe p uses PROBE + 16*p */
   HS_STREAM_DATA = 3,      /* synthetic datasets */
   HS_STREAM_SHUFFLE = 4,   /* minibatch order in training */
-  HS_STREAM_TEST = 5       /* test vectors */
+  HS_STREAM_TEST = 5,      /* test vectors */
+  HS_STREAM_DIRECTION = 6  /* landscape directions; direction j uses DIRECTION + 16*j */
 };
 
 uint64_t hs_rng_bits(uint64_t seed, uint64_t stream, uint64_t i);

@@ -10,6 +10,7 @@
 #include "core/context.h"
 #include "io/atomic.h"
 #include "io/file.h"
+#include "io/result_json.h"
 
 char *hs_density_csv_path(const char *path) {
   size_t len = strlen(path);
@@ -23,8 +24,7 @@ char *hs_density_csv_path(const char *path) {
   return out;
 }
 
-/* The provenance keys, at the top level of every result file. */
-static void add_provenance(cJSON *o, const hs_provenance *p) {
+void hs_json_add_provenance(cJSON *o, const hs_provenance *p) {
   cJSON_AddStringToObject(o, "hesspec_version", HS_VERSION);
   cJSON_AddStringToObject(o, "command", p->command ? p->command : "");
   cJSON_AddStringToObject(o, "operator", p->operator_kind ? p->operator_kind : "");
@@ -70,7 +70,7 @@ static void add_num(cJSON *o, const char *key, double v) {
     cJSON_AddNullToObject(o, key);
 }
 
-static hs_status write_json(hs_context *ctx, const char *path, cJSON *root) {
+hs_status hs_json_write(hs_context *ctx, const char *path, const cJSON *root) {
   char *text = cJSON_Print(root);
   if (!text) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory formatting JSON", path);
   size_t len = strlen(text);
@@ -115,7 +115,7 @@ hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenanc
     goto cleanup;
   }
   cJSON_AddStringToObject(root, "format", "hesspec.density/1");
-  add_provenance(root, prov);
+  hs_json_add_provenance(root, prov);
   cJSON_AddNumberToObject(root, "params", (double)r->n);
   cJSON *m = cJSON_AddObjectToObject(root, "method");
   cJSON_AddStringToObject(m, "name", "slq");
@@ -167,7 +167,7 @@ hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenanc
   cJSON_AddNumberToObject(t, "operator_applications", (double)r->applies);
   /* CSV first: the JSON appearing last marks a complete pair. */
   HS_TRY(write_csv(ctx, csv, r));
-  HS_TRY(write_json(ctx, path, root));
+  HS_TRY(hs_json_write(ctx, path, root));
 cleanup:
   cJSON_Delete(root);
   free(csv);
@@ -180,7 +180,7 @@ hs_status hs_eig_write(hs_context *ctx, const char *path, const hs_provenance *p
   cJSON *root = cJSON_CreateObject();
   if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
   cJSON_AddStringToObject(root, "format", "hesspec.eig/1");
-  add_provenance(root, prov);
+  hs_json_add_provenance(root, prov);
   cJSON_AddNumberToObject(root, "params", (double)r->n);
   cJSON *m = cJSON_AddObjectToObject(root, "method");
   cJSON_AddStringToObject(m, "name", method);
@@ -206,7 +206,7 @@ hs_status hs_eig_write(hs_context *ctx, const char *path, const hs_provenance *p
   cJSON_AddNumberToObject(t, "operator_seconds", r->t_apply);
   cJSON_AddNumberToObject(t, "total_seconds", r->t_total);
   cJSON_AddNumberToObject(t, "operator_applications", (double)r->applies);
-  hs_status st = write_json(ctx, path, root);
+  hs_status st = hs_json_write(ctx, path, root);
   cJSON_Delete(root);
   return st;
 }
@@ -216,7 +216,7 @@ hs_status hs_trace_write(hs_context *ctx, const char *path, const hs_provenance 
   cJSON *root = cJSON_CreateObject();
   if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
   cJSON_AddStringToObject(root, "format", "hesspec.trace/1");
-  add_provenance(root, prov);
+  hs_json_add_provenance(root, prov);
   cJSON_AddNumberToObject(root, "params", (double)r->n);
   cJSON *m = cJSON_AddObjectToObject(root, "method");
   cJSON_AddStringToObject(m, "name", r->method == HS_TRACE_HUTCHPP ? "hutch++" : "hutchinson");
@@ -234,7 +234,7 @@ hs_status hs_trace_write(hs_context *ctx, const char *path, const hs_provenance 
   cJSON_AddNumberToObject(t, "operator_seconds", r->t_apply);
   cJSON_AddNumberToObject(t, "total_seconds", r->t_total);
   cJSON_AddNumberToObject(t, "operator_applications", (double)r->applies);
-  hs_status st = write_json(ctx, path, root);
+  hs_status st = hs_json_write(ctx, path, root);
   cJSON_Delete(root);
   return st;
 }
