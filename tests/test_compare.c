@@ -98,7 +98,8 @@ Test(compare, tiny_preset_writes_a_consistent_report) {
       *c = '\0';
       p = c + 1;
     }
-    cr_assert_eq(nf, 20, "summary row with %d fields", nf);
+    cr_assert_eq(nf, 23, "summary row with %d fields", nf);
+    cr_assert(!*f[20] && !*f[21] && !*f[22], "cross entropy rows have no optimum gap");
     char name[300];
     snprintf(name, sizeof name, "rep/%s", f[17]);
     cJSON *d = json_file(name);
@@ -156,6 +157,57 @@ Test(compare, tiny_preset_writes_a_consistent_report) {
   no_leftovers();
 }
 
+/* mse: the linear kinds carry the closed-form optimum of their network on the training set;
+ * no trained net is below it (it is the global minimum), the gap is the training loss minus it,
+ * it shrinks with training, and the ReLU kind has none. Accuracy is the argmax agreement. */
+Test(compare, mse_linear_kinds_report_the_gap_to_the_global_optimum) {
+  write_text("mse.json",
+             "{ \"dataset\": \"mixture:sep=4\", \"train_samples\": 60, \"test_samples\": 30, \"loss\": \"mse\",\n"
+             "  \"synthetic_dim\": 12, \"synthetic_classes\": 3, \"hidden\": [2, 2],\n"
+             "  \"kinds\": [\"linear\", \"linear-res\", \"relu\"], \"seeds\": [1],\n"
+             "  \"train\": {\"optimizer\": \"sgd\", \"lr\": 0.05, \"momentum\": 0.9, \"epochs\": 6, \"batch\": 10},\n"
+             "  \"analysis\": {\"epochs\": [0], \"samples\": 30, \"slq_steps\": 8, \"slq_probes\": 1} }\n");
+  cr_assert_eq(hesspec("compare --preset mse.json --out rep"), 0, "%s", errtext);
+  char *csv = read_text("rep/summary.csv");
+  char *save = NULL;
+  int linear_rows = 0;
+  double gap0 = NAN, gap_end = NAN;
+  strtok_r(csv, "\n", &save);
+  for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *f[24];
+    int nf = 0;
+    for (char *p = line; nf < 24;) {
+      f[nf++] = p;
+      char *c = strchr(p, ',');
+      if (!c) break;
+      *c = '\0';
+      p = c + 1;
+    }
+    cr_assert_eq(nf, 23, "summary row with %d fields", nf);
+    double acc = atof(f[6]);
+    cr_expect(*f[6] && acc >= 0 && acc <= 1, "%s: train accuracy '%s'", f[0], f[6]);
+    if (strcmp(f[0], "relu") == 0) {
+      cr_expect(!*f[20] && !*f[21] && !*f[22], "relu has an optimum: '%s'", f[21]);
+      continue;
+    }
+    double all = atof(f[20]), opt = atof(f[21]), gap = atof(f[22]);
+    cr_assert(*f[20] && *f[21] && *f[22], "%s epoch %s: no optimum gap", f[0], f[2]);
+    cr_expect(opt > 0 && gap >= -1e-10 * opt, "%s epoch %s: training loss %.12g below the global optimum %.12g", f[0], f[2], all, opt);
+    cr_expect(fabs(gap - (all - opt)) <= 1e-8 * all, "%s: gap %.10g is not loss - optimum", f[0], gap);
+    if (strcmp(f[0], "linear") == 0) {
+      if (atoi(f[2]) == 0) gap0 = gap;
+      else gap_end = gap;
+    }
+    linear_rows++;
+  }
+  cr_expect_eq(linear_rows, 4, "%d linear rows", linear_rows);
+  cr_expect(gap_end < 0.5 * gap0, "the gap does not shrink with training: %g -> %g", gap0, gap_end);
+  free(csv);
+  char *md = read_text("rep/summary.md");
+  cr_expect(strstr(md, "Every local minimum is global (linear, mse)") && strstr(md, "Gap to the global optimum"), "%s", md);
+  free(md);
+}
+
 /* summary.csv without its timing column (17th) */
 static char *summary_without_seconds(const char *name) {
   char *t = read_text(name), *out = malloc(strlen(t) + 1), *o = out;
@@ -208,6 +260,9 @@ Test(compare, bad_input_exits_2_naming_it) {
   bad("{\"dataset\": \"mixture\"", "", "JSON");
   bad("{}", "--kinds relu,foo", "foo");
   bad("{}", "--hidden 4,x", "--hidden");
+  bad("{\"loss\": \"hinge\"}", "", "hinge");
+  bad("{}", "--loss hinge", "--loss 'hinge'");
+  bad("{\"dataset\": \"spiral\"}", "", "spiral");
   bad("{\"train_samples\": 100, \"analysis\": {\"samples\": 50}}", "--batch 1000", "batch");
   write_text("ok.json", TINY);
   /* an unwritable output folder */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "analysis/compare.h"
+#include "analysis/optimum.h"
 #include "core/context.h"
 #include "io/datasets.h"
 #include "io/density.h"
@@ -81,13 +82,13 @@ static hs_status load_data(drv *d) {
   memset(&te, 0, sizeof te);
   hs_model_spec s = hs_spec_defaults();
   s.n_hidden = 0;
-  s.loss = HS_LOSS_CROSS_ENTROPY;
+  s.loss = c->loss; /* mse: one-hot targets (hs_data_open) */
   hs_status st;
   const char *name = c->dataset;
   char synth[64];
   if (is_fashion(name)) {
     if (strcmp(name, "fashion-mnist") != 0 && strcmp(name, "fashion-mnist:train") != 0)
-      return hs_fail(ctx, HS_E_INVALID, "dataset '%s': compare takes fashion-mnist (its test split is used for testing) or mixture[:sep=S]", name);
+      return hs_fail(ctx, HS_E_INVALID, "dataset '%s': compare takes fashion-mnist (its test split is used for testing), mixture[:sep=S] or teacher[:...]", name);
     s.input_dim = 784;
     s.output_dim = 10;
     st = hs_data_open(ctx, "fashion-mnist:train", c->train_samples, 0, &s, &tr);
@@ -106,8 +107,8 @@ static hs_status load_data(drv *d) {
     }
   }
   if (!is_fashion(name)) {
-    if (strncmp(name, "mixture", 7) != 0)
-      return hs_fail(ctx, HS_E_INVALID, "dataset '%s': compare takes fashion-mnist or mixture[:sep=S]", name);
+    if (strncmp(name, "mixture", 7) != 0 && strncmp(name, "teacher", 7) != 0)
+      return hs_fail(ctx, HS_E_INVALID, "dataset '%s': compare takes fashion-mnist, mixture[:sep=S] or teacher[:...]", name);
     s.input_dim = c->synthetic_dim;
     s.output_dim = c->synthetic_classes;
     hs_data all;
@@ -214,10 +215,30 @@ static size_t eval_batch(size_t n, size_t ab) {
   return n % ab == 1 ? ab + 1 : ab;
 }
 
+/* mse: the fraction of samples whose largest output is where their target is largest (for
+ * one-hot targets, the classification accuracy) */
+static hs_status argmax_agreement(hs_model *m, const hs_dataset *data, double *acc) {
+  size_t n = data->n, C = (size_t)data->output_dim, agree = 0;
+  double *F = malloc(n * C * sizeof *F);
+  if (!F) return hs_fail(hs_model_context(m), HS_E_NOMEM, "out of host memory");
+  hs_status st = hs_model_outputs(m, F);
+  for (size_t i = 0; st == HS_OK && i < n; i++) {
+    size_t bf = 0, bt = 0;
+    for (size_t k = 1; k < C; k++) {
+      if (F[i * C + k] > F[i * C + bf]) bf = k;
+      if (data->targets[i * C + k] > data->targets[i * C + bt]) bt = k;
+    }
+    agree += bf == bt;
+  }
+  free(F);
+  if (st == HS_OK) *acc = (double)agree / (double)n;
+  return st;
+}
+
 static hs_status accuracy_on(hs_model *m, const hs_dataset *data, size_t batch, double *acc) {
   hs_status st = hs_model_bind(m, data, eval_batch(data->n, batch));
-  if (st == HS_OK) st = hs_model_accuracy(m, acc);
-  return st;
+  if (st != HS_OK) return st;
+  return data->labels ? hs_model_accuracy(m, acc) : argmax_agreement(m, data, acc);
 }
 
 static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
@@ -239,6 +260,11 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   /* Accuracies in batches of the analysis batch (batch-mode BN: statistics of each batch) */
   HS_TRY(accuracy_on(m, d->test, ab, &pt->test_acc));
   HS_TRY(accuracy_on(m, d->train, ab, &pt->train_acc));
+  pt->train_loss_all = pt->optimum_gap = NAN;
+  if (isfinite(res->optimum[d->kind])) { /* still bound to the whole training set */
+    HS_TRY(hs_nn_loss_grad(m, &pt->train_loss_all, NULL));
+    pt->optimum_gap = pt->train_loss_all - res->optimum[d->kind];
+  }
   HS_TRY(hs_model_bind(m, d->ana, ab));
   HS_TRY(hs_dev_alloc(ctx, hs_nn_dtype(m), hs_model_num_params(m), &G));
   HS_TRY(hs_nn_loss_grad(m, &pt->loss, G));
@@ -343,6 +369,14 @@ static hs_status one_run(drv *d) {
   HS_TRY(hs_model_create(ctx, &s, &m));
   HS_TRY(hs_model_init(m, seed));
   d->res->params[d->kind] = hs_model_num_params(m);
+  if (d->seed_i == 0 && hs_optimum_check(NULL, &s) == HS_OK) { /* a linear mse kind: its global optimum, once */
+    hs_optimum *opt = NULL;
+    HS_TRY(hs_optimum_solve(ctx, &s, d->train, &opt));
+    d->res->optimum[d->kind] = opt->loss;
+    d->res->optimum_rank[d->kind] = opt->rank;
+    d->res->optimum_method[d->kind] = opt->method;
+    hs_optimum_free(opt);
+  }
   hs_train_options o = c->train;
   o.seed = seed;
   o.log_path = log;
@@ -379,6 +413,7 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
   hs_cmp_result *res = calloc(1, sizeof *res);
   if (!res) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
   res->cfg = *cfg;
+  for (size_t k = 0; k < HS_CMP_MAX_KINDS; k++) res->optimum[k] = NAN;
   drv d;
   memset(&d, 0, sizeof d);
   d.ctx = ctx;

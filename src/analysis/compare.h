@@ -33,13 +33,13 @@ typedef struct {
 
 typedef struct {
   /* data */
-  char dataset[256];      /* "fashion-mnist" (test split: fashion-mnist:test) or "mixture[:sep=S]" */
+  char dataset[256];      /* "fashion-mnist" (test split: fashion-mnist:test), "mixture[:sep=S]" or "teacher[:...]" */
   size_t train_samples, test_samples, analysis_samples, analysis_batch;
   int synthetic_dim, synthetic_classes; /* the mixture's shape (also the fallback's) */
   /* networks */
   int n_hidden, hidden[HS_MAX_HIDDEN];
   int bias;
-  hs_loss loss;
+  hs_loss loss;           /* cross_entropy, or mse on one-hot targets (teacher data: its targets) */
   hs_batchnorm bn_mode;   /* HS_BN_BATCH or HS_BN_RUNNING for the BN kinds */
   size_t n_kinds;
   hs_cmp_kind kinds[HS_CMP_MAX_KINDS];
@@ -85,6 +85,9 @@ typedef struct {
   double lambda_max, lambda_min;       /* Lanczos (converged pairs; NaN if none) */
   double slq_lambda_max, slq_lambda_min; /* extreme SLQ nodes (as in the density file) */
   double trace, trace_se, neg_frac, neg_frac_se;
+  /* linear kinds with mse: the loss on the whole training set and its excess over the closed-form
+   * global optimum of the same network on the same data (analysis/optimum.h); NaN otherwise */
+  double train_loss_all, optimum_gap;
   double seconds;
   char density_file[96], eig_top_file[96], eig_bottom_file[96]; /* relative to the folder */
   size_t grid_n;
@@ -96,6 +99,10 @@ typedef struct {
   char data_desc[1024];
   int synthetic_fallback;  /* Fashion-MNIST was missing: a synthetic mixture was used */
   size_t params[HS_CMP_MAX_KINDS];
+  /* the closed-form optimum on the training set per kind (linear kinds with mse; NaN otherwise) */
+  double optimum[HS_CMP_MAX_KINDS];
+  size_t optimum_rank[HS_CMP_MAX_KINDS];
+  const char *optimum_method[HS_CMP_MAX_KINDS]; /* static strings; NULL where none */
   hs_cmp_point *points;
   size_t n_points;
   /* training logs: per (kind, seed) the epoch records, in run order */

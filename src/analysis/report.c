@@ -117,6 +117,17 @@ char *hs_cmp_findings(const hs_cmp_result *r) {
       hs_sbuf_printf(&b, "Its negative part is still clear (|lambda_min|/lambda_max = %.3f): the end point lies in a saddle region "
               "(deep linear networks have saddles but no bad local minima).\n", ratio);
   }
+  /* linear kinds with mse: the gap to the closed-form global optimum */
+  for (size_t k = 0; k < c->n_kinds; k++) {
+    if (!isfinite(r->optimum[k])) continue;
+    double sp, gap = seed_mean(r, k, E, FIELD(optimum_gap), &sp), opt = r->optimum[k];
+    hs_sbuf_printf(&b, "Every local minimum is global (%s, mse): after %zu epochs the training loss is %.6g above the closed-form "
+                   "optimum %.6g (%s, rank bound %zu), %.3g%% of it, mean over %zu seed%s (spread %.2g)%s.\n",
+                   c->kinds[k].name, E, gap, opt, r->optimum_method[k] ? r->optimum_method[k] : "", r->optimum_rank[k],
+                   opt > 0 ? 100 * gap / opt : NAN, c->n_seeds, c->n_seeds == 1 ? "" : "s", sp,
+                   gap < 1e-3 * fmax(opt, 1e-12) ? ": training found the global minimum"
+                                                  : ": the remaining gap is optimisation (too few epochs or too small a step), not a bad local minimum");
+  }
   /* along training */
   for (size_t k = 0; k < c->n_kinds; k++) {
     double a = seed_mean(r, k, 0, FIELD(lambda_max), NULL), z = seed_mean(r, k, E, FIELD(lambda_max), NULL);
@@ -147,7 +158,7 @@ static char *summary_csv(const hs_cmp_result *r) {
   hs_sbuf b = {0};
   hs_sbuf_printf(&b, "kind,seed,epoch,params,loss,grad_norm,train_accuracy,test_accuracy,lambda_max,lambda_min,"
           "slq_lambda_max,slq_lambda_min,trace,trace_stderr,negative_fraction,negative_fraction_stderr,seconds,"
-          "density_file,eig_top_file,eig_bottom_file\n");
+          "density_file,eig_top_file,eig_bottom_file,train_loss_all,optimum_loss,gap_to_optimum\n");
   for (size_t i = 0; i < r->n_points; i++) {
     const hs_cmp_point *p = &r->points[i];
     hs_sbuf_printf(&b, "%s,%llu,%zu,%zu", r->cfg.kinds[p->kind].name, (unsigned long long)r->cfg.seeds[p->seed_index], p->epoch,
@@ -164,7 +175,11 @@ static char *summary_csv(const hs_cmp_result *r) {
     csv_num(&b, p->trace_se);
     csv_num(&b, p->neg_frac);
     csv_num(&b, p->neg_frac_se);
-    hs_sbuf_printf(&b, ",%.3f,%s,%s,%s\n", p->seconds, p->density_file, p->eig_top_file, p->eig_bottom_file);
+    hs_sbuf_printf(&b, ",%.3f,%s,%s,%s", p->seconds, p->density_file, p->eig_top_file, p->eig_bottom_file);
+    csv_num(&b, p->train_loss_all);
+    csv_num(&b, r->optimum[p->kind]);
+    csv_num(&b, p->optimum_gap);
+    hs_sbuf_printf(&b, "\n");
   }
   return b.bad ? (free(b.s), NULL) : b.s;
 }
@@ -319,6 +334,17 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
   }
   hs_sbuf_printf(&md, "\n## Summary\n\n");
   md_table(&md, r);
+  int any_opt = 0;
+  for (size_t k = 0; k < c->n_kinds; k++) any_opt |= isfinite(r->optimum[k]);
+  if (any_opt) {
+    hs_sbuf_printf(&md, "\n## Gap to the global optimum (linear kinds, mse)\n\n| kind | seed | epoch | training loss | optimum | gap |\n|---|---:|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < r->n_points; i++) {
+      const hs_cmp_point *p = &r->points[i];
+      if (!isfinite(r->optimum[p->kind])) continue;
+      hs_sbuf_printf(&md, "| %s | %llu | %zu | %.8g | %.8g | %.3g |\n", c->kinds[p->kind].name,
+                     (unsigned long long)c->seeds[p->seed_index], p->epoch, p->train_loss_all, r->optimum[p->kind], p->optimum_gap);
+    }
+  }
   hs_sbuf_printf(&md, "\nPlots: plots/*.svg; per-run files (training log, density and eigenvalue files): runs/.\n");
   if (md.bad) { st = hs_fail(ctx, HS_E_NOMEM, "out of memory writing the report"); goto cleanup; }
   HS_TRY(write_text(ctx, dir, "summary.md", md.s));
@@ -365,7 +391,22 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
         p->test_acc, p->lambda_max, p->lambda_min, p->trace, p->trace_se, p->neg_frac, p->density_file, p->eig_top_file,
         p->eig_bottom_file);
   }
-  hs_sbuf_printf(&html, "</table>\n<p>Files: <a href=\"summary.csv\">summary.csv</a>, <a href=\"summary.md\">summary.md</a>, "
+  hs_sbuf_printf(&html, "</table>\n");
+  if (any_opt) {
+    hs_sbuf_printf(&html, "<h2>Gap to the global optimum (linear kinds, mse)</h2>\n<p>The closed-form minimum of the same network "
+                   "on the same training set (<code>hesspec optimum</code>: least squares, or reduced rank when a hidden width is "
+                   "below min(input, output)); a deep linear network has no worse local minimum.</p>\n<table>\n<tr><th>kind</th>"
+                   "<th>seed</th><th>epoch</th><th>training loss</th><th>optimum</th><th>gap</th></tr>\n");
+    for (size_t i = 0; i < r->n_points; i++) {
+      const hs_cmp_point *p = &r->points[i];
+      if (!isfinite(r->optimum[p->kind])) continue;
+      hs_sbuf_printf(&html, "<tr><td>%s</td><td>%llu</td><td>%zu</td><td>%.8g</td><td>%.8g</td><td>%.3g</td></tr>\n",
+                     c->kinds[p->kind].name, (unsigned long long)c->seeds[p->seed_index], p->epoch, p->train_loss_all,
+                     r->optimum[p->kind], p->optimum_gap);
+    }
+    hs_sbuf_printf(&html, "</table>\n");
+  }
+  hs_sbuf_printf(&html, "<p>Files: <a href=\"summary.csv\">summary.csv</a>, <a href=\"summary.md\">summary.md</a>, "
              "<a href=\"config.json\">config.json</a> (the effective preset: rerun with <code>hesspec compare --preset config.json</code>), "
              "training logs <code>runs/&lt;kind&gt;-s&lt;seed&gt;/log.csv</code>.</p>\n");
   hs_sbuf_printf(&html, "<p style=\"font-size:12px;color:#777\">lambda_max and lambda_min: Lanczos with residual tolerance %g relative to ||H||. "

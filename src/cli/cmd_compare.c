@@ -165,7 +165,7 @@ const hs_cli_command hs_cmd_compare = {
     "summary.csv, summary.md, config.json, plots/ and runs/<kind>-s<seed>/ (log.csv,\n"
     "density and eigenvalue files). DIR is written under a temporary name and renamed at\n"
     "the end; an existing report there is replaced, any other existing folder refused.\n\n"
-    "DATA: --dataset NAME (fashion-mnist, fashion-mnist:test, mixture[:sep=S]), --samples N\n"
+    "DATA: --dataset NAME (fashion-mnist, fashion-mnist:test, mixture[:sep=S], teacher[:...]), --samples N\n"
     "(training samples); --batch B (minibatch); --dtype, --device, --threads, --quiet as usual.\n"
     "On a terminal a progress bar shows; otherwise one line per analysis (batch jobs).\n",
     tables};
