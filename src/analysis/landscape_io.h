@@ -1,5 +1,5 @@
 /* The landscape file ("hesspec.landscape/1" JSON + CSV beside it) and its SVG plot: a curve
- * in 1D, a heat map with contour lines and the origin marked in 2D. Fields: docs/io.md. */
+ * in 1D, a heat map with contour lines and the origin marked in 2D. Fields: docs/experiments.md, section 1. */
 #ifndef HS_ANALYSIS_LANDSCAPE_IO_H
 #define HS_ANALYSIS_LANDSCAPE_IO_H
 
