@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "analysis/compare.h"
+#include "nn/dataset.h"
+#include "nn/engine.h"
 #include "support/cli_fixture.h"
 #include "support/hs_test.h"
 
@@ -89,17 +91,20 @@ Test(compare, tiny_preset_writes_a_consistent_report) {
   char *save = NULL;
   strtok_r(csv, "\n", &save); /* header */
   for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-    char *f[24];
+    char *f[32];
     int nf = 0;
-    for (char *p = line; nf < 24;) {
+    for (char *p = line; nf < 32;) {
       f[nf++] = p;
       char *c = strchr(p, ',');
       if (!c) break;
       *c = '\0';
       p = c + 1;
     }
-    cr_assert_eq(nf, 23, "summary row with %d fields", nf);
+    cr_assert_eq(nf, 26, "summary row with %d fields", nf);
     cr_assert(!*f[20] && !*f[21] && !*f[22], "cross entropy rows have no optimum gap");
+    int last = atoi(f[2]) == 2, relu = strstr(f[0], "relu") != NULL;
+    cr_assert(last ? *f[23] && atoi(f[23]) >= 1 && atoi(f[23]) <= 5 : !*f[23], "%s epoch %s: outliers '%s'", f[0], f[2], f[23]);
+    cr_assert(relu ? *f[25] && atof(f[25]) >= 0 && atof(f[25]) <= 1 : !*f[25], "%s: dead fraction '%s'", f[0], f[25]);
     char name[300];
     snprintf(name, sizeof name, "rep/%s", f[17]);
     cJSON *d = json_file(name);
@@ -174,16 +179,16 @@ Test(compare, mse_linear_kinds_report_the_gap_to_the_global_optimum) {
   double gap0 = NAN, gap_end = NAN;
   strtok_r(csv, "\n", &save);
   for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-    char *f[24];
+    char *f[32];
     int nf = 0;
-    for (char *p = line; nf < 24;) {
+    for (char *p = line; nf < 32;) {
       f[nf++] = p;
       char *c = strchr(p, ',');
       if (!c) break;
       *c = '\0';
       p = c + 1;
     }
-    cr_assert_eq(nf, 23, "summary row with %d fields", nf);
+    cr_assert_eq(nf, 26, "summary row with %d fields", nf);
     double acc = atof(f[6]);
     cr_expect(*f[6] && acc >= 0 && acc <= 1, "%s: train accuracy '%s'", f[0], f[6]);
     if (strcmp(f[0], "relu") == 0) {
@@ -363,4 +368,94 @@ Test(compare, train_command_runs_resumes_and_refuses_bad_options) {
     cr_assert(strstr(errtext, c[i].needle), "%s: message '%s'", c[i].args, errtext);
     cr_assert(!exists("bad"), "%s: wrote an output folder", c[i].args);
   }
+}
+
+/* The outlier count: the position of the largest relative gap among the top eigenvalues. */
+Test(compare, outliers_are_counted_at_the_largest_relative_gap) {
+  double a[6] = {100, 90, 80, 1, 0.9, 0.8}, g;
+  cr_expect_eq(hs_cmp_outliers(a, 6, &g), 3);
+  cr_expect(fabs(g - 79) < 1e-12, "gap %g", g);
+  double b[5] = {5, 4, 3, 2, 1};
+  cr_expect_eq(hs_cmp_outliers(b, 5, NULL), 4, "the gap relative to the smaller value grows towards zero");
+  double c[3] = {10, 0, -1};
+  cr_expect_eq(hs_cmp_outliers(c, 3, NULL), 1, "a zero eigenvalue after the top one");
+  double d[2] = {2, 2};
+  cr_expect_eq(hs_cmp_outliers(d, 2, &g), 1);
+  cr_expect_eq(g, 0);
+}
+
+/* Dead units against the hidden activations computed on the host from the parameters: units
+ * killed by a zero weight row and a negative bias, in both layers of an MLP, over several
+ * batches; and channels of a conv net killed by a zero filter. */
+Test(compare, dead_relu_units_match_the_host_activations) {
+  hs_context *ctx = hs_test_ctx(HS_F64, 1);
+  int w[2] = {6, 5};
+  hs_model_spec s = hs_test_spec(4, 2, w, 3, HS_ACT_RELU, HS_BN_NONE, 0, 1, HS_LOSS_CROSS_ENTROPY);
+  hs_model *m = hs_test_model(ctx, &s, 5);
+  hs_dataset *d = hs_test_data(ctx, &s, 10, 6);
+  size_t P = hs_model_num_params(m);
+  double *th = malloc(P * sizeof *th);
+  cr_assert_eq(hs_model_get_params(m, th), HS_OK);
+  /* layout: W0 (6x4) b0 (6) W1 (5x6) b1 (5) head */
+  double *W0 = th, *b0 = th + 24, *W1 = th + 30, *b1 = th + 60;
+  int kill0[2] = {1, 3}, kill1 = 2;
+  for (int k = 0; k < 2; k++) {
+    for (int j = 0; j < 4; j++) W0[kill0[k] * 4 + j] = 0;
+    b0[kill0[k]] = -1;
+  }
+  for (int j = 0; j < 6; j++) W1[kill1 * 6 + j] = 0;
+  b1[kill1] = -1;
+  cr_assert_eq(hs_model_set_params(m, th), HS_OK);
+  cr_assert_eq(hs_model_bind(m, d, 3), HS_OK);
+  size_t dead, units;
+  cr_assert_eq(hs_nn_dead_units(m, &dead, &units), HS_OK, "%s", hs_last_error(ctx));
+  int alive0[6] = {0}, alive1[5] = {0};
+  for (size_t i = 0; i < d->n; i++) {
+    double h0[6], h1;
+    for (int u = 0; u < 6; u++) {
+      double z = b0[u];
+      for (int j = 0; j < 4; j++) z += W0[u * 4 + j] * d->X[i * 4 + j];
+      h0[u] = z > 0 ? z : 0;
+      alive0[u] |= h0[u] != 0;
+    }
+    for (int u = 0; u < 5; u++) {
+      double z = b1[u];
+      for (int j = 0; j < 6; j++) z += W1[u * 6 + j] * h0[j];
+      h1 = z > 0 ? z : 0;
+      alive1[u] |= h1 != 0;
+    }
+  }
+  size_t want = 0;
+  for (int u = 0; u < 6; u++) want += !alive0[u];
+  for (int u = 0; u < 5; u++) want += !alive1[u];
+  cr_expect_eq(units, 11);
+  cr_expect_eq(dead, want, "%zu dead units, the host activations say %zu", dead, want);
+  cr_expect(dead >= 3, "the three killed units are not all dead (%zu)", dead);
+  free(th);
+  hs_model_destroy(m);
+  hs_dataset_destroy(d);
+  /* a conv net: channel 2 of 4 killed */
+  hs_shape in = {3, {2, 5, 5}};
+  hs_model_spec c = hs_test_layers(&in, HS_LOSS_CROSS_ENTROPY, HS_BN_BATCH);
+  hs_test_conv(&c, 4, 3, 3, 1, 1, 1);
+  hs_test_add(&c, HS_LAYER_RELU);
+  hs_test_add(&c, HS_LAYER_FLATTEN);
+  hs_test_linear(&c, 3, 1);
+  hs_test_finish(ctx, &c);
+  m = hs_test_model(ctx, &c, 7);
+  d = hs_test_data(ctx, &c, 8, 8);
+  P = hs_model_num_params(m);
+  th = malloc(P * sizeof *th);
+  cr_assert_eq(hs_model_get_params(m, th), HS_OK);
+  const hs_param_info *cw = hs_model_tensor(m, 0), *cb = hs_model_tensor(m, 1);
+  for (int j = 0; j < cw->cols; j++) th[cw->offset + 2 * (size_t)cw->cols + (size_t)j] = 0;
+  th[cb->offset + 2] = -1;
+  cr_assert_eq(hs_model_set_params(m, th), HS_OK);
+  cr_assert_eq(hs_model_bind(m, d, 0), HS_OK);
+  cr_assert_eq(hs_nn_dead_units(m, &dead, &units), HS_OK, "%s", hs_last_error(ctx));
+  cr_expect(units == 4 && dead == 1, "conv: %zu of %zu channels dead, want 1 of 4", dead, units);
+  free(th);
+  hs_model_destroy(m);
+  hs_dataset_destroy(d);
+  hs_context_destroy(ctx);
 }

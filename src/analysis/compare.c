@@ -269,9 +269,27 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   HS_TRY(hs_dev_alloc(ctx, hs_nn_dtype(m), hs_model_num_params(m), &G));
   HS_TRY(hs_nn_loss_grad(m, &pt->loss, G));
   HS_OP(ctx, ctx->be->ops->nrm2(ctx->be, hs_nn_dtype(m), hs_model_num_params(m), G, &pt->grad_norm));
+  pt->dead_frac = NAN;
+  if (c->kinds[d->kind].act == HS_ACT_RELU) {
+    HS_TRY(hs_nn_dead_units(m, &pt->dead_units, &pt->relu_units));
+    if (pt->relu_units) pt->dead_frac = (double)pt->dead_units / (double)pt->relu_units;
+  }
   HS_TRY(hs_linop_model(m, HS_CURV_HESSIAN, &op));
-  hs_eig_options eo = {HS_EIG_TOP, 1, c->eig_tol, 0, c->probe_seed, 0};
+  /* after training the top 2C eigenvalues (the outliers); elsewhere the largest only */
+  size_t P = hs_model_num_params(m), want = c->outliers && epoch == c->train.epochs ? 2 * (size_t)d->ana->output_dim : 1;
+  if (want > P) want = P;
+  hs_eig_options eo = {HS_EIG_TOP, want, c->eig_tol, 0, c->probe_seed, 0};
   HS_TRY(hs_eig_extremal(op, &eo, &top));
+  pt->outliers = -1;
+  pt->outlier_gap = NAN;
+  pt->top_found = top->found;
+  if (want > 1 && top->found >= 2) {
+    double *desc = malloc(top->found * sizeof *desc);
+    if (!desc) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
+    for (size_t i = 0; i < top->found; i++) desc[i] = top->values[top->found - 1 - i];
+    pt->outliers = hs_cmp_outliers(desc, top->found, &pt->outlier_gap);
+    free(desc);
+  }
   eo.which = HS_EIG_BOTTOM;
   HS_TRY(hs_eig_extremal(op, &eo, &bot));
   pt->lambda_max = top->found ? top->values[top->found - 1] : NAN;
@@ -438,6 +456,7 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
   res->epochs = calloc(runs * cfg->train.epochs, sizeof *res->epochs);
   if (!res->points || !res->epochs) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   HS_TRY(load_data(&d));
+  res->classes = d.train->output_dim;
   char runs_dir[4096];
   snprintf(runs_dir, sizeof runs_dir, "%s/runs", dir);
   HS_TRY(make_dir(ctx, runs_dir));
@@ -474,6 +493,17 @@ void hs_cmp_result_free(hs_cmp_result *r) {
   free(r->points);
   free(r->epochs);
   free(r);
+}
+
+int hs_cmp_outliers(const double *v, size_t n, double *gap) {
+  int best = 1;
+  double bg = -INFINITY;
+  for (size_t k = 1; k < n; k++) {
+    double g = (v[k - 1] - v[k]) / fmax(fabs(v[k]), 1e-12 * fabs(v[0]));
+    if (g > bg) bg = g, best = (int)k;
+  }
+  if (gap) *gap = bg;
+  return best;
 }
 
 const hs_cmp_point *hs_cmp_find(const hs_cmp_result *r, size_t kind, size_t seed, size_t epoch) {

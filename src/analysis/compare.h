@@ -60,6 +60,9 @@ typedef struct {
    * jump between 0.01 and 0.9 from probe set to probe set. */
   double neg_tol_rel;
   int save_checkpoints;   /* checkpoints at the stages in each run folder */
+  /* after the last epoch, the top 2C eigenvalues (outliers) instead of the top one; costs one
+   * longer Lanczos chain per run (docs/experiments.md, section 6) */
+  int outliers;
 } hs_cmp_config;
 
 /* The settings of a comparison (src/core/settings.h): preset keys ("analysis.slq_steps") and,
@@ -88,6 +91,14 @@ typedef struct {
   /* linear kinds with mse: the loss on the whole training set and its excess over the closed-form
    * global optimum of the same network on the same data (analysis/optimum.h); NaN otherwise */
   double train_loss_all, optimum_gap;
+  /* after the last epoch: the top 2C Hessian eigenvalues (C = classes; Lanczos, converged ones)
+   * and how many stand apart from the bulk (hs_cmp_outliers); outliers = -1 elsewhere */
+  int outliers;
+  double outlier_gap;
+  size_t top_found;
+  /* ReLU kinds: hidden units whose output is 0 on every analysed sample (nn/engine.h) */
+  size_t dead_units, relu_units;
+  double dead_frac;                    /* NaN for kinds without ReLU */
   double seconds;
   char density_file[96], eig_top_file[96], eig_bottom_file[96]; /* relative to the folder */
   size_t grid_n;
@@ -99,6 +110,7 @@ typedef struct {
   char data_desc[1024];
   int synthetic_fallback;  /* Fashion-MNIST was missing: a synthetic mixture was used */
   size_t params[HS_CMP_MAX_KINDS];
+  int classes;             /* C: outputs of the networks (classes, or the teacher's outputs) */
   /* the closed-form optimum on the training set per kind (linear kinds with mse; NaN otherwise) */
   double optimum[HS_CMP_MAX_KINDS];
   size_t optimum_rank[HS_CMP_MAX_KINDS];
@@ -121,6 +133,11 @@ typedef void (*hs_cmp_note_fn)(void *user, const char *line);
 hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir, hs_cmp_note_fn note,
                      void *note_user, hs_cmp_result **out);
 void hs_cmp_result_free(hs_cmp_result *r);
+
+/* Outliers of the top of a spectrum (Sagun et al. 2017; Papyan 2019: about C, or C - 1, for C
+ * classes): given the n >= 2 largest eigenvalues in descending order, the k in [1, n-1] where
+ * the relative gap (v[k-1] - v[k]) / max(|v[k]|, 1e-12 |v[0]|) is largest; *gap gets it. */
+int hs_cmp_outliers(const double *desc, size_t n, double *gap);
 
 /* The point of (kind, seed index, epoch), or NULL. */
 const hs_cmp_point *hs_cmp_find(const hs_cmp_result *r, size_t kind, size_t seed, size_t epoch);

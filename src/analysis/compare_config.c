@@ -81,6 +81,7 @@ hs_cmp_config hs_cmp_defaults(void) {
   c.probe_seed = 0;
   c.eig_tol = 1e-6;
   c.neg_tol_rel = 1e-3;
+  c.outliers = 1;
   return c;
 }
 
@@ -146,6 +147,7 @@ const hs_setting hs_cmp_settings[] = {
     {.key = "analysis.neg_tol_rel", .type = HS_SET_DOUBLE, HS_SET_FIELD(C, neg_tol_rel)},
     {.name = "checkpoints", .key = "analysis.checkpoints", .type = HS_SET_FLAG, HS_SET_FIELD(C, save_checkpoints),
      .help = "keep a checkpoint at every analysed epoch in runs/"},
+    {.key = "analysis.outliers", .type = HS_SET_FLAG, HS_SET_FIELD(C, outliers)}, /* the top 2C eigenvalues at the end */
     {0}};
 #undef C
 
@@ -312,6 +314,7 @@ char *hs_cmp_config_json(const hs_cmp_config *c) {
   cJSON_AddNumberToObject(an, "eig_tol", c->eig_tol);
   cJSON_AddNumberToObject(an, "neg_tol_rel", c->neg_tol_rel);
   cJSON_AddBoolToObject(an, "checkpoints", c->save_checkpoints);
+  cJSON_AddBoolToObject(an, "outliers", c->outliers);
   char *s = cJSON_Print(o);
   cJSON_Delete(o);
   return s;

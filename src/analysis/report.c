@@ -128,6 +128,40 @@ char *hs_cmp_findings(const hs_cmp_result *r) {
                    gap < 1e-3 * fmax(opt, 1e-12) ? ": training found the global minimum"
                                                   : ": the remaining gap is optimisation (too few epochs or too small a step), not a bad local minimum");
   }
+  /* outliers of the trained spectra, against C - 1 and C (Sagun et al. 2017; Papyan 2019) */
+  {
+    int C = r->classes;
+    int any = 0;
+    for (size_t k = 0; k < c->n_kinds; k++) {
+      char list[256] = "";
+      size_t len = 0, n = 0;
+      double sum = 0;
+      for (size_t si = 0; si < c->n_seeds; si++) {
+        const hs_cmp_point *p = hs_cmp_find(r, k, si, E);
+        if (!p || p->outliers < 0) continue;
+        len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0, "%s%d", n ? ", " : "", p->outliers);
+        sum += p->outliers;
+        n++;
+      }
+      if (!n) continue;
+      if (!any) hs_sbuf_printf(&b, "Outliers after training (how many of the top %d eigenvalues stand apart from the bulk: the largest relative gap; C - 1 = %d, C = %d classes):", 2 * C, C - 1, C);
+      hs_sbuf_printf(&b, "%s %s %s (mean %.1f)", any ? ";" : "", c->kinds[k].name, list, sum / (double)n);
+      any = 1;
+    }
+    if (any) hs_sbuf_printf(&b, ".\n");
+  }
+  /* dead ReLU units */
+  {
+    int any = 0;
+    for (size_t k = 0; k < c->n_kinds; k++) {
+      double d0 = seed_mean(r, k, 0, FIELD(dead_frac), NULL), d1 = seed_mean(r, k, E, FIELD(dead_frac), NULL);
+      if (!isfinite(d1)) continue;
+      if (!any) hs_sbuf_printf(&b, "Dead ReLU units (zero on every analysed sample), at initialisation -> after training:");
+      hs_sbuf_printf(&b, "%s %s %.1f%% -> %.1f%%", any ? ";" : "", c->kinds[k].name, 100 * d0, 100 * d1);
+      any = 1;
+    }
+    if (any) hs_sbuf_printf(&b, ".\n");
+  }
   /* along training */
   for (size_t k = 0; k < c->n_kinds; k++) {
     double a = seed_mean(r, k, 0, FIELD(lambda_max), NULL), z = seed_mean(r, k, E, FIELD(lambda_max), NULL);
@@ -158,7 +192,7 @@ static char *summary_csv(const hs_cmp_result *r) {
   hs_sbuf b = {0};
   hs_sbuf_printf(&b, "kind,seed,epoch,params,loss,grad_norm,train_accuracy,test_accuracy,lambda_max,lambda_min,"
           "slq_lambda_max,slq_lambda_min,trace,trace_stderr,negative_fraction,negative_fraction_stderr,seconds,"
-          "density_file,eig_top_file,eig_bottom_file,train_loss_all,optimum_loss,gap_to_optimum\n");
+          "density_file,eig_top_file,eig_bottom_file,train_loss_all,optimum_loss,gap_to_optimum,outliers,outlier_gap,dead_fraction\n");
   for (size_t i = 0; i < r->n_points; i++) {
     const hs_cmp_point *p = &r->points[i];
     hs_sbuf_printf(&b, "%s,%llu,%zu,%zu", r->cfg.kinds[p->kind].name, (unsigned long long)r->cfg.seeds[p->seed_index], p->epoch,
@@ -179,6 +213,10 @@ static char *summary_csv(const hs_cmp_result *r) {
     csv_num(&b, p->train_loss_all);
     csv_num(&b, r->optimum[p->kind]);
     csv_num(&b, p->optimum_gap);
+    if (p->outliers >= 0) hs_sbuf_printf(&b, ",%d", p->outliers);
+    else hs_sbuf_printf(&b, ",");
+    csv_num(&b, p->outliers >= 0 ? p->outlier_gap : NAN);
+    csv_num(&b, p->dead_frac);
     hs_sbuf_printf(&b, "\n");
   }
   return b.bad ? (free(b.s), NULL) : b.s;
@@ -254,6 +292,17 @@ done:
   free(x);
   free(y);
   return svg;
+}
+
+/* The outlier count and gap of a point as table text ("-" where not measured). */
+static void outlier_text(const hs_cmp_point *p, char out[32], char gap[32]) {
+  if (p->outliers < 0) {
+    snprintf(out, 32, "-");
+    snprintf(gap, 32, "-");
+    return;
+  }
+  snprintf(out, 32, "%d", p->outliers);
+  snprintf(gap, 32, "%.3g", p->outlier_gap);
 }
 
 typedef struct {
@@ -345,6 +394,18 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
                      (unsigned long long)c->seeds[p->seed_index], p->epoch, p->train_loss_all, r->optimum[p->kind], p->optimum_gap);
     }
   }
+  hs_sbuf_printf(&md, "\n## Outliers and dead units (after epoch %zu)\n\n| kind | seed | top eigenvalues | outliers | C - 1 | C | relative gap | dead ReLU units |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+                 c->train.epochs);
+  for (size_t i = 0; i < r->n_points; i++) {
+    const hs_cmp_point *p = &r->points[i];
+    if (p->epoch != c->train.epochs) continue;
+    char out_s[32], gap_s[32];
+    outlier_text(p, out_s, gap_s);
+    hs_sbuf_printf(&md, "| %s | %llu | %zu | %s | %d | %d | %s | ", c->kinds[p->kind].name,
+                   (unsigned long long)c->seeds[p->seed_index], p->top_found, out_s, r->classes - 1, r->classes, gap_s);
+    if (isfinite(p->dead_frac)) hs_sbuf_printf(&md, "%zu of %zu (%.1f%%) |\n", p->dead_units, p->relu_units, 100 * p->dead_frac);
+    else hs_sbuf_printf(&md, "- |\n");
+  }
   hs_sbuf_printf(&md, "\nPlots: plots/*.svg; per-run files (training log, density and eigenvalue files): runs/.\n");
   if (md.bad) { st = hs_fail(ctx, HS_E_NOMEM, "out of memory writing the report"); goto cleanup; }
   HS_TRY(write_text(ctx, dir, "summary.md", md.s));
@@ -406,6 +467,23 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
     }
     hs_sbuf_printf(&html, "</table>\n");
   }
+  hs_sbuf_printf(&html, "<h2>Outliers and dead units (after epoch %zu)</h2>\n<p>Outliers: how many of the top 2C Hessian "
+                 "eigenvalues stand apart from the bulk (the position of the largest relative gap), against C - 1 and C for C "
+                 "classes (Sagun et al. 2017; Papyan 2019). Dead units: ReLU outputs that are 0 on every analysed sample.</p>\n"
+                 "<table>\n<tr><th>kind</th><th>seed</th><th>top eigenvalues</th><th>outliers</th><th>C - 1</th><th>C</th>"
+                 "<th>relative gap</th><th>dead ReLU units</th></tr>\n", c->train.epochs);
+  for (size_t i = 0; i < r->n_points; i++) {
+    const hs_cmp_point *p = &r->points[i];
+    if (p->epoch != c->train.epochs) continue;
+    char out_s[32], gap_s[32];
+    outlier_text(p, out_s, gap_s);
+    hs_sbuf_printf(&html, "<tr><td>%s</td><td>%llu</td><td>%zu</td><td>%s</td><td>%d</td><td>%d</td><td>%s</td><td>",
+                   c->kinds[p->kind].name, (unsigned long long)c->seeds[p->seed_index], p->top_found, out_s,
+                   r->classes - 1, r->classes, gap_s);
+    if (isfinite(p->dead_frac)) hs_sbuf_printf(&html, "%zu of %zu (%.1f%%)</td></tr>\n", p->dead_units, p->relu_units, 100 * p->dead_frac);
+    else hs_sbuf_printf(&html, "-</td></tr>\n");
+  }
+  hs_sbuf_printf(&html, "</table>\n");
   hs_sbuf_printf(&html, "<p>Files: <a href=\"summary.csv\">summary.csv</a>, <a href=\"summary.md\">summary.md</a>, "
              "<a href=\"config.json\">config.json</a> (the effective preset: rerun with <code>hesspec compare --preset config.json</code>), "
              "training logs <code>runs/&lt;kind&gt;-s&lt;seed&gt;/log.csv</code>.</p>\n");

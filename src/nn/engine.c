@@ -1,5 +1,8 @@
 /* The device-level entry points of nn/engine.h. */
 #include "nn/engine.h"
+
+#include <stdlib.h>
+
 #include "nn/model.h"
 
 hs_dtype hs_nn_dtype(const hs_model *m) { return m->dtype; }
@@ -38,5 +41,42 @@ hs_status hs_nn_update_running(hs_model *m, size_t b, double momentum) {
                                                m->run_var[n->norm]));
   }
 cleanup:
+  return st;
+}
+
+hs_status hs_nn_dead_units(hs_model *m, size_t *dead, size_t *units) {
+  hs_context *ctx = m->ctx;
+  hs_status st = HS_OK;
+  *dead = *units = 0;
+  if (!m->data) return hs_fail(ctx, HS_E_INVALID, "no data bound to the model");
+  /* alive[u]: unit u (over all ReLU nodes, in node order) was positive somewhere */
+  size_t total = 0;
+  for (int i = 0; i < m->n_nodes; i++)
+    if (m->nodes[i].kind == HS_NODE_ACT && m->nodes[i].act == HS_ACT_RELU) total += (size_t)m->nodes[i].out_shape.dim[0];
+  if (total == 0) return HS_OK;
+  unsigned char *alive = calloc(total, 1);
+  double *host = malloc((size_t)m->batch * (size_t)m->max_numel * sizeof *host);
+  if (!alive || !host) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
+  for (size_t b = 0; b < m->n_batches; b++) {
+    hs_batch_state *s;
+    HS_TRY(hs_nn_state(m, b, NULL, &s));
+    size_t base = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+      const hs_node *n = &m->nodes[i];
+      if (n->kind != HS_NODE_ACT || n->act != HS_ACT_RELU) continue;
+      size_t numel = (size_t)n->out_numel, ch = (size_t)n->out_shape.dim[0], per = numel / ch; /* (C, H*W) or (F, 1) */
+      HS_TRY(hs_dev_download_f64(ctx, m->dtype, host, s->X[n->out], (size_t)s->rows * numel));
+      for (size_t r = 0; r < (size_t)s->rows; r++)
+        for (size_t c = 0; c < ch; c++)
+          for (size_t q = 0; q < per && !alive[base + c]; q++)
+            if (host[r * numel + c * per + q] != 0) alive[base + c] = 1;
+      base += ch;
+    }
+  }
+  for (size_t u = 0; u < total; u++) *dead += !alive[u];
+  *units = total;
+cleanup:
+  free(alive);
+  free(host);
   return st;
 }

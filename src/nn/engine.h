@@ -31,4 +31,10 @@ hs_status hs_nn_batch(hs_model *m, size_t b, int bn_mode, void *G, hs_nn_batch_r
  * updated from that batch's statistics (PyTorch's momentum rule, unbiased variance). */
 hs_status hs_nn_update_running(hs_model *m, size_t b, double momentum);
 
+/* Dead ReLU units over the bound data, in the model's batch-norm mode: a unit is one feature of
+ * a ReLU layer's (F) output or one channel of its (C, H, W) output, dead when that output is
+ * exactly 0 for every sample (and every position). Sums over every ReLU layer; *units = 0 when
+ * the network has none. */
+hs_status hs_nn_dead_units(hs_model *m, size_t *dead, size_t *units);
+
 #endif
