@@ -54,11 +54,12 @@ static hs_status parse_interval(hs_context *ctx, const hs_setting *s, const char
 #define A landscape_args
 static const hs_setting landscape_options[] = {
     {.name = "directions", .type = HS_SET_CHOICE, HS_SET_FIELD(A, directions), .choices = direction_kinds,
-     .help = "random (default): Gaussian, filter-normalised as in Li et al. 2018 (each row of a\n"
-             "weight tensor rescaled to that row's norm in the weights; biases and batch-norm\n"
-             "parameters zeroed), drawn with --seed; eig: unit eigenvectors of the top 1 (1D) or\n"
-             "top 2 (2D) Hessian eigenvalues; interpolate: from the weights (alpha 0) to --to\n"
-             "(alpha 1), 1D; files: --direction-files, vectors of shape (P,) used as given"},
+     .help = "random (default): Gaussian, filter-normalised (Li et al. 2018): each\n"
+             "row of a weight tensor rescaled to that row's norm in the weights;\n"
+             "biases and batch-norm parameters zeroed; drawn with --seed\n"
+             "eig: unit eigenvectors of the top 1 (1D) or top 2 (2D) Hessian eigenvalues\n"
+             "interpolate: from the weights (alpha 0) to --to (alpha 1), 1D\n"
+             "files: --direction-files, vectors of shape (P,) used as given"},
     {.name = "dims", .type = HS_SET_UINT, HS_SET_FIELD(A, dims), .bounds = HS_SET_MIN | HS_SET_MAX, .min = 1, .max = 2,
      .metavar = "1|2", .help = "1 or 2 (default: 2 when --range or --points has two parts or two files\n"
                                "are given, else 1)"},
