@@ -144,6 +144,38 @@ Test(optimum, closed_form_matches_the_reference_and_the_factorisation_attains_it
   check_case("layer form 6-2-4", &l, 2, "reduced_rank");
 }
 
+/* numpy as a second, independent reference (lstsq on [X, 1], SVD of the fitted values):
+ * tests/optimum_reference.py; skipped where /usr/bin/python3 has no numpy. */
+Test(optimum, closed_form_matches_numpy) {
+  if (system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) cr_skip_test("no numpy for /usr/bin/python3");
+  const char *src = getenv("HS_SOURCE_DIR");
+  char script[1024];
+  snprintf(script, sizeof script, "%s/tests/optimum_reference.py", src ? src : ".");
+  int w[3][2] = {{2, 5}, {8, 8}, {3, 0}};
+  int nh[3] = {2, 2, 1}, bias[3] = {1, 1, 0};
+  for (int c = 0; c < 3; c++) {
+    hs_model_spec s = hs_test_spec(6, nh[c], w[c], 4, HS_ACT_LINEAR, HS_BN_NONE, 0, bias[c], HS_LOSS_MSE);
+    hs_dataset *d = hs_test_data(ctx, &s, 40, 90 + (uint64_t)c);
+    size_t xd[2] = {40, 6}, yd[2] = {40, 4};
+    cr_assert_eq(hs_npy_write_f64(ctx, hs_cli_path("X.npy"), HS_F64, d->X, 2, xd), HS_OK);
+    cr_assert_eq(hs_npy_write_f64(ctx, hs_cli_path("Y.npy"), HS_F64, d->targets, 2, yd), HS_OK);
+    hs_optimum *o;
+    cr_assert_eq(hs_optimum_solve(ctx, &s, d, &o), HS_OK, "%s", hs_last_error(ctx));
+    char cmdline[4096];
+    snprintf(cmdline, sizeof cmdline, "/usr/bin/python3 %s %s %s %d %zu", script, hs_cli_path("X.npy"),
+             hs_cli_path("Y.npy"), o->bias, o->rank);
+    FILE *p = popen(cmdline, "r");
+    cr_assert_not_null(p);
+    double ref = NAN;
+    int got = fscanf(p, "%lf", &ref);
+    int rc = pclose(p);
+    cr_assert(got == 1 && rc == 0, "%s failed (rc %d)", cmdline, rc);
+    cr_expect(fabs(o->loss - ref) <= 1e-10 * ref, "case %d (%s): optimum %.17g, numpy %.17g", c, o->method, o->loss, ref);
+    hs_optimum_free(o);
+    hs_dataset_destroy(d);
+  }
+}
+
 /* At W = 0 every second derivative of a depth >= 3 linear net (two or more hidden layers, no
  * biases) is a product with another weight matrix, hence exactly 0: the Hessian assembled
  * from HVPs on the unit vectors must be exactly zero. Depth 2 is the control: its W1-W2 block
