@@ -26,13 +26,22 @@ extern "C" {
 typedef enum {
   HS_OK = 0,
   HS_E_INVALID,     /* bad input or usage: a file, field or value is wrong (CLI exit 2) */
-  HS_E_IO,          /* a file could not be read or written (CLI exit 2 when it is an input) */
-  HS_E_NOMEM,       /* host or device memory exhausted */
-  HS_E_BACKEND,     /* a BLAS/LAPACK/CUDA call failed */
-  HS_E_UNSUPPORTED, /* the build or the device lacks the feature asked for */
-  HS_E_NUMERIC,     /* NaN/Inf or a breakdown the method cannot recover from */
-  HS_E_INTERNAL     /* a bug: an invariant of the library does not hold */
+  HS_E_IO,          /* an input could not be read: missing, unreadable, truncated (CLI exit 2) */
+  HS_E_NOMEM,       /* host or device memory exhausted (CLI exit 1) */
+  HS_E_BACKEND,     /* a BLAS/LAPACK/CUDA call failed (CLI exit 1) */
+  HS_E_UNSUPPORTED, /* the build or the device lacks the feature asked for (CLI exit 2) */
+  HS_E_NUMERIC,     /* NaN/Inf or a breakdown the method cannot recover from (CLI exit 1) */
+  HS_E_INTERNAL,    /* a bug: an invariant of the library does not hold (CLI exit 1) */
+  /* Appended (the values above are stable): */
+  HS_E_CANCELLED,   /* a hook (progress, epoch) asked to stop; nothing half-written is left
+                     * (CLI: 130 after SIGINT, 143 after SIGTERM, else 1) */
+  HS_E_OUTPUT       /* a result could not be written: the folder is missing or not a folder,
+                     * the disk is full, a write/fsync/rename failed. The older file at that
+                     * path, if any, is untouched and no temporary file is left (CLI exit 1) */
 } hs_status;
+/* Reading and writing are told apart by status, not by errno: every reader reports HS_E_IO
+ * (the user's input is at fault: exit 2), every writer of results HS_E_OUTPUT (the run
+ * failed: exit 1). */
 
 typedef enum { HS_F64 = 0, HS_F32 = 1 } hs_dtype;
 
@@ -46,9 +55,14 @@ const char *hs_dtype_name(hs_dtype t);
 
 /* ---- context ------------------------------------------------------------------------- */
 
-/* Progress hook: the library calls it during long work; only the CLI draws. `done` of
- * `total` units of the phase `what` are complete. Return non-zero to ask for cancellation. */
-typedef int (*hs_progress_fn)(void *user, const char *what, size_t done, size_t total);
+/* Progress hook: the library calls it during long work (at least once per Lanczos step,
+ * probe, epoch batch or assembled column); only the CLI draws. `done` of `total` units of
+ * the phase `what` are complete. Return HS_OK to go on; any other status stops the work at
+ * once, and the call that was running returns that very status (HS_E_CANCELLED by
+ * convention) with the message "<what>: cancelled after <done> of <total>". This is the
+ * only way to cancel: the library installs no signal handlers (the CLI's handlers set a
+ * flag that its hook turns into HS_E_CANCELLED). The hook runs on the calling thread. */
+typedef hs_status (*hs_progress_fn)(void *user, const char *what, size_t done, size_t total);
 
 typedef struct {
   const char *device; /* "auto" (GPU if usable, else CPU), "cpu", "cuda", "cuda:N"; NULL = "auto" */

@@ -101,7 +101,7 @@ typedef struct {
   size_t P, nrun;
 } recorder;
 
-static int record(void *user, hs_model *m, const hs_train_epoch *r) {
+static hs_status record(void *user, hs_model *m, const hs_train_epoch *r) {
   recorder *rc = user;
   rc->theta[r->epoch] = malloc(rc->P * sizeof(double));
   hs_model_get_params(m, rc->theta[r->epoch]);
@@ -110,7 +110,7 @@ static int record(void *user, hs_model *m, const hs_train_epoch *r) {
     rc->rvar[r->epoch] = malloc(rc->nrun * sizeof(double));
     hs_model_get_running(m, 0, rc->rmean[r->epoch], rc->rvar[r->epoch]);
   }
-  return 0;
+  return HS_OK;
 }
 
 /* grad of the spec's loss (data + spec weight decay) at theta, over all samples */
@@ -434,15 +434,15 @@ Test(train, resume_refuses_other_settings) {
 /* ---- divergence and bad options ---- */
 
 /* After epoch 2, a huge (finite) weight: epoch 3's loss overflows. */
-static int blow_up_after_2(void *user, hs_model *m, const hs_train_epoch *r) {
-  if (r->epoch != 2) return 0;
+static hs_status blow_up_after_2(void *user, hs_model *m, const hs_train_epoch *r) {
+  if (r->epoch != 2) return HS_OK;
   size_t P = hs_model_num_params(m);
   double *th = malloc(P * sizeof *th);
   hs_model_get_params(m, th);
   for (size_t i = 0; i < P; i++) th[i] *= 1e300;
   hs_model_set_params(m, th);
   free(th);
-  return 0;
+  return HS_OK;
 }
 
 Test(train, divergence_stops_and_keeps_the_last_checkpoint) {

@@ -56,11 +56,16 @@ __attribute__((format(printf, 2, 3))) static void note(drv *d, const char *fmt, 
 }
 
 /* Inner phases (train, gradient, lanczos) stay silent: one bar for the whole comparison. */
-static int quiet_progress(void *user, const char *what, size_t done, size_t total) { return 0; }
-
-static int tick(drv *d, size_t units) {
+/* The caller's hook sees one phase, "compare", advanced by tick(); the inner phases (train,
+ * lanczos, ...) only poll it, at the current count, so that cancellation stays prompt. */
+static hs_status tick(drv *d, size_t units) {
   d->units_done += units;
-  return d->user_progress ? d->user_progress(d->user_progress_data, "compare", d->units_done, d->units_total) : 0;
+  return d->user_progress ? d->user_progress(d->user_progress_data, "compare", d->units_done, d->units_total) : HS_OK;
+}
+
+static hs_status inner_progress(void *user, const char *what, size_t done, size_t total) {
+  (void)what, (void)done, (void)total;
+  return tick(user, 0);
 }
 
 /* ---- data ---- */
@@ -304,22 +309,27 @@ static int is_stage(const hs_cmp_config *c, size_t epoch) {
   return 0;
 }
 
-static int on_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
+static hs_status cancelled(drv *d, hs_status st) {
+  return hs_fail(d->ctx, st, "compare: cancelled after %zu of %zu units", d->units_done, d->units_total);
+}
+
+static hs_status on_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
   drv *d = user;
+  hs_status st;
   if (r->epoch > 0) {
     size_t per_run = d->cfg->train.epochs;
     d->res->epochs[(d->kind * d->cfg->n_seeds + d->seed_i) * per_run + r->epoch - 1] = *r;
-    if (tick(d, d->epoch_units)) return hs_fail(d->ctx, HS_E_INTERNAL, "cancelled"), 1;
+    if ((st = tick(d, d->epoch_units)) != HS_OK) return cancelled(d, st);
   }
-  if (!is_stage(d->cfg, r->epoch)) return 0;
-  if (analyse(d, m, r->epoch) != HS_OK) return 1;
-  if (tick(d, d->analysis_units)) return hs_fail(d->ctx, HS_E_INTERNAL, "cancelled"), 1;
-  return 0;
+  if (!is_stage(d->cfg, r->epoch)) return HS_OK;
+  if ((st = analyse(d, m, r->epoch)) != HS_OK) return st;
+  if ((st = tick(d, d->analysis_units)) != HS_OK) return cancelled(d, st);
+  return HS_OK;
 }
 
 static hs_status make_dir(hs_context *ctx, const char *path) {
   if (mkdir(path, 0777) == 0 || errno == EEXIST) return HS_OK;
-  return hs_fail(ctx, HS_E_IO, "%s: cannot create the folder (%s)", path, strerror(errno));
+  return hs_fail(ctx, HS_E_OUTPUT, "%s: cannot create the folder (%s)", path, strerror(errno));
 }
 
 static hs_status one_run(drv *d) {
@@ -406,8 +416,8 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
   char runs_dir[4096];
   snprintf(runs_dir, sizeof runs_dir, "%s/runs", dir);
   HS_TRY(make_dir(ctx, runs_dir));
-  hs_set_progress(ctx, quiet_progress, NULL);
-  if (tick(&d, 0)) { st = hs_fail(ctx, HS_E_INTERNAL, "cancelled"); goto cleanup; } /* starts the clock */
+  hs_set_progress(ctx, inner_progress, &d);
+  if ((st = tick(&d, 0)) != HS_OK) { cancelled(&d, st); goto cleanup; } /* starts the clock */
   for (d.kind = 0; d.kind < cfg->n_kinds; d.kind++)
     for (d.seed_i = 0; d.seed_i < cfg->n_seeds; d.seed_i++) {
       st = one_run(&d);

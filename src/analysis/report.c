@@ -257,7 +257,7 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
   char plots_dir[4096];
   snprintf(plots_dir, sizeof plots_dir, "%s/plots", dir);
   if (mkdir(plots_dir, 0777) != 0 && errno != EEXIST)
-    return hs_fail(ctx, HS_E_IO, "%s: cannot create the folder (%s)", plots_dir, strerror(errno));
+    return hs_fail(ctx, HS_E_OUTPUT, "%s: cannot create the folder (%s)", plots_dir, strerror(errno));
   memset(plots, 0, sizeof plots);
   for (size_t i = 0; i < c->n_stages; i++) {
     plot *p = &plots[np++];

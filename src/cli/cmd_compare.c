@@ -163,7 +163,7 @@ static int run(int argc, char **argv) {
   char tmpdir[PATH_MAX], olddir[PATH_MAX];
   if (snprintf(tmpdir, sizeof tmpdir, "%s.tmp.XXXXXX", o.out) >= (int)sizeof tmpdir || !mkdtemp(tmpdir)) {
     fprintf(stderr, "hesspec %s: %s: cannot create the report folder (%s)\n", cmd, o.out, strerror(errno));
-    code = HS_EXIT_USAGE;
+    code = HS_EXIT_FAIL; /* an output-side failure: the inputs were fine */
     goto done;
   }
   { /* mkdtemp makes it 0700; the report gets the permissions of an ordinary mkdir */

@@ -50,7 +50,10 @@ int hs_cli_exit_code(hs_status st) {
   case HS_E_INVALID:
   case HS_E_IO:
   case HS_E_UNSUPPORTED: return HS_EXIT_USAGE;
-  default: return HS_EXIT_FAIL;
+  /* 128 + the signal, as a shell reports a process the signal killed, so that scripts and
+   * schedulers see the interruption; a cancel without a signal is a plain failure. */
+  case HS_E_CANCELLED: return hs_cli_caught_signal() ? 128 + hs_cli_caught_signal() : HS_EXIT_FAIL;
+  default: return HS_EXIT_FAIL; /* HS_E_OUTPUT among them: the input was fine, the run failed */
   }
 }
 

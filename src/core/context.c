@@ -32,8 +32,13 @@ void hs_set_progress(hs_context *ctx, hs_progress_fn fn, void *user) {
   ctx->progress_user = user;
 }
 
-int hs_progress(hs_context *ctx, const char *what, size_t done, size_t total) {
-  return ctx->progress ? ctx->progress(ctx->progress_user, what, done, total) : 0;
+hs_status hs_progress(hs_context *ctx, const char *what, size_t done, size_t total) {
+  if (!ctx->progress) return HS_OK;
+  hs_status st = ctx->progress(ctx->progress_user, what, done, total);
+  if (st == HS_OK) return HS_OK;
+  if (st == HS_E_CANCELLED) return hs_fail(ctx, st, "%s: cancelled after %zu of %zu", what, done, total);
+  return hs_fail(ctx, st, "%s: the progress hook stopped the work after %zu of %zu (%s)", what, done, total,
+                 hs_status_string(st));
 }
 
 const char *hs_backend_name(const hs_context *ctx) { return ctx->be->ops->name; }

@@ -19,8 +19,9 @@ hs_status hs_fail(hs_context *ctx, hs_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Copies the backend's message into the context after a failed op; returns st. */
 hs_status hs_fail_backend(hs_context *ctx, hs_status st);
-/* Calls the progress hook; HS_E_INVALID-free: returns non-zero when the user cancelled. */
-int hs_progress(hs_context *ctx, const char *what, size_t done, size_t total);
+/* Calls the progress hook. HS_OK: go on. Otherwise the hook's own status (HS_E_CANCELLED
+ * by convention) with the message set; the caller cleans up and returns it unchanged. */
+hs_status hs_progress(hs_context *ctx, const char *what, size_t done, size_t total);
 
 /* Allocation through the backend, with the context's message on failure. */
 hs_status hs_dev_alloc(hs_context *ctx, hs_dtype t, size_t n, void **ptr);

@@ -14,6 +14,8 @@ const char *hs_status_string(hs_status s) {
   case HS_E_UNSUPPORTED: return "unsupported";
   case HS_E_NUMERIC: return "numerical failure";
   case HS_E_INTERNAL: return "internal error";
+  case HS_E_CANCELLED: return "cancelled";
+  case HS_E_OUTPUT: return "cannot write the output";
   }
   return "unknown status";
 }

@@ -63,7 +63,7 @@ hs_status hs_atomic_begin(hs_context *ctx, const char *path, hs_atomic_file *f) 
   if (fd < 0) {
     int e = errno;
     release(f);
-    return hs_fail(ctx, HS_E_IO, "%s: cannot create: %s", path, strerror(e));
+    return hs_fail(ctx, HS_E_OUTPUT, "%s: cannot create: %s", path, strerror(e));
   }
   (void)fchmod(fd, creation_mode());
   f->fp = fdopen(fd, "wb");
@@ -72,7 +72,7 @@ hs_status hs_atomic_begin(hs_context *ctx, const char *path, hs_atomic_file *f) 
     close(fd);
     unlink(f->tmp_path);
     release(f);
-    return hs_fail(ctx, HS_E_IO, "%s: cannot open for writing: %s", path, strerror(e));
+    return hs_fail(ctx, HS_E_OUTPUT, "%s: cannot open for writing: %s", path, strerror(e));
   }
   return HS_OK;
 }
@@ -80,7 +80,7 @@ hs_status hs_atomic_begin(hs_context *ctx, const char *path, hs_atomic_file *f) 
 hs_status hs_atomic_write(hs_context *ctx, hs_atomic_file *f, const void *data, size_t len) {
   if (!f->fp) return hs_fail(ctx, HS_E_INTERNAL, "write to an atomic file that is not open");
   if (len && fwrite(data, 1, len, f->fp) != len)
-    return hs_fail(ctx, HS_E_IO, "%s: write failed: %s", f->path, strerror(errno));
+    return hs_fail(ctx, HS_E_OUTPUT, "%s: write failed: %s", f->path, strerror(errno));
   return HS_OK;
 }
 
@@ -111,7 +111,7 @@ hs_status hs_atomic_commit(hs_context *ctx, hs_atomic_file *f) {
   }
   if (what) {
     unlink(f->tmp_path);
-    st = hs_fail(ctx, HS_E_IO, "%s: %s: %s", f->path, what, e ? strerror(e) : "stream error");
+    st = hs_fail(ctx, HS_E_OUTPUT, "%s: %s: %s", f->path, what, e ? strerror(e) : "stream error");
   } else {
     sync_parent_dir(f->path);
   }

@@ -171,10 +171,7 @@ hs_status hs_eig_exact(hs_linop *op, size_t limit, int want_vectors, hs_eig_resu
   double t_apply = 0;
   for (size_t s = 0; s < n; s += b) {
     size_t c = n - s < b ? n - s : b;
-    if (hs_progress(ctx, "assemble", s, n)) {
-      st = hs_fail(ctx, HS_E_INVALID, "eig --exact: cancelled after %zu of %zu columns", s, n);
-      goto cleanup;
-    }
+    HS_TRY(hs_progress(ctx, "assemble", s, n));
     for (size_t j = 0; j < c; j++) E[j * n + s + j] = 1.0;
     HS_TRY(hs_dev_upload_f64(ctx, t, X, E, c * n));
     for (size_t j = 0; j < c; j++) E[j * n + s + j] = 0.0;
@@ -184,7 +181,7 @@ hs_status hs_eig_exact(hs_linop *op, size_t limit, int want_vectors, hs_eig_resu
     t_apply += hs_now() - ta;
     HS_TRY(hs_dev_download_f64(ctx, t, H + s * n, Yd, c * n));
   }
-  hs_progress(ctx, "assemble", n, n);
+  HS_TRY(hs_progress(ctx, "assemble", n, n));
   be->ops->free(be, X);
   be->ops->free(be, Yd);
   X = Yd = NULL;

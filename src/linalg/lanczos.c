@@ -351,8 +351,7 @@ hs_status hs_lanczos_run(hs_lanczos *lz, size_t steps) {
     int any = 0;
     for (size_t p = 0; p < k; p++) any |= !lz->stopped[p];
     if (!any) break;
-    if (hs_progress(ctx, "lanczos", j, steps))
-      return hs_fail(ctx, HS_E_INVALID, "lanczos: cancelled at step %zu of %zu", j, steps);
+    HS_TRY(hs_progress(ctx, "lanczos", j, steps));
     double t0 = hs_now();
     HS_TRY(hs_linop_apply_all(lz->op, k, hs_lanczos_vec(lz, 0, j), hs_lanczos_vec(lz, 0, j + 1)));
     HS_OP(ctx, be->ops->sync(be));
@@ -366,7 +365,7 @@ hs_status hs_lanczos_run(hs_lanczos *lz, size_t steps) {
     lz->t_reorth += hs_now() - t1;
     lz->done = j + 1;
   }
-  hs_progress(ctx, "lanczos", steps, steps);
+  HS_TRY(hs_progress(ctx, "lanczos", steps, steps));
 cleanup:
   return st;
 }

@@ -149,10 +149,7 @@ hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trac
   HS_TRY(hs_dev_alloc(ctx, t, b * n, &Y));
   for (size_t s = 0; s < K; s += b) {
     size_t c = K - s < b ? K - s : b;
-    if (hs_progress(ctx, "trace", s, K)) {
-      st = hs_fail(ctx, HS_E_INVALID, "trace: cancelled after %zu of %zu probes", s, K);
-      goto cleanup;
-    }
+    HS_TRY(hs_progress(ctx, "trace", s, K));
     for (size_t j = 0; j < c; j++) hs_probe_rademacher(opt->seed, s + j, n, host + j * n);
     HS_TRY(hs_dev_upload_f64(ctx, t, Z, host, c * n));
     double ta = hs_now();
@@ -170,7 +167,7 @@ hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trac
       r->samples[s + j] = d;
     }
   }
-  hs_progress(ctx, "trace", K, K);
+  HS_TRY(hs_progress(ctx, "trace", K, K));
   double sum = 0, v = 0;
   for (size_t p = 0; p < K; p++) sum += r->samples[p];
   r->trace = sum / (double)K;

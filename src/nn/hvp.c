@@ -62,10 +62,7 @@ hs_status hs_nn_loss_grad(hs_model *m, double *loss, void *G) {
     hs_batch_state *s;
     HS_TRY(hs_nn_state(m, b, grad, &s));
     total += s->loss_sum;
-    if (hs_progress(m->ctx, "gradient", b + 1, m->n_batches)) {
-      st = hs_fail(m->ctx, HS_E_INTERNAL, "cancelled");
-      goto cleanup;
-    }
+    HS_TRY(hs_progress(m->ctx, "gradient", b + 1, m->n_batches));
   }
   total /= (double)m->data->n;
   if (m->spec.weight_decay > 0) {

@@ -27,7 +27,7 @@ static hs_status optim_path(hs_context *ctx, const char *model_path, char *out, 
 
 static hs_status ensure_dir(hs_context *ctx, const char *dir) {
   if (mkdir(dir, 0777) == 0 || errno == EEXIST) return HS_OK;
-  return hs_fail(ctx, HS_E_IO, "%s: cannot create the checkpoint folder (%s)", dir, strerror(errno));
+  return hs_fail(ctx, HS_E_OUTPUT, "%s: cannot create the checkpoint folder (%s)", dir, strerror(errno));
 }
 
 hs_status hs_trainer_save(hs_trainer *t, const char *name) {

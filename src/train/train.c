@@ -161,8 +161,9 @@ static void last_good(const hs_trainer *t, char *out, size_t len) {
 static hs_status call_hook(hs_trainer *t, const hs_train_epoch *r) {
   if (!t->hook) return HS_OK;
   t->ctx->errmsg[0] = '\0';
-  if (t->hook(t->hook_user, t->m, r) == 0) return HS_OK;
-  return t->ctx->errmsg[0] ? HS_E_INTERNAL : hs_fail(t->ctx, HS_E_INTERNAL, "cancelled");
+  hs_status st = t->hook(t->hook_user, t->m, r);
+  if (st == HS_OK || t->ctx->errmsg[0]) return st;
+  return hs_fail(t->ctx, st, "train: the epoch hook stopped the run after epoch %zu (%s)", r->epoch, hs_status_string(st));
 }
 
 /* One optimiser step on the gradient in t->G at learning rate lr. */
@@ -231,10 +232,7 @@ hs_status hs_trainer_run(hs_trainer *t) {
       HS_OP(ctx, OPS(t)->scal(BE(t), dt, P, (double)N / (double)r.rows, t->G));
       HS_TRY(step(t, lr));
       hs_nn_invalidate(m);
-      if (hs_progress(ctx, "train", ++done, total)) {
-        st = hs_fail(ctx, HS_E_INTERNAL, "cancelled");
-        goto cleanup;
-      }
+      HS_TRY(hs_progress(ctx, "train", ++done, total));
     }
     int bad = 0;
     HS_OP(ctx, OPS(t)->nonfinite(BE(t), dt, P, hs_nn_params(m), &bad));
