@@ -69,6 +69,15 @@ typedef struct {
   hs_dtype dtype;     /* arithmetic of models and operators created in this context */
   int threads;        /* CPU threads; 0 = all cores */
   int tf32;           /* allow TF32 tensor-core GEMMs on the GPU (f32 only) */
+  /* Memory budgets in MiB (the library reads no environment variable; the CLI passes
+   * HESSPEC_CACHE_MB, HESSPEC_RSTATE_MB and HESSPEC_CONV_MB here). They trade memory for
+   * recomputation only: results are the same bits whatever they are (docs/engine.md). */
+  size_t cache_mb;  /* per-batch states kept for every batch while they fit (4096; 0 = none) */
+  size_t rstate_mb; /* R-pass state per chunk of directions (1024; at least one direction) */
+  size_t conv_mb;   /* im2col workspace per conv chunk of samples (256; at least 1) */
+  /* The folder of the Fashion-MNIST IDX files (copied); NULL or "" = the Debian package's
+   * /usr/share/datasets/fashion-mnist. The CLI passes $HESSPEC_DATA. */
+  const char *data_dir;
 } hs_context_options;
 
 hs_context_options hs_context_defaults(void);

@@ -126,6 +126,19 @@ int hs_cli_parse_common(const char *cmd, hs_cli_opts *o, int argc, char **argv, 
   return 0;
 }
 
+/* A memory budget from the environment: unset or empty keeps *mb; else a whole number. */
+static int env_mb(const char *cmd, const char *name, size_t *mb) {
+  const char *e = getenv(name);
+  if (!e || !*e) return 0;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(e, &end, 10);
+  if (errno || *end || *e == '-' || v > ((size_t)-1 >> 20))
+    return hs_cli_usage(cmd, "environment variable %s='%s': expected a size in MiB (a whole number)", name, e), -1;
+  *mb = (size_t)v;
+  return 0;
+}
+
 int hs_cli_open_context(const char *cmd, const hs_cli_opts *o, hs_cli_session *s) {
   memset(s, 0, sizeof *s);
   hs_context_options co = hs_context_defaults();
@@ -133,6 +146,11 @@ int hs_cli_open_context(const char *cmd, const hs_cli_opts *o, hs_cli_session *s
   co.dtype = o->dtype;
   co.threads = o->threads;
   co.tf32 = o->tf32;
+  /* The budgets' environment variables (docs/engine.md); the library reads none itself. */
+  if (env_mb(cmd, "HESSPEC_CACHE_MB", &co.cache_mb) < 0 || env_mb(cmd, "HESSPEC_RSTATE_MB", &co.rstate_mb) < 0 ||
+      env_mb(cmd, "HESSPEC_CONV_MB", &co.conv_mb) < 0)
+    return HS_EXIT_USAGE;
+  co.data_dir = getenv("HESSPEC_DATA");
   if (o->tf32 && o->dtype != HS_F32) return hs_cli_usage(cmd, "--tf32 needs --dtype f32");
   hs_status st = hs_context_create(&co, &s->ctx);
   if (st != HS_OK) {

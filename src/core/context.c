@@ -4,7 +4,13 @@
 #include "core/context.h"
 
 hs_context_options hs_context_defaults(void) {
-  hs_context_options o = {.device = "auto", .dtype = HS_F64, .threads = 0, .tf32 = 0};
+  hs_context_options o = {.device = "auto",
+                         .dtype = HS_F64,
+                         .threads = 0,
+                         .tf32 = 0,
+                         .cache_mb = 4096,
+                         .rstate_mb = 1024,
+                         .conv_mb = 256};
   return o;
 }
 
@@ -15,6 +21,14 @@ hs_status hs_context_create(const hs_context_options *opt, hs_context **out) {
   if (!ctx) return HS_E_NOMEM;
   ctx->dtype = o.dtype;
   ctx->threads = o.threads;
+  ctx->cache_mb = o.cache_mb;
+  ctx->rstate_mb = o.rstate_mb;
+  ctx->conv_mb = o.conv_mb ? o.conv_mb : 1;
+  if (o.data_dir && strlen(o.data_dir) >= sizeof ctx->data_dir) {
+    *out = ctx;
+    return hs_fail(ctx, HS_E_INVALID, "data folder name too long: %.64s...", o.data_dir);
+  }
+  if (o.data_dir) strcpy(ctx->data_dir, o.data_dir);
   hs_status st = hs_backend_open(o.device ? o.device : "auto", o.threads, o.tf32, &ctx->be,
                                  ctx->errmsg, sizeof ctx->errmsg);
   *out = ctx; /* even on failure, so the caller can read the message (as sqlite3_open) */

@@ -9,6 +9,8 @@ struct hs_context {
   hs_backend *be;
   hs_dtype dtype;
   int threads;
+  size_t cache_mb, rstate_mb, conv_mb; /* hs_context_options' memory budgets */
+  char data_dir[1024];                 /* "" = the default Fashion-MNIST folder */
   hs_progress_fn progress;
   void *progress_user;
   char errmsg[1024];

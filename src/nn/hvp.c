@@ -14,11 +14,10 @@ static hs_status need_data(hs_model *m) {
   return m->data ? HS_OK : hs_fail(m->ctx, HS_E_INVALID, "no data bound to the model (hs_model_bind)");
 }
 
-/* Directions per R-pass chunk: keep the R-state near HESSPEC_RSTATE_MB (default 1024) but
- * never below one direction (nn/memory.c accounts for it). */
+/* Directions per R-pass chunk: keep the R-state near the context's rstate_mb (default 1024)
+ * but never below one direction (nn/memory.c accounts for it). */
 static int max_chunk(const hs_model *m) {
-  const char *e = getenv("HESSPEC_RSTATE_MB");
-  double budget = (e ? atof(e) : 1024.0) * 1048576.0;
+  double budget = (double)m->ctx->rstate_mb * 1048576.0;
   double per_dir = (double)hs_nn_rstate_bytes_per_direction(m, m->batch);
   double k = budget / per_dir;
   return k < 1 ? 1 : k > 4096 ? 4096 : (int)k;

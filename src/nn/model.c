@@ -207,13 +207,9 @@ size_t hs_dataset_size(const hs_dataset *d) { return d->n; }
 
 /* ---- binding and per-batch state ---- */
 
-/* Per-batch states are cached for every batch while they fit this budget; beyond it one
- * state is recomputed per batch and use (HESSPEC_CACHE_MB overrides). */
-static size_t cache_budget_bytes(void) {
-  const char *e = getenv("HESSPEC_CACHE_MB");
-  long mb = e ? atol(e) : 4096;
-  return (size_t)(mb > 0 ? mb : 0) << 20;
-}
+/* Per-batch states are cached for every batch while they fit this budget (the context's
+ * cache_mb); beyond it one state is recomputed per batch and use. */
+static size_t cache_budget_bytes(const hs_context *ctx) { return ctx->cache_mb << 20; }
 
 static hs_status bind(hs_model *m, const hs_dataset *d, size_t batch, int may_cache) {
   hs_context *ctx = m->ctx;
@@ -244,7 +240,7 @@ static hs_status bind(hs_model *m, const hs_dataset *d, size_t batch, int may_ca
     HS_TRY(hs_dev_alloc(ctx, m->dtype, N * (size_t)d->output_dim, &m->T));
     HS_TRY(hs_dev_upload_f64(ctx, m->dtype, m->T, d->targets, N * (size_t)d->output_dim));
   }
-  int cache_all = may_cache && m->n_batches * hs_nn_state_bytes(m, B) <= cache_budget_bytes();
+  int cache_all = may_cache && m->n_batches * hs_nn_state_bytes(m, B) <= cache_budget_bytes(ctx);
   m->n_states = cache_all ? m->n_batches : 1;
   m->states = calloc(m->n_states, sizeof *m->states);
   if (!m->states) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }

@@ -90,12 +90,8 @@ hs_status hs_nn_rstate_reserve(hs_model *m, int k, int rows) {
   return HS_OK;
 }
 
-/* Conv chunks hold as many samples as fit HESSPEC_CONV_MB (default 256) of workspace. */
-static size_t conv_budget_bytes(void) {
-  const char *e = getenv("HESSPEC_CONV_MB");
-  long mb = e ? atol(e) : 256;
-  return (size_t)(mb > 0 ? mb : 1) << 20;
-}
+/* Conv chunks hold as many samples as fit the context's conv_mb (default 256) of workspace. */
+static size_t conv_budget_bytes(const hs_model *m) { return m->ctx->conv_mb << 20; }
 
 static void scratch_free(hs_model *m) {
   hs_scratch *w = &m->scr;
@@ -130,7 +126,7 @@ hs_status hs_nn_scratch_reserve(hs_model *m, int k, int rows) {
   }
   if (L > 0) {
     per_sample = 2 * cols + 2 * yt + L;
-    size_t fit = conv_budget_bytes() / (per_sample * hs_dtype_size(m->dtype));
+    size_t fit = conv_budget_bytes(m) / (per_sample * hs_dtype_size(m->dtype));
     int chunk = fit < 1 ? 1 : fit > (size_t)rows ? rows : (int)fit;
     w->conv_chunk = chunk;
     w->conv_elems = (size_t)chunk * per_sample;
