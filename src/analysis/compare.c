@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/alloc.h"
 #include "analysis/compare.h"
 #include "core/context.h"
 #include "io/datasets.h"
@@ -269,8 +270,8 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   pt->neg_frac = slq->neg_frac;
   pt->neg_frac_se = slq->neg_frac_se;
   pt->grid_n = slq->grid_n;
-  pt->grid = malloc(slq->grid_n * sizeof *pt->grid);
-  pt->density = malloc(slq->grid_n * sizeof *pt->density);
+  pt->grid = hs_malloc(slq->grid_n * sizeof *pt->grid);
+  pt->density = hs_malloc(slq->grid_n * sizeof *pt->density);
   if (!pt->grid || !pt->density) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   memcpy(pt->grid, slq->grid, slq->grid_n * sizeof *pt->grid);
   memcpy(pt->density, slq->density, slq->grid_n * sizeof *pt->density);
@@ -386,7 +387,7 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
   hs_status st;
   double t0 = now_s();
   *out = NULL;
-  hs_cmp_result *res = calloc(1, sizeof *res);
+  hs_cmp_result *res = hs_calloc(1, sizeof *res);
   if (!res) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
   res->cfg = *cfg;
   drv d;
@@ -409,8 +410,8 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
                      2 * (cfg->train_samples + cfg->test_samples);
   d.units_total = runs * (cfg->train.epochs * d.epoch_units + cfg->n_stages * d.analysis_units);
   res->n_epoch_recs = cfg->train.epochs;
-  res->points = calloc(runs * cfg->n_stages, sizeof *res->points);
-  res->epochs = calloc(runs * cfg->train.epochs, sizeof *res->epochs);
+  res->points = hs_calloc(runs * cfg->n_stages, sizeof *res->points);
+  res->epochs = hs_calloc(runs * cfg->train.epochs, sizeof *res->epochs);
   if (!res->points || !res->epochs) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   HS_TRY(load_data(&d));
   char runs_dir[4096];

@@ -1,5 +1,6 @@
 /* The compare report (analysis/report.h). Every file is written atomically; the CLI writes
  * the whole folder under a temporary name and renames it at the end. */
+#include "core/alloc.h"
 #include "analysis/report.h"
 
 #include <errno.h>
@@ -126,7 +127,7 @@ char *hs_cmp_findings(const hs_cmp_result *r) {
                    c->kinds[k].name, z > 1.1 * a ? "grows" : z < 0.9 * a ? "shrinks" : "stays near", a, z, E, na, nz);
   }
   if (b.bad) { free(b.s); return NULL; }
-  if (!b.s) { b.s = calloc(1, 1); }
+  if (!b.s) { b.s = hs_calloc(1, 1); }
   return b.s;
 }
 
@@ -216,7 +217,7 @@ static char *stage_metric_svg(const hs_cmp_result *r, size_t off, const char *ti
 static char *curve_svg(const hs_cmp_result *r, size_t off, const char *title, const char *ylabel) {
   const hs_cmp_config *c = &r->cfg;
   size_t E = c->train.epochs;
-  double *x = malloc(E * sizeof *x), *y = malloc(c->n_kinds * E * sizeof *y);
+  double *x = hs_malloc(E * sizeof *x), *y = hs_malloc(c->n_kinds * E * sizeof *y);
   hs_line_series s[HS_CMP_MAX_KINDS];
   char *svg = NULL;
   if (!x || !y) goto done;

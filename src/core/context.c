@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 
 hs_context_options hs_context_defaults(void) {
@@ -17,7 +18,8 @@ hs_context_options hs_context_defaults(void) {
 hs_status hs_context_create(const hs_context_options *opt, hs_context **out) {
   *out = NULL;
   hs_context_options o = opt ? *opt : hs_context_defaults();
-  hs_context *ctx = calloc(1, sizeof *ctx);
+  hs_alloc_install_json_hooks();
+  hs_context *ctx = hs_calloc(1, sizeof *ctx);
   if (!ctx) return HS_E_NOMEM;
   ctx->dtype = o.dtype;
   ctx->threads = o.threads;
@@ -60,7 +62,16 @@ const char *hs_device_name(const hs_context *ctx) { return ctx->be->device_name;
 hs_dtype hs_context_dtype(const hs_context *ctx) { return ctx->dtype; }
 
 hs_status hs_dev_alloc(hs_context *ctx, hs_dtype t, size_t n, void **ptr) {
-  hs_status st = ctx->be->ops->alloc(ctx->be, n * hs_dtype_size(t), ptr);
+  return hs_dev_alloc_bytes(ctx, n * hs_dtype_size(t), ptr);
+}
+
+hs_status hs_dev_alloc_bytes(hs_context *ctx, size_t bytes, void **ptr) {
+  if (hs_alloc_inject()) {
+    *ptr = NULL;
+    return hs_fail(ctx, HS_E_NOMEM, "%s backend: out of device memory allocating %zu bytes (injected)",
+                   ctx->be->ops->name, bytes);
+  }
+  hs_status st = ctx->be->ops->alloc(ctx->be, bytes, ptr);
   if (st != HS_OK) return hs_fail_backend(ctx, st);
   return HS_OK;
 }
@@ -70,7 +81,7 @@ hs_status hs_dev_upload_f64(hs_context *ctx, hs_dtype t, void *dst, const double
   if (t == HS_F64) {
     st = ctx->be->ops->upload(ctx->be, dst, src, n * 8);
   } else {
-    float *tmp = malloc(n * sizeof *tmp + 1);
+    float *tmp = hs_malloc(n * sizeof *tmp + 1);
     if (!tmp) return hs_fail(ctx, HS_E_NOMEM, "out of host memory converting %zu values", n);
     for (size_t i = 0; i < n; i++) tmp[i] = (float)src[i];
     st = ctx->be->ops->upload(ctx->be, dst, tmp, n * 4);
@@ -84,7 +95,7 @@ hs_status hs_dev_download_f64(hs_context *ctx, hs_dtype t, double *dst, const vo
   if (t == HS_F64) {
     st = ctx->be->ops->download(ctx->be, dst, src, n * 8);
   } else {
-    float *tmp = malloc(n * sizeof *tmp + 1);
+    float *tmp = hs_malloc(n * sizeof *tmp + 1);
     if (!tmp) return hs_fail(ctx, HS_E_NOMEM, "out of host memory converting %zu values", n);
     st = ctx->be->ops->download(ctx->be, tmp, src, n * 4);
     for (size_t i = 0; st == HS_OK && i < n; i++) dst[i] = tmp[i];

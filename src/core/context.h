@@ -27,6 +27,8 @@ hs_status hs_progress(hs_context *ctx, const char *what, size_t done, size_t tot
 
 /* Allocation through the backend, with the context's message on failure. */
 hs_status hs_dev_alloc(hs_context *ctx, hs_dtype t, size_t n, void **ptr);
+/* The same for a byte count (integer arrays). Both count for core/alloc.h's injection. */
+hs_status hs_dev_alloc_bytes(hs_context *ctx, size_t bytes, void **ptr);
 hs_status hs_dev_upload_f64(hs_context *ctx, hs_dtype t, void *dst, const double *src, size_t n);
 hs_status hs_dev_download_f64(hs_context *ctx, hs_dtype t, double *dst, const void *src, size_t n);
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/atomic.h"
 
@@ -40,7 +41,7 @@ static mode_t creation_mode(void) {
  * directory, and the data are already safe. */
 static void sync_parent_dir(const char *path) {
   const char *slash = strrchr(path, '/');
-  char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+  char *dir = slash ? hs_strndup(path, (size_t)(slash - path) + (slash == path)) : hs_strdup(".");
   if (!dir) return;
   int fd = open(dir, O_RDONLY | O_DIRECTORY);
   if (fd >= 0) {
@@ -52,8 +53,8 @@ static void sync_parent_dir(const char *path) {
 
 hs_status hs_atomic_begin(hs_context *ctx, const char *path, hs_atomic_file *f) {
   f->fp = NULL;
-  f->path = strdup(path);
-  f->tmp_path = malloc(strlen(path) + sizeof ".tmp.XXXXXX");
+  f->path = hs_strdup(path);
+  f->tmp_path = hs_malloc(strlen(path) + sizeof ".tmp.XXXXXX");
   if (!f->path || !f->tmp_path) {
     release(f);
     return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);

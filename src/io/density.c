@@ -1,3 +1,4 @@
+#include "core/alloc.h"
 #include "io/density.h"
 
 #include <cjson/cJSON.h>
@@ -13,7 +14,7 @@
 
 char *hs_density_csv_path(const char *path) {
   size_t len = strlen(path);
-  char *out = malloc(len + 5);
+  char *out = hs_malloc(len + 5);
   if (!out) return NULL;
   memcpy(out, path, len + 1);
   if (len >= 5 && strcmp(path + len - 5, ".json") == 0)
@@ -75,7 +76,7 @@ static hs_status write_json(hs_context *ctx, const char *path, cJSON *root) {
   if (!text) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory formatting JSON", path);
   size_t len = strlen(text);
   text[len] = '\0';
-  char *buf = malloc(len + 2);
+  char *buf = hs_malloc(len + 2);
   hs_status st;
   if (!buf) {
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory formatting JSON", path);
@@ -317,11 +318,11 @@ hs_status hs_density_read(hs_context *ctx, const char *path, hs_density_file *ou
   }
   out->stride = stride;
   out->grid_n = (size_t)cJSON_GetArraySize(grid);
-  out->count = calloc(out->probes, sizeof *out->count);
-  out->nodes = calloc(out->probes * stride, sizeof *out->nodes);
-  out->weights = calloc(out->probes * stride, sizeof *out->weights);
-  out->grid = malloc(out->grid_n * sizeof *out->grid);
-  out->density = malloc(out->grid_n * sizeof *out->density);
+  out->count = hs_calloc(out->probes, sizeof *out->count);
+  out->nodes = hs_calloc(out->probes * stride, sizeof *out->nodes);
+  out->weights = hs_calloc(out->probes * stride, sizeof *out->weights);
+  out->grid = hs_malloc(out->grid_n * sizeof *out->grid);
+  out->density = hs_malloc(out->grid_n * sizeof *out->density);
   if (!out->count || !out->nodes || !out->weights || !out->grid || !out->density) {
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
     goto cleanup;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/datasets.h"
 #include "io/idx.h"
@@ -64,8 +65,8 @@ hs_status hs_data_fashion_mnist(hs_context *ctx, int train, size_t n, hs_data *o
     goto cleanup;
   }
   size_t N = lab.n, D = img.item_size;
-  out->X = malloc(N * D * sizeof *out->X + 1);
-  out->labels = malloc(N * sizeof *out->labels + 1);
+  out->X = hs_malloc(N * D * sizeof *out->X + 1);
+  out->labels = hs_malloc(N * sizeof *out->labels + 1);
   if (!out->X || !out->labels) {
     st = hs_fail(ctx, HS_E_NOMEM, "fashion-mnist: out of memory for %zu samples", N);
     goto cleanup;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "nn/model.h"
 #include "nn/spec_check.h"
 #include "nn/unit.h"
@@ -208,12 +209,12 @@ hs_status hs_nn_compile(hs_model *m) {
   hs_layer_shape *shapes = NULL;
   const hs_model_spec *sp = &m->spec;
   if (sp->form == HS_SPEC_MLP) {
-    expanded = malloc(sizeof *expanded);
+    expanded = hs_malloc(sizeof *expanded);
     if (!expanded) return hs_fail(m->ctx, HS_E_NOMEM, "out of host memory compiling the model");
     HS_TRY(hs_spec_mlp_to_layers(m->ctx, sp, expanded));
     sp = expanded;
   }
-  shapes = calloc((size_t)sp->n_layers + 1, sizeof *shapes);
+  shapes = hs_calloc((size_t)sp->n_layers + 1, sizeof *shapes);
   if (!shapes) {
     st = hs_fail(m->ctx, HS_E_NOMEM, "out of host memory compiling the model");
     goto cleanup;

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/alloc.h"
 #include "linalg/linop.h"
 #include "nn/hvp.h"
 #include "nn/model.h"
@@ -152,7 +153,7 @@ hs_status hs_linop_model(hs_model *m, hs_curvature which, hs_linop **out) {
   *out = NULL;
   hs_status st = need_data(m);
   if (st != HS_OK) return st;
-  hs_linop *op = calloc(1, sizeof *op);
+  hs_linop *op = hs_calloc(1, sizeof *op);
   if (!op) return hs_fail(m->ctx, HS_E_NOMEM, "out of host memory");
   *op = (hs_linop){.n = m->P, .dtype = m->dtype, .ctx = m->ctx,
                    .kind = which == HS_CURV_GGN ? "ggn" : "hessian", .apply = model_apply,

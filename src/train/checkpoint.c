@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/alloc.h"
 #include "io/safetensors.h"
 #include "train/trainer.h"
 
@@ -44,8 +45,8 @@ hs_status hs_trainer_save(hs_trainer *t, const char *name) {
   hs_st_entry ent[2];
   size_t n_ent = 0;
   if (t->o.optimizer == HS_OPT_ADAM || t->o.momentum != 0) {
-    a = malloc(P * sizeof *a);
-    b = malloc(P * sizeof *b);
+    a = hs_malloc(P * sizeof *a);
+    b = hs_malloc(P * sizeof *b);
     if (!a || !b) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory saving the optimiser state"); goto cleanup; }
     HS_TRY(hs_dev_download_f64(ctx, hs_nn_dtype(t->m), a, t->s1, P));
     ent[n_ent++] = (hs_st_entry){t->o.optimizer == HS_OPT_ADAM ? "exp_avg" : "momentum_buffer", 1, {P}, a};

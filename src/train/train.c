@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/alloc.h"
 #include "core/rng.h"
 #include "nn/hvp.h"
 #include "train/trainer.h"
@@ -54,14 +55,14 @@ hs_status hs_trainer_create(hs_model *m, const hs_dataset *train, const hs_datas
     return hs_fail(ctx, HS_E_INVALID, "batch %zu with %zu samples leaves a batch of 1 sample: batch norm needs >= 2 per batch", B, N);
   if (has_bn && test && opt->eval_batch && test->n % opt->eval_batch == 1 && sp->batchnorm == HS_BN_BATCH)
     return hs_fail(ctx, HS_E_INVALID, "eval batch %zu with %zu test samples leaves a batch of 1 sample", opt->eval_batch, test->n);
-  hs_trainer *t = calloc(1, sizeof *t);
+  hs_trainer *t = hs_calloc(1, sizeof *t);
   if (!t) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
   t->ctx = ctx;
   t->m = m;
   t->train = train;
   t->test = test;
   t->o = *opt;
-  t->perm = malloc(N * sizeof *t->perm);
+  t->perm = hs_malloc(N * sizeof *t->perm);
   if (!t->perm) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   HS_TRY(hs_dataset_create(ctx, N, train->input_dim, train->X, train->output_dim, train->labels, train->targets, &t->shuf));
   HS_TRY(hs_dev_alloc(ctx, dt, P, &t->G));
@@ -113,7 +114,7 @@ static void shuffle(hs_trainer *t, size_t e) {
 static hs_status push_record(hs_trainer *t, const hs_train_epoch *r) {
   if (t->n_recs == t->cap_recs) {
     size_t cap = t->cap_recs ? 2 * t->cap_recs : 16;
-    hs_train_epoch *p = realloc(t->recs, cap * sizeof *p);
+    hs_train_epoch *p = hs_realloc(t->recs, cap * sizeof *p);
     if (!p) return hs_fail(t->ctx, HS_E_NOMEM, "out of host memory");
     t->recs = p;
     t->cap_recs = cap;
