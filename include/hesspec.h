@@ -10,6 +10,18 @@
  *  - Ownership: an object returned through an `out` pointer belongs to the caller, who frees
  *    it with the matching _destroy/_free call. Objects borrow their context: destroy every
  *    model and dataset before the context. Input arrays are copied; the caller keeps them.
+ *  - Threads: a context and everything made from it (models, datasets, operators) belong to
+ *    one thread at a time; calls on one context are never concurrent. Different contexts
+ *    may be used from different threads at once (one context per thread): they share no
+ *    mutable state, except the process-wide settings below. hs_status_string, the
+ *    hs_*_defaults and hs_dtype_* are pure and callable from anywhere.
+ *  - Process-wide settings: creating a context sets OpenBLAS to one thread
+ *    (openblas_set_num_threads(1)) for the whole process, because OpenBLAS's own threading
+ *    changes summation orders with the thread count; the library threads around it on
+ *    fixed tiles (OpenMP, `threads` of the context), so results do not depend on it. A
+ *    program that uses OpenBLAS threads itself must set them again after hs_context_create.
+ *    cJSON's allocation hooks are pointed at the library's allocator (same malloc/free).
+ *    The library installs no signal handlers and reads no environment variable.
  */
 #ifndef HESSPEC_H
 #define HESSPEC_H
@@ -239,7 +251,13 @@ void hs_dataset_destroy(hs_dataset *d);
 size_t hs_dataset_size(const hs_dataset *d);
 
 /* Binds the data (uploaded once) and the batch size B (0 = all samples in one batch). The
- * per-batch state of the current parameters is computed lazily and cached. */
+ * per-batch state of the current parameters is computed lazily and cached.
+ * Lifetime: the model borrows d. It keeps a pointer to d (for its sizes, and for the
+ * per-batch uploads of a streaming bind); d must stay alive and unchanged until the model
+ * is destroyed or bound to other data (a later hs_model_bind, which drops the old binding
+ * first). Destroying d while it is bound and then calling the model is undefined.
+ * Failure: HS_E_INVALID (d does not fit the model or B) keeps the previous binding;
+ * any other failure (memory, backend) leaves the model unbound. */
 hs_status hs_model_bind(hs_model *m, const hs_dataset *d, size_t batch);
 
 /* ---- loss, gradient, Hessian-vector products -------------------------------------------- */

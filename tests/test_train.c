@@ -131,7 +131,7 @@ static void trajectory_case(hs_train_options o, double spec_wd, hs_batchnorm bn)
   OK(ctx, hs_model_bind(ref, tr, 0));
   size_t P = hs_model_num_params(m);
   double *th[E + 1] = {0}, *rm[E + 1] = {0}, *rv[E + 1] = {0};
-  recorder rc = {ref, th, rm, rv, P, 0};
+  recorder rc = {.ref = ref, .theta = th, .rmean = rm, .rvar = rv, .P = P, .nrun = 0};
   o.epochs = E;
   o.batch = 24; /* full batch: the shuffle only reorders the sum */
   hs_trainer *t;
@@ -242,7 +242,7 @@ static void bn_rule_case(hs_dtype dt, double mom, double tol) {
   hs_rng_normals(9, 400, 0, N * 4, X);
   size_t P = hs_model_num_params(m);
   double *th[E + 1] = {0}, *rm[E + 1] = {0}, *rv[E + 1] = {0};
-  recorder rc = {NULL, th, rm, rv, P, 7};
+  recorder rc = {.ref = NULL, .theta = th, .rmean = rm, .rvar = rv, .P = P, .nrun = 7};
   hs_train_options o = hs_train_defaults();
   o.lr = 0.3; o.epochs = E; o.batch = N; o.bn_momentum = mom;
   hs_trainer *t;

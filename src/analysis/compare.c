@@ -250,7 +250,8 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   HS_TRY(hs_nn_loss_grad(m, &pt->loss, G));
   HS_OP(ctx, ctx->be->ops->nrm2(ctx->be, hs_nn_dtype(m), hs_model_num_params(m), G, &pt->grad_norm));
   HS_TRY(hs_linop_model(m, HS_CURV_HESSIAN, &op));
-  hs_eig_options eo = {HS_EIG_TOP, 1, c->eig_tol, 0, c->probe_seed, 0};
+  hs_eig_options eo = {.which = HS_EIG_TOP, .count = 1, .tol = c->eig_tol, .max_steps = 0, .seed = c->probe_seed,
+                       .want_vectors = 0};
   HS_TRY(hs_eig_extremal(op, &eo, &top));
   eo.which = HS_EIG_BOTTOM;
   HS_TRY(hs_eig_extremal(op, &eo, &bot));
@@ -282,8 +283,19 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   snprintf(weights, sizeof weights, "trained by hesspec compare: %s, seed %llu, after %zu epochs%s", c->kinds[d->kind].name,
            (unsigned long long)c->seeds[d->seed_i], epoch, epoch ? "" : " (the initialisation)");
   pt->seconds = now_s() - t0;
-  hs_provenance prov = {"compare", "hessian", d->spec_json, weights, d->ana_desc, c->analysis_samples, ab, NULL,
-                        hs_nn_dtype(m), hs_backend_name(ctx), hs_device_name(ctx), c->probe_seed, pt->seconds};
+  hs_provenance prov = {.command = "compare",
+                        .operator_kind = "hessian",
+                        .model_json = d->spec_json,
+                        .weights = weights,
+                        .data = d->ana_desc,
+                        .samples = c->analysis_samples,
+                        .batch = ab,
+                        .matrix = NULL,
+                        .dtype = hs_nn_dtype(m),
+                        .backend = hs_backend_name(ctx),
+                        .device = hs_device_name(ctx),
+                        .seed = c->probe_seed,
+                        .elapsed = pt->seconds};
   snprintf(path, sizeof path, "%s/%s", d->dir, pt->density_file);
   HS_TRY(hs_density_write(ctx, path, &prov, slq));
   snprintf(path, sizeof path, "%s/%s", d->dir, pt->eig_top_file);

@@ -194,7 +194,8 @@ static char *stage_density_svg(const hs_cmp_result *r, size_t epoch) {
   snprintf(title, sizeof title, "Hessian spectral density, %s (seed %llu)", epoch ? "" : "initialisation",
            (unsigned long long)r->cfg.seeds[0]);
   if (epoch) snprintf(title, sizeof title, "Hessian spectral density after epoch %zu (seed %llu)", epoch, (unsigned long long)r->cfg.seeds[0]);
-  hs_plot_options o = {1, title, "eigenvalue", "density (log scale)", 760, 440};
+  hs_plot_options o = {.log_y = 1, .title = title, .xlabel = "eigenvalue", .ylabel = "density (log scale)", .width = 760,
+                       .height = 440};
   return n ? hs_svg_density(s, n, &o) : NULL;
 }
 

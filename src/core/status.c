@@ -40,12 +40,4 @@ hs_status hs_fail_backend(hs_context *ctx, hs_status st) {
   return st;
 }
 
-hs_status hs_backend_fail(hs_backend *be, hs_status st, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(be->errmsg, sizeof be->errmsg, fmt, ap);
-  va_end(ap);
-  return st;
-}
-
 const char *hs_last_error(const hs_context *ctx) { return ctx ? ctx->errmsg : ""; }

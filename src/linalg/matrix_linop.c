@@ -70,7 +70,7 @@ hs_status hs_linop_matrix(hs_context *ctx, size_t n, const double *A, double tol
   op->n = n;
   op->dtype = ctx->dtype;
   op->ctx = ctx;
-  op->kind = "matrix";
+  op->kind = HS_LINOP_MATRIX;
   op->apply = matrix_apply;
   op->max_block = 0;
   op->destroy = matrix_destroy;

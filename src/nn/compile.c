@@ -63,8 +63,9 @@ static hs_node *new_node(hs_model *m, hs_node_kind kind, const hs_unit *u, int i
 }
 
 static hs_window window_of(const hs_layer_spec *e, const hs_shape *in, const hs_shape *out) {
-  hs_window g = {in->dim[0], in->dim[1], in->dim[2], e->kernel[0], e->kernel[1], e->stride[0], e->stride[1],
-                 e->padding[0], e->padding[1], out->dim[1], out->dim[2]};
+  hs_window g = {.C = in->dim[0], .H = in->dim[1], .W = in->dim[2], .kh = e->kernel[0], .kw = e->kernel[1],
+                 .sh = e->stride[0], .sw = e->stride[1], .ph = e->padding[0], .pw = e->padding[1],
+                 .Ho = out->dim[1], .Wo = out->dim[2]};
   if (e->type == HS_LAYER_GLOBAL_AVGPOOL) {
     g.kh = g.sh = in->dim[1];
     g.kw = g.sw = in->dim[2];

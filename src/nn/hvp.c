@@ -144,7 +144,7 @@ cleanup:
 /* ---- the model as a linear operator ---- */
 
 static hs_status model_apply(hs_linop *self, size_t k, const void *X, void *Y) {
-  return hs_nn_apply(self->impl, self->kind[0] == 'g' ? HS_CURV_GGN : HS_CURV_HESSIAN, k, X, Y);
+  return hs_nn_apply(self->impl, self->kind == HS_LINOP_GGN ? HS_CURV_GGN : HS_CURV_HESSIAN, k, X, Y);
 }
 
 static void model_linop_destroy(hs_linop *self) { free(self); }
@@ -156,7 +156,7 @@ hs_status hs_linop_model(hs_model *m, hs_curvature which, hs_linop **out) {
   hs_linop *op = hs_calloc(1, sizeof *op);
   if (!op) return hs_fail(m->ctx, HS_E_NOMEM, "out of host memory");
   *op = (hs_linop){.n = m->P, .dtype = m->dtype, .ctx = m->ctx,
-                   .kind = which == HS_CURV_GGN ? "ggn" : "hessian", .apply = model_apply,
+                   .kind = which == HS_CURV_GGN ? HS_LINOP_GGN : HS_LINOP_HESSIAN, .apply = model_apply,
                    .max_block = 0, .destroy = model_linop_destroy, .impl = m};
   *out = op;
   return HS_OK;

@@ -181,7 +181,7 @@ hs_status hs_dataset_create(hs_context *ctx, size_t n, int input_dim, const doub
       return hs_fail(ctx, HS_E_INVALID, "targets: label %d of sample %zu is out of range [0, %d)", labels[i], i, output_dim);
   hs_dataset *d = hs_calloc(1, sizeof *d);
   if (!d) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
-  *d = (hs_dataset){ctx, n, input_dim, output_dim, NULL, NULL, NULL};
+  *d = (hs_dataset){.ctx = ctx, .n = n, .input_dim = input_dim, .output_dim = output_dim};
   d->X = hs_malloc(nx * sizeof *d->X);
   if (labels) d->labels = hs_malloc(n * sizeof *d->labels);
   if (targets) d->targets = hs_malloc(nt * sizeof *d->targets);

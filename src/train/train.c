@@ -201,7 +201,8 @@ hs_status hs_trainer_run(hs_trainer *t) {
   size_t done = 0;
 
   if (t->epoch == 0 && t->n_recs == 0) {
-    hs_train_epoch r0 = {0, NAN, NAN, NAN, NAN, hs_train_lr_at(&t->o, 0), 0};
+    hs_train_epoch r0 = {.epoch = 0, .loss = NAN, .accuracy = NAN, .test_loss = NAN, .test_accuracy = NAN,
+                         .lr = hs_train_lr_at(&t->o, 0), .seconds = 0};
     double t0 = now_s();
     HS_TRY(evaluate(t, &r0.test_loss, &r0.test_accuracy));
     r0.seconds = now_s() - t0;
@@ -245,8 +246,13 @@ hs_status hs_trainer_run(hs_trainer *t) {
       goto cleanup;
     }
     t->epoch++;
-    hs_train_epoch r = {t->epoch, loss_sum / (double)N,
-                        sp->loss == HS_LOSS_CROSS_ENTROPY ? (double)correct / (double)N : NAN, NAN, NAN, lr, 0};
+    hs_train_epoch r = {.epoch = t->epoch,
+                        .loss = loss_sum / (double)N,
+                        .accuracy = sp->loss == HS_LOSS_CROSS_ENTROPY ? (double)correct / (double)N : NAN,
+                        .test_loss = NAN,
+                        .test_accuracy = NAN,
+                        .lr = lr,
+                        .seconds = 0};
     HS_TRY(evaluate(t, &r.test_loss, &r.test_accuracy));
     r.seconds = now_s() - t0;
     HS_TRY(push_record(t, &r));
