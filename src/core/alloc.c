@@ -22,8 +22,27 @@ void *hs_realloc(void *p, size_t bytes) { return hs_alloc_inject() ? NULL : real
 char *hs_strdup(const char *s) { return hs_alloc_inject() ? NULL : strdup(s); }
 char *hs_strndup(const char *s, size_t n) { return hs_alloc_inject() ? NULL : strndup(s, n); }
 
+static _Thread_local int json_oom;
+
+static void *json_malloc(size_t bytes) {
+  void *p = hs_malloc(bytes);
+  if (!p) json_oom = 1;
+  return p;
+}
+
+void hs_json_oom_clear(void) { json_oom = 0; }
+int hs_json_oom(void) { return json_oom; }
+
+void hs_json_put(cJSON *object, const char *key, cJSON *item) {
+  if (item && !cJSON_AddItemToObject(object, key, item)) cJSON_Delete(item);
+}
+
+void hs_json_push(cJSON *array, cJSON *item) {
+  if (item && !cJSON_AddItemToArray(array, item)) cJSON_Delete(item);
+}
+
 void hs_alloc_install_json_hooks(void) {
-  cJSON_Hooks h = {.malloc_fn = hs_malloc, .free_fn = free};
+  cJSON_Hooks h = {.malloc_fn = json_malloc, .free_fn = free};
   cJSON_InitHooks(&h);
 }
 

@@ -24,6 +24,18 @@ char *hs_strndup(const char *s, size_t n);
 
 /* Points cJSON at hs_malloc/free (process-wide; idempotent). Called by hs_context_create. */
 void hs_alloc_install_json_hooks(void);
+/* cJSON's builders (cJSON_Add*, cJSON_Create* into a parent) drop what they cannot allocate
+ * and carry on, so a document built under a shortage is silently incomplete. A writer calls
+ * hs_json_oom_clear() before building and fails with HS_E_NOMEM if hs_json_oom() says an
+ * allocation of cJSON's failed since. Per thread. */
+void hs_json_oom_clear(void);
+int hs_json_oom(void);
+/* cJSON_AddItemToObject / cJSON_AddItemToArray that free the item when they cannot add it
+ * (cJSON keeps it the caller's, which leaks it in `add(o, k, cJSON_Create...())`); a NULL
+ * item or parent is a no-op (the failure is already in hs_json_oom). */
+struct cJSON;
+void hs_json_put(struct cJSON *object, const char *key, struct cJSON *item);
+void hs_json_push(struct cJSON *array, struct cJSON *item);
 
 /* Counts an allocation; non-zero when the armed hook says this one must fail. */
 int hs_alloc_inject(void);

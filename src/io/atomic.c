@@ -38,17 +38,22 @@ static mode_t creation_mode(void) {
 }
 
 /* Makes the rename itself durable. Best effort: some filesystems refuse fsync on a
- * directory, and the data are already safe. */
+ * directory, and the data are already safe. No allocation: after the rename nothing may
+ * fail for want of memory. */
 static void sync_parent_dir(const char *path) {
   const char *slash = strrchr(path, '/');
-  char *dir = slash ? hs_strndup(path, (size_t)(slash - path) + (slash == path)) : hs_strdup(".");
-  if (!dir) return;
+  char dir[4096] = ".";
+  if (slash) {
+    size_t len = (size_t)(slash - path) + (slash == path);
+    if (len >= sizeof dir) return;
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+  }
   int fd = open(dir, O_RDONLY | O_DIRECTORY);
   if (fd >= 0) {
     (void)fsync(fd);
     close(fd);
   }
-  free(dir);
 }
 
 hs_status hs_atomic_begin(hs_context *ctx, const char *path, hs_atomic_file *f) {

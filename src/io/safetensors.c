@@ -142,7 +142,12 @@ hs_status hs_st_parse(hs_context *ctx, const char *name, char *buf, size_t len,
     goto cleanup;
   }
   const char *end = NULL;
+  hs_json_oom_clear();
   root = cJSON_ParseWithLengthOpts(htext, hl, &end, 0);
+  if (!root && hs_json_oom()) {
+    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory parsing the header", name);
+    goto cleanup;
+  }
   if (!root) {
     char why[96];
     hs_json_error_str(htext, hl, end, why, sizeof why);
@@ -469,7 +474,7 @@ hs_status hs_st_write(hs_context *ctx, const char *path, hs_dtype file_dtype,
   }
   sb_str(&h, "}");
   /* The data section starts 8-byte aligned, so every f64 tensor in it is aligned. */
-  while (h.len % 8) sb_str(&h, " ");
+  while (!h.oom && h.len % 8) sb_str(&h, " "); /* sb_put does nothing once out of memory */
   if (h.oom) {
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory building the header", path);
     goto cleanup;

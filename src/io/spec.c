@@ -391,7 +391,9 @@ hs_status hs_spec_from_cjson(hs_context *ctx, const char *name, const cJSON *obj
 hs_status hs_spec_parse(hs_context *ctx, const char *name, const char *json, size_t len,
                         hs_model_spec *out) {
   const char *end = NULL;
+  hs_json_oom_clear();
   cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+  if (!root && hs_json_oom()) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory parsing the JSON", name);
   if (!root) {
     char why[96];
     hs_json_error_str(json, len, end, why, sizeof why);

@@ -241,9 +241,10 @@ static hs_status bind(hs_model *m, const hs_dataset *d, size_t batch, int may_ca
     HS_TRY(hs_dev_upload_f64(ctx, m->dtype, m->T, d->targets, N * (size_t)d->output_dim));
   }
   int cache_all = may_cache && m->n_batches * hs_nn_state_bytes(m, B) <= cache_budget_bytes(ctx);
-  m->n_states = cache_all ? m->n_batches : 1;
-  m->states = hs_calloc(m->n_states, sizeof *m->states);
+  size_t n_states = cache_all ? m->n_batches : 1;
+  m->states = hs_calloc(n_states, sizeof *m->states);
   if (!m->states) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
+  m->n_states = n_states; /* only now: unbind frees n_states states */
   for (size_t i = 0; i < m->n_states; i++) HS_TRY(hs_nn_state_create(m, &m->states[i], (int)B));
   return HS_OK;
 cleanup:
