@@ -1,4 +1,5 @@
 /* hesspec <command> [options]: dispatch to the subcommands. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "io/atomic.h"
 
 /* The command table: add one line per command. */
 static const hs_cli_command *const commands[] = {
@@ -63,9 +65,20 @@ static void install_signal_handlers(void) {
   sigaction(SIGTERM, &sa, NULL);
 }
 
+/* HESSPEC_TEST_FAIL_WRITE=N: the N-th write-side step of the atomic writer fails with
+ * ENOSPC, so the suites can check a full disk end to end (docs/robustness.md). */
+static void arm_write_failure(void) {
+  const char *e = getenv("HESSPEC_TEST_FAIL_WRITE");
+  if (!e || !*e) return;
+  char *end;
+  unsigned long long n = strtoull(e, &end, 10);
+  if (*end == '\0' && n > 0) hs_atomic_test_fail((size_t)n, ENOSPC);
+}
+
 int main(int argc, char **argv) {
   default_to_passive_waiting(argv);
   install_signal_handlers();
+  arm_write_failure();
   if (argc < 2) {
     overview(stderr);
     return HS_EXIT_USAGE;

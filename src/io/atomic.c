@@ -10,6 +10,23 @@
 #include "core/context.h"
 #include "io/atomic.h"
 
+static size_t fail_at, steps;
+static int fail_errno;
+
+void hs_atomic_test_fail(size_t n, int err) {
+  fail_at = n;
+  steps = 0;
+  fail_errno = err;
+}
+
+/* Counts a write-side step; 1 (with errno set) when the armed hook fails this one. */
+static int injected(void) {
+  if (__builtin_expect(!fail_at, 1)) return 0;
+  if (++steps != fail_at) return 0;
+  errno = fail_errno;
+  return 1;
+}
+
 static void release(hs_atomic_file *f) {
   free(f->path);
   free(f->tmp_path);
@@ -65,7 +82,7 @@ hs_status hs_atomic_begin(hs_context *ctx, const char *path, hs_atomic_file *f) 
     return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
   }
   sprintf(f->tmp_path, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(f->tmp_path);
+  int fd = injected() ? -1 : mkstemp(f->tmp_path);
   if (fd < 0) {
     int e = errno;
     release(f);
@@ -85,7 +102,7 @@ hs_status hs_atomic_begin(hs_context *ctx, const char *path, hs_atomic_file *f) 
 
 hs_status hs_atomic_write(hs_context *ctx, hs_atomic_file *f, const void *data, size_t len) {
   if (!f->fp) return hs_fail(ctx, HS_E_INTERNAL, "write to an atomic file that is not open");
-  if (len && fwrite(data, 1, len, f->fp) != len)
+  if (len && (injected() || fwrite(data, 1, len, f->fp) != len))
     return hs_fail(ctx, HS_E_OUTPUT, "%s: write failed: %s", f->path, strerror(errno));
   return HS_OK;
 }
@@ -99,10 +116,10 @@ hs_status hs_atomic_commit(hs_context *ctx, hs_atomic_file *f) {
   const char *what = NULL;
   int e = 0;
   /* fflush and fsync first: a full disk or quota shows up here, not after the rename. */
-  if (fflush(f->fp) != 0 || ferror(f->fp)) {
+  if (injected() || fflush(f->fp) != 0 || ferror(f->fp)) {
     what = "write failed";
     e = errno;
-  } else if (fsync(fileno(f->fp)) != 0) {
+  } else if (injected() || fsync(fileno(f->fp)) != 0) {
     what = "fsync failed";
     e = errno;
   }
@@ -111,7 +128,7 @@ hs_status hs_atomic_commit(hs_context *ctx, hs_atomic_file *f) {
     e = errno;
   }
   f->fp = NULL;
-  if (!what && rename(f->tmp_path, f->path) != 0) {
+  if (!what && (injected() || rename(f->tmp_path, f->path) != 0)) {
     what = "cannot rename into place";
     e = errno;
   }
