@@ -218,6 +218,11 @@ Test(compare, bad_input_exits_2_naming_it) {
     cr_assert_eq(rc, 1, "unwritable folder: exit %d (%s)", rc, errtext);
     cr_assert(strstr(errtext, "ro/rep"), "%s", errtext);
   }
+  write_text("plain", "a file, not a folder");
+  rc = hesspec("compare --preset ok.json --out plain/rep");
+  cr_assert_eq(rc, 1, "output through a file: exit %d (%s)", rc, errtext);
+  cr_assert(strstr(errtext, "plain/rep"), "%s", errtext);
+  cr_assert_eq(unlink(path("plain")), 0);
   rc = hesspec("compare --preset ok.json --out no/such/dir/rep");
   cr_assert_eq(rc, 1, "missing parent: exit %d (%s)", rc, errtext);
   cr_assert(strstr(errtext, "no/such/dir/rep"), "%s", errtext);
