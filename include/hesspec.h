@@ -10,6 +10,18 @@
  *  - Ownership: an object returned through an `out` pointer belongs to the caller, who frees
  *    it with the matching _destroy/_free call. Objects borrow their context: destroy every
  *    model and dataset before the context. Input arrays are copied; the caller keeps them.
+ *  - Threads: a context and everything made from it (models, datasets, operators) belong to
+ *    one thread at a time; calls on one context are never concurrent. Different contexts
+ *    may be used from different threads at once (one context per thread): they share no
+ *    mutable state, except the process-wide settings below. hs_status_string, the
+ *    hs_*_defaults and hs_dtype_* are pure and callable from anywhere.
+ *  - Process-wide settings: creating a context sets OpenBLAS to one thread
+ *    (openblas_set_num_threads(1)) for the whole process, because OpenBLAS's own threading
+ *    changes summation orders with the thread count; the library threads around it on
+ *    fixed tiles (OpenMP, `threads` of the context), so results do not depend on it. A
+ *    program that uses OpenBLAS threads itself must set them again after hs_context_create.
+ *    cJSON's allocation hooks are pointed at the library's allocator (same malloc/free).
+ *    The library installs no signal handlers and reads no environment variable.
  */
 #ifndef HESSPEC_H
 #define HESSPEC_H
@@ -26,13 +38,22 @@ extern "C" {
 typedef enum {
   HS_OK = 0,
   HS_E_INVALID,     /* bad input or usage: a file, field or value is wrong (CLI exit 2) */
-  HS_E_IO,          /* a file could not be read or written (CLI exit 2 when it is an input) */
-  HS_E_NOMEM,       /* host or device memory exhausted */
-  HS_E_BACKEND,     /* a BLAS/LAPACK/CUDA call failed */
-  HS_E_UNSUPPORTED, /* the build or the device lacks the feature asked for */
-  HS_E_NUMERIC,     /* NaN/Inf or a breakdown the method cannot recover from */
-  HS_E_INTERNAL     /* a bug: an invariant of the library does not hold */
+  HS_E_IO,          /* an input could not be read: missing, unreadable, truncated (CLI exit 2) */
+  HS_E_NOMEM,       /* host or device memory exhausted (CLI exit 1) */
+  HS_E_BACKEND,     /* a BLAS/LAPACK/CUDA call failed (CLI exit 1) */
+  HS_E_UNSUPPORTED, /* the build or the device lacks the feature asked for (CLI exit 2) */
+  HS_E_NUMERIC,     /* NaN/Inf or a breakdown the method cannot recover from (CLI exit 1) */
+  HS_E_INTERNAL,    /* a bug: an invariant of the library does not hold (CLI exit 1) */
+  /* Appended (the values above are stable): */
+  HS_E_CANCELLED,   /* a hook (progress, epoch) asked to stop; nothing half-written is left
+                     * (CLI: 130 after SIGINT, 143 after SIGTERM, else 1) */
+  HS_E_OUTPUT       /* a result could not be written: the folder is missing or not a folder,
+                     * the disk is full, a write/fsync/rename failed. The older file at that
+                     * path, if any, is untouched and no temporary file is left (CLI exit 1) */
 } hs_status;
+/* Reading and writing are told apart by status, not by errno: every reader reports HS_E_IO
+ * (the user's input is at fault: exit 2), every writer of results HS_E_OUTPUT (the run
+ * failed: exit 1). */
 
 typedef enum { HS_F64 = 0, HS_F32 = 1 } hs_dtype;
 
@@ -46,15 +67,29 @@ const char *hs_dtype_name(hs_dtype t);
 
 /* ---- context ------------------------------------------------------------------------- */
 
-/* Progress hook: the library calls it during long work; only the CLI draws. `done` of
- * `total` units of the phase `what` are complete. Return non-zero to ask for cancellation. */
-typedef int (*hs_progress_fn)(void *user, const char *what, size_t done, size_t total);
+/* Progress hook: the library calls it during long work (at least once per Lanczos step,
+ * probe, epoch batch or assembled column); only the CLI draws. `done` of `total` units of
+ * the phase `what` are complete. Return HS_OK to go on; any other status stops the work at
+ * once, and the call that was running returns that very status (HS_E_CANCELLED by
+ * convention) with the message "<what>: cancelled after <done> of <total>". This is the
+ * only way to cancel: the library installs no signal handlers (the CLI's handlers set a
+ * flag that its hook turns into HS_E_CANCELLED). The hook runs on the calling thread. */
+typedef hs_status (*hs_progress_fn)(void *user, const char *what, size_t done, size_t total);
 
 typedef struct {
   const char *device; /* "auto" (GPU if usable, else CPU), "cpu", "cuda", "cuda:N"; NULL = "auto" */
   hs_dtype dtype;     /* arithmetic of models and operators created in this context */
   int threads;        /* CPU threads; 0 = all cores */
   int tf32;           /* allow TF32 tensor-core GEMMs on the GPU (f32 only) */
+  /* Memory budgets in MiB (the library reads no environment variable; the CLI passes
+   * HESSPEC_CACHE_MB, HESSPEC_RSTATE_MB and HESSPEC_CONV_MB here). They trade memory for
+   * recomputation only: results are the same bits whatever they are (docs/engine.md). */
+  size_t cache_mb;  /* per-batch states kept for every batch while they fit (4096; 0 = none) */
+  size_t rstate_mb; /* R-pass state per chunk of directions (1024; at least one direction) */
+  size_t conv_mb;   /* im2col workspace per conv chunk of samples (256; at least 1) */
+  /* The folder of the Fashion-MNIST IDX files (copied); NULL or "" = the Debian package's
+   * /usr/share/datasets/fashion-mnist. The CLI passes $HESSPEC_DATA. */
+  const char *data_dir;
 } hs_context_options;
 
 hs_context_options hs_context_defaults(void);
@@ -216,7 +251,13 @@ void hs_dataset_destroy(hs_dataset *d);
 size_t hs_dataset_size(const hs_dataset *d);
 
 /* Binds the data (uploaded once) and the batch size B (0 = all samples in one batch). The
- * per-batch state of the current parameters is computed lazily and cached. */
+ * per-batch state of the current parameters is computed lazily and cached.
+ * Lifetime: the model borrows d. It keeps a pointer to d (for its sizes, and for the
+ * per-batch uploads of a streaming bind); d must stay alive and unchanged until the model
+ * is destroyed or bound to other data (a later hs_model_bind, which drops the old binding
+ * first). Destroying d while it is bound and then calling the model is undefined.
+ * Failure: HS_E_INVALID (d does not fit the model or B) keeps the previous binding;
+ * any other failure (memory, backend) leaves the model unbound. */
 hs_status hs_model_bind(hs_model *m, const hs_dataset *d, size_t batch);
 
 /* ---- loss, gradient, Hessian-vector products -------------------------------------------- */

@@ -3,7 +3,9 @@
 #   1. the release suite (BUILD, as `make test`);
 #   2. the whole CPU suite under AddressSanitizer + UndefinedBehaviorSanitizer, Debug, halting
 #      on the first error (BUILD-asan); allocator_may_return_null=1 because the suites test
-#      that impossible allocations come back as HS_E_NOMEM;
+#      that impossible allocations come back as HS_E_NOMEM; abort_on_error=1 because
+#      Criterion ignores the exit status of its workers, so a leak report at a worker's exit
+#      fails the suite only when LeakSanitizer aborts;
 #   3. a build with HS_CUDA=ON and warnings as errors in C (HS_WERROR) and in the CUDA host
 #      code (HS_CUDA_WERROR), Hopper only to keep it short (BUILD-werror). nvcc is required
 #      here: a machine without it fails this gate instead of skipping it;
@@ -26,7 +28,7 @@ step "2/4 CPU suite under ASan + UBSan in $BUILD-asan"
 cmake -S . -B "$BUILD-asan" -DCMAKE_BUILD_TYPE=Debug -DHS_CUDA=OFF -DHS_SANITIZE=ON >/dev/null
 cmake --build "$BUILD-asan" -j "$JOBS"
 (cd "$BUILD-asan" &&
-  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1 \
+  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1:abort_on_error=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest -L cpu --output-on-failure -j "$JOBS" --timeout 1200)
 

@@ -45,7 +45,7 @@ Test(atomic, abort_leaves_nothing) {
 
 Test(atomic, failed_begin_leaves_nothing) {
   const char *p = io_path("no/such/dir/out.json");
-  io_assert_fail(hs_write_file_atomic(io_ctx, p, "x", 1), HS_E_IO, p, "cannot create");
+  io_assert_fail(hs_write_file_atomic(io_ctx, p, "x", 1), HS_E_OUTPUT, p, "cannot create");
   cr_assert_eq(io_dir_entries(), 0);
 }
 
@@ -53,7 +53,7 @@ Test(atomic, failed_rename_removes_temporary) {
   /* A directory in the way makes the final rename fail after all data were written. */
   const char *p = io_path("taken");
   cr_assert_eq(mkdir(p, 0755), 0);
-  io_assert_fail(hs_write_file_atomic(io_ctx, p, "data", 4), HS_E_IO, p, "rename");
+  io_assert_fail(hs_write_file_atomic(io_ctx, p, "data", 4), HS_E_OUTPUT, p, "rename");
   cr_assert_eq(io_dir_entries(), 1); /* only the directory */
   struct stat sb;
   cr_assert_eq(stat(p, &sb), 0);
@@ -71,7 +71,7 @@ Test(atomic, failed_write_removes_temporary) {
   /* Closing the descriptor under stdio makes the next flush fail as a full disk would. */
   close(fileno(f.fp));
   fputs("more", f.fp);
-  io_assert_fail(hs_atomic_commit(io_ctx, &f), HS_E_IO, p, "failed");
+  io_assert_fail(hs_atomic_commit(io_ctx, &f), HS_E_OUTPUT, p, "failed");
   cr_assert(!io_exists(p));
   cr_assert_eq(io_dir_entries(), 0);
 }

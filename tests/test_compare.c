@@ -1,8 +1,9 @@
 /* hesspec compare (and the train command): a tiny preset produces every file of the report
  * with consistent numbers (summary vs density, eigenvalue and log files), the effective preset
  * (config.json) reproduces the run bit for bit, and bad input (unknown preset keys and
- * values, impossible sizes, an unwritable or foreign output folder) exits 2 with a message
- * naming it and leaves nothing behind. */
+ * values, impossible sizes, a foreign output folder) exits 2 with a message naming it and
+ * leaves nothing behind; an output folder that cannot be created exits 1 (an output-side
+ * failure, the inputs were fine). */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -274,11 +275,16 @@ Test(compare, bad_input_exits_2_naming_it) {
   cr_assert_eq(mkdir(path("ro"), 0555), 0);
   int rc = hesspec("compare --preset ok.json --out ro/rep");
   if (geteuid() != 0) { /* root writes anywhere */
-    cr_assert_eq(rc, 2, "unwritable folder: exit %d (%s)", rc, errtext);
+    cr_assert_eq(rc, 1, "unwritable folder: exit %d (%s)", rc, errtext);
     cr_assert(strstr(errtext, "ro/rep"), "%s", errtext);
   }
+  write_text("plain", "a file, not a folder");
+  rc = hesspec("compare --preset ok.json --out plain/rep");
+  cr_assert_eq(rc, 1, "output through a file: exit %d (%s)", rc, errtext);
+  cr_assert(strstr(errtext, "plain/rep"), "%s", errtext);
+  cr_assert_eq(unlink(path("plain")), 0);
   rc = hesspec("compare --preset ok.json --out no/such/dir/rep");
-  cr_assert_eq(rc, 2, "missing parent: exit %d (%s)", rc, errtext);
+  cr_assert_eq(rc, 1, "missing parent: exit %d (%s)", rc, errtext);
   cr_assert(strstr(errtext, "no/such/dir/rep"), "%s", errtext);
   /* a folder that is not a report is never replaced */
   cr_assert_eq(mkdir(path("mine"), 0755), 0);

@@ -37,7 +37,7 @@ Test(datasets, fashion_mnist_from_hesspec_data) {
   unsigned di[3] = {3, 28, 28}, dl[1] = {3};
   gz_idx("t10k-images-idx3-ubyte.gz", 0x803, 3, di, img, sizeof img);
   gz_idx("t10k-labels-idx1-ubyte.gz", 0x801, 1, dl, lab, sizeof lab);
-  setenv("HESSPEC_DATA", io_dir, 1);
+  snprintf(io_ctx->data_dir, sizeof io_ctx->data_dir, "%s", io_dir); /* the CLI's $HESSPEC_DATA */
   hs_model_spec s = spec(784, 10, HS_LOSS_CROSS_ENTROPY);
   hs_data d;
   io_assert_ok(hs_data_open(io_ctx, "fashion-mnist:test", 2, 0, &s, &d));
@@ -69,13 +69,11 @@ Test(datasets, fashion_mnist_from_hesspec_data) {
   hs_model_spec bad = spec(100, 10, HS_LOSS_CROSS_ENTROPY);
   io_assert_fail(hs_data_open(io_ctx, "fashion-mnist:test", 1, 0, &bad, &d), HS_E_INVALID,
                  "fashion-mnist", "input_dim 100");
-  unsetenv("HESSPEC_DATA");
 }
 
 Test(datasets, installed_fashion_mnist) {
-  unsetenv("HESSPEC_DATA");
   char p[512];
-  snprintf(p, sizeof p, "%s/t10k-labels-idx1-ubyte.gz", hs_fashion_mnist_dir());
+  snprintf(p, sizeof p, "%s/t10k-labels-idx1-ubyte.gz", hs_fashion_mnist_dir(io_ctx));
   if (!io_exists(p)) cr_skip_test("dataset-fashion-mnist is not installed");
   hs_model_spec s = spec(784, 10, HS_LOSS_CROSS_ENTROPY);
   hs_data d;

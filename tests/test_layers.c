@@ -244,10 +244,15 @@ Test(layers, conv_chunks_agree_with_one_chunk) {
   double *out[2] = {NULL, NULL};
   size_t P = 0;
   for (int pass = 0; pass < 2; pass++) {
-    setenv("HESSPEC_CONV_MB", pass ? "1" : "512", 1);
-    hs_model *m = hs_test_model(ctx, &c[ci].spec, 3);
-    hs_dataset *d = hs_test_data(ctx, &c[ci].spec, 600, 4);
-    cr_assert_eq(hs_model_bind(m, d, 300), HS_OK, "%s", hs_last_error(ctx));
+    hs_context_options o = hs_context_defaults();
+    o.device = "cpu";
+    o.threads = 1;
+    o.conv_mb = pass ? 1 : 512;
+    hs_context *cc = NULL;
+    cr_assert_eq(hs_context_create(&o, &cc), HS_OK);
+    hs_model *m = hs_test_model(cc, &c[ci].spec, 3);
+    hs_dataset *d = hs_test_data(cc, &c[ci].spec, 600, 4);
+    cr_assert_eq(hs_model_bind(m, d, 300), HS_OK, "%s", hs_last_error(cc));
     P = hs_model_num_params(m);
     double *v = hs_test_vec(2 * P, 5);
     out[pass] = malloc(2 * P * sizeof *out[pass]);
@@ -255,8 +260,8 @@ Test(layers, conv_chunks_agree_with_one_chunk) {
     free(v);
     hs_model_destroy(m);
     hs_dataset_destroy(d);
+    hs_context_destroy(cc);
   }
-  unsetenv("HESSPEC_CONV_MB");
   cr_expect_leq(hs_test_relerr(out[1], out[0], 2 * P, 1e-12), 1e-12, "%s: chunked conv differs", c[ci].name);
   free(out[0]); free(out[1]);
   (void)n;

@@ -101,7 +101,7 @@ typedef struct {
   size_t P, nrun;
 } recorder;
 
-static int record(void *user, hs_model *m, const hs_train_epoch *r) {
+static hs_status record(void *user, hs_model *m, const hs_train_epoch *r) {
   recorder *rc = user;
   rc->theta[r->epoch] = malloc(rc->P * sizeof(double));
   hs_model_get_params(m, rc->theta[r->epoch]);
@@ -110,7 +110,7 @@ static int record(void *user, hs_model *m, const hs_train_epoch *r) {
     rc->rvar[r->epoch] = malloc(rc->nrun * sizeof(double));
     hs_model_get_running(m, 0, rc->rmean[r->epoch], rc->rvar[r->epoch]);
   }
-  return 0;
+  return HS_OK;
 }
 
 /* grad of the spec's loss (data + spec weight decay) at theta, over all samples */
@@ -131,7 +131,7 @@ static void trajectory_case(hs_train_options o, double spec_wd, hs_batchnorm bn)
   OK(ctx, hs_model_bind(ref, tr, 0));
   size_t P = hs_model_num_params(m);
   double *th[E + 1] = {0}, *rm[E + 1] = {0}, *rv[E + 1] = {0};
-  recorder rc = {ref, th, rm, rv, P, 0};
+  recorder rc = {.ref = ref, .theta = th, .rmean = rm, .rvar = rv, .P = P, .nrun = 0};
   o.epochs = E;
   o.batch = 24; /* full batch: the shuffle only reorders the sum */
   hs_trainer *t;
@@ -242,7 +242,7 @@ static void bn_rule_case(hs_dtype dt, double mom, double tol) {
   hs_rng_normals(9, 400, 0, N * 4, X);
   size_t P = hs_model_num_params(m);
   double *th[E + 1] = {0}, *rm[E + 1] = {0}, *rv[E + 1] = {0};
-  recorder rc = {NULL, th, rm, rv, P, 7};
+  recorder rc = {.ref = NULL, .theta = th, .rmean = rm, .rvar = rv, .P = P, .nrun = 7};
   hs_train_options o = hs_train_defaults();
   o.lr = 0.3; o.epochs = E; o.batch = N; o.bn_momentum = mom;
   hs_trainer *t;
@@ -434,15 +434,15 @@ Test(train, resume_refuses_other_settings) {
 /* ---- divergence and bad options ---- */
 
 /* After epoch 2, a huge (finite) weight: epoch 3's loss overflows. */
-static int blow_up_after_2(void *user, hs_model *m, const hs_train_epoch *r) {
-  if (r->epoch != 2) return 0;
+static hs_status blow_up_after_2(void *user, hs_model *m, const hs_train_epoch *r) {
+  if (r->epoch != 2) return HS_OK;
   size_t P = hs_model_num_params(m);
   double *th = malloc(P * sizeof *th);
   hs_model_get_params(m, th);
   for (size_t i = 0; i < P; i++) th[i] *= 1e300;
   hs_model_set_params(m, th);
   free(th);
-  return 0;
+  return HS_OK;
 }
 
 Test(train, divergence_stops_and_keeps_the_last_checkpoint) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/alloc.h"
 #include "analysis/compare.h"
 #include "analysis/optimum.h"
 #include "core/context.h"
@@ -57,11 +58,16 @@ __attribute__((format(printf, 2, 3))) static void note(drv *d, const char *fmt, 
 }
 
 /* Inner phases (train, gradient, lanczos) stay silent: one bar for the whole comparison. */
-static int quiet_progress(void *user, const char *what, size_t done, size_t total) { return 0; }
-
-static int tick(drv *d, size_t units) {
+/* The caller's hook sees one phase, "compare", advanced by tick(); the inner phases (train,
+ * lanczos, ...) only poll it, at the current count, so that cancellation stays prompt. */
+static hs_status tick(drv *d, size_t units) {
   d->units_done += units;
-  return d->user_progress ? d->user_progress(d->user_progress_data, "compare", d->units_done, d->units_total) : 0;
+  return d->user_progress ? d->user_progress(d->user_progress_data, "compare", d->units_done, d->units_total) : HS_OK;
+}
+
+static hs_status inner_progress(void *user, const char *what, size_t done, size_t total) {
+  (void)what, (void)done, (void)total;
+  return tick(user, 0);
 }
 
 /* ---- data ---- */
@@ -219,7 +225,7 @@ static size_t eval_batch(size_t n, size_t ab) {
  * one-hot targets, the classification accuracy) */
 static hs_status argmax_agreement(hs_model *m, const hs_dataset *data, double *acc) {
   size_t n = data->n, C = (size_t)data->output_dim, agree = 0;
-  double *F = malloc(n * C * sizeof *F);
+  double *F = hs_malloc(n * C * sizeof *F);
   if (!F) return hs_fail(hs_model_context(m), HS_E_NOMEM, "out of host memory");
   hs_status st = hs_model_outputs(m, F);
   for (size_t i = 0; st == HS_OK && i < n; i++) {
@@ -278,13 +284,14 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   /* after training the top 2C eigenvalues (the outliers); elsewhere the largest only */
   size_t P = hs_model_num_params(m), want = c->outliers && epoch == c->train.epochs ? 2 * (size_t)d->ana->output_dim : 1;
   if (want > P) want = P;
-  hs_eig_options eo = {HS_EIG_TOP, want, c->eig_tol, 0, c->probe_seed, 0};
+  hs_eig_options eo = {.which = HS_EIG_TOP, .count = want, .tol = c->eig_tol, .max_steps = 0, .seed = c->probe_seed,
+                       .want_vectors = 0};
   HS_TRY(hs_eig_extremal(op, &eo, &top));
   pt->outliers = -1;
   pt->outlier_gap = NAN;
   pt->top_found = top->found;
   if (want > 1 && top->found >= 2) {
-    double *desc = malloc(top->found * sizeof *desc);
+    double *desc = hs_malloc(top->found * sizeof *desc);
     if (!desc) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
     for (size_t i = 0; i < top->found; i++) desc[i] = top->values[top->found - 1 - i];
     pt->outliers = hs_cmp_outliers(desc, top->found, &pt->outlier_gap);
@@ -308,8 +315,8 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   pt->neg_frac = slq->neg_frac;
   pt->neg_frac_se = slq->neg_frac_se;
   pt->grid_n = slq->grid_n;
-  pt->grid = malloc(slq->grid_n * sizeof *pt->grid);
-  pt->density = malloc(slq->grid_n * sizeof *pt->density);
+  pt->grid = hs_malloc(slq->grid_n * sizeof *pt->grid);
+  pt->density = hs_malloc(slq->grid_n * sizeof *pt->density);
   if (!pt->grid || !pt->density) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   memcpy(pt->grid, slq->grid, slq->grid_n * sizeof *pt->grid);
   memcpy(pt->density, slq->density, slq->grid_n * sizeof *pt->density);
@@ -320,8 +327,19 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   snprintf(weights, sizeof weights, "trained by hesspec compare: %s, seed %llu, after %zu epochs%s", c->kinds[d->kind].name,
            (unsigned long long)c->seeds[d->seed_i], epoch, epoch ? "" : " (the initialisation)");
   pt->seconds = now_s() - t0;
-  hs_provenance prov = {"compare", "hessian", d->spec_json, weights, d->ana_desc, c->analysis_samples, ab, NULL,
-                        hs_nn_dtype(m), hs_backend_name(ctx), hs_device_name(ctx), c->probe_seed, pt->seconds};
+  hs_provenance prov = {.command = "compare",
+                        .operator_kind = "hessian",
+                        .model_json = d->spec_json,
+                        .weights = weights,
+                        .data = d->ana_desc,
+                        .samples = c->analysis_samples,
+                        .batch = ab,
+                        .matrix = NULL,
+                        .dtype = hs_nn_dtype(m),
+                        .backend = hs_backend_name(ctx),
+                        .device = hs_device_name(ctx),
+                        .seed = c->probe_seed,
+                        .elapsed = pt->seconds};
   snprintf(path, sizeof path, "%s/%s", d->dir, pt->density_file);
   HS_TRY(hs_density_write(ctx, path, &prov, slq));
   snprintf(path, sizeof path, "%s/%s", d->dir, pt->eig_top_file);
@@ -348,22 +366,27 @@ static int is_stage(const hs_cmp_config *c, size_t epoch) {
   return 0;
 }
 
-static int on_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
+static hs_status cancelled(drv *d, hs_status st) {
+  return hs_fail(d->ctx, st, "compare: cancelled after %zu of %zu units", d->units_done, d->units_total);
+}
+
+static hs_status on_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
   drv *d = user;
+  hs_status st;
   if (r->epoch > 0) {
     size_t per_run = d->cfg->train.epochs;
     d->res->epochs[(d->kind * d->cfg->n_seeds + d->seed_i) * per_run + r->epoch - 1] = *r;
-    if (tick(d, d->epoch_units)) return hs_fail(d->ctx, HS_E_INTERNAL, "cancelled"), 1;
+    if ((st = tick(d, d->epoch_units)) != HS_OK) return cancelled(d, st);
   }
-  if (!is_stage(d->cfg, r->epoch)) return 0;
-  if (analyse(d, m, r->epoch) != HS_OK) return 1;
-  if (tick(d, d->analysis_units)) return hs_fail(d->ctx, HS_E_INTERNAL, "cancelled"), 1;
-  return 0;
+  if (!is_stage(d->cfg, r->epoch)) return HS_OK;
+  if ((st = analyse(d, m, r->epoch)) != HS_OK) return st;
+  if ((st = tick(d, d->analysis_units)) != HS_OK) return cancelled(d, st);
+  return HS_OK;
 }
 
 static hs_status make_dir(hs_context *ctx, const char *path) {
   if (mkdir(path, 0777) == 0 || errno == EEXIST) return HS_OK;
-  return hs_fail(ctx, HS_E_IO, "%s: cannot create the folder (%s)", path, strerror(errno));
+  return hs_fail(ctx, HS_E_OUTPUT, "%s: cannot create the folder (%s)", path, strerror(errno));
 }
 
 static hs_status one_run(drv *d) {
@@ -428,7 +451,7 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
   hs_status st;
   double t0 = now_s();
   *out = NULL;
-  hs_cmp_result *res = calloc(1, sizeof *res);
+  hs_cmp_result *res = hs_calloc(1, sizeof *res);
   if (!res) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
   res->cfg = *cfg;
   for (size_t k = 0; k < HS_CMP_MAX_KINDS; k++) res->optimum[k] = NAN;
@@ -452,16 +475,16 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
                      2 * (cfg->train_samples + cfg->test_samples);
   d.units_total = runs * (cfg->train.epochs * d.epoch_units + cfg->n_stages * d.analysis_units);
   res->n_epoch_recs = cfg->train.epochs;
-  res->points = calloc(runs * cfg->n_stages, sizeof *res->points);
-  res->epochs = calloc(runs * cfg->train.epochs, sizeof *res->epochs);
+  res->points = hs_calloc(runs * cfg->n_stages, sizeof *res->points);
+  res->epochs = hs_calloc(runs * cfg->train.epochs, sizeof *res->epochs);
   if (!res->points || !res->epochs) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   HS_TRY(load_data(&d));
   res->classes = d.train->output_dim;
   char runs_dir[4096];
   snprintf(runs_dir, sizeof runs_dir, "%s/runs", dir);
   HS_TRY(make_dir(ctx, runs_dir));
-  hs_set_progress(ctx, quiet_progress, NULL);
-  if (tick(&d, 0)) { st = hs_fail(ctx, HS_E_INTERNAL, "cancelled"); goto cleanup; } /* starts the clock */
+  hs_set_progress(ctx, inner_progress, &d);
+  if ((st = tick(&d, 0)) != HS_OK) { cancelled(&d, st); goto cleanup; } /* starts the clock */
   for (d.kind = 0; d.kind < cfg->n_kinds; d.kind++)
     for (d.seed_i = 0; d.seed_i < cfg->n_seeds; d.seed_i++) {
       st = one_run(&d);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "analysis/compare.h"
 #include "core/context.h"
 #include "core/settings.h"
@@ -193,8 +194,10 @@ hs_status hs_cmp_load_preset(hs_context *ctx, const char *path, hs_cmp_config *c
   size_t len;
   hs_status st = hs_read_file(ctx, path, &buf, &len);
   if (st != HS_OK) return st;
+  hs_json_oom_clear();
   cJSON *root = cJSON_ParseWithLength(buf, len);
   free(buf);
+  if (!root && hs_json_oom()) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory parsing the JSON", path);
   if (!root) return hs_fail(ctx, HS_E_INVALID, "%s: not valid JSON", path);
   if (!cJSON_IsObject(root)) {
     st = hs_fail(ctx, HS_E_INVALID, "%s: the preset must be a JSON object", path);
@@ -272,6 +275,7 @@ hs_status hs_cmp_validate(hs_context *ctx, hs_cmp_config *c) {
 }
 
 char *hs_cmp_config_json(const hs_cmp_config *c) {
+  hs_json_oom_clear();
   cJSON *o = cJSON_CreateObject(), *a, *t, *an;
   cJSON_AddStringToObject(o, "dataset", c->dataset);
   cJSON_AddNumberToObject(o, "train_samples", (double)c->train_samples);
@@ -279,14 +283,14 @@ char *hs_cmp_config_json(const hs_cmp_config *c) {
   cJSON_AddNumberToObject(o, "synthetic_dim", c->synthetic_dim);
   cJSON_AddNumberToObject(o, "synthetic_classes", c->synthetic_classes);
   a = cJSON_AddArrayToObject(o, "hidden");
-  for (int i = 0; i < c->n_hidden; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(c->hidden[i]));
+  for (int i = 0; i < c->n_hidden; i++) hs_json_push(a, cJSON_CreateNumber(c->hidden[i]));
   cJSON_AddBoolToObject(o, "bias", c->bias);
   cJSON_AddStringToObject(o, "loss", c->loss == HS_LOSS_MSE ? "mse" : "cross_entropy");
   cJSON_AddStringToObject(o, "batchnorm_mode", c->bn_mode == HS_BN_RUNNING ? "running" : "batch");
   a = cJSON_AddArrayToObject(o, "kinds");
-  for (size_t i = 0; i < c->n_kinds; i++) cJSON_AddItemToArray(a, cJSON_CreateString(c->kinds[i].name));
+  for (size_t i = 0; i < c->n_kinds; i++) hs_json_push(a, cJSON_CreateString(c->kinds[i].name));
   a = cJSON_AddArrayToObject(o, "seeds");
-  for (size_t i = 0; i < c->n_seeds; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)c->seeds[i]));
+  for (size_t i = 0; i < c->n_seeds; i++) hs_json_push(a, cJSON_CreateNumber((double)c->seeds[i]));
   cJSON_AddStringToObject(o, "dtype", hs_dtype_name(c->dtype));
   t = cJSON_AddObjectToObject(o, "train");
   cJSON_AddStringToObject(t, "optimizer", hs_optimizer_name(c->train.optimizer));
@@ -305,7 +309,7 @@ char *hs_cmp_config_json(const hs_cmp_config *c) {
   cJSON_AddNumberToObject(t, "batch", (double)c->train.batch);
   an = cJSON_AddObjectToObject(o, "analysis");
   a = cJSON_AddArrayToObject(an, "epochs");
-  for (size_t i = 0; i < c->n_stages; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)c->stages[i]));
+  for (size_t i = 0; i < c->n_stages; i++) hs_json_push(a, cJSON_CreateNumber((double)c->stages[i]));
   cJSON_AddNumberToObject(an, "samples", (double)c->analysis_samples);
   cJSON_AddNumberToObject(an, "batch", (double)c->analysis_batch);
   cJSON_AddNumberToObject(an, "slq_steps", (double)c->slq_steps);
@@ -317,5 +321,9 @@ char *hs_cmp_config_json(const hs_cmp_config *c) {
   cJSON_AddBoolToObject(an, "outliers", c->outliers);
   char *s = cJSON_Print(o);
   cJSON_Delete(o);
+  if (s && hs_json_oom()) { /* an incomplete document is no document */
+    cJSON_free(s);
+    s = NULL;
+  }
   return s;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "core/rng.h"
 #include "linalg/eig.h"
@@ -129,16 +130,16 @@ hs_status hs_ls_evaluate(hs_model *m, const double *theta0, const double *d1, co
   size_t P = hs_model_num_params(m), na = g->na, nb = g->dims == 2 ? g->nb : 1, total = na * nb;
   int ce = hs_model_get_spec(m)->loss == HS_LOSS_CROSS_ENTROPY;
   double t0 = now_s();
-  double *theta = malloc(P * sizeof *theta);
-  hs_ls_result *r = calloc(1, sizeof *r);
+  double *theta = hs_malloc(P * sizeof *theta);
+  hs_ls_result *r = hs_calloc(1, sizeof *r);
   if (!theta || !r) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   r->dims = g->dims;
   r->na = na;
   r->nb = nb;
-  r->alpha = malloc(na * sizeof *r->alpha);
-  r->beta = g->dims == 2 ? malloc(nb * sizeof *r->beta) : NULL;
-  r->loss = malloc(total * sizeof *r->loss);
-  r->accuracy = ce ? malloc(total * sizeof *r->accuracy) : NULL;
+  r->alpha = hs_malloc(na * sizeof *r->alpha);
+  r->beta = g->dims == 2 ? hs_malloc(nb * sizeof *r->beta) : NULL;
+  r->loss = hs_malloc(total * sizeof *r->loss);
+  r->accuracy = ce ? hs_malloc(total * sizeof *r->accuracy) : NULL;
   if (!r->alpha || (g->dims == 2 && !r->beta) || !r->loss || (ce && !r->accuracy)) {
     st = hs_fail(ctx, HS_E_NOMEM, "out of host memory");
     goto cleanup;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/svg_lines.h"
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/atomic.h"
 #include "io/result_json.h"
@@ -61,6 +62,7 @@ static const char *normalisation(const char *kind) {
 
 hs_status hs_ls_write(hs_context *ctx, const char *path, const hs_provenance *prov, const hs_ls_directions *d,
                       const hs_ls_result *r) {
+  hs_json_oom_clear(); /* hs_json_write fails if building the tree ran out */
   cJSON *root = cJSON_CreateObject();
   char *csv = hs_density_csv_path(path);
   hs_status st = HS_OK;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "nn/dataset.h"
 #include "nn/engine.h"
@@ -97,13 +98,13 @@ hs_status hs_optimum_solve(hs_context *ctx, const hs_model_spec *s, const hs_dat
   size_t r = in < C ? in : C;
   for (int l = 1; l < c.L; l++)
     if ((size_t)c.widths[l] < r) r = (size_t)c.widths[l];
-  double *Xc = malloc(n * in * sizeof *Xc), *B = calloc(rows * C, sizeof *B), *xm = calloc(in, sizeof *xm),
-         *ym = calloc(C, sizeof *ym), *sv = malloc((rows + C + 1) * sizeof *sv), *Yh = NULL, *VT = NULL,
+  double *Xc = hs_malloc(n * in * sizeof *Xc), *B = hs_calloc(rows * C, sizeof *B), *xm = hs_calloc(in, sizeof *xm),
+         *ym = hs_calloc(C, sizeof *ym), *sv = hs_malloc((rows + C + 1) * sizeof *sv), *Yh = NULL, *VT = NULL,
          *Ct = NULL;
-  hs_optimum *o = calloc(1, sizeof *o);
+  hs_optimum *o = hs_calloc(1, sizeof *o);
   if (!Xc || !B || !xm || !ym || !sv || !o) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
-  o->M = calloc(C * in, sizeof *o->M);
-  o->b = calloc(C, sizeof *o->b);
+  o->M = hs_calloc(C * in, sizeof *o->M);
+  o->b = hs_calloc(C, sizeof *o->b);
   if (!o->M || !o->b) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   o->in = (int)in;
   o->out = (int)C;
@@ -125,21 +126,21 @@ hs_status hs_optimum_solve(hs_context *ctx, const hs_model_spec *s, const hs_dat
   }
   /* B (in, C) = argmin ||Xc B - Yc||, minimum norm; dgelsd overwrites Xc */
   lapack_int rank_x;
-  double *Xw = malloc(n * in * sizeof *Xw);
+  double *Xw = hs_malloc(n * in * sizeof *Xw);
   if (!Xw) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   memcpy(Xw, Xc, n * in * sizeof *Xw);
   lapack_int info = LAPACKE_dgelsd(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)in, (lapack_int)C, Xw, (lapack_int)in, B,
                                    (lapack_int)C, sv, -1.0, &rank_x);
   free(Xw);
   if (info != 0) { st = hs_fail(ctx, info > 0 ? HS_E_NUMERIC : HS_E_BACKEND, "optimum: LAPACK dgelsd failed (info %d)", (int)info); goto cleanup; }
-  Ct = malloc(in * C * sizeof *Ct); /* the coefficients (in, C) of the solution: B, or B V_r V_r^T */
+  Ct = hs_malloc(in * C * sizeof *Ct); /* the coefficients (in, C) of the solution: B, or B V_r V_r^T */
   if (!Ct) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   memcpy(Ct, B, in * C * sizeof *Ct);
   if (o->reduced) {
     /* Yhat (n, C) = Xc B; its top-r right singular vectors V_r; coefficients B V_r V_r^T */
     size_t q = n < C ? n : C;
-    Yh = calloc(n * C, sizeof *Yh);
-    VT = malloc(q * C * sizeof *VT);
+    Yh = hs_calloc(n * C, sizeof *Yh);
+    VT = hs_malloc(q * C * sizeof *VT);
     if (!Yh || !VT) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
     for (size_t i = 0; i < n; i++)
       for (size_t k = 0; k < in; k++) {
@@ -171,7 +172,7 @@ hs_status hs_optimum_solve(hs_context *ctx, const hs_model_spec *s, const hs_dat
   o->loss = mse_loss(d, o->M, o->b);
   /* the unconstrained least-squares loss, for the report */
   {
-    double *Mls = malloc(C * in * sizeof *Mls), *bls = calloc(C, sizeof *bls);
+    double *Mls = hs_malloc(C * in * sizeof *Mls), *bls = hs_calloc(C, sizeof *bls);
     if (!Mls || !bls) { free(Mls); free(bls); st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
     for (size_t j = 0; j < C; j++) {
       for (size_t k = 0; k < in; k++) Mls[j * in + k] = B[k * C + j];
@@ -186,7 +187,7 @@ hs_status hs_optimum_solve(hs_context *ctx, const hs_model_spec *s, const hs_dat
   /* numerical rank of M */
   {
     size_t q = in < C ? in : C;
-    double *Mw = malloc(C * in * sizeof *Mw);
+    double *Mw = hs_malloc(C * in * sizeof *Mw);
     if (!Mw) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
     memcpy(Mw, o->M, C * in * sizeof *Mw);
     info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)C, (lapack_int)in, Mw, (lapack_int)in, sv, NULL, 1, NULL,
@@ -221,8 +222,8 @@ hs_status hs_optimum_factorise(hs_model *m, const hs_optimum *o, double *theta) 
   if (st != HS_OK) return st;
   const size_t in = (size_t)o->in, C = (size_t)o->out, q = in < C ? in : C, P = hs_model_num_params(m);
   size_t k = o->rank < q ? o->rank : q;
-  double *Mw = malloc(C * in * sizeof *Mw), *U = malloc(C * q * sizeof *U), *VT = malloc(q * in * sizeof *VT),
-         *sv = malloc((2 * q + 1) * sizeof *sv);
+  double *Mw = hs_malloc(C * in * sizeof *Mw), *U = hs_malloc(C * q * sizeof *U), *VT = hs_malloc(q * in * sizeof *VT),
+         *sv = hs_malloc((2 * q + 1) * sizeof *sv);
   if (!Mw || !U || !VT || !sv) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   memcpy(Mw, o->M, C * in * sizeof *Mw);
   lapack_int info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'S', (lapack_int)C, (lapack_int)in, Mw, (lapack_int)in, sv, U,

@@ -1,5 +1,6 @@
 /* The compare report (analysis/report.h). Every file is written atomically; the CLI writes
  * the whole folder under a temporary name and renames it at the end. */
+#include "core/alloc.h"
 #include "analysis/report.h"
 
 #include <errno.h>
@@ -171,7 +172,7 @@ char *hs_cmp_findings(const hs_cmp_result *r) {
                    c->kinds[k].name, z > 1.1 * a ? "grows" : z < 0.9 * a ? "shrinks" : "stays near", a, z, E, na, nz);
   }
   if (b.bad) { free(b.s); return NULL; }
-  if (!b.s) { b.s = calloc(1, 1); }
+  if (!b.s) { b.s = hs_calloc(1, 1); }
   return b.s;
 }
 
@@ -246,7 +247,8 @@ static char *stage_density_svg(const hs_cmp_result *r, size_t epoch) {
   snprintf(title, sizeof title, "Hessian spectral density, %s (seed %llu)", epoch ? "" : "initialisation",
            (unsigned long long)r->cfg.seeds[0]);
   if (epoch) snprintf(title, sizeof title, "Hessian spectral density after epoch %zu (seed %llu)", epoch, (unsigned long long)r->cfg.seeds[0]);
-  hs_plot_options o = {1, title, "eigenvalue", "density (log scale)", 760, 440};
+  hs_plot_options o = {.log_y = 1, .title = title, .xlabel = "eigenvalue", .ylabel = "density (log scale)", .width = 760,
+                       .height = 440};
   return n ? hs_svg_density(s, n, &o) : NULL;
 }
 
@@ -269,7 +271,7 @@ static char *stage_metric_svg(const hs_cmp_result *r, size_t off, const char *ti
 static char *curve_svg(const hs_cmp_result *r, size_t off, const char *title, const char *ylabel) {
   const hs_cmp_config *c = &r->cfg;
   size_t E = c->train.epochs;
-  double *x = malloc(E * sizeof *x), *y = malloc(c->n_kinds * E * sizeof *y);
+  double *x = hs_malloc(E * sizeof *x), *y = hs_malloc(c->n_kinds * E * sizeof *y);
   hs_line_series s[HS_CMP_MAX_KINDS];
   char *svg = NULL;
   if (!x || !y) goto done;
@@ -321,7 +323,7 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
   char plots_dir[4096];
   snprintf(plots_dir, sizeof plots_dir, "%s/plots", dir);
   if (mkdir(plots_dir, 0777) != 0 && errno != EEXIST)
-    return hs_fail(ctx, HS_E_IO, "%s: cannot create the folder (%s)", plots_dir, strerror(errno));
+    return hs_fail(ctx, HS_E_OUTPUT, "%s: cannot create the folder (%s)", plots_dir, strerror(errno));
   memset(plots, 0, sizeof plots);
   for (size_t i = 0; i < c->n_stages; i++) {
     plot *p = &plots[np++];

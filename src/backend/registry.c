@@ -26,12 +26,17 @@ static int parse_cuda_index(const char *device) {
   return (*end || i < 0 || i > 1024) ? -1 : (int)i;
 }
 
+/* Spelled here rather than by hs_status_string (src/core): the backend uses nothing above it. */
+static const char *cpu_create_error(hs_status st) {
+  return st == HS_E_NOMEM ? "out of memory" : st == HS_E_INVALID ? "invalid thread count" : "unexpected failure";
+}
+
 hs_status hs_backend_open(const char *device, int threads, int tf32, hs_backend **out, char *err,
                           size_t errlen) {
   *out = NULL;
   if (strcmp(device, "cpu") == 0) {
     hs_status st = hs_cpu_backend_create(threads, out);
-    if (st != HS_OK) snprintf(err, errlen, "cannot create the CPU backend: %s", hs_status_string(st));
+    if (st != HS_OK) snprintf(err, errlen, "cannot create the CPU backend: %s", cpu_create_error(st));
     return st;
   }
   int is_auto = strcmp(device, "auto") == 0;
@@ -52,7 +57,7 @@ hs_status hs_backend_open(const char *device, int threads, int tf32, hs_backend 
   }
 #endif
   hs_status cst = hs_cpu_backend_create(threads, out);
-  if (cst != HS_OK) snprintf(err, errlen, "cannot create the CPU backend: %s", hs_status_string(cst));
+  if (cst != HS_OK) snprintf(err, errlen, "cannot create the CPU backend: %s", cpu_create_error(cst));
   return cst;
 }
 

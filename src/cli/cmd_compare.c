@@ -32,7 +32,8 @@ static void print_line(void *user, const char *line) {
 /* The output folder may be absent, or a previous report (it is replaced), never anything else. */
 static int check_out(const char *cmd, const char *out) {
   struct stat st;
-  if (stat(out, &st) != 0) return errno == ENOENT ? 0 : (fprintf(stderr, "hesspec %s: %s: %s\n", cmd, out, strerror(errno)), -1);
+  /* -2: the place cannot be reached (ENOTDIR, EACCES): an output-side failure, exit 1 */
+  if (stat(out, &st) != 0) return errno == ENOENT ? 0 : (fprintf(stderr, "hesspec %s: %s: %s\n", cmd, out, strerror(errno)), -2);
   if (!S_ISDIR(st.st_mode)) return fprintf(stderr, "hesspec %s: %s exists and is not a folder\n", cmd, out), -1;
   char probe[PATH_MAX];
   snprintf(probe, sizeof probe, "%s/summary.csv", out);
@@ -97,11 +98,12 @@ static int run(int argc, char **argv) {
   snprintf(outbuf, sizeof outbuf, "%s", o.out);
   for (size_t l = strlen(outbuf); l > 1 && outbuf[l - 1] == '/'; l--) outbuf[l - 1] = '\0';
   o.out = outbuf;
-  if (check_out(cmd, o.out) < 0) { code = HS_EXIT_USAGE; goto done; }
+  int out_ok = check_out(cmd, o.out);
+  if (out_ok < 0) { code = out_ok == -2 ? HS_EXIT_FAIL : HS_EXIT_USAGE; goto done; }
   char tmpdir[PATH_MAX], olddir[PATH_MAX];
   if (snprintf(tmpdir, sizeof tmpdir, "%s.tmp.XXXXXX", o.out) >= (int)sizeof tmpdir || !mkdtemp(tmpdir)) {
     fprintf(stderr, "hesspec %s: %s: cannot create the report folder (%s)\n", cmd, o.out, strerror(errno));
-    code = HS_EXIT_USAGE;
+    code = HS_EXIT_FAIL; /* an output-side failure: the inputs were fine */
     goto done;
   }
   { /* mkdtemp makes it 0700; the report gets the permissions of an ordinary mkdir */

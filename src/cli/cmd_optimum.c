@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/result_json.h"
 #include "nn/dataset.h"
@@ -45,6 +46,7 @@ static int run(int argc, char **argv) {
   hs_optimum *opt = NULL;
   double *theta = NULL, fact_loss = 0;
   char *spec_json = hs_spec_to_json(spec);
+  hs_json_oom_clear(); /* hs_json_write fails if building the tree ran out */
   cJSON *root = cJSON_CreateObject();
   hs_status st;
   if (!spec_json || !root) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }

@@ -20,9 +20,9 @@ typedef struct {
   size_t epochs;
 } hook_state;
 
-static int print_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
+static hs_status print_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
   hook_state *h = user;
-  if (h->quiet) return 0;
+  if (h->quiet) return hs_cli_cancel_status();
   if (r->epoch == 0) {
     if (!isnan(r->test_loss)) printf("epoch 0: test loss %.6g, test accuracy %.4f\n", r->test_loss, r->test_accuracy);
   } else {
@@ -33,7 +33,7 @@ static int print_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
     printf(", lr %.4g, %.2fs\n", r->lr, r->seconds);
   }
   fflush(stdout);
-  return 0;
+  return hs_cli_cancel_status();
 }
 
 typedef struct {
@@ -116,7 +116,7 @@ static int run(int argc, char **argv) {
   /* only now, with every input checked: bad input leaves no folder behind */
   if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
     fprintf(stderr, "hesspec %s: %s: cannot create the output folder (%s)\n", cmd, o.out, strerror(errno));
-    code = HS_EXIT_USAGE;
+    code = HS_EXIT_FAIL; /* an output-side failure: the inputs were fine */
     goto done;
   }
   double t0 = hs_cli_now();

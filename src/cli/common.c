@@ -65,7 +65,10 @@ int hs_cli_exit_code(hs_status st) {
   case HS_E_INVALID:
   case HS_E_IO:
   case HS_E_UNSUPPORTED: return HS_EXIT_USAGE;
-  default: return HS_EXIT_FAIL;
+  /* 128 + the signal, as a shell reports a process the signal killed, so that scripts and
+   * schedulers see the interruption; a cancel without a signal is a plain failure. */
+  case HS_E_CANCELLED: return hs_cli_caught_signal() ? 128 + hs_cli_caught_signal() : HS_EXIT_FAIL;
+  default: return HS_EXIT_FAIL; /* HS_E_OUTPUT among them: the input was fine, the run failed */
   }
 }
 
@@ -75,6 +78,19 @@ int hs_cli_fail(const char *cmd, hs_context *ctx, hs_status st) {
   return hs_cli_exit_code(st);
 }
 
+/* A memory budget from the environment: unset or empty keeps *mb; else a whole number. */
+static int env_mb(const char *cmd, const char *name, size_t *mb) {
+  const char *e = getenv(name);
+  if (!e || !*e) return 0;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(e, &end, 10);
+  if (errno || *end || *e == '-' || v > ((size_t)-1 >> 20))
+    return hs_cli_usage(cmd, "environment variable %s='%s': expected a size in MiB (a whole number)", name, e), -1;
+  *mb = (size_t)v;
+  return 0;
+}
+
 int hs_cli_open_context(const char *cmd, const hs_cli_opts *o, hs_cli_session *s) {
   memset(s, 0, sizeof *s);
   hs_context_options co = hs_context_defaults();
@@ -82,6 +98,11 @@ int hs_cli_open_context(const char *cmd, const hs_cli_opts *o, hs_cli_session *s
   co.dtype = o->dtype;
   co.threads = o->threads;
   co.tf32 = o->tf32;
+  /* The budgets' environment variables (docs/engine.md); the library reads none itself. */
+  if (env_mb(cmd, "HESSPEC_CACHE_MB", &co.cache_mb) < 0 || env_mb(cmd, "HESSPEC_RSTATE_MB", &co.rstate_mb) < 0 ||
+      env_mb(cmd, "HESSPEC_CONV_MB", &co.conv_mb) < 0)
+    return HS_EXIT_USAGE;
+  co.data_dir = getenv("HESSPEC_DATA");
   if (o->tf32 && o->dtype != HS_F32) return hs_cli_usage(cmd, "--tf32 needs --dtype f32");
   hs_status st = hs_context_create(&co, &s->ctx);
   if (st != HS_OK) {

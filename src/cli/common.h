@@ -43,15 +43,23 @@ int hs_cli_open_context(const char *cmd, const hs_cli_opts *o, hs_cli_session *s
 int hs_cli_open(const char *cmd, const hs_cli_opts *o, hs_cli_session *s);
 void hs_cli_close(hs_cli_session *s);
 
-/* Prints "hesspec CMD: MESSAGE" to stderr and returns the exit code for st (2 for bad input). */
+/* Prints "hesspec CMD: MESSAGE" to stderr and returns the exit code for st: 2 for bad input
+ * (HS_E_INVALID, HS_E_IO, HS_E_UNSUPPORTED), 128 + signal for a cancel by SIGINT/SIGTERM
+ * (130, 143), 1 for every other failure (HS_E_OUTPUT, HS_E_NOMEM, ...). */
 int hs_cli_fail(const char *cmd, hs_context *ctx, hs_status st);
 int hs_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int hs_cli_exit_code(hs_status st);
 
 /* Wall-clock seconds (monotonic). */
 double hs_cli_now(void);
-/* Installs the progress reporter (a bar on a terminal, silent otherwise or with --quiet). */
+/* Installs the progress hook: it polls the cancel flag (HS_E_CANCELLED after SIGINT or
+ * SIGTERM) and draws a bar on a terminal (silent otherwise or with --quiet). */
 void hs_cli_progress_install(hs_context *ctx, int quiet);
+/* Cancellation by signal: main.c's handlers record the signal (async-signal-safe); the
+ * progress and epoch hooks return hs_cli_cancel_status(). */
+void hs_cli_note_signal(int sig);
+int hs_cli_caught_signal(void); /* 0 when none */
+hs_status hs_cli_cancel_status(void);
 
 /* The common options (fields of hs_cli_opts): every command's first table. */
 extern const hs_setting hs_cli_common_options[];

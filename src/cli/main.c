@@ -1,4 +1,6 @@
 /* hesspec <command> [options]: dispatch to the subcommands. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,13 +9,14 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
+#include "io/atomic.h"
 
 static void overview(FILE *f) {
   fprintf(f, "hesspec %s: exact Hessian spectra of neural networks\n\nusage: hesspec <command> [options]\n\ncommands:\n",
           HS_VERSION);
   for (size_t i = 0; hs_cli_commands[i]; i++)
     fprintf(f, "  %-10s %s\n", hs_cli_commands[i]->name, hs_cli_commands[i]->summary);
-  fprintf(f, "  %-10s %s\n\nExit status: 0 ok, 1 failure while running, 2 bad usage or bad input.\n", "help",
+  fprintf(f, "  %-10s %s\n\nExit status: 0 ok, 1 failure while running, 2 bad usage or bad input, 130/143 cancelled by SIGINT/SIGTERM.\n", "help",
           "help <command>: options of a command");
 }
 
@@ -43,8 +46,35 @@ static void default_to_passive_waiting(char **argv) {
   execv("/proc/self/exe", argv); /* returns only on failure: then go on as we are */
 }
 
+static void on_signal(int sig) { hs_cli_note_signal(sig); }
+
+/* SIGINT and SIGTERM cancel the run through the progress hook (HS_E_CANCELLED: temporary
+ * files removed, outputs not written, exit 128 + signal). The handler is reset after the
+ * first signal, so a second one kills at once the run that does not stop soon enough. */
+static void install_signal_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND | SA_RESTART;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+/* HESSPEC_TEST_FAIL_WRITE=N: the N-th write-side step of the atomic writer fails with
+ * ENOSPC, so the suites can check a full disk end to end (docs/robustness.md). */
+static void arm_write_failure(void) {
+  const char *e = getenv("HESSPEC_TEST_FAIL_WRITE");
+  if (!e || !*e) return;
+  char *end;
+  unsigned long long n = strtoull(e, &end, 10);
+  if (*end == '\0' && n > 0) hs_atomic_test_fail((size_t)n, ENOSPC);
+}
+
 int main(int argc, char **argv) {
   default_to_passive_waiting(argv);
+  install_signal_handlers();
+  arm_write_failure();
   if (argc < 2) {
     overview(stderr);
     return HS_EXIT_USAGE;

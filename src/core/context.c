@@ -1,20 +1,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 
 hs_context_options hs_context_defaults(void) {
-  hs_context_options o = {.device = "auto", .dtype = HS_F64, .threads = 0, .tf32 = 0};
+  hs_context_options o = {.device = "auto",
+                         .dtype = HS_F64,
+                         .threads = 0,
+                         .tf32 = 0,
+                         .cache_mb = 4096,
+                         .rstate_mb = 1024,
+                         .conv_mb = 256};
   return o;
 }
 
 hs_status hs_context_create(const hs_context_options *opt, hs_context **out) {
   *out = NULL;
   hs_context_options o = opt ? *opt : hs_context_defaults();
-  hs_context *ctx = calloc(1, sizeof *ctx);
+  hs_alloc_install_json_hooks();
+  hs_context *ctx = hs_calloc(1, sizeof *ctx);
   if (!ctx) return HS_E_NOMEM;
   ctx->dtype = o.dtype;
   ctx->threads = o.threads;
+  ctx->cache_mb = o.cache_mb;
+  ctx->rstate_mb = o.rstate_mb;
+  ctx->conv_mb = o.conv_mb ? o.conv_mb : 1;
+  if (o.data_dir && strlen(o.data_dir) >= sizeof ctx->data_dir) {
+    *out = ctx;
+    return hs_fail(ctx, HS_E_INVALID, "data folder name too long: %.64s...", o.data_dir);
+  }
+  if (o.data_dir) strcpy(ctx->data_dir, o.data_dir);
   hs_status st = hs_backend_open(o.device ? o.device : "auto", o.threads, o.tf32, &ctx->be,
                                  ctx->errmsg, sizeof ctx->errmsg);
   *out = ctx; /* even on failure, so the caller can read the message (as sqlite3_open) */
@@ -32,8 +48,13 @@ void hs_set_progress(hs_context *ctx, hs_progress_fn fn, void *user) {
   ctx->progress_user = user;
 }
 
-int hs_progress(hs_context *ctx, const char *what, size_t done, size_t total) {
-  return ctx->progress ? ctx->progress(ctx->progress_user, what, done, total) : 0;
+hs_status hs_progress(hs_context *ctx, const char *what, size_t done, size_t total) {
+  if (!ctx->progress) return HS_OK;
+  hs_status st = ctx->progress(ctx->progress_user, what, done, total);
+  if (st == HS_OK) return HS_OK;
+  if (st == HS_E_CANCELLED) return hs_fail(ctx, st, "%s: cancelled after %zu of %zu", what, done, total);
+  return hs_fail(ctx, st, "%s: the progress hook stopped the work after %zu of %zu (%s)", what, done, total,
+                 hs_status_string(st));
 }
 
 const char *hs_backend_name(const hs_context *ctx) { return ctx->be->ops->name; }
@@ -41,7 +62,16 @@ const char *hs_device_name(const hs_context *ctx) { return ctx->be->device_name;
 hs_dtype hs_context_dtype(const hs_context *ctx) { return ctx->dtype; }
 
 hs_status hs_dev_alloc(hs_context *ctx, hs_dtype t, size_t n, void **ptr) {
-  hs_status st = ctx->be->ops->alloc(ctx->be, n * hs_dtype_size(t), ptr);
+  return hs_dev_alloc_bytes(ctx, n * hs_dtype_size(t), ptr);
+}
+
+hs_status hs_dev_alloc_bytes(hs_context *ctx, size_t bytes, void **ptr) {
+  if (hs_alloc_inject()) {
+    *ptr = NULL;
+    return hs_fail(ctx, HS_E_NOMEM, "%s backend: out of device memory allocating %zu bytes (injected)",
+                   ctx->be->ops->name, bytes);
+  }
+  hs_status st = ctx->be->ops->alloc(ctx->be, bytes, ptr);
   if (st != HS_OK) return hs_fail_backend(ctx, st);
   return HS_OK;
 }
@@ -51,7 +81,7 @@ hs_status hs_dev_upload_f64(hs_context *ctx, hs_dtype t, void *dst, const double
   if (t == HS_F64) {
     st = ctx->be->ops->upload(ctx->be, dst, src, n * 8);
   } else {
-    float *tmp = malloc(n * sizeof *tmp + 1);
+    float *tmp = hs_malloc(n * sizeof *tmp + 1);
     if (!tmp) return hs_fail(ctx, HS_E_NOMEM, "out of host memory converting %zu values", n);
     for (size_t i = 0; i < n; i++) tmp[i] = (float)src[i];
     st = ctx->be->ops->upload(ctx->be, dst, tmp, n * 4);
@@ -65,7 +95,7 @@ hs_status hs_dev_download_f64(hs_context *ctx, hs_dtype t, double *dst, const vo
   if (t == HS_F64) {
     st = ctx->be->ops->download(ctx->be, dst, src, n * 8);
   } else {
-    float *tmp = malloc(n * sizeof *tmp + 1);
+    float *tmp = hs_malloc(n * sizeof *tmp + 1);
     if (!tmp) return hs_fail(ctx, HS_E_NOMEM, "out of host memory converting %zu values", n);
     st = ctx->be->ops->download(ctx->be, tmp, src, n * 4);
     for (size_t i = 0; st == HS_OK && i < n; i++) dst[i] = tmp[i];

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 
 const hs_setting *hs_setting_find(const hs_setting *table, const char *name, int by_key) {
@@ -102,7 +103,7 @@ hs_status hs_setting_from_text(hs_context *ctx, const hs_setting *s, const char 
   if (s->type == HS_SET_STRING) return hs_fail(ctx, HS_E_INTERNAL, "%s: a list of borrowed strings", label);
   /* a comma-separated list: every element checked, the count stored last */
   size_t n = 0, len = strlen(text);
-  char *copy = malloc(len + 1);
+  char *copy = hs_malloc(len + 1);
   if (!copy) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", label);
   memcpy(copy, text, len + 1);
   hs_status st = HS_OK;
@@ -170,7 +171,7 @@ hs_status hs_setting_from_json(hs_context *ctx, const hs_setting *s, const char 
 hs_status hs_setting_check_json(hs_context *ctx, const hs_setting *s, const char *label, const cJSON *v) {
   size_t end = s->offset + s->size * (s->list_max ? s->list_max : 1);
   if (s->list_max && s->count_offset + s->count_size > end) end = s->count_offset + s->count_size;
-  void *scratch = calloc(1, end);
+  void *scratch = hs_calloc(1, end);
   if (!scratch) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", label);
   hs_status st = hs_setting_from_json(ctx, s, label, v, scratch);
   free(scratch);

@@ -14,6 +14,8 @@ const char *hs_status_string(hs_status s) {
   case HS_E_UNSUPPORTED: return "unsupported";
   case HS_E_NUMERIC: return "numerical failure";
   case HS_E_INTERNAL: return "internal error";
+  case HS_E_CANCELLED: return "cancelled";
+  case HS_E_OUTPUT: return "cannot write the output";
   }
   return "unknown status";
 }
@@ -35,14 +37,6 @@ hs_status hs_fail_backend(hs_context *ctx, hs_status st) {
   if (ctx && ctx->be)
     snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s backend: %s", ctx->be->ops->name,
              ctx->be->errmsg[0] ? ctx->be->errmsg : hs_status_string(st));
-  return st;
-}
-
-hs_status hs_backend_fail(hs_backend *be, hs_status st, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(be->errmsg, sizeof be->errmsg, fmt, ap);
-  va_end(ap);
   return st;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
@@ -52,9 +53,9 @@ hs_status hs_model_save(hs_model *m, const char *path, hs_dtype file_dtype) {
   hs_status st = HS_OK;
   char *spec_json = NULL;
   char(*run_names)[64] = NULL;
-  double *theta = malloc((P + 2 * width_sum) * sizeof *theta + 1);
-  hs_st_entry *e = calloc(nt + 2 * n_run + 1, sizeof *e);
-  run_names = calloc(2 * n_run + 1, sizeof *run_names);
+  double *theta = hs_malloc((P + 2 * width_sum) * sizeof *theta + 1);
+  hs_st_entry *e = hs_calloc(nt + 2 * n_run + 1, sizeof *e);
+  run_names = hs_calloc(2 * n_run + 1, sizeof *run_names);
   spec_json = hs_spec_to_json(spec);
   if (!theta || !e || !run_names || !spec_json) {
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
@@ -141,9 +142,9 @@ hs_status hs_model_load(hs_model *m, const char *path) {
   hs_safetensors f = {0};
   hs_status st = hs_st_open(ctx, path, &f);
   if (st != HS_OK) return st;
-  double *theta = malloc((P + 2 * width_sum) * sizeof *theta + 1);
-  char *used = calloc(f.n + 1, 1);
-  char *have_run = calloc(n_norms + 1, 1);
+  double *theta = hs_malloc((P + 2 * width_sum) * sizeof *theta + 1);
+  char *used = hs_calloc(f.n + 1, 1);
+  char *have_run = hs_calloc(n_norms + 1, 1);
   if (!theta || !used || !have_run) {
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
     goto cleanup;

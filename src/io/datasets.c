@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/datasets.h"
 #include "io/npy.h"
@@ -19,7 +20,7 @@ void hs_data_free(hs_data *d) {
 
 hs_status hs_data_one_hot(hs_context *ctx, hs_data *d) {
   if (!d->labels) return HS_OK;
-  double *T = calloc(d->n * (size_t)d->output_dim + 1, sizeof *T);
+  double *T = hs_calloc(d->n * (size_t)d->output_dim + 1, sizeof *T);
   if (!T) return hs_fail(ctx, HS_E_NOMEM, "out of memory for %zu one-hot targets", d->n);
   for (size_t i = 0; i < d->n; i++) T[i * (size_t)d->output_dim + (size_t)d->labels[i]] = 1.0;
   free(d->labels);
@@ -30,7 +31,7 @@ hs_status hs_data_one_hot(hs_context *ctx, hs_data *d) {
 
 /* Teacher outputs -> the class of the largest output (first on ties). */
 static hs_status argmax_labels(hs_context *ctx, hs_data *d) {
-  int32_t *y = malloc(d->n * sizeof *y + 1);
+  int32_t *y = hs_malloc(d->n * sizeof *y + 1);
   if (!y) return hs_fail(ctx, HS_E_NOMEM, "out of memory for %zu labels", d->n);
   for (size_t i = 0; i < d->n; i++) {
     const double *t = d->targets + i * (size_t)d->output_dim;

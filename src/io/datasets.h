@@ -36,8 +36,9 @@ typedef struct {
 
 void hs_data_free(hs_data *d);
 
-/* The default directory of the Fashion-MNIST files ($HESSPEC_DATA if set). */
-const char *hs_fashion_mnist_dir(void);
+/* The folder of the Fashion-MNIST files: the context's data_dir (the CLI's $HESSPEC_DATA)
+ * or the Debian package's. */
+const char *hs_fashion_mnist_dir(const hs_context *ctx);
 
 /* The first n samples (0 = all) of the training (train = 1) or test split. A missing file
  * is HS_E_IO naming the path and the Debian package to install. */

@@ -1,3 +1,4 @@
+#include "core/alloc.h"
 #include "io/density.h"
 
 #include <cjson/cJSON.h>
@@ -14,7 +15,7 @@
 
 char *hs_density_csv_path(const char *path) {
   size_t len = strlen(path);
-  char *out = malloc(len + 5);
+  char *out = hs_malloc(len + 5);
   if (!out) return NULL;
   memcpy(out, path, len + 1);
   if (len >= 5 && strcmp(path + len - 5, ".json") == 0)
@@ -29,11 +30,11 @@ void hs_json_add_provenance(cJSON *o, const hs_provenance *p) {
   cJSON_AddStringToObject(o, "command", p->command ? p->command : "");
   cJSON_AddStringToObject(o, "operator", p->operator_kind ? p->operator_kind : "");
   cJSON *model = p->model_json ? cJSON_Parse(p->model_json) : NULL;
-  cJSON_AddItemToObject(o, "model", model ? model : cJSON_CreateNull());
+  hs_json_put(o, "model", model ? model : cJSON_CreateNull());
   if (p->weights)
     cJSON_AddStringToObject(o, "weights", p->weights);
   else
-    cJSON_AddItemToObject(o, "weights", p->model_json ? cJSON_CreateString("seeded default initialisation") : cJSON_CreateNull());
+    hs_json_put(o, "weights", p->model_json ? cJSON_CreateString("seeded default initialisation") : cJSON_CreateNull());
   if (p->data) {
     cJSON *d = cJSON_AddObjectToObject(o, "data");
     cJSON_AddStringToObject(d, "source", p->data);
@@ -58,7 +59,7 @@ void hs_json_add_provenance(cJSON *o, const hs_provenance *p) {
 
 static cJSON *darray(const double *x, size_t n) {
   cJSON *a = cJSON_CreateArray();
-  for (size_t i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(x[i]));
+  for (size_t i = 0; a && i < n; i++) hs_json_push(a, cJSON_CreateNumber(x[i]));
   return a;
 }
 
@@ -70,12 +71,17 @@ static void add_num(cJSON *o, const char *key, double v) {
     cJSON_AddNullToObject(o, key);
 }
 
+/* root was built after hs_json_oom_clear(): an allocation that failed while building it
+ * left it incomplete, and that is out of memory too. */
 hs_status hs_json_write(hs_context *ctx, const char *path, const cJSON *root) {
   char *text = cJSON_Print(root);
-  if (!text) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory formatting JSON", path);
+  if (!text || hs_json_oom()) {
+    cJSON_free(text);
+    return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory formatting JSON", path);
+  }
   size_t len = strlen(text);
   text[len] = '\0';
-  char *buf = malloc(len + 2);
+  char *buf = hs_malloc(len + 2);
   hs_status st;
   if (!buf) {
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory formatting JSON", path);
@@ -107,6 +113,7 @@ static hs_status write_csv(hs_context *ctx, const char *path, const hs_slq_resul
 
 hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenance *prov,
                            const hs_slq_result *r) {
+  hs_json_oom_clear();
   cJSON *root = cJSON_CreateObject();
   char *csv = hs_density_csv_path(path);
   hs_status st = HS_OK;
@@ -135,18 +142,18 @@ hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenanc
   cJSON *probes = cJSON_AddArrayToObject(root, "probes");
   for (size_t p = 0; p < r->probes; p++) {
     cJSON *q = cJSON_CreateObject();
-    cJSON_AddItemToObject(q, "nodes", darray(r->nodes + p * r->steps, r->count[p]));
-    cJSON_AddItemToObject(q, "weights", darray(r->weights + p * r->steps, r->count[p]));
-    cJSON_AddItemToArray(probes, q);
+    hs_json_put(q, "nodes", darray(r->nodes + p * r->steps, r->count[p]));
+    hs_json_put(q, "weights", darray(r->weights + p * r->steps, r->count[p]));
+    hs_json_push(probes, q);
   }
   cJSON_AddNumberToObject(root, "sigma", r->sigma);
   cJSON_AddStringToObject(root, "sigma_is", "the standard deviation of the Gaussian kernel (not its variance)");
-  cJSON_AddItemToObject(root, "grid", darray(r->grid, r->grid_n));
-  cJSON_AddItemToObject(root, "density", darray(r->density, r->grid_n));
+  hs_json_put(root, "grid", darray(r->grid, r->grid_n));
+  hs_json_put(root, "density", darray(r->density, r->grid_n));
   cJSON *se = cJSON_CreateArray();
   for (size_t g = 0; g < r->grid_n; g++)
-    cJSON_AddItemToArray(se, isfinite(r->density_se[g]) ? cJSON_CreateNumber(r->density_se[g]) : cJSON_CreateNull());
-  cJSON_AddItemToObject(root, "density_stderr", se);
+    hs_json_push(se, isfinite(r->density_se[g]) ? cJSON_CreateNumber(r->density_se[g]) : cJSON_CreateNull());
+  hs_json_put(root, "density_stderr", se);
   cJSON *s = cJSON_AddObjectToObject(root, "summary");
   cJSON_AddNumberToObject(s, "lambda_min", r->lambda_min);
   cJSON_AddNumberToObject(s, "lambda_max", r->lambda_max);
@@ -156,8 +163,8 @@ hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenanc
   add_num(s, "negative_fraction_stderr", r->neg_frac_se);
   cJSON_AddNumberToObject(s, "negative_tolerance", r->neg_tol);
   cJSON *nb = cJSON_AddArrayToObject(s, "negative_fraction_bounds");
-  cJSON_AddItemToArray(nb, cJSON_CreateNumber(r->neg_frac_lo));
-  cJSON_AddItemToArray(nb, cJSON_CreateNumber(r->neg_frac_hi));
+  hs_json_push(nb, cJSON_CreateNumber(r->neg_frac_lo));
+  hs_json_push(nb, cJSON_CreateNumber(r->neg_frac_hi));
   cJSON_AddNumberToObject(s, "grid_integral", r->integral);
   cJSON *t = cJSON_AddObjectToObject(root, "timing");
   cJSON_AddNumberToObject(t, "operator_seconds", r->t_apply);
@@ -165,6 +172,10 @@ hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenanc
   cJSON_AddNumberToObject(t, "host_seconds", r->t_host);
   cJSON_AddNumberToObject(t, "total_seconds", r->t_total);
   cJSON_AddNumberToObject(t, "operator_applications", (double)r->applies);
+  if (hs_json_oom()) { /* before the CSV: no half pair */
+    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory building the JSON", path);
+    goto cleanup;
+  }
   /* CSV first: the JSON appearing last marks a complete pair. */
   HS_TRY(write_csv(ctx, csv, r));
   HS_TRY(hs_json_write(ctx, path, root));
@@ -177,6 +188,7 @@ cleanup:
 hs_status hs_eig_write(hs_context *ctx, const char *path, const hs_provenance *prov,
                        const hs_eig_result *r, const char *method, const char *which,
                        size_t max_steps, const char *vectors_path) {
+  hs_json_oom_clear();
   cJSON *root = cJSON_CreateObject();
   if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
   cJSON_AddStringToObject(root, "format", "hesspec.eig/1");
@@ -194,8 +206,8 @@ hs_status hs_eig_write(hs_context *ctx, const char *path, const hs_provenance *p
     cJSON_AddNumberToObject(m, "seed", (double)prov->seed);
   }
   cJSON_AddNumberToObject(root, "converged", (double)r->found);
-  cJSON_AddItemToObject(root, "eigenvalues", darray(r->values, r->found));
-  if (r->residuals) cJSON_AddItemToObject(root, "residuals", darray(r->residuals, r->found));
+  hs_json_put(root, "eigenvalues", darray(r->values, r->found));
+  if (r->residuals) hs_json_put(root, "residuals", darray(r->residuals, r->found));
   cJSON_AddNumberToObject(root, "anorm_estimate", r->anorm);
   if (!r->residuals) cJSON_AddNumberToObject(root, "asymmetry", r->asymmetry);
   if (vectors_path)
@@ -213,6 +225,7 @@ hs_status hs_eig_write(hs_context *ctx, const char *path, const hs_provenance *p
 
 hs_status hs_trace_write(hs_context *ctx, const char *path, const hs_provenance *prov,
                          const hs_trace_result *r) {
+  hs_json_oom_clear();
   cJSON *root = cJSON_CreateObject();
   if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
   cJSON_AddStringToObject(root, "format", "hesspec.trace/1");
@@ -229,7 +242,7 @@ hs_status hs_trace_write(hs_context *ctx, const char *path, const hs_provenance 
     cJSON_AddNumberToObject(root, "sketch_rank", (double)r->rank);
     cJSON_AddNumberToObject(root, "sketch_trace", r->exact_part);
   }
-  cJSON_AddItemToObject(root, "samples", darray(r->samples, r->nsamples));
+  hs_json_put(root, "samples", darray(r->samples, r->nsamples));
   cJSON *t = cJSON_AddObjectToObject(root, "timing");
   cJSON_AddNumberToObject(t, "operator_seconds", r->t_apply);
   cJSON_AddNumberToObject(t, "total_seconds", r->t_total);
@@ -271,8 +284,10 @@ hs_status hs_density_read(hs_context *ctx, const char *path, hs_density_file *ou
   size_t len = 0;
   hs_status st = hs_read_file(ctx, path, &buf, &len);
   if (st != HS_OK) return st;
+  hs_json_oom_clear();
   cJSON *root = cJSON_ParseWithLength(buf, len);
   free(buf);
+  if (!root && hs_json_oom()) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory parsing the JSON", path);
   if (!root) return hs_fail(ctx, HS_E_INVALID, "%s: not valid JSON", path);
   const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
   if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "hesspec.density/1") != 0) {
@@ -317,11 +332,11 @@ hs_status hs_density_read(hs_context *ctx, const char *path, hs_density_file *ou
   }
   out->stride = stride;
   out->grid_n = (size_t)cJSON_GetArraySize(grid);
-  out->count = calloc(out->probes, sizeof *out->count);
-  out->nodes = calloc(out->probes * stride, sizeof *out->nodes);
-  out->weights = calloc(out->probes * stride, sizeof *out->weights);
-  out->grid = malloc(out->grid_n * sizeof *out->grid);
-  out->density = malloc(out->grid_n * sizeof *out->density);
+  out->count = hs_calloc(out->probes, sizeof *out->count);
+  out->nodes = hs_calloc(out->probes * stride, sizeof *out->nodes);
+  out->weights = hs_calloc(out->probes * stride, sizeof *out->weights);
+  out->grid = hs_malloc(out->grid_n * sizeof *out->grid);
+  out->density = hs_malloc(out->grid_n * sizeof *out->density);
   if (!out->count || !out->nodes || !out->weights || !out->grid || !out->density) {
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
     goto cleanup;

@@ -4,15 +4,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/datasets.h"
 #include "io/idx.h"
 
 #define FMNIST_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
 
-const char *hs_fashion_mnist_dir(void) {
-  const char *d = getenv("HESSPEC_DATA");
-  return d && *d ? d : FMNIST_DEFAULT_DIR;
+const char *hs_fashion_mnist_dir(const hs_context *ctx) {
+  return ctx && ctx->data_dir[0] ? ctx->data_dir : FMNIST_DEFAULT_DIR;
 }
 
 /* dir/base.gz, or dir/base when only the unpacked file is there (as from other mirrors). */
@@ -34,7 +34,7 @@ hs_status hs_data_fashion_mnist(hs_context *ctx, int train, size_t n, hs_data *o
   hs_status st;
   hs_idx img = {0}, lab = {0};
   char ipath[1024], lpath[1024];
-  const char *dir = hs_fashion_mnist_dir();
+  const char *dir = hs_fashion_mnist_dir(ctx);
   const char *split = train ? "train" : "test", *prefix = train ? "train" : "t10k";
   char base[64];
   memset(out, 0, sizeof *out);
@@ -65,8 +65,8 @@ hs_status hs_data_fashion_mnist(hs_context *ctx, int train, size_t n, hs_data *o
     goto cleanup;
   }
   size_t N = lab.n, D = img.item_size;
-  out->X = malloc(N * D * sizeof *out->X + 1);
-  out->labels = malloc(N * sizeof *out->labels + 1);
+  out->X = hs_malloc(N * D * sizeof *out->X + 1);
+  out->labels = hs_malloc(N * sizeof *out->labels + 1);
   if (!out->X || !out->labels) {
     st = hs_fail(ctx, HS_E_NOMEM, "fashion-mnist: out of memory for %zu samples", N);
     goto cleanup;
@@ -82,7 +82,7 @@ hs_status hs_data_fashion_mnist(hs_context *ctx, int train, size_t n, hs_data *o
   out->n = N;
   out->input_dim = (int)D;
   out->output_dim = 10;
-  snprintf(out->source, sizeof out->source, "fashion-mnist:%s (first %zu of %zu samples, %s)",
+  snprintf(out->source, sizeof out->source, "fashion-mnist:%s (first %zu of %zu samples, %.400s)",
            split, N, lab.dim[0], dir);
   st = HS_OK;
 

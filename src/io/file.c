@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/file.h"
 
@@ -42,7 +43,7 @@ hs_status hs_read_file_max(hs_context *ctx, const char *path, size_t max_bytes, 
     cap = (size_t)sb.st_size;
   }
   if (cap < 4096) cap = 4096;
-  data = malloc(cap + 1);
+  data = hs_malloc(cap + 1);
   if (!data) {
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory reading %zu bytes", path, cap);
     goto cleanup;
@@ -64,7 +65,7 @@ hs_status hs_read_file_max(hs_context *ctx, const char *path, size_t max_bytes, 
         goto cleanup;
       }
       size_t ncap = cap > max_bytes / 2 ? max_bytes : cap * 2;
-      char *p = realloc(data, ncap + 1);
+      char *p = hs_realloc(data, ncap + 1);
       if (!p) {
         st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory reading %zu bytes", path, ncap);
         goto cleanup;

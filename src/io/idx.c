@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/idx.h"
 
@@ -90,7 +91,7 @@ hs_status hs_idx_read(hs_context *ctx, const char *path, size_t max_items, hs_id
     if (filled == cap) {
       size_t next = cap ? 2 * cap : (size_t)1 << 20;
       if (next > need) next = need;
-      unsigned char *grown = realloc(out->data, next + 1);
+      unsigned char *grown = hs_realloc(out->data, next + 1);
       if (!grown) {
         st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory for %zu bytes", path, next);
         goto cleanup;
@@ -107,7 +108,7 @@ hs_status hs_idx_read(hs_context *ctx, const char *path, size_t max_items, hs_id
     filled += (size_t)r;
     if ((size_t)r < want) break; /* the file ended first */
   }
-  if (!out->data && !(out->data = malloc(1))) { /* no items: still an owned buffer */
+  if (!out->data && !(out->data = hs_malloc(1))) { /* no items: still an owned buffer */
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
     goto cleanup;
   }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/atomic.h"
 #include "io/file.h"
@@ -389,7 +390,7 @@ hs_status hs_check_finite(hs_context *ctx, const char *name, const double *x, si
 hs_status hs_npy_to_f64(hs_context *ctx, const char *name, const hs_npy_array *a, int flags,
                         double **data) {
   *data = NULL;
-  double *x = malloc(a->count * sizeof *x + 1);
+  double *x = hs_malloc(a->count * sizeof *x + 1);
   if (!x) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory for %zu values", name, a->count);
   const unsigned char *p = a->data;
   size_t n = a->count;
@@ -439,7 +440,7 @@ hs_status hs_npy_to_i32(hs_context *ctx, const char *name, const hs_npy_array *a
   if (a->dtype == HS_NPY_F4 || a->dtype == HS_NPY_F8)
     return hs_fail(ctx, HS_E_INVALID, "%s: expected integer labels, got dtype %s", name,
                    hs_npy_dtype_name(a->dtype));
-  int32_t *y = malloc(a->count * sizeof *y + 1);
+  int32_t *y = hs_malloc(a->count * sizeof *y + 1);
   if (!y) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory for %zu values", name, a->count);
   const unsigned char *p = a->data;
   for (size_t i = 0; i < a->count; i++) {

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/atomic.h"
 #include "io/file.h"
@@ -109,7 +110,7 @@ hs_status hs_st_parse(hs_context *ctx, const char *name, char *buf, size_t len,
   memset(out, 0, sizeof *out);
   out->buf = buf;
   out->len = len;
-  out->path = strdup(name);
+  out->path = hs_strdup(name);
   if (!out->path) {
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", name);
     goto cleanup;
@@ -141,7 +142,12 @@ hs_status hs_st_parse(hs_context *ctx, const char *name, char *buf, size_t len,
     goto cleanup;
   }
   const char *end = NULL;
+  hs_json_oom_clear();
   root = cJSON_ParseWithLengthOpts(htext, hl, &end, 0);
+  if (!root && hs_json_oom()) {
+    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory parsing the header", name);
+    goto cleanup;
+  }
   if (!root) {
     char why[96];
     hs_json_error_str(htext, hl, end, why, sizeof why);
@@ -163,9 +169,9 @@ hs_status hs_st_parse(hs_context *ctx, const char *name, char *buf, size_t len,
   size_t data_len = len - 8 - hl;
 
   size_t n_items = (size_t)cJSON_GetArraySize(root);
-  out->tensors = calloc(n_items + 1, sizeof *out->tensors);
-  size_t *elsize = calloc(n_items + 1, sizeof *elsize);
-  order = calloc(n_items + 1, sizeof *order);
+  out->tensors = hs_calloc(n_items + 1, sizeof *out->tensors);
+  size_t *elsize = hs_calloc(n_items + 1, sizeof *elsize);
+  order = hs_calloc(n_items + 1, sizeof *order);
   if (!out->tensors || !elsize || !order) {
     free(elsize);
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", name);
@@ -185,15 +191,15 @@ hs_status hs_st_parse(hs_context *ctx, const char *name, char *buf, size_t len,
                      "%s: header: '__metadata__' must be an object of string values", name);
         break;
       }
-      out->meta_keys = calloc(nm + 1, sizeof *out->meta_keys);
-      out->meta_values = calloc(nm + 1, sizeof *out->meta_values);
+      out->meta_keys = hs_calloc(nm + 1, sizeof *out->meta_keys);
+      out->meta_values = hs_calloc(nm + 1, sizeof *out->meta_values);
       if (!out->meta_keys || !out->meta_values) {
         st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", name);
         break;
       }
       for (const cJSON *m = v->child; m; m = m->next) {
-        out->meta_keys[out->n_meta] = strdup(m->string);
-        out->meta_values[out->n_meta] = strdup(m->valuestring);
+        out->meta_keys[out->n_meta] = hs_strdup(m->string);
+        out->meta_values[out->n_meta] = hs_strdup(m->valuestring);
         out->n_meta++;
         if (!out->meta_keys[out->n_meta - 1] || !out->meta_values[out->n_meta - 1]) {
           st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", name);
@@ -219,7 +225,7 @@ hs_status hs_st_parse(hs_context *ctx, const char *name, char *buf, size_t len,
         st = hs_fail(ctx, HS_E_INVALID, "%s: tensor '%s': %s", name, v->string, why);
       break;
     }
-    t->name = strdup(v->string);
+    t->name = hs_strdup(v->string);
     if (!t->name) {
       st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", name);
       break;
@@ -354,7 +360,7 @@ hs_status hs_st_get_f64(hs_context *ctx, const hs_safetensors *st, const char *n
   const hs_st_tensor *x = hs_st_find(st, name);
   if (t) *t = x;
   if (!x) return hs_fail(ctx, HS_E_INVALID, "%s: no tensor '%s'", st->path, name);
-  double *d = malloc(x->count * sizeof *d + 1);
+  double *d = hs_malloc(x->count * sizeof *d + 1);
   if (!d) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory for tensor '%s'", st->path, name);
   hs_status s = hs_st_read_f64(ctx, st, x, d);
   if (s != HS_OK) {
@@ -378,7 +384,7 @@ static void sb_put(sbuf *b, const char *s, size_t n) {
   if (b->len + n + 1 > b->cap) {
     size_t cap = (b->cap ? b->cap * 2 : 1024);
     while (cap < b->len + n + 1) cap *= 2;
-    char *p = realloc(b->s, cap);
+    char *p = hs_realloc(b->s, cap);
     if (!p) {
       b->oom = 1;
       return;
@@ -468,7 +474,7 @@ hs_status hs_st_write(hs_context *ctx, const char *path, hs_dtype file_dtype,
   }
   sb_str(&h, "}");
   /* The data section starts 8-byte aligned, so every f64 tensor in it is aligned. */
-  while (h.len % 8) sb_str(&h, " ");
+  while (!h.oom && h.len % 8) sb_str(&h, " "); /* sb_put does nothing once out of memory */
   if (h.oom) {
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory building the header", path);
     goto cleanup;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/file.h"
 #include "io/spec.h"
@@ -335,7 +336,7 @@ static hs_status parse_list(lparser *p, const cJSON *arr, const char *path, cons
 
 static hs_status layers_from_cjson(hs_context *ctx, const char *name, const cJSON *obj, hs_model_spec *out) {
   static const char *const keys[] = {"input_shape", "layers", "batchnorm_mode", "loss", "weight_decay"};
-  hs_model_spec *s = malloc(sizeof *s);
+  hs_model_spec *s = hs_malloc(sizeof *s);
   if (!s) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
   *s = hs_spec_defaults();
   s->form = HS_SPEC_LAYERS;
@@ -390,7 +391,9 @@ hs_status hs_spec_from_cjson(hs_context *ctx, const char *name, const cJSON *obj
 hs_status hs_spec_parse(hs_context *ctx, const char *name, const char *json, size_t len,
                         hs_model_spec *out) {
   const char *end = NULL;
+  hs_json_oom_clear();
   cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+  if (!root && hs_json_oom()) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory parsing the JSON", name);
   if (!root) {
     char why[96];
     hs_json_error_str(json, len, end, why, sizeof why);
@@ -435,7 +438,7 @@ char *hs_spec_to_json(const hs_model_spec *s) {
   if (s->form == HS_SPEC_LAYERS) return layers_to_json(s);
   /* Fixed key order and no whitespace: the text is the spec's identity in provenance. */
   size_t cap = 512 + (size_t)HS_MAX_HIDDEN * 12;
-  char *out = malloc(cap);
+  char *out = hs_malloc(cap);
   if (!out) return NULL;
   int n = s->n_hidden < 0 ? 0 : s->n_hidden > HS_MAX_HIDDEN ? HS_MAX_HIDDEN : s->n_hidden;
   size_t w = (size_t)snprintf(out, cap, "{\"input_dim\":%d,\"hidden\":[", s->input_dim);
@@ -472,7 +475,7 @@ static void jput(jbuf *b, const char *fmt, ...) {
   if (n < 0) { b->oom = 1; return; }
   if ((size_t)n >= b->cap - b->len) {
     size_t cap = 2 * b->cap + (size_t)n + 1;
-    char *q = realloc(b->p, cap);
+    char *q = hs_realloc(b->p, cap);
     if (!q) { b->oom = 1; return; }
     b->p = q;
     b->cap = cap;
@@ -534,7 +537,7 @@ static int jlayers(jbuf *b, const hs_model_spec *s, int first, int count) {
 }
 
 static char *layers_to_json(const hs_model_spec *s) {
-  jbuf b = {malloc(1024), 0, 1024, 0};
+  jbuf b = {hs_malloc(1024), 0, 1024, 0};
   if (!b.p) return NULL;
   b.p[0] = '\0';
   const hs_shape *in = &s->input_shape;

@@ -1,4 +1,5 @@
 /* Shared pieces of the SVG/HTML writers (io/svg.h). */
+#include "core/alloc.h"
 #include "io/svg.h"
 
 #include <math.h>
@@ -19,7 +20,7 @@ void hs_sbuf_printf(hs_sbuf *b, const char *fmt, ...) {
   if (n < 0) { b->bad = 1; return; }
   if (b->len + (size_t)n + 1 > b->cap) {
     size_t cap = (b->cap ? 2 * b->cap : 65536) + (size_t)n;
-    char *s = realloc(b->s, cap);
+    char *s = hs_realloc(b->s, cap);
     if (!s) { b->bad = 1; return; }
     b->s = s;
     b->cap = cap;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "core/rng.h"
 #include "io/datasets.h"
@@ -46,9 +47,9 @@ hs_status hs_data_mixture(hs_context *ctx, size_t n, int dim, int classes, doubl
   size_t d = (size_t)dim, c = (size_t)classes;
   if (!fits(n, d, 1) || !fits(c, d, 1))
     return hs_fail(ctx, HS_E_INVALID, "mixture: %zu x %d is too large", n, dim);
-  double *mu = malloc(c * d * sizeof *mu);
-  out->X = malloc(n * d * sizeof *out->X);
-  out->labels = malloc(n * sizeof *out->labels);
+  double *mu = hs_malloc(c * d * sizeof *mu);
+  out->X = hs_malloc(n * d * sizeof *out->X);
+  out->labels = hs_malloc(n * sizeof *out->labels);
   if (!mu || !out->X || !out->labels) {
     free(mu);
     hs_data_free(out);
@@ -97,15 +98,15 @@ hs_status hs_data_teacher(hs_context *ctx, size_t n, int n_layers, const int *di
   size_t in = (size_t)dims[0], C = (size_t)dims[n_layers];
   if (!fits(n, in, 1) || !fits(n, C, 1) || !fits(widest, widest, 1))
     return hs_fail(ctx, HS_E_INVALID, "teacher: %zu samples of these widths are too large", n);
-  out->X = malloc(n * in * sizeof *out->X);
-  out->targets = malloc(n * C * sizeof *out->targets);
+  out->X = hs_malloc(n * in * sizeof *out->X);
+  out->targets = hs_malloc(n * C * sizeof *out->targets);
   if (!out->X || !out->targets) {
     st = hs_fail(ctx, HS_E_NOMEM, "teacher: out of memory for %zu samples", n);
     goto cleanup;
   }
   for (int l = 0; l < n_layers; l++) {
     size_t a = (size_t)dims[l], b = (size_t)dims[l + 1];
-    W[l] = malloc(a * b * sizeof *W[l]);
+    W[l] = hs_malloc(a * b * sizeof *W[l]);
     if (!W[l]) {
       st = hs_fail(ctx, HS_E_NOMEM, "teacher: out of memory for layer %d", l);
       goto cleanup;
@@ -123,7 +124,7 @@ hs_status hs_data_teacher(hs_context *ctx, size_t n, int n_layers, const int *di
   int failed = 0;
 #pragma omp parallel num_threads(n_threads(ctx)) reduction(|| : failed)
   {
-    double *h = malloc(G * widest * sizeof *h), *g = malloc(G * widest * sizeof *g);
+    double *h = hs_malloc(G * widest * sizeof *h), *g = hs_malloc(G * widest * sizeof *g);
     failed = !h || !g;
 #pragma omp for schedule(static)
     for (long long gi = 0; gi < ngroups; gi++) {

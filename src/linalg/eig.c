@@ -1,3 +1,4 @@
+#include "core/alloc.h"
 #include "linalg/eig.h"
 
 #include <math.h>
@@ -17,13 +18,13 @@ void hs_eig_free(hs_eig_result *r) {
 }
 
 static hs_eig_result *result_new(size_t n, size_t count, int with_res, int with_vec) {
-  hs_eig_result *r = calloc(1, sizeof *r);
+  hs_eig_result *r = hs_calloc(1, sizeof *r);
   if (!r) return NULL;
   r->n = n;
   r->requested = count;
-  r->values = calloc(count + 1, sizeof *r->values);
-  r->residuals = with_res ? calloc(count + 1, sizeof *r->residuals) : NULL;
-  r->vectors = with_vec ? malloc(count * n * sizeof *r->vectors + 1) : NULL;
+  r->values = hs_calloc(count + 1, sizeof *r->values);
+  r->residuals = with_res ? hs_calloc(count + 1, sizeof *r->residuals) : NULL;
+  r->vectors = with_vec ? hs_malloc(count * n * sizeof *r->vectors + 1) : NULL;
   if (!r->values || (with_res && !r->residuals) || (with_vec && !r->vectors)) {
     hs_eig_free(r);
     return NULL;
@@ -63,8 +64,8 @@ hs_status hs_eig_extremal(hs_linop *op, const hs_eig_options *opt, hs_eig_result
   hs_lanczos_options lo = {.probes = 1, .max_steps = mmax, .breakdown_tol = 0};
   HS_TRY(hs_lanczos_create(op, &lo, &lz));
   HS_TRY(hs_lanczos_start_rademacher(lz, opt->seed));
-  theta = malloc(mmax * sizeof *theta);
-  Z = malloc(mmax * mmax * sizeof *Z);
+  theta = hs_malloc(mmax * sizeof *theta);
+  Z = hs_malloc(mmax * mmax * sizeof *Z);
   if (!theta || !Z) {
     st = hs_fail(ctx, HS_E_NOMEM, "eig: out of host memory");
     goto cleanup;
@@ -88,8 +89,8 @@ hs_status hs_eig_extremal(hs_linop *op, const hs_eig_options *opt, hs_eig_result
 
   /* Ritz vectors of the wanted pairs and their explicit residuals. */
   size_t rr = K < j ? K : j, first = wanted_first(opt->which, j, rr);
-  S = malloc(rr * j * sizeof *S);
-  vals = malloc(rr * sizeof *vals);
+  S = hs_malloc(rr * j * sizeof *S);
+  vals = hs_malloc(rr * sizeof *vals);
   if (!S || !vals) {
     st = hs_fail(ctx, HS_E_NOMEM, "eig: out of host memory");
     goto cleanup;
@@ -159,7 +160,7 @@ hs_status hs_eig_exact(hs_linop *op, size_t limit, int want_vectors, hs_eig_resu
   hs_status st = HS_OK;
   size_t b = op->max_block ? op->max_block : 64;
   if (b > n) b = n;
-  double *H = malloc(n * n * sizeof *H), *E = calloc(b * n, sizeof *E);
+  double *H = hs_malloc(n * n * sizeof *H), *E = hs_calloc(b * n, sizeof *E);
   void *X = NULL, *Yd = NULL, *A = NULL, *w = NULL;
   hs_eig_result *r = result_new(n, n, 0, want_vectors);
   if (!H || !E || !r) {
@@ -171,10 +172,7 @@ hs_status hs_eig_exact(hs_linop *op, size_t limit, int want_vectors, hs_eig_resu
   double t_apply = 0;
   for (size_t s = 0; s < n; s += b) {
     size_t c = n - s < b ? n - s : b;
-    if (hs_progress(ctx, "assemble", s, n)) {
-      st = hs_fail(ctx, HS_E_INVALID, "eig --exact: cancelled after %zu of %zu columns", s, n);
-      goto cleanup;
-    }
+    HS_TRY(hs_progress(ctx, "assemble", s, n));
     for (size_t j = 0; j < c; j++) E[j * n + s + j] = 1.0;
     HS_TRY(hs_dev_upload_f64(ctx, t, X, E, c * n));
     for (size_t j = 0; j < c; j++) E[j * n + s + j] = 0.0;
@@ -184,7 +182,7 @@ hs_status hs_eig_exact(hs_linop *op, size_t limit, int want_vectors, hs_eig_resu
     t_apply += hs_now() - ta;
     HS_TRY(hs_dev_download_f64(ctx, t, H + s * n, Yd, c * n));
   }
-  hs_progress(ctx, "assemble", n, n);
+  HS_TRY(hs_progress(ctx, "assemble", n, n));
   be->ops->free(be, X);
   be->ops->free(be, Yd);
   X = Yd = NULL;

@@ -1,3 +1,4 @@
+#include "core/alloc.h"
 #include "linalg/lanczos.h"
 
 #include <limits.h>
@@ -40,7 +41,7 @@ struct hs_lanczos_step {
 static struct hs_lanczos_step *step_alloc(size_t k) {
   /* one block: the 8-byte arrays first (13k elements: live, len 2k, a, b0, b, got 2k, x 2k,
    * y 2k, w), the two int arrays last, so every array is aligned */
-  struct hs_lanczos_step *w = malloc(sizeof *w + 13 * k * 8 + 2 * k * sizeof(int));
+  struct hs_lanczos_step *w = hs_malloc(sizeof *w + 13 * k * 8 + 2 * k * sizeof(int));
   if (!w) return NULL;
   char *c = (char *)(w + 1);
 #define CARVE(field, count)                                                                   \
@@ -93,7 +94,7 @@ hs_status hs_lanczos_create(hs_linop *op, const hs_lanczos_options *opt, hs_lanc
     return hs_fail(ctx, HS_E_INVALID, "lanczos: probes * n = %zu * %zu is too large for one block",
                    k, n);
   hs_status st = HS_OK;
-  hs_lanczos *lz = calloc(1, sizeof *lz);
+  hs_lanczos *lz = hs_calloc(1, sizeof *lz);
   if (!lz) return hs_fail(ctx, HS_E_NOMEM, "lanczos: out of host memory");
   lz->op = op;
   lz->ctx = ctx;
@@ -102,13 +103,13 @@ hs_status hs_lanczos_create(hs_linop *op, const hs_lanczos_options *opt, hs_lanc
   lz->max_steps = m;
   lz->tol = opt->breakdown_tol > 0 ? opt->breakdown_tol : hs_lanczos_default_tol(op->dtype);
   lz->reorth = opt->reorth;
-  lz->omega = calloc(k * 2 * (m + 2), sizeof *lz->omega);
-  lz->force = calloc(k, sizeof *lz->force);
-  lz->steps = calloc(k, sizeof *lz->steps);
-  lz->stopped = calloc(k, sizeof *lz->stopped);
-  lz->alpha = calloc(k * m, sizeof *lz->alpha);
-  lz->beta = calloc(k * m, sizeof *lz->beta);
-  lz->anorm = calloc(k, sizeof *lz->anorm);
+  lz->omega = hs_calloc(k * 2 * (m + 2), sizeof *lz->omega);
+  lz->force = hs_calloc(k, sizeof *lz->force);
+  lz->steps = hs_calloc(k, sizeof *lz->steps);
+  lz->stopped = hs_calloc(k, sizeof *lz->stopped);
+  lz->alpha = hs_calloc(k * m, sizeof *lz->alpha);
+  lz->beta = hs_calloc(k * m, sizeof *lz->beta);
+  lz->anorm = hs_calloc(k, sizeof *lz->anorm);
   lz->step = step_alloc(k);
   if (!lz->steps || !lz->stopped || !lz->alpha || !lz->beta || !lz->anorm || !lz->omega || !lz->force ||
       !lz->step) {
@@ -131,7 +132,7 @@ hs_status hs_lanczos_start(hs_lanczos *lz, const double *V) {
   hs_context *ctx = lz->ctx;
   size_t n = lz->n, k = lz->k;
   hs_status st = HS_OK;
-  double *row = malloc(n * sizeof *row);
+  double *row = hs_malloc(n * sizeof *row);
   if (!row) return hs_fail(ctx, HS_E_NOMEM, "lanczos: out of host memory");
   for (size_t p = 0; p < k; p++) {
     double s = 0;
@@ -159,7 +160,7 @@ cleanup:
 
 hs_status hs_lanczos_start_rademacher(hs_lanczos *lz, uint64_t seed) {
   size_t n = lz->n, k = lz->k;
-  double *V = malloc(k * n * sizeof *V);
+  double *V = hs_malloc(k * n * sizeof *V);
   if (!V) return hs_fail(lz->ctx, HS_E_NOMEM, "lanczos: out of host memory");
   for (size_t p = 0; p < k; p++) hs_probe_rademacher(seed, p, n, V + p * n);
   hs_status st = hs_lanczos_start(lz, V);
@@ -351,8 +352,7 @@ hs_status hs_lanczos_run(hs_lanczos *lz, size_t steps) {
     int any = 0;
     for (size_t p = 0; p < k; p++) any |= !lz->stopped[p];
     if (!any) break;
-    if (hs_progress(ctx, "lanczos", j, steps))
-      return hs_fail(ctx, HS_E_INVALID, "lanczos: cancelled at step %zu of %zu", j, steps);
+    HS_TRY(hs_progress(ctx, "lanczos", j, steps));
     double t0 = hs_now();
     HS_TRY(hs_linop_apply_all(lz->op, k, hs_lanczos_vec(lz, 0, j), hs_lanczos_vec(lz, 0, j + 1)));
     HS_OP(ctx, be->ops->sync(be));
@@ -366,7 +366,7 @@ hs_status hs_lanczos_run(hs_lanczos *lz, size_t steps) {
     lz->t_reorth += hs_now() - t1;
     lz->done = j + 1;
   }
-  hs_progress(ctx, "lanczos", steps, steps);
+  HS_TRY(hs_progress(ctx, "lanczos", steps, steps));
 cleanup:
   return st;
 }

@@ -7,12 +7,20 @@
 
 #include "core/context.h"
 
+/* What the operator is: the model's curvature, or an explicit matrix. */
+typedef enum { HS_LINOP_HESSIAN = 0, HS_LINOP_GGN, HS_LINOP_MATRIX } hs_linop_kind;
+
+/* "hessian", "ggn", "matrix" (the provenance's operator names) */
+static inline const char *hs_linop_kind_name(hs_linop_kind k) {
+  return k == HS_LINOP_GGN ? "ggn" : k == HS_LINOP_MATRIX ? "matrix" : "hessian";
+}
+
 typedef struct hs_linop hs_linop;
 struct hs_linop {
-  size_t n;          /* dimension (P for a model) */
-  hs_dtype dtype;    /* of the device vectors apply() takes */
-  hs_context *ctx;   /* borrowed */
-  const char *kind;  /* "hessian", "ggn", "matrix": for provenance */
+  size_t n;           /* dimension (P for a model) */
+  hs_dtype dtype;     /* of the device vectors apply() takes */
+  hs_context *ctx;    /* borrowed */
+  hs_linop_kind kind; /* name for provenance: hs_linop_kind_name */
   /* Y = A X for k vectors; X and Y are device arrays of shape (k, n), row j = vector j.
    * Y must not alias X. Applying to k vectors at once gives the same numbers as k calls. */
   hs_status (*apply)(hs_linop *self, size_t k, const void *X, void *Y);

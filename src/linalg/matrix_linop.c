@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/alloc.h"
 #include "linalg/linop.h"
 
 typedef struct {
@@ -59,8 +60,8 @@ hs_status hs_linop_matrix(hs_context *ctx, size_t n, const double *A, double tol
                    wi, wj, wj, wi, worst, tol, tol * amax);
 
   hs_status st = HS_OK;
-  hs_linop *op = calloc(1, sizeof *op);
-  matrix_impl *mi = calloc(1, sizeof *mi);
+  hs_linop *op = hs_calloc(1, sizeof *op);
+  matrix_impl *mi = hs_calloc(1, sizeof *mi);
   if (!op || !mi) {
     free(op);
     free(mi);
@@ -69,7 +70,7 @@ hs_status hs_linop_matrix(hs_context *ctx, size_t n, const double *A, double tol
   op->n = n;
   op->dtype = ctx->dtype;
   op->ctx = ctx;
-  op->kind = "matrix";
+  op->kind = HS_LINOP_MATRIX;
   op->apply = matrix_apply;
   op->max_block = 0;
   op->destroy = matrix_destroy;

@@ -1,3 +1,4 @@
+#include "core/alloc.h"
 #include "linalg/slq.h"
 
 #include <math.h>
@@ -99,16 +100,16 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
   size_t K = opt->probes, m = opt->steps ? opt->steps : (n < HS_SLQ_DEFAULT_STEPS ? n : HS_SLQ_DEFAULT_STEPS);
   hs_lanczos *lz = NULL;
   double *per = NULL;
-  hs_slq_result *r = calloc(1, sizeof *r);
+  hs_slq_result *r = hs_calloc(1, sizeof *r);
   if (!r) return hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
   r->n = n;
   r->probes = K;
   r->steps = m;
   r->seed = opt->seed;
-  r->count = calloc(K, sizeof *r->count);
-  r->nodes = calloc(K * m, sizeof *r->nodes);
-  r->weights = calloc(K * m, sizeof *r->weights);
-  per = calloc(2 * K, sizeof *per);
+  r->count = hs_calloc(K, sizeof *r->count);
+  r->nodes = hs_calloc(K * m, sizeof *r->nodes);
+  r->weights = hs_calloc(K * m, sizeof *r->weights);
+  per = hs_calloc(2 * K, sizeof *per);
   if (!r->count || !r->nodes || !r->weights || !per) {
     st = hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
     goto cleanup;
@@ -173,9 +174,9 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
     ghi = lmax + 5 * r->sigma;
   }
   r->grid_n = opt->grid_points ? opt->grid_points : hs_slq_auto_grid(glo, ghi, r->sigma);
-  r->grid = malloc(r->grid_n * sizeof *r->grid);
-  r->density = malloc(r->grid_n * sizeof *r->density);
-  r->density_se = malloc(r->grid_n * sizeof *r->density_se);
+  r->grid = hs_malloc(r->grid_n * sizeof *r->grid);
+  r->density = hs_malloc(r->grid_n * sizeof *r->density);
+  r->density_se = hs_malloc(r->grid_n * sizeof *r->density_se);
   if (!r->grid || !r->density || !r->density_se) {
     st = hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory for a grid of %zu points", r->grid_n);
     goto cleanup;

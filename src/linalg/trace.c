@@ -1,3 +1,4 @@
+#include "core/alloc.h"
 #include "linalg/trace.h"
 
 #include <math.h>
@@ -26,15 +27,15 @@ static hs_status hutchpp(hs_linop *op, const hs_trace_options *opt, hs_trace_res
   hs_status st = HS_OK;
   void *Y = NULL, *W = NULL, *h = NULL;
   double *host = NULL;
-  hs_trace_result *r = calloc(1, sizeof *r);
+  hs_trace_result *r = hs_calloc(1, sizeof *r);
   if (!r) return hs_fail(ctx, HS_E_NOMEM, "trace: out of host memory");
   r->n = n;
   r->probes = K;
   r->seed = opt->seed;
   r->method = HS_TRACE_HUTCHPP;
   size_t rows = s > g ? s : g;
-  r->samples = calloc(g, sizeof *r->samples);
-  host = malloc(rows * n * sizeof *host);
+  r->samples = hs_calloc(g, sizeof *r->samples);
+  host = hs_malloc(rows * n * sizeof *host);
   if (!r->samples || !host) {
     st = hs_fail(ctx, HS_E_NOMEM, "trace: out of host memory");
     goto cleanup;
@@ -133,14 +134,14 @@ hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trac
   hs_status st = HS_OK;
   void *Z = NULL, *Y = NULL;
   double *host = NULL;
-  hs_trace_result *r = calloc(1, sizeof *r);
+  hs_trace_result *r = hs_calloc(1, sizeof *r);
   if (!r) return hs_fail(ctx, HS_E_NOMEM, "trace: out of host memory");
   r->n = n;
   r->probes = K;
   r->seed = opt->seed;
   r->nsamples = K;
-  r->samples = calloc(K, sizeof *r->samples);
-  host = malloc(b * n * sizeof *host);
+  r->samples = hs_calloc(K, sizeof *r->samples);
+  host = hs_malloc(b * n * sizeof *host);
   if (!r->samples || !host) {
     st = hs_fail(ctx, HS_E_NOMEM, "trace: out of host memory");
     goto cleanup;
@@ -149,10 +150,7 @@ hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trac
   HS_TRY(hs_dev_alloc(ctx, t, b * n, &Y));
   for (size_t s = 0; s < K; s += b) {
     size_t c = K - s < b ? K - s : b;
-    if (hs_progress(ctx, "trace", s, K)) {
-      st = hs_fail(ctx, HS_E_INVALID, "trace: cancelled after %zu of %zu probes", s, K);
-      goto cleanup;
-    }
+    HS_TRY(hs_progress(ctx, "trace", s, K));
     for (size_t j = 0; j < c; j++) hs_probe_rademacher(opt->seed, s + j, n, host + j * n);
     HS_TRY(hs_dev_upload_f64(ctx, t, Z, host, c * n));
     double ta = hs_now();
@@ -170,7 +168,7 @@ hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trac
       r->samples[s + j] = d;
     }
   }
-  hs_progress(ctx, "trace", K, K);
+  HS_TRY(hs_progress(ctx, "trace", K, K));
   double sum = 0, v = 0;
   for (size_t p = 0; p < K; p++) sum += r->samples[p];
   r->trace = sum / (double)K;

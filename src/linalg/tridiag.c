@@ -1,3 +1,4 @@
+#include "core/alloc.h"
 #include "linalg/tridiag.h"
 
 #include <lapacke.h>
@@ -8,7 +9,7 @@ hs_status hs_tridiag_eig(hs_context *ctx, size_t m, const double *alpha, const d
                          double *theta, double *Z) {
   if (m == 0) return HS_OK;
   hs_status st = HS_OK;
-  double *e = malloc(m * sizeof *e);
+  double *e = hs_malloc(m * sizeof *e);
   if (!e) {
     st = hs_fail(ctx, HS_E_NOMEM, "tridiagonal eigenproblem: out of host memory (m = %zu)", m);
     goto cleanup;
@@ -30,7 +31,7 @@ cleanup:
 
 hs_status hs_tridiag_quadrature(hs_context *ctx, size_t m, const double *alpha,
                                 const double *beta, double *nodes, double *weights) {
-  double *Z = malloc(m * m * sizeof *Z + 1);
+  double *Z = hs_malloc(m * m * sizeof *Z + 1);
   if (!Z) return hs_fail(ctx, HS_E_NOMEM, "quadrature: out of host memory (m = %zu)", m);
   hs_status st = hs_tridiag_eig(ctx, m, alpha, beta, nodes, Z);
   if (st == HS_OK)

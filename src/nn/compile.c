@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "nn/model.h"
 #include "nn/spec_check.h"
 #include "nn/unit.h"
@@ -62,8 +63,9 @@ static hs_node *new_node(hs_model *m, hs_node_kind kind, const hs_unit *u, int i
 }
 
 static hs_window window_of(const hs_layer_spec *e, const hs_shape *in, const hs_shape *out) {
-  hs_window g = {in->dim[0], in->dim[1], in->dim[2], e->kernel[0], e->kernel[1], e->stride[0], e->stride[1],
-                 e->padding[0], e->padding[1], out->dim[1], out->dim[2]};
+  hs_window g = {.C = in->dim[0], .H = in->dim[1], .W = in->dim[2], .kh = e->kernel[0], .kw = e->kernel[1],
+                 .sh = e->stride[0], .sw = e->stride[1], .ph = e->padding[0], .pw = e->padding[1],
+                 .Ho = out->dim[1], .Wo = out->dim[2]};
   if (e->type == HS_LAYER_GLOBAL_AVGPOOL) {
     g.kh = g.sh = in->dim[1];
     g.kw = g.sw = in->dim[2];
@@ -208,12 +210,12 @@ hs_status hs_nn_compile(hs_model *m) {
   hs_layer_shape *shapes = NULL;
   const hs_model_spec *sp = &m->spec;
   if (sp->form == HS_SPEC_MLP) {
-    expanded = malloc(sizeof *expanded);
+    expanded = hs_malloc(sizeof *expanded);
     if (!expanded) return hs_fail(m->ctx, HS_E_NOMEM, "out of host memory compiling the model");
     HS_TRY(hs_spec_mlp_to_layers(m->ctx, sp, expanded));
     sp = expanded;
   }
-  shapes = calloc((size_t)sp->n_layers + 1, sizeof *shapes);
+  shapes = hs_calloc((size_t)sp->n_layers + 1, sizeof *shapes);
   if (!shapes) {
     st = hs_fail(m->ctx, HS_E_NOMEM, "out of host memory compiling the model");
     goto cleanup;

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "core/alloc.h"
 #include "nn/model.h"
 
 hs_dtype hs_nn_dtype(const hs_model *m) { return m->dtype; }
@@ -54,8 +55,8 @@ hs_status hs_nn_dead_units(hs_model *m, size_t *dead, size_t *units) {
   for (int i = 0; i < m->n_nodes; i++)
     if (m->nodes[i].kind == HS_NODE_ACT && m->nodes[i].act == HS_ACT_RELU) total += (size_t)m->nodes[i].out_shape.dim[0];
   if (total == 0) return HS_OK;
-  unsigned char *alive = calloc(total, 1);
-  double *host = malloc((size_t)m->batch * (size_t)m->max_numel * sizeof *host);
+  unsigned char *alive = hs_calloc(total, 1);
+  double *host = hs_malloc((size_t)m->batch * (size_t)m->max_numel * sizeof *host);
   if (!alive || !host) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   for (size_t b = 0; b < m->n_batches; b++) {
     hs_batch_state *s;

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/alloc.h"
 #include "linalg/linop.h"
 #include "nn/hvp.h"
 #include "nn/model.h"
@@ -14,11 +15,10 @@ static hs_status need_data(hs_model *m) {
   return m->data ? HS_OK : hs_fail(m->ctx, HS_E_INVALID, "no data bound to the model (hs_model_bind)");
 }
 
-/* Directions per R-pass chunk: keep the R-state near HESSPEC_RSTATE_MB (default 1024) but
- * never below one direction (nn/memory.c accounts for it). */
+/* Directions per R-pass chunk: keep the R-state near the context's rstate_mb (default 1024)
+ * but never below one direction (nn/memory.c accounts for it). */
 static int max_chunk(const hs_model *m) {
-  const char *e = getenv("HESSPEC_RSTATE_MB");
-  double budget = (e ? atof(e) : 1024.0) * 1048576.0;
+  double budget = (double)m->ctx->rstate_mb * 1048576.0;
   double per_dir = (double)hs_nn_rstate_bytes_per_direction(m, m->batch);
   double k = budget / per_dir;
   return k < 1 ? 1 : k > 4096 ? 4096 : (int)k;
@@ -62,10 +62,7 @@ hs_status hs_nn_loss_grad(hs_model *m, double *loss, void *G) {
     hs_batch_state *s;
     HS_TRY(hs_nn_state(m, b, grad, &s));
     total += s->loss_sum;
-    if (hs_progress(m->ctx, "gradient", b + 1, m->n_batches)) {
-      st = hs_fail(m->ctx, HS_E_INTERNAL, "cancelled");
-      goto cleanup;
-    }
+    HS_TRY(hs_progress(m->ctx, "gradient", b + 1, m->n_batches));
   }
   total /= (double)m->data->n;
   if (m->spec.weight_decay > 0) {
@@ -147,7 +144,7 @@ cleanup:
 /* ---- the model as a linear operator ---- */
 
 static hs_status model_apply(hs_linop *self, size_t k, const void *X, void *Y) {
-  return hs_nn_apply(self->impl, self->kind[0] == 'g' ? HS_CURV_GGN : HS_CURV_HESSIAN, k, X, Y);
+  return hs_nn_apply(self->impl, self->kind == HS_LINOP_GGN ? HS_CURV_GGN : HS_CURV_HESSIAN, k, X, Y);
 }
 
 static void model_linop_destroy(hs_linop *self) { free(self); }
@@ -156,10 +153,10 @@ hs_status hs_linop_model(hs_model *m, hs_curvature which, hs_linop **out) {
   *out = NULL;
   hs_status st = need_data(m);
   if (st != HS_OK) return st;
-  hs_linop *op = calloc(1, sizeof *op);
+  hs_linop *op = hs_calloc(1, sizeof *op);
   if (!op) return hs_fail(m->ctx, HS_E_NOMEM, "out of host memory");
   *op = (hs_linop){.n = m->P, .dtype = m->dtype, .ctx = m->ctx,
-                   .kind = which == HS_CURV_GGN ? "ggn" : "hessian", .apply = model_apply,
+                   .kind = which == HS_CURV_GGN ? HS_LINOP_GGN : HS_LINOP_HESSIAN, .apply = model_apply,
                    .max_block = 0, .destroy = model_linop_destroy, .impl = m};
   *out = op;
   return HS_OK;

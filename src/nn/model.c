@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/rng.h"
 #include "nn/model.h"
 
@@ -24,7 +25,7 @@ hs_status hs_model_create(hs_context *ctx, const hs_model_spec *spec, hs_model *
   *out = NULL;
   hs_status st = hs_spec_validate(ctx, spec);
   if (st != HS_OK) return st;
-  hs_model *m = calloc(1, sizeof *m);
+  hs_model *m = hs_calloc(1, sizeof *m);
   if (!m) return hs_fail(ctx, HS_E_NOMEM, "out of host memory creating the model");
   m->ctx = ctx;
   m->spec = *spec;
@@ -83,7 +84,7 @@ void hs_nn_invalidate(hs_model *m) {
 static int is_norm_tensor(const hs_model *m, size_t t) { return m->fan_in[t] == 0; }
 
 hs_status hs_model_init(hs_model *m, uint64_t seed) {
-  double *theta = malloc(m->P * sizeof *theta);
+  double *theta = hs_malloc(m->P * sizeof *theta);
   if (!theta) return hs_fail(m->ctx, HS_E_NOMEM, "out of host memory (%zu parameters)", m->P);
   for (size_t t = 0; t < m->n_tensors; t++) {
     const hs_param_info *p = &m->tensors[t];
@@ -178,12 +179,12 @@ hs_status hs_dataset_create(hs_context *ctx, size_t n, int input_dim, const doub
   for (size_t i = 0; labels && i < n; i++)
     if (labels[i] < 0 || labels[i] >= output_dim)
       return hs_fail(ctx, HS_E_INVALID, "targets: label %d of sample %zu is out of range [0, %d)", labels[i], i, output_dim);
-  hs_dataset *d = calloc(1, sizeof *d);
+  hs_dataset *d = hs_calloc(1, sizeof *d);
   if (!d) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
-  *d = (hs_dataset){ctx, n, input_dim, output_dim, NULL, NULL, NULL};
-  d->X = malloc(nx * sizeof *d->X);
-  if (labels) d->labels = malloc(n * sizeof *d->labels);
-  if (targets) d->targets = malloc(nt * sizeof *d->targets);
+  *d = (hs_dataset){.ctx = ctx, .n = n, .input_dim = input_dim, .output_dim = output_dim};
+  d->X = hs_malloc(nx * sizeof *d->X);
+  if (labels) d->labels = hs_malloc(n * sizeof *d->labels);
+  if (targets) d->targets = hs_malloc(nt * sizeof *d->targets);
   if (!d->X || (labels && !d->labels) || (targets && !d->targets)) {
     hs_dataset_destroy(d);
     return hs_fail(ctx, HS_E_NOMEM, "out of host memory copying %zu samples", n);
@@ -207,13 +208,9 @@ size_t hs_dataset_size(const hs_dataset *d) { return d->n; }
 
 /* ---- binding and per-batch state ---- */
 
-/* Per-batch states are cached for every batch while they fit this budget; beyond it one
- * state is recomputed per batch and use (HESSPEC_CACHE_MB overrides). */
-static size_t cache_budget_bytes(void) {
-  const char *e = getenv("HESSPEC_CACHE_MB");
-  long mb = e ? atol(e) : 4096;
-  return (size_t)(mb > 0 ? mb : 0) << 20;
-}
+/* Per-batch states are cached for every batch while they fit this budget (the context's
+ * cache_mb); beyond it one state is recomputed per batch and use. */
+static size_t cache_budget_bytes(const hs_context *ctx) { return ctx->cache_mb << 20; }
 
 static hs_status bind(hs_model *m, const hs_dataset *d, size_t batch, int may_cache) {
   hs_context *ctx = m->ctx;
@@ -237,17 +234,17 @@ static hs_status bind(hs_model *m, const hs_dataset *d, size_t batch, int may_ca
   HS_TRY(hs_dev_alloc(ctx, m->dtype, N * (size_t)d->input_dim, &m->X));
   HS_TRY(hs_dev_upload_f64(ctx, m->dtype, m->X, d->X, N * (size_t)d->input_dim));
   if (d->labels) {
-    st = ctx->be->ops->alloc(ctx->be, N * sizeof(int32_t), (void **)&m->labels);
-    if (st == HS_OK) st = ctx->be->ops->upload(ctx->be, m->labels, d->labels, N * sizeof(int32_t));
-    if (st != HS_OK) { hs_fail_backend(ctx, st); goto cleanup; }
+    HS_TRY(hs_dev_alloc_bytes(ctx, N * sizeof(int32_t), (void **)&m->labels));
+    HS_OP(ctx, ctx->be->ops->upload(ctx->be, m->labels, d->labels, N * sizeof(int32_t)));
   } else {
     HS_TRY(hs_dev_alloc(ctx, m->dtype, N * (size_t)d->output_dim, &m->T));
     HS_TRY(hs_dev_upload_f64(ctx, m->dtype, m->T, d->targets, N * (size_t)d->output_dim));
   }
-  int cache_all = may_cache && m->n_batches * hs_nn_state_bytes(m, B) <= cache_budget_bytes();
-  m->n_states = cache_all ? m->n_batches : 1;
-  m->states = calloc(m->n_states, sizeof *m->states);
+  int cache_all = may_cache && m->n_batches * hs_nn_state_bytes(m, B) <= cache_budget_bytes(ctx);
+  size_t n_states = cache_all ? m->n_batches : 1;
+  m->states = hs_calloc(n_states, sizeof *m->states);
   if (!m->states) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
+  m->n_states = n_states; /* only now: unbind frees n_states states */
   for (size_t i = 0; i < m->n_states; i++) HS_TRY(hs_nn_state_create(m, &m->states[i], (int)B));
   return HS_OK;
 cleanup:

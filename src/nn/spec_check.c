@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "io/spec.h"
 #include "nn/spec_check.h"
@@ -181,7 +182,7 @@ hs_status hs_spec_layer_shapes(hs_context *ctx, const hs_model_spec *s, hs_layer
 }
 
 static hs_status layer_dims(hs_context *ctx, const hs_model_spec *s, int *in, int *out) {
-  hs_layer_shape *sh = malloc(sizeof *sh * (size_t)(s->n_layers > 0 ? s->n_layers : 1));
+  hs_layer_shape *sh = hs_malloc(sizeof *sh * (size_t)(s->n_layers > 0 ? s->n_layers : 1));
   if (!sh) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
   hs_status st = hs_spec_layer_shapes(ctx, s, sh);
   if (st == HS_OK) {

@@ -3,12 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "nn/unit.h"
 
 static hs_status own(hs_model *m, void ***list, int *n, int *cap, void *p) {
   if (*n == *cap) {
     int c = *cap ? 2 * *cap : 64;
-    void **q = realloc(*list, (size_t)c * sizeof *q);
+    void **q = hs_realloc(*list, (size_t)c * sizeof *q);
     if (!q) {
       m->ctx->be->ops->free(m->ctx->be, p);
       return hs_fail(m->ctx, HS_E_NOMEM, "out of host memory");
@@ -26,8 +27,8 @@ hs_status hs_state_alloc(hs_model *m, hs_batch_state *s, size_t elems, void **p)
 }
 
 hs_status hs_state_alloc_int(hs_model *m, hs_batch_state *s, size_t count, void **p) {
-  hs_status st = m->ctx->be->ops->alloc(m->ctx->be, count * sizeof(int32_t), p);
-  if (st != HS_OK) return hs_fail_backend(m->ctx, st);
+  hs_status st = hs_dev_alloc_bytes(m->ctx, count * sizeof(int32_t), p);
+  if (st != HS_OK) return st;
   return own(m, &s->owned, &s->n_owned, &s->cap_owned, *p);
 }
 
@@ -73,7 +74,7 @@ hs_status hs_nn_rstate_reserve(hs_model *m, int k, int rows) {
   rstate_free(m);
   hs_status st = HS_OK;
   const size_t kB = (size_t)k * rows;
-  rs->slot = calloc((size_t)m->n_slots + 1, sizeof *rs->slot);
+  rs->slot = hs_calloc((size_t)m->n_slots + 1, sizeof *rs->slot);
   if (!rs->slot) return hs_fail(m->ctx, HS_E_NOMEM, "out of host memory");
   for (int v = 0; v < m->n_values && st == HS_OK; v++)
     if (m->values[v].r_buffer) st = hs_rstate_alloc(m, rs, kB * (size_t)m->values[v].numel, &rs->RX[v]);
@@ -90,12 +91,8 @@ hs_status hs_nn_rstate_reserve(hs_model *m, int k, int rows) {
   return HS_OK;
 }
 
-/* Conv chunks hold as many samples as fit HESSPEC_CONV_MB (default 256) of workspace. */
-static size_t conv_budget_bytes(void) {
-  const char *e = getenv("HESSPEC_CONV_MB");
-  long mb = e ? atol(e) : 256;
-  return (size_t)(mb > 0 ? mb : 1) << 20;
-}
+/* Conv chunks hold as many samples as fit the context's conv_mb (default 256) of workspace. */
+static size_t conv_budget_bytes(const hs_model *m) { return m->ctx->conv_mb << 20; }
 
 static void scratch_free(hs_model *m) {
   hs_scratch *w = &m->scr;
@@ -130,7 +127,7 @@ hs_status hs_nn_scratch_reserve(hs_model *m, int k, int rows) {
   }
   if (L > 0) {
     per_sample = 2 * cols + 2 * yt + L;
-    size_t fit = conv_budget_bytes() / (per_sample * hs_dtype_size(m->dtype));
+    size_t fit = conv_budget_bytes(m) / (per_sample * hs_dtype_size(m->dtype));
     int chunk = fit < 1 ? 1 : fit > (size_t)rows ? rows : (int)fit;
     w->conv_chunk = chunk;
     w->conv_elems = (size_t)chunk * per_sample;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/alloc.h"
 #include "io/safetensors.h"
 #include "train/trainer.h"
 
@@ -27,7 +28,7 @@ static hs_status optim_path(hs_context *ctx, const char *model_path, char *out, 
 
 static hs_status ensure_dir(hs_context *ctx, const char *dir) {
   if (mkdir(dir, 0777) == 0 || errno == EEXIST) return HS_OK;
-  return hs_fail(ctx, HS_E_IO, "%s: cannot create the checkpoint folder (%s)", dir, strerror(errno));
+  return hs_fail(ctx, HS_E_OUTPUT, "%s: cannot create the checkpoint folder (%s)", dir, strerror(errno));
 }
 
 hs_status hs_trainer_save(hs_trainer *t, const char *name) {
@@ -44,8 +45,8 @@ hs_status hs_trainer_save(hs_trainer *t, const char *name) {
   hs_st_entry ent[2];
   size_t n_ent = 0;
   if (t->o.optimizer == HS_OPT_ADAM || t->o.momentum != 0) {
-    a = malloc(P * sizeof *a);
-    b = malloc(P * sizeof *b);
+    a = hs_malloc(P * sizeof *a);
+    b = hs_malloc(P * sizeof *b);
     if (!a || !b) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory saving the optimiser state"); goto cleanup; }
     HS_TRY(hs_dev_download_f64(ctx, hs_nn_dtype(t->m), a, t->s1, P));
     ent[n_ent++] = (hs_st_entry){t->o.optimizer == HS_OPT_ADAM ? "exp_avg" : "momentum_buffer", 1, {P}, a};

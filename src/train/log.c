@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "io/atomic.h"
 #include "train/trainer.h"
 
@@ -73,7 +74,7 @@ hs_status hs_trainer_read_log(hs_trainer *t, const char *path, size_t upto) {
     r.epoch = (size_t)e;
     if (t->n_recs == t->cap_recs) {
       size_t cap = t->cap_recs ? 2 * t->cap_recs : 16;
-      hs_train_epoch *q = realloc(t->recs, cap * sizeof *q);
+      hs_train_epoch *q = hs_realloc(t->recs, cap * sizeof *q);
       if (!q) { st = hs_fail(t->ctx, HS_E_NOMEM, "out of host memory"); break; }
       t->recs = q;
       t->cap_recs = cap;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/alloc.h"
 #include "core/rng.h"
 #include "nn/hvp.h"
 #include "train/trainer.h"
@@ -54,14 +55,14 @@ hs_status hs_trainer_create(hs_model *m, const hs_dataset *train, const hs_datas
     return hs_fail(ctx, HS_E_INVALID, "batch %zu with %zu samples leaves a batch of 1 sample: batch norm needs >= 2 per batch", B, N);
   if (has_bn && test && opt->eval_batch && test->n % opt->eval_batch == 1 && sp->batchnorm == HS_BN_BATCH)
     return hs_fail(ctx, HS_E_INVALID, "eval batch %zu with %zu test samples leaves a batch of 1 sample", opt->eval_batch, test->n);
-  hs_trainer *t = calloc(1, sizeof *t);
+  hs_trainer *t = hs_calloc(1, sizeof *t);
   if (!t) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
   t->ctx = ctx;
   t->m = m;
   t->train = train;
   t->test = test;
   t->o = *opt;
-  t->perm = malloc(N * sizeof *t->perm);
+  t->perm = hs_malloc(N * sizeof *t->perm);
   if (!t->perm) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   HS_TRY(hs_dataset_create(ctx, N, train->input_dim, train->X, train->output_dim, train->labels, train->targets, &t->shuf));
   HS_TRY(hs_dev_alloc(ctx, dt, P, &t->G));
@@ -113,7 +114,7 @@ static void shuffle(hs_trainer *t, size_t e) {
 static hs_status push_record(hs_trainer *t, const hs_train_epoch *r) {
   if (t->n_recs == t->cap_recs) {
     size_t cap = t->cap_recs ? 2 * t->cap_recs : 16;
-    hs_train_epoch *p = realloc(t->recs, cap * sizeof *p);
+    hs_train_epoch *p = hs_realloc(t->recs, cap * sizeof *p);
     if (!p) return hs_fail(t->ctx, HS_E_NOMEM, "out of host memory");
     t->recs = p;
     t->cap_recs = cap;
@@ -161,8 +162,9 @@ static void last_good(const hs_trainer *t, char *out, size_t len) {
 static hs_status call_hook(hs_trainer *t, const hs_train_epoch *r) {
   if (!t->hook) return HS_OK;
   t->ctx->errmsg[0] = '\0';
-  if (t->hook(t->hook_user, t->m, r) == 0) return HS_OK;
-  return t->ctx->errmsg[0] ? HS_E_INTERNAL : hs_fail(t->ctx, HS_E_INTERNAL, "cancelled");
+  hs_status st = t->hook(t->hook_user, t->m, r);
+  if (st == HS_OK || t->ctx->errmsg[0]) return st;
+  return hs_fail(t->ctx, st, "train: the epoch hook stopped the run after epoch %zu (%s)", r->epoch, hs_status_string(st));
 }
 
 /* One optimiser step on the gradient in t->G at learning rate lr. */
@@ -199,7 +201,8 @@ hs_status hs_trainer_run(hs_trainer *t) {
   size_t done = 0;
 
   if (t->epoch == 0 && t->n_recs == 0) {
-    hs_train_epoch r0 = {0, NAN, NAN, NAN, NAN, hs_train_lr_at(&t->o, 0), 0};
+    hs_train_epoch r0 = {.epoch = 0, .loss = NAN, .accuracy = NAN, .test_loss = NAN, .test_accuracy = NAN,
+                         .lr = hs_train_lr_at(&t->o, 0), .seconds = 0};
     double t0 = now_s();
     HS_TRY(evaluate(t, &r0.test_loss, &r0.test_accuracy));
     r0.seconds = now_s() - t0;
@@ -231,10 +234,7 @@ hs_status hs_trainer_run(hs_trainer *t) {
       HS_OP(ctx, OPS(t)->scal(BE(t), dt, P, (double)N / (double)r.rows, t->G));
       HS_TRY(step(t, lr));
       hs_nn_invalidate(m);
-      if (hs_progress(ctx, "train", ++done, total)) {
-        st = hs_fail(ctx, HS_E_INTERNAL, "cancelled");
-        goto cleanup;
-      }
+      HS_TRY(hs_progress(ctx, "train", ++done, total));
     }
     int bad = 0;
     HS_OP(ctx, OPS(t)->nonfinite(BE(t), dt, P, hs_nn_params(m), &bad));
@@ -246,8 +246,13 @@ hs_status hs_trainer_run(hs_trainer *t) {
       goto cleanup;
     }
     t->epoch++;
-    hs_train_epoch r = {t->epoch, loss_sum / (double)N,
-                        sp->loss == HS_LOSS_CROSS_ENTROPY ? (double)correct / (double)N : NAN, NAN, NAN, lr, 0};
+    hs_train_epoch r = {.epoch = t->epoch,
+                        .loss = loss_sum / (double)N,
+                        .accuracy = sp->loss == HS_LOSS_CROSS_ENTROPY ? (double)correct / (double)N : NAN,
+                        .test_loss = NAN,
+                        .test_accuracy = NAN,
+                        .lr = lr,
+                        .seconds = 0};
     HS_TRY(evaluate(t, &r.test_loss, &r.test_accuracy));
     r.seconds = now_s() - t0;
     HS_TRY(push_record(t, &r));

@@ -81,11 +81,12 @@ typedef struct {
   double seconds;     /* wall time of the epoch (training and evaluation) */
 } hs_train_epoch;
 
-/* Called after every epoch (and once before the first with epoch 0 and NaN losses): the
- * model holds the parameters after that epoch; the callback may bind other data (training
- * rebinds its own). Non-zero return stops the run with HS_E_INTERNAL "cancelled"... unless
- * it has already set an error on the context, which is then kept. */
-typedef int (*hs_train_hook)(void *user, hs_model *m, const hs_train_epoch *rec);
+/* Called after every epoch (and once before the first with epoch 0 and NaN losses), after
+ * that epoch's checkpoints and log are written: the model holds the parameters after that
+ * epoch; the callback may bind other data (training rebinds its own). A status other than
+ * HS_OK stops the run, and hs_trainer_run returns that very status (HS_E_CANCELLED to
+ * cancel), with the message the hook set on the context or else a generic one. */
+typedef hs_status (*hs_train_hook)(void *user, hs_model *m, const hs_train_epoch *rec);
 
 typedef struct hs_trainer hs_trainer;
 
