@@ -321,7 +321,7 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
            (unsigned long long)c->seeds[d->seed_i], epoch, epoch ? "" : " (the initialisation)");
   pt->seconds = now_s() - t0;
   hs_provenance prov = {"compare", "hessian", d->spec_json, weights, d->ana_desc, c->analysis_samples, ab, NULL,
-                        hs_nn_dtype(m), hs_backend_name(ctx), hs_device_name(ctx), c->probe_seed, pt->seconds};
+                        hs_nn_dtype(m), hs_backend_name(ctx), hs_device_name(ctx), c->probe_seed, pt->seconds, NULL, 0};
   snprintf(path, sizeof path, "%s/%s", d->dir, pt->density_file);
   HS_TRY(hs_density_write(ctx, path, &prov, slq));
   snprintf(path, sizeof path, "%s/%s", d->dir, pt->eig_top_file);
