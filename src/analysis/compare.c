@@ -278,7 +278,7 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   /* after training the top 2C eigenvalues (the outliers); elsewhere the largest only */
   size_t P = hs_model_num_params(m), want = c->outliers && epoch == c->train.epochs ? 2 * (size_t)d->ana->output_dim : 1;
   if (want > P) want = P;
-  hs_eig_options eo = {HS_EIG_TOP, want, c->eig_tol, 0, c->probe_seed, 0};
+  hs_eig_options eo = {HS_EIG_TOP, want, c->eig_tol, 0, c->probe_seed, 0, NULL};
   HS_TRY(hs_eig_extremal(op, &eo, &top));
   pt->outliers = -1;
   pt->outlier_gap = NAN;
