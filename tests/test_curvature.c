@@ -165,3 +165,35 @@ Test(curvature, bad_options_exit_2) {
     cr_expect(!hs_cli_exists("out"), "`%s` left a folder", args);
   }
 }
+
+/* --resume continues curvature.csv: the rows up to the resumed step are kept, the rest are
+ * measured again and equal those of an uninterrupted run (to the Lanczos tolerance: the
+ * resumed run starts its chains cold). */
+Test(curvature, resume_continues_the_file) {
+  write_data();
+  char args[1024];
+  const char *common = "--epochs 2 --batch 16 --lr 0.2 --save-epochs 1 --seed 2 --curvature-every 3 --curvature-samples 40";
+  snprintf(args, sizeof args, "train %s --out tr %s", DATA, common);
+  run_ok(args);
+  crow full[16];
+  size_t n = read_rows(full, 16);
+  /* a second copy of the run, resumed after epoch 1 in its own folder */
+  snprintf(args, sizeof args, "train %s --out tr2 %s", DATA, common);
+  run_ok(args);
+  snprintf(args, sizeof args, "train %s --out tr2 %s --resume tr2/epoch-0001.safetensors", DATA, common);
+  run_ok(args);
+  char *text = hs_cli_read_text("tr2/curvature.csv");
+  char *line = strchr(strstr(text, "step,epoch"), '\n') + 1;
+  size_t m = 0;
+  while (*line) {
+    crow r;
+    double sec;
+    cr_assert_eq(sscanf(line, "%ld,%ld,%lf,%lf,%lf,%lf", &r.step, &r.epoch, &r.lmax, &r.lmin, &r.overlap, &sec), 6);
+    cr_assert(m < n && r.step == full[m].step && r.epoch == full[m].epoch, "row %zu: step %ld", m, r.step);
+    cr_assert(fabs(r.lmax - full[m].lmax) <= 1e-8 * fabs(full[m].lmax), "row %zu: %.15g vs %.15g", m, r.lmax, full[m].lmax);
+    m++;
+    line = strchr(line, '\n') + 1;
+  }
+  cr_assert_eq(m, n, "%zu rows after the resume, %zu in the full run", m, n);
+  free(text);
+}

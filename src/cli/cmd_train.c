@@ -133,6 +133,7 @@ static int run(int argc, char **argv) {
                                .overlap_k = ta.overlap_k ? ta.overlap_k : (size_t)hs_model_get_spec(s.model)->output_dim,
                                .seed = o.seed, .path = curv_path};
     if ((st = hs_curvature_create(s.model, s.data, &co, &curv)) != HS_OK) goto fail;
+    if (resume && (st = hs_curvature_preload(curv, curv_path, hs_trainer_steps(tr))) != HS_OK) goto fail;
     hs_trainer_set_step_hook(tr, hs_curvature_step, curv);
   }
   /* only now, with every input checked: bad input leaves no folder behind */

@@ -7,6 +7,7 @@
 
 #include "core/context.h"
 #include "io/atomic.h"
+#include "io/file.h"
 #include "linalg/eig.h"
 #include "linalg/lanczos.h"
 #include "linalg/linop.h"
@@ -159,24 +160,80 @@ cleanup:
   return st;
 }
 
+static hs_status push_row(hs_curvature_tracker *c, const row *r) {
+  if (c->n_rows == c->cap_rows) {
+    size_t cap = c->cap_rows ? 2 * c->cap_rows : 64;
+    row *nr = realloc(c->rows, cap * sizeof *nr);
+    if (!nr) return hs_fail(c->ctx, HS_E_NOMEM, "curvature: out of host memory");
+    c->rows = nr;
+    c->cap_rows = cap;
+  }
+  c->rows[c->n_rows++] = *r;
+  return HS_OK;
+}
+
+/* One CSV field as a double: empty = NaN (a pair that did not converge). */
+static int field(char **p, double *x) {
+  char *end;
+  if (**p == ',' || **p == '\n' || **p == '\0') {
+    *x = NAN;
+  } else {
+    *x = strtod(*p, &end);
+    if (end == *p) return 0;
+    *p = end;
+  }
+  if (**p == ',') ++*p;
+  return 1;
+}
+
+hs_status hs_curvature_preload(hs_curvature_tracker *c, const char *path, uint64_t upto) {
+  char *text = NULL;
+  size_t len;
+  if (hs_read_file(c->ctx, path, &text, &len) != HS_OK) {
+    c->ctx->errmsg[0] = '\0'; /* no earlier file: nothing to carry over */
+    return HS_OK;
+  }
+  hs_status st = HS_OK;
+  size_t lineno = 0;
+  for (char *line = text; *line; lineno++) {
+    char *next = strchr(line, '\n');
+    if (next) *next = '\0';
+    if (line[0] != '#' && strncmp(line, "step,", 5) != 0 && line[0]) {
+      char *p = line, *end;
+      unsigned long long stp = strtoull(p, &end, 10);
+      row r = {.step = stp};
+      double e;
+      int ok = end != p && *end == ',';
+      p = end + (ok ? 1 : 0);
+      ok = ok && field(&p, &e) && field(&p, &r.lmax) && field(&p, &r.lmin) && field(&p, &r.overlap) &&
+           field(&p, &r.seconds) && *p == '\0' && e >= 0;
+      if (!ok) {
+        st = hs_fail(c->ctx, HS_E_INVALID, "%s: line %zu: not a curvature row (step,epoch,lambda_max,lambda_min,"
+                                          "grad_overlap,seconds)", path, lineno + 1);
+        break;
+      }
+      r.epoch = (size_t)e;
+      if (r.step <= upto && (st = push_row(c, &r)) != HS_OK) break;
+    }
+    if (!next) break;
+    line = next + 1;
+  }
+  free(text);
+  return st;
+}
+
 hs_status hs_curvature_step(void *user, hs_model *m, uint64_t step, size_t epoch, int last, int *rebound) {
   hs_curvature_tracker *c = user;
   if (!(step == 0 || last || step % c->o.every == 0)) return HS_OK;
   double t0 = hs_now();
-  if (c->n_rows == c->cap_rows) {
-    size_t cap = c->cap_rows ? 2 * c->cap_rows : 64;
-    row *r = realloc(c->rows, cap * sizeof *r);
-    if (!r) return hs_fail(c->ctx, HS_E_NOMEM, "curvature: out of host memory");
-    c->rows = r;
-    c->cap_rows = cap;
-  }
-  row *r = &c->rows[c->n_rows];
-  *r = (row){.step = step, .epoch = epoch};
+  row r = {.step = step, .epoch = epoch};
   *rebound = 1;
-  hs_status st = measure(c, m, r);
+  hs_status st = measure(c, m, &r);
   if (st != HS_OK) return st;
-  r->seconds = hs_now() - t0;
-  c->t_spent += r->seconds;
-  c->n_rows++;
-  return write_csv(c);
+  r.seconds = hs_now() - t0;
+  c->t_spent += r.seconds;
+  HS_TRY(push_row(c, &r));
+  st = write_csv(c);
+cleanup:
+  return st;
 }

@@ -33,6 +33,10 @@ typedef struct hs_curvature_tracker hs_curvature_tracker;
 hs_status hs_curvature_create(hs_model *m, const hs_dataset *train, const hs_curvature_options *o,
                               hs_curvature_tracker **out);
 void hs_curvature_destroy(hs_curvature_tracker *c);
+/* After a resume: carries over the rows of an earlier run's CSV at `path` with step <= upto
+ * (the resumed run's steps), so the file continues instead of restarting. A missing file is
+ * no error; a malformed row is HS_E_INVALID naming the file and line. */
+hs_status hs_curvature_preload(hs_curvature_tracker *c, const char *path, uint64_t upto);
 /* The trainer's step hook (hs_train_step_hook) with user = the tracker. */
 hs_status hs_curvature_step(void *user, hs_model *m, uint64_t step, size_t epoch, int last, int *rebound);
 /* Measurements taken and their seconds; the wall time since creation without them. */
