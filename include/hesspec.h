@@ -270,9 +270,11 @@ hs_status hs_model_outputs(hs_model *m, double *F);
 /* Classification accuracy (cross entropy only) over the bound data. */
 hs_status hs_model_accuracy(hs_model *m, double *acc);
 
-typedef enum { HS_CURV_HESSIAN = 0, HS_CURV_GGN = 1 } hs_curvature;
+/* H, the Gauss-Newton matrix G = J^T H_loss J, or the residual H - G (the terms of H that
+ * come from the network's second derivatives; weight decay, in both H and G, cancels in it). */
+typedef enum { HS_CURV_HESSIAN = 0, HS_CURV_GGN = 1, HS_CURV_RESIDUAL = 2 } hs_curvature;
 
-/* Y = H V (or G V) for k directions. V and Y: (k, P) row-major (each row one direction). */
+/* Y = H V (or G V, or (H - G) V) for k directions. V and Y: (k, P) row-major (each row one direction). */
 hs_status hs_model_hvp(hs_model *m, hs_curvature which, size_t k, const double *V, double *Y);
 
 #ifdef __cplusplus

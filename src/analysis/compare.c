@@ -285,7 +285,7 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   size_t P = hs_model_num_params(m), want = c->outliers && epoch == c->train.epochs ? 2 * (size_t)d->ana->output_dim : 1;
   if (want > P) want = P;
   hs_eig_options eo = {.which = HS_EIG_TOP, .count = want, .tol = c->eig_tol, .max_steps = 0, .seed = c->probe_seed,
-                       .want_vectors = 0};
+                       .want_vectors = 0, .start = NULL};
   HS_TRY(hs_eig_extremal(op, &eo, &top));
   pt->outliers = -1;
   pt->outlier_gap = NAN;
@@ -339,7 +339,9 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
                         .backend = hs_backend_name(ctx),
                         .device = hs_device_name(ctx),
                         .seed = c->probe_seed,
-                        .elapsed = pt->seconds};
+                        .elapsed = pt->seconds,
+                        .block = NULL,
+                        .model_params = 0};
   snprintf(path, sizeof path, "%s/%s", d->dir, pt->density_file);
   HS_TRY(hs_density_write(ctx, path, &prov, slq));
   snprintf(path, sizeof path, "%s/%s", d->dir, pt->eig_top_file);

@@ -153,10 +153,7 @@ hs_status hs_ls_evaluate(hs_model *m, const double *theta0, const double *d1, co
       HS_TRY(hs_model_set_params(m, theta));
       HS_TRY(eval_point(m, theta, P, &r->loss[i * nb + j], &acc));
       if (ce) r->accuracy[i * nb + j] = acc;
-      if (hs_progress(ctx, "landscape", i * nb + j + 1, total)) {
-        st = hs_fail(ctx, HS_E_INTERNAL, "cancelled");
-        goto cleanup;
-      }
+      HS_TRY(hs_progress(ctx, "landscape", i * nb + j + 1, total));
     }
   r->seconds = now_s() - t0;
 cleanup:

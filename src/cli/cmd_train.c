@@ -13,6 +13,7 @@
 #include "cli/data.h"
 #include "cli/options.h"
 #include "core/settings.h"
+#include "train/curvature.h"
 #include "train/train.h"
 
 typedef struct {
@@ -40,6 +41,7 @@ typedef struct {
   const char *test_dataset, *test_inputs, *test_targets, *resume;
   size_t test_samples;
   int keep_last;
+  size_t curv_every, curv_samples, overlap_k; /* 0 = not given */
 } train_args;
 
 static const hs_setting train_cli_options[] = {
@@ -57,6 +59,13 @@ static const hs_setting train_cli_options[] = {
     {.name = "resume", .type = HS_SET_STRING, HS_SET_FIELD(train_args, resume), .metavar = "CKPT",
      .help = "continue from DIR/epoch-EEEE.safetensors of a run with the same\n"
              "options (bit-exact: the same batches and optimiser state)"},
+    {.name = "curvature-every", .type = HS_SET_UINT, HS_SET_FIELD(train_args, curv_every), .bounds = HS_SET_MIN, .min = 1,
+     .metavar = "N", .help = "after every N-th step, each epoch's last step and before the first: DIR/curvature.csv\n"
+                            "(step, epoch, lambda_max, lambda_min, grad_overlap, seconds; docs/training.md)"},
+    {.name = "curvature-samples", .type = HS_SET_UINT, HS_SET_FIELD(train_args, curv_samples), .bounds = HS_SET_MIN,
+     .min = 1, .metavar = "S", .help = "the curvature Hessian's samples: the first S training samples (default 1024)"},
+    {.name = "overlap-k", .type = HS_SET_UINT, HS_SET_FIELD(train_args, overlap_k), .bounds = HS_SET_MIN, .min = 1,
+     .metavar = "K", .help = "the eigenspace of grad_overlap (default: the number of classes)"},
     {0}};
 
 static const hs_setting *const tables[] = {hs_cli_common_options, hs_train_settings, train_cli_options, NULL};
@@ -83,6 +92,8 @@ static int run(int argc, char **argv) {
     return hs_cli_usage(cmd, "--test-inputs and --test-targets go together");
   if (test_dataset && test_inputs) return hs_cli_usage(cmd, "give --test-dataset or --test-inputs/--test-targets, not both");
   if (resume && o.weights) return hs_cli_usage(cmd, "--resume already loads the weights; drop --weights");
+  if (!ta.curv_every && (ta.curv_samples || ta.overlap_k))
+    return hs_cli_usage(cmd, "--curvature-samples and --overlap-k need --curvature-every N");
 
   hs_cli_session s;
   /* bind with one batch: the trainer rebinds its shuffled copy anyway */
@@ -92,7 +103,8 @@ static int run(int argc, char **argv) {
   if (code) return code;
   hs_dataset *test = NULL;
   hs_trainer *tr = NULL;
-  char log_path[4096], ck_dir[4096];
+  hs_curvature_tracker *curv = NULL;
+  char log_path[4096], ck_dir[4096], curv_path[4096];
   hs_status st = HS_OK;
   if (test_dataset || test_inputs) {
     hs_cli_opts ot = o;
@@ -113,6 +125,17 @@ static int run(int argc, char **argv) {
   hook_state hk = {o.quiet, t.epochs};
   hs_trainer_set_hook(tr, print_epoch, &hk);
   if (resume && (st = hs_trainer_resume(tr, resume)) != HS_OK) goto fail;
+  if (ta.curv_every) {
+    size_t N = hs_dataset_size(s.data);
+    snprintf(curv_path, sizeof curv_path, "%s/curvature.csv", o.out);
+    hs_curvature_options co = {.every = ta.curv_every,
+                               .samples = ta.curv_samples ? ta.curv_samples : N < 1024 ? N : 1024,
+                               .overlap_k = ta.overlap_k ? ta.overlap_k : (size_t)hs_model_get_spec(s.model)->output_dim,
+                               .seed = o.seed, .path = curv_path};
+    if ((st = hs_curvature_create(s.model, s.data, &co, &curv)) != HS_OK) goto fail;
+    if (resume && (st = hs_curvature_preload(curv, curv_path, hs_trainer_steps(tr))) != HS_OK) goto fail;
+    hs_trainer_set_step_hook(tr, hs_curvature_step, curv);
+  }
   /* only now, with every input checked: bad input leaves no folder behind */
   if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
     fprintf(stderr, "hesspec %s: %s: cannot create the output folder (%s)\n", cmd, o.out, strerror(errno));
@@ -126,10 +149,15 @@ static int run(int argc, char **argv) {
     printf("trained %zu epochs in %.1fs (%s, %s); data %s; checkpoint %s/epoch-%04zu.safetensors; log %s\n", t.epochs,
            hs_cli_now() - t0, hs_optimizer_name(t.optimizer), hs_lr_schedule_name(t.schedule), s.data_desc, o.out, t.epochs,
            log_path);
+  if (curv && !o.quiet)
+    printf("curvature: %zu measurements in %.2fs, %.1f%% of the training time (%.2fs); %s\n", hs_curvature_count(curv),
+           hs_curvature_seconds(curv), 100.0 * hs_curvature_seconds(curv) / fmax(hs_curvature_other_seconds(curv), 1e-9),
+           hs_curvature_other_seconds(curv), curv_path);
   goto done;
 fail:
   code = hs_cli_fail(cmd, s.ctx, st);
 done:
+  hs_curvature_destroy(curv);
   hs_trainer_destroy(tr);
   hs_dataset_destroy(test);
   hs_cli_close(&s);

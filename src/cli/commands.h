@@ -34,5 +34,6 @@ HS_CLI_DECLARE(train);
 HS_CLI_DECLARE(compare);
 HS_CLI_DECLARE(landscape);
 HS_CLI_DECLARE(optimum);
+HS_CLI_DECLARE(critical);
 
 #endif

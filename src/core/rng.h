@@ -14,7 +14,8 @@ enum {
   HS_STREAM_DATA = 3,      /* synthetic datasets */
   HS_STREAM_SHUFFLE = 4,   /* minibatch order in training */
   HS_STREAM_TEST = 5,      /* test vectors */
-  HS_STREAM_DIRECTION = 6  /* landscape directions; direction j uses DIRECTION + 16*j */
+  HS_STREAM_DIRECTION = 6, /* landscape directions; direction j uses DIRECTION + 16*j */
+  HS_STREAM_PERTURB = 7    /* critical starts: start s, tensor t use PERTURB + 16*((s << 20) + t) */
 };
 
 uint64_t hs_rng_bits(uint64_t seed, uint64_t stream, uint64_t i);

@@ -25,6 +25,13 @@ char *hs_density_csv_path(const char *path) {
   return out;
 }
 
+static void add_block_desc(cJSON *o, const hs_block_desc *b) {
+  cJSON_AddStringToObject(o, "name", b->name);
+  cJSON_AddNumberToObject(o, "params", (double)b->params);
+  cJSON *t = cJSON_AddArrayToObject(o, "tensors");
+  for (size_t i = 0; i < b->ntensors; i++) hs_json_push(t, cJSON_CreateString(b->tensors[i]));
+}
+
 void hs_json_add_provenance(cJSON *o, const hs_provenance *p) {
   cJSON_AddStringToObject(o, "hesspec_version", HS_VERSION);
   cJSON_AddStringToObject(o, "command", p->command ? p->command : "");
@@ -48,6 +55,11 @@ void hs_json_add_provenance(cJSON *o, const hs_provenance *p) {
   cJSON_AddStringToObject(o, "backend", p->backend ? p->backend : "");
   cJSON_AddStringToObject(o, "device", p->device ? p->device : "");
   cJSON_AddNumberToObject(o, "seed", (double)p->seed);
+  if (p->block) {
+    cJSON *b = cJSON_AddObjectToObject(o, "block");
+    add_block_desc(b, p->block);
+    cJSON_AddNumberToObject(b, "model_params", (double)p->model_params);
+  }
   cJSON_AddNumberToObject(o, "elapsed_seconds", p->elapsed);
   char when[32];
   time_t now = time(NULL);
@@ -95,36 +107,44 @@ hs_status hs_json_write(hs_context *ctx, const char *path, const cJSON *root) {
   return st;
 }
 
-static hs_status write_csv(hs_context *ctx, const char *path, const hs_slq_result *r) {
+/* grid, density, stderr; with blocks, one more column per block: its density (its own
+ * sigma) on r's grid. */
+static hs_status write_csv(hs_context *ctx, const char *path, const hs_slq_result *r, size_t nb,
+                           const hs_block_desc *blocks, const hs_slq_result *const *parts) {
+  double *cols = NULL;
+  if (nb) {
+    cols = hs_malloc(nb * r->grid_n * sizeof *cols);
+    if (!cols) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+    for (size_t b = 0; b < nb; b++)
+      hs_slq_smooth(parts[b]->probes, parts[b]->count, parts[b]->steps, parts[b]->nodes, parts[b]->weights,
+                    parts[b]->sigma, r->grid_n, r->grid, cols + b * r->grid_n, NULL);
+  }
   hs_atomic_file f;
   hs_status st = hs_atomic_begin(ctx, path, &f);
-  if (st != HS_OK) return st;
+  if (st != HS_OK) {
+    free(cols);
+    return st;
+  }
   fprintf(f.fp, "# hesspec density: sigma (standard deviation) = %.17g; probes = %zu; steps = %zu\n", r->sigma,
           r->probes, r->steps);
-  fprintf(f.fp, "lambda,density,stderr\n");
+  fprintf(f.fp, "lambda,density,stderr");
+  for (size_t b = 0; b < nb; b++) fprintf(f.fp, ",%s", blocks[b].name);
+  fprintf(f.fp, "\n");
   for (size_t g = 0; g < r->grid_n; g++) {
     if (isfinite(r->density_se[g]))
-      fprintf(f.fp, "%.17g,%.17g,%.17g\n", r->grid[g], r->density[g], r->density_se[g]);
+      fprintf(f.fp, "%.17g,%.17g,%.17g", r->grid[g], r->density[g], r->density_se[g]);
     else
-      fprintf(f.fp, "%.17g,%.17g,\n", r->grid[g], r->density[g]);
+      fprintf(f.fp, "%.17g,%.17g,", r->grid[g], r->density[g]);
+    for (size_t b = 0; b < nb; b++) fprintf(f.fp, ",%.17g", cols[b * r->grid_n + g]);
+    fprintf(f.fp, "\n");
   }
+  free(cols);
   return hs_atomic_commit(ctx, &f);
 }
 
-hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenance *prov,
-                           const hs_slq_result *r) {
-  hs_json_oom_clear();
-  cJSON *root = cJSON_CreateObject();
-  char *csv = hs_density_csv_path(path);
-  hs_status st = HS_OK;
-  if (!root || !csv) {
-    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
-    goto cleanup;
-  }
-  cJSON_AddStringToObject(root, "format", "hesspec.density/1");
-  hs_json_add_provenance(root, prov);
-  cJSON_AddNumberToObject(root, "params", (double)r->n);
-  cJSON *m = cJSON_AddObjectToObject(root, "method");
+static void add_slq(cJSON *o, const hs_slq_result *r) {
+  cJSON_AddNumberToObject(o, "params", (double)r->n);
+  cJSON *m = cJSON_AddObjectToObject(o, "method");
   cJSON_AddStringToObject(m, "name", "slq");
   cJSON_AddNumberToObject(m, "lanczos_steps", (double)r->steps);
   cJSON_AddNumberToObject(m, "probes", (double)r->probes);
@@ -139,22 +159,22 @@ hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenanc
   cJSON_AddStringToObject(m, "start_vectors", "rademacher");
   cJSON_AddNumberToObject(m, "breakdown_tol", r->breakdown_tol);
   cJSON_AddNumberToObject(m, "early_terminated_probes", (double)r->early);
-  cJSON *probes = cJSON_AddArrayToObject(root, "probes");
+  cJSON *probes = cJSON_AddArrayToObject(o, "probes");
   for (size_t p = 0; p < r->probes; p++) {
     cJSON *q = cJSON_CreateObject();
     hs_json_put(q, "nodes", darray(r->nodes + p * r->steps, r->count[p]));
     hs_json_put(q, "weights", darray(r->weights + p * r->steps, r->count[p]));
     hs_json_push(probes, q);
   }
-  cJSON_AddNumberToObject(root, "sigma", r->sigma);
-  cJSON_AddStringToObject(root, "sigma_is", "the standard deviation of the Gaussian kernel (not its variance)");
-  hs_json_put(root, "grid", darray(r->grid, r->grid_n));
-  hs_json_put(root, "density", darray(r->density, r->grid_n));
+  cJSON_AddNumberToObject(o, "sigma", r->sigma);
+  cJSON_AddStringToObject(o, "sigma_is", "the standard deviation of the Gaussian kernel (not its variance)");
+  hs_json_put(o, "grid", darray(r->grid, r->grid_n));
+  hs_json_put(o, "density", darray(r->density, r->grid_n));
   cJSON *se = cJSON_CreateArray();
   for (size_t g = 0; g < r->grid_n; g++)
     hs_json_push(se, isfinite(r->density_se[g]) ? cJSON_CreateNumber(r->density_se[g]) : cJSON_CreateNull());
-  hs_json_put(root, "density_stderr", se);
-  cJSON *s = cJSON_AddObjectToObject(root, "summary");
+  hs_json_put(o, "density_stderr", se);
+  cJSON *s = cJSON_AddObjectToObject(o, "summary");
   cJSON_AddNumberToObject(s, "lambda_min", r->lambda_min);
   cJSON_AddNumberToObject(s, "lambda_max", r->lambda_max);
   cJSON_AddNumberToObject(s, "trace", r->trace);
@@ -166,18 +186,33 @@ hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenanc
   hs_json_push(nb, cJSON_CreateNumber(r->neg_frac_lo));
   hs_json_push(nb, cJSON_CreateNumber(r->neg_frac_hi));
   cJSON_AddNumberToObject(s, "grid_integral", r->integral);
-  cJSON *t = cJSON_AddObjectToObject(root, "timing");
+  cJSON *t = cJSON_AddObjectToObject(o, "timing");
   cJSON_AddNumberToObject(t, "operator_seconds", r->t_apply);
   cJSON_AddNumberToObject(t, "reorth_seconds", r->t_reorth);
   cJSON_AddNumberToObject(t, "host_seconds", r->t_host);
   cJSON_AddNumberToObject(t, "total_seconds", r->t_total);
   cJSON_AddNumberToObject(t, "operator_applications", (double)r->applies);
+}
+
+hs_status hs_density_write(hs_context *ctx, const char *path, const hs_provenance *prov,
+                           const hs_slq_result *r) {
+  hs_json_oom_clear();
+  cJSON *root = cJSON_CreateObject();
+  char *csv = hs_density_csv_path(path);
+  hs_status st = HS_OK;
+  if (!root || !csv) {
+    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+    goto cleanup;
+  }
+  cJSON_AddStringToObject(root, "format", "hesspec.density/1");
+  hs_json_add_provenance(root, prov);
+  add_slq(root, r);
   if (hs_json_oom()) { /* before the CSV: no half pair */
     st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory building the JSON", path);
     goto cleanup;
   }
   /* CSV first: the JSON appearing last marks a complete pair. */
-  HS_TRY(write_csv(ctx, csv, r));
+  HS_TRY(write_csv(ctx, csv, r, 0, NULL, NULL));
   HS_TRY(hs_json_write(ctx, path, root));
 cleanup:
   cJSON_Delete(root);
@@ -185,14 +220,8 @@ cleanup:
   return st;
 }
 
-hs_status hs_eig_write(hs_context *ctx, const char *path, const hs_provenance *prov,
-                       const hs_eig_result *r, const char *method, const char *which,
-                       size_t max_steps, const char *vectors_path) {
-  hs_json_oom_clear();
-  cJSON *root = cJSON_CreateObject();
-  if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
-  cJSON_AddStringToObject(root, "format", "hesspec.eig/1");
-  hs_json_add_provenance(root, prov);
+static void add_eig(cJSON *root, const hs_eig_result *r, const char *method, const char *which,
+                    size_t max_steps, uint64_t seed, const char *vectors_path) {
   cJSON_AddNumberToObject(root, "params", (double)r->n);
   cJSON *m = cJSON_AddObjectToObject(root, "method");
   cJSON_AddStringToObject(m, "name", method);
@@ -203,7 +232,7 @@ hs_status hs_eig_write(hs_context *ctx, const char *path, const hs_provenance *p
     cJSON_AddStringToObject(m, "tol_is", "relative residual: ||A y - theta y|| <= tol * anorm_estimate");
     cJSON_AddNumberToObject(m, "max_steps", (double)max_steps);
     cJSON_AddNumberToObject(m, "lanczos_steps", (double)r->steps);
-    cJSON_AddNumberToObject(m, "seed", (double)prov->seed);
+    cJSON_AddNumberToObject(m, "seed", (double)seed);
   }
   cJSON_AddNumberToObject(root, "converged", (double)r->found);
   hs_json_put(root, "eigenvalues", darray(r->values, r->found));
@@ -218,18 +247,23 @@ hs_status hs_eig_write(hs_context *ctx, const char *path, const hs_provenance *p
   cJSON_AddNumberToObject(t, "operator_seconds", r->t_apply);
   cJSON_AddNumberToObject(t, "total_seconds", r->t_total);
   cJSON_AddNumberToObject(t, "operator_applications", (double)r->applies);
+}
+
+hs_status hs_eig_write(hs_context *ctx, const char *path, const hs_provenance *prov,
+                       const hs_eig_result *r, const char *method, const char *which,
+                       size_t max_steps, const char *vectors_path) {
+  hs_json_oom_clear();
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+  cJSON_AddStringToObject(root, "format", "hesspec.eig/1");
+  hs_json_add_provenance(root, prov);
+  add_eig(root, r, method, which, max_steps, prov->seed, vectors_path);
   hs_status st = hs_json_write(ctx, path, root);
   cJSON_Delete(root);
   return st;
 }
 
-hs_status hs_trace_write(hs_context *ctx, const char *path, const hs_provenance *prov,
-                         const hs_trace_result *r) {
-  hs_json_oom_clear();
-  cJSON *root = cJSON_CreateObject();
-  if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
-  cJSON_AddStringToObject(root, "format", "hesspec.trace/1");
-  hs_json_add_provenance(root, prov);
+static void add_trace(cJSON *root, const hs_trace_result *r) {
   cJSON_AddNumberToObject(root, "params", (double)r->n);
   cJSON *m = cJSON_AddObjectToObject(root, "method");
   cJSON_AddStringToObject(m, "name", r->method == HS_TRACE_HUTCHPP ? "hutch++" : "hutchinson");
@@ -247,6 +281,134 @@ hs_status hs_trace_write(hs_context *ctx, const char *path, const hs_provenance 
   cJSON_AddNumberToObject(t, "operator_seconds", r->t_apply);
   cJSON_AddNumberToObject(t, "total_seconds", r->t_total);
   cJSON_AddNumberToObject(t, "operator_applications", (double)r->applies);
+}
+
+hs_status hs_trace_write(hs_context *ctx, const char *path, const hs_provenance *prov,
+                         const hs_trace_result *r) {
+  hs_json_oom_clear();
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+  cJSON_AddStringToObject(root, "format", "hesspec.trace/1");
+  hs_json_add_provenance(root, prov);
+  add_trace(root, r);
+  hs_status st = hs_json_write(ctx, path, root);
+  cJSON_Delete(root);
+  return st;
+}
+
+/* ---- --block all ---- */
+
+/* The "blocks" array: per block its name and tensors, then what `add` writes. */
+static cJSON *blocks_array(cJSON *root, size_t nb, const hs_block_desc *blocks) {
+  cJSON_AddStringToObject(root, "block", "all");
+  cJSON *a = cJSON_AddArrayToObject(root, "blocks");
+  for (size_t b = 0; a && b < nb; b++) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", blocks[b].name);
+    cJSON *t = cJSON_AddArrayToObject(o, "tensors");
+    for (size_t i = 0; i < blocks[b].ntensors; i++) hs_json_push(t, cJSON_CreateString(blocks[b].tensors[i]));
+    hs_json_push(a, o);
+  }
+  return a;
+}
+
+hs_status hs_density_write_blocks(hs_context *ctx, const char *path, const hs_provenance *prov,
+                                  size_t nb, const hs_block_desc *blocks, const hs_slq_result *const *parts,
+                                  const hs_slq_result *whole) {
+  hs_json_oom_clear();
+  cJSON *root = cJSON_CreateObject();
+  char *csv = hs_density_csv_path(path);
+  hs_status st = HS_OK;
+  if (!root || !csv) {
+    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+    goto cleanup;
+  }
+  cJSON_AddStringToObject(root, "format", "hesspec.density/1");
+  hs_json_add_provenance(root, prov);
+  add_slq(root, whole);
+  cJSON_AddStringToObject(root, "density_is", "the block-diagonal operator diag(A_b): the blocks' densities weighted by params_b / params");
+  cJSON *a = blocks_array(root, nb, blocks);
+  for (size_t b = 0; b < nb; b++) add_slq(cJSON_GetArrayItem(a, (int)b), parts[b]);
+  if (hs_json_oom()) { /* before the CSV: no half pair */
+    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory building the JSON", path);
+    goto cleanup;
+  }
+  HS_TRY(write_csv(ctx, csv, whole, nb, blocks, parts));
+  HS_TRY(hs_json_write(ctx, path, root));
+cleanup:
+  cJSON_Delete(root);
+  free(csv);
+  return st;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+hs_status hs_eig_write_blocks(hs_context *ctx, const char *path, const hs_provenance *prov, size_t nb,
+                              const hs_block_desc *blocks, const hs_eig_result *const *parts,
+                              const char *method, const char *which, size_t count, size_t max_steps) {
+  size_t total = 0, n = 0;
+  for (size_t b = 0; b < nb; b++) total += parts[b]->found, n += parts[b]->n;
+  double *all = hs_malloc((total + 1) * sizeof *all);
+  hs_json_oom_clear();
+  cJSON *root = cJSON_CreateObject();
+  hs_status st = HS_OK;
+  if (!all || !root) {
+    st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+    goto cleanup;
+  }
+  size_t pos = 0;
+  for (size_t b = 0; b < nb; b++)
+    for (size_t i = 0; i < parts[b]->found; i++) all[pos++] = parts[b]->values[i];
+  qsort(all, total, sizeof *all, cmp_double);
+  size_t keep = strcmp(which, "all") == 0 || count > total ? total : count;
+  const double *first = strcmp(which, "top") == 0 ? all + (total - keep) : all;
+  cJSON_AddStringToObject(root, "format", "hesspec.eig/1");
+  hs_json_add_provenance(root, prov);
+  cJSON_AddNumberToObject(root, "params", (double)n);
+  cJSON *m = cJSON_AddObjectToObject(root, "method");
+  cJSON_AddStringToObject(m, "name", method);
+  cJSON_AddStringToObject(m, "which", which);
+  cJSON_AddNumberToObject(m, "requested", (double)count);
+  cJSON_AddStringToObject(root, "eigenvalues_are",
+                          "of the block-diagonal operator diag(A_b): the union of the blocks' eigenvalues, "
+                          "the extreme ones for top/bottom");
+  cJSON_AddNumberToObject(root, "converged", (double)keep);
+  hs_json_put(root, "eigenvalues", darray(first, keep));
+  cJSON *a = blocks_array(root, nb, blocks);
+  for (size_t b = 0; b < nb; b++)
+    add_eig(cJSON_GetArrayItem(a, (int)b), parts[b], method, which, max_steps < parts[b]->n ? max_steps : parts[b]->n,
+            prov->seed, NULL);
+  st = hs_json_write(ctx, path, root);
+cleanup:
+  free(all);
+  cJSON_Delete(root);
+  return st;
+}
+
+hs_status hs_trace_write_blocks(hs_context *ctx, const char *path, const hs_provenance *prov, size_t nb,
+                                const hs_block_desc *blocks, const hs_trace_result *const *parts) {
+  hs_json_oom_clear();
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+  double tr = 0, var = 0;
+  size_t n = 0;
+  for (size_t b = 0; b < nb; b++) {
+    tr += parts[b]->trace;
+    var += parts[b]->trace_se * parts[b]->trace_se;
+    n += parts[b]->n;
+  }
+  cJSON_AddStringToObject(root, "format", "hesspec.trace/1");
+  hs_json_add_provenance(root, prov);
+  cJSON_AddNumberToObject(root, "params", (double)n);
+  cJSON_AddNumberToObject(root, "trace", tr);
+  add_num(root, "trace_stderr", sqrt(var));
+  cJSON_AddStringToObject(root, "trace_is", "the sum of the blocks' traces (= the trace of the whole operator); "
+                                            "its standard error: the root sum of the blocks' squared errors");
+  cJSON *a = blocks_array(root, nb, blocks);
+  for (size_t b = 0; b < nb; b++) add_trace(cJSON_GetArrayItem(a, (int)b), parts[b]);
   hs_status st = hs_json_write(ctx, path, root);
   cJSON_Delete(root);
   return st;

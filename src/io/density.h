@@ -12,6 +12,14 @@
 #include "linalg/slq.h"
 #include "linalg/trace.h"
 
+/* One diagonal block of the operator (`--block`): its name, dimension and tensors. */
+typedef struct {
+  const char *name;
+  size_t params;
+  size_t ntensors;
+  const char *const *tensors; /* (ntensors) names, borrowed */
+} hs_block_desc;
+
 /* Where a result came from (DESIGN.md, "Output files"). Strings are borrowed; NULL = absent. */
 typedef struct {
   const char *command;    /* "spectrum", "eig", "trace" */
@@ -25,6 +33,8 @@ typedef struct {
   const char *backend, *device;
   uint64_t seed;
   double elapsed;         /* seconds, whole command */
+  const hs_block_desc *block; /* --block NAME: the block; NULL: the whole operator (or all) */
+  size_t model_params;    /* P of the model when a block is selected */
 } hs_provenance;
 
 /* The CSV path beside a density file: "x.json" -> "x.csv", otherwise path + ".csv".
@@ -41,6 +51,24 @@ hs_status hs_eig_write(hs_context *ctx, const char *path, const hs_provenance *p
                        size_t max_steps, const char *vectors_path);
 hs_status hs_trace_write(hs_context *ctx, const char *path, const hs_provenance *prov,
                          const hs_trace_result *r);
+
+/* `--block all`: one file, "block": "all", and "blocks": [{"name", "tensors", then the
+ * fields the single-block file has at its top level}, ...] in parameter order.
+ * Density: the top level is the density of the block-diagonal operator (hs_slq_combine,
+ * `whole`), so readers of "hesspec.density/1" see a valid file; the CSV holds its grid,
+ * density and standard error, then one column per block (that block's density, its own
+ * sigma, on the same grid). Eig: the top-level "eigenvalues" are those of the
+ * block-diagonal operator that the blocks determine (all of them for dense; the `count`
+ * extreme ones of the union for top/bottom). Trace: the top-level trace is the sum (the
+ * trace of the operator itself), its standard error the root sum of squares. */
+hs_status hs_density_write_blocks(hs_context *ctx, const char *path, const hs_provenance *prov,
+                                  size_t nb, const hs_block_desc *blocks, const hs_slq_result *const *parts,
+                                  const hs_slq_result *whole);
+hs_status hs_eig_write_blocks(hs_context *ctx, const char *path, const hs_provenance *prov, size_t nb,
+                              const hs_block_desc *blocks, const hs_eig_result *const *parts,
+                              const char *method, const char *which, size_t count, size_t max_steps);
+hs_status hs_trace_write_blocks(hs_context *ctx, const char *path, const hs_provenance *prov, size_t nb,
+                                const hs_block_desc *blocks, const hs_trace_result *const *parts);
 
 /* A density file read back (for re-plotting and re-smoothing). */
 typedef struct {

@@ -63,7 +63,7 @@ hs_status hs_eig_extremal(hs_linop *op, const hs_eig_options *opt, hs_eig_result
 
   hs_lanczos_options lo = {.probes = 1, .max_steps = mmax, .breakdown_tol = 0};
   HS_TRY(hs_lanczos_create(op, &lo, &lz));
-  HS_TRY(hs_lanczos_start_rademacher(lz, opt->seed));
+  HS_TRY(opt->start ? hs_lanczos_start(lz, opt->start) : hs_lanczos_start_rademacher(lz, opt->seed));
   theta = hs_malloc(mmax * sizeof *theta);
   Z = hs_malloc(mmax * mmax * sizeof *Z);
   if (!theta || !Z) {

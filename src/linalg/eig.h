@@ -29,6 +29,8 @@ typedef struct {
   size_t max_steps;  /* Lanczos steps at most; 0 = min(n, max(300, 4K + 50)) */
   uint64_t seed;
   int want_vectors;
+  const double *start; /* extremal: the start vector (host, n, nonzero; a warm start from an
+                          earlier eigenvector); NULL: the Rademacher probe 0 of seed */
 } hs_eig_options;
 
 typedef struct {

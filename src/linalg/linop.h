@@ -8,11 +8,11 @@
 #include "core/context.h"
 
 /* What the operator is: the model's curvature, or an explicit matrix. */
-typedef enum { HS_LINOP_HESSIAN = 0, HS_LINOP_GGN, HS_LINOP_MATRIX } hs_linop_kind;
+typedef enum { HS_LINOP_HESSIAN = 0, HS_LINOP_GGN, HS_LINOP_MATRIX, HS_LINOP_RESIDUAL } hs_linop_kind;
 
 /* "hessian", "ggn", "matrix" (the provenance's operator names) */
 static inline const char *hs_linop_kind_name(hs_linop_kind k) {
-  return k == HS_LINOP_GGN ? "ggn" : k == HS_LINOP_MATRIX ? "matrix" : "hessian";
+  return k == HS_LINOP_GGN ? "ggn" : k == HS_LINOP_MATRIX ? "matrix" : k == HS_LINOP_RESIDUAL ? "residual" : "hessian";
 }
 
 typedef struct hs_linop hs_linop;

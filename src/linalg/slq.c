@@ -90,53 +90,21 @@ static hs_status check_options(hs_context *ctx, size_t n, const hs_slq_options *
   return HS_OK;
 }
 
-hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **out) {
-  *out = NULL;
-  hs_context *ctx = op->ctx;
-  size_t n = op->n;
-  hs_status st = check_options(ctx, n, opt);
-  if (st != HS_OK) return st;
-  double t_start = hs_now();
-  size_t K = opt->probes, m = opt->steps ? opt->steps : (n < HS_SLQ_DEFAULT_STEPS ? n : HS_SLQ_DEFAULT_STEPS);
-  hs_lanczos *lz = NULL;
-  double *per = NULL;
-  hs_slq_result *r = hs_calloc(1, sizeof *r);
-  if (!r) return hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
-  r->n = n;
-  r->probes = K;
-  r->steps = m;
-  r->seed = opt->seed;
-  r->count = hs_calloc(K, sizeof *r->count);
-  r->nodes = hs_calloc(K * m, sizeof *r->nodes);
-  r->weights = hs_calloc(K * m, sizeof *r->weights);
-  per = hs_calloc(2 * K, sizeof *per);
-  if (!r->count || !r->nodes || !r->weights || !per) {
-    st = hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
-    goto cleanup;
-  }
-
-  hs_lanczos_options lo = {.probes = K, .max_steps = m, .breakdown_tol = opt->breakdown_tol, .reorth = opt->reorth};
-  HS_TRY(hs_lanczos_create(op, &lo, &lz));
-  r->breakdown_tol = lz->tol;
-  HS_TRY(hs_lanczos_start_rademacher(lz, opt->seed));
-  HS_TRY(hs_lanczos_run(lz, m));
-
-  double th = hs_now();
+/* From the probes' rules (count, nodes, weights; stride r->steps; nodes ascending per
+ * probe): extremes, trace, negative mass with its bounds, sigma, grid, density. */
+static hs_status summarise(hs_context *ctx, hs_slq_result *r, const hs_slq_options *opt) {
+  size_t K = r->probes, m = r->steps, n = r->n;
+  hs_status st = HS_OK;
+  double *per = hs_calloc(2 * K, sizeof *per);
+  if (!per) return hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
   double lmin = INFINITY, lmax = -INFINITY;
-  for (size_t p = 0; p < K; p++) {
-    size_t c = lz->steps[p];
-    r->count[p] = c;
-    if (c < m) r->early++;
-    HS_TRY(hs_tridiag_quadrature(ctx, c, lz->alpha + p * m, lz->beta + p * m, r->nodes + p * m,
-                                 r->weights + p * m));
-    for (size_t i = 0; i < c; i++) {
+  for (size_t p = 0; p < K; p++)
+    for (size_t i = 0; i < r->count[p]; i++) {
       lmin = fmin(lmin, r->nodes[p * m + i]);
       lmax = fmax(lmax, r->nodes[p * m + i]);
     }
-  }
   r->lambda_min = lmin;
   r->lambda_max = lmax;
-
   /* Summary statistics per probe, then mean and standard error across probes. */
   r->neg_tol = opt->neg_tol >= 0 ? opt->neg_tol : 1e-4 * fmax(fabs(lmin), fabs(lmax));
   /* The nodes of a probe ascend. Gauss quadrature brackets the probe's spectral CDF at x
@@ -174,7 +142,7 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
     ghi = lmax + 5 * r->sigma;
   }
   r->grid_n = opt->grid_points ? opt->grid_points : hs_slq_auto_grid(glo, ghi, r->sigma);
-  r->grid = hs_malloc(r->grid_n * sizeof *r->grid);
+  r->grid = hs_calloc(r->grid_n, sizeof *r->grid);
   r->density = hs_malloc(r->grid_n * sizeof *r->density);
   r->density_se = hs_malloc(r->grid_n * sizeof *r->density_se);
   if (!r->grid || !r->density || !r->density_se) {
@@ -189,6 +157,50 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
   for (size_t g = 0; g + 1 < r->grid_n; g++) integ += 0.5 * h * (r->density[g] + r->density[g + 1]);
   r->integral = integ;
 
+cleanup:
+  free(per);
+  return st;
+}
+
+hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **out) {
+  *out = NULL;
+  hs_context *ctx = op->ctx;
+  size_t n = op->n;
+  hs_status st = check_options(ctx, n, opt);
+  if (st != HS_OK) return st;
+  double t_start = hs_now();
+  size_t K = opt->probes, m = opt->steps ? opt->steps : (n < HS_SLQ_DEFAULT_STEPS ? n : HS_SLQ_DEFAULT_STEPS);
+  hs_lanczos *lz = NULL;
+  hs_slq_result *r = hs_calloc(1, sizeof *r);
+  if (!r) return hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
+  r->n = n;
+  r->probes = K;
+  r->steps = m;
+  r->seed = opt->seed;
+  r->count = hs_calloc(K, sizeof *r->count);
+  r->nodes = hs_calloc(K * m, sizeof *r->nodes);
+  r->weights = hs_calloc(K * m, sizeof *r->weights);
+  if (!r->count || !r->nodes || !r->weights) {
+    st = hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
+    goto cleanup;
+  }
+
+  hs_lanczos_options lo = {.probes = K, .max_steps = m, .breakdown_tol = opt->breakdown_tol, .reorth = opt->reorth};
+  HS_TRY(hs_lanczos_create(op, &lo, &lz));
+  r->breakdown_tol = lz->tol;
+  HS_TRY(hs_lanczos_start_rademacher(lz, opt->seed));
+  HS_TRY(hs_lanczos_run(lz, m));
+
+  double th = hs_now();
+  for (size_t p = 0; p < K; p++) {
+    size_t c = lz->steps[p];
+    r->count[p] = c;
+    if (c < m) r->early++;
+    HS_TRY(hs_tridiag_quadrature(ctx, c, lz->alpha + p * m, lz->beta + p * m, r->nodes + p * m,
+                                 r->weights + p * m));
+  }
+  HS_TRY(summarise(ctx, r, opt));
+
   r->t_apply = lz->t_apply;
   r->t_reorth = lz->t_reorth;
   r->applies = lz->applies;
@@ -201,6 +213,69 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
 cleanup:
   hs_lanczos_destroy(lz);
   hs_slq_free(r);
-  free(per);
+  return st;
+}
+
+/* Insertion sort of one probe's rule by node (a few hundred nodes at most). */
+static void sort_rule(size_t c, double *x, double *w) {
+  for (size_t i = 1; i < c; i++) {
+    double xi = x[i], wi = w[i];
+    size_t j = i;
+    for (; j > 0 && x[j - 1] > xi; j--) {
+      x[j] = x[j - 1];
+      w[j] = w[j - 1];
+    }
+    x[j] = xi;
+    w[j] = wi;
+  }
+}
+
+hs_status hs_slq_combine(hs_context *ctx, size_t nb, const hs_slq_result *const *parts,
+                         const hs_slq_options *opt, hs_slq_result **out) {
+  *out = NULL;
+  if (nb == 0) return hs_fail(ctx, HS_E_INVALID, "spectrum: no blocks to combine");
+  size_t K = parts[0]->probes, n = 0, m = 0;
+  for (size_t b = 0; b < nb; b++) {
+    if (parts[b]->probes != K)
+      return hs_fail(ctx, HS_E_INTERNAL, "spectrum: block %zu has %zu probes, block 0 %zu", b, parts[b]->probes, K);
+    n += parts[b]->n;
+    m += parts[b]->steps;
+  }
+  hs_status st = HS_OK;
+  hs_slq_result *r = hs_calloc(1, sizeof *r);
+  if (!r) return hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
+  *r = (hs_slq_result){.n = n, .probes = K, .steps = m, .seed = parts[0]->seed,
+                       .breakdown_tol = parts[0]->breakdown_tol, .reorth = parts[0]->reorth};
+  r->count = hs_calloc(K, sizeof *r->count);
+  r->nodes = hs_calloc(K * m, sizeof *r->nodes);
+  r->weights = hs_calloc(K * m, sizeof *r->weights);
+  if (!r->count || !r->nodes || !r->weights) {
+    st = hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
+    goto cleanup;
+  }
+  for (size_t b = 0; b < nb; b++) {
+    const hs_slq_result *q = parts[b];
+    double scale = (double)q->n / (double)n; /* block b holds n_b of the n eigenvalues */
+    for (size_t p = 0; p < K; p++) {
+      for (size_t i = 0; i < q->count[p]; i++) {
+        r->nodes[p * m + r->count[p] + i] = q->nodes[p * q->steps + i];
+        r->weights[p * m + r->count[p] + i] = scale * q->weights[p * q->steps + i];
+      }
+      r->count[p] += q->count[p];
+    }
+    r->early += q->early;
+    r->t_apply += q->t_apply;
+    r->t_reorth += q->t_reorth;
+    r->t_host += q->t_host;
+    r->t_total += q->t_total;
+    r->applies += q->applies;
+    r->reorth_passes += q->reorth_passes;
+  }
+  for (size_t p = 0; p < K; p++) sort_rule(r->count[p], r->nodes + p * m, r->weights + p * m);
+  HS_TRY(summarise(ctx, r, opt));
+  *out = r;
+  r = NULL;
+cleanup:
+  hs_slq_free(r);
   return st;
 }

@@ -60,6 +60,14 @@ typedef struct {
 hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **out);
 void hs_slq_free(hs_slq_result *r);
 
+/* The density of the block-diagonal operator diag(A_1, ..., A_B) from SLQ runs on its
+ * blocks (same probe count): probe p's rule is the union of the blocks' rules for probe p,
+ * block b's weights scaled by n_b / n, so the weights still sum to 1 and the trace per probe
+ * is the sum of the blocks'. Summary, sigma and grid follow opt as in hs_slq_run (over the
+ * union's nodes); steps is the sum of the blocks' steps (the rule's stride). */
+hs_status hs_slq_combine(hs_context *ctx, size_t nb, const hs_slq_result *const *parts,
+                         const hs_slq_options *opt, hs_slq_result **out);
+
 /* ---- the smoothing step alone (also used to re-plot a density file) ---- */
 
 /* sigma rule from the node range: (hi - lo) / 200; when hi == lo: 1e-3 * max(|lo|, |hi|), or

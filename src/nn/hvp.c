@@ -40,11 +40,15 @@ hs_status hs_nn_apply(hs_model *m, hs_curvature which, size_t k, const void *V, 
       hs_batch_state *s;
       HS_TRY(hs_nn_state(m, b, NULL, &s));
       HS_TRY(hs_nn_rforward(m, s, kc, Vc));
-      HS_TRY(hs_nn_backward(m, s, kc, m->rs.RdF, which == HS_CURV_HESSIAN ? Vc : NULL, Yc, 0));
+      /* The R-backward is linear in R(dF) for fixed V: H v = backward(R(dF), V) and
+       * G v = backward(R(dF), none), so (H - G) v = backward(0, V), one pass instead of two. */
+      if (which == HS_CURV_RESIDUAL)
+        HS_OP(m->ctx, OPS(m)->fill(BE(m), t, (size_t)kc * (size_t)s->rows * (size_t)m->spec.output_dim, 0.0, m->rs.RdF));
+      HS_TRY(hs_nn_backward(m, s, kc, m->rs.RdF, which == HS_CURV_GGN ? NULL : Vc, Yc, 0));
     }
   }
-  /* weight decay lambda/2 ||theta||^2 adds lambda I to both H and G */
-  if (m->spec.weight_decay > 0) HS_OP(m->ctx, OPS(m)->axpy(BE(m), t, k * P, m->spec.weight_decay, V, Y));
+  /* weight decay lambda/2 ||theta||^2 adds lambda I to both H and G (so not to H - G) */
+  if (m->spec.weight_decay > 0 && which != HS_CURV_RESIDUAL) HS_OP(m->ctx, OPS(m)->axpy(BE(m), t, k * P, m->spec.weight_decay, V, Y));
 cleanup:
   return st;
 }
@@ -143,8 +147,12 @@ cleanup:
 
 /* ---- the model as a linear operator ---- */
 
+static hs_curvature model_curvature(const hs_linop *self) {
+  return self->kind == HS_LINOP_GGN ? HS_CURV_GGN : self->kind == HS_LINOP_RESIDUAL ? HS_CURV_RESIDUAL : HS_CURV_HESSIAN;
+}
+
 static hs_status model_apply(hs_linop *self, size_t k, const void *X, void *Y) {
-  return hs_nn_apply(self->impl, self->kind == HS_LINOP_GGN ? HS_CURV_GGN : HS_CURV_HESSIAN, k, X, Y);
+  return hs_nn_apply(self->impl, model_curvature(self), k, X, Y);
 }
 
 static void model_linop_destroy(hs_linop *self) { free(self); }
@@ -156,7 +164,7 @@ hs_status hs_linop_model(hs_model *m, hs_curvature which, hs_linop **out) {
   hs_linop *op = hs_calloc(1, sizeof *op);
   if (!op) return hs_fail(m->ctx, HS_E_NOMEM, "out of host memory");
   *op = (hs_linop){.n = m->P, .dtype = m->dtype, .ctx = m->ctx,
-                   .kind = which == HS_CURV_GGN ? HS_LINOP_GGN : HS_LINOP_HESSIAN, .apply = model_apply,
+                   .kind = which == HS_CURV_GGN ? HS_LINOP_GGN : which == HS_CURV_RESIDUAL ? HS_LINOP_RESIDUAL : HS_LINOP_HESSIAN, .apply = model_apply,
                    .max_block = 0, .destroy = model_linop_destroy, .impl = m};
   *out = op;
   return HS_OK;

@@ -30,6 +30,24 @@ void hs_trainer_destroy(hs_trainer *t) {
   free(t);
 }
 
+void hs_trainer_set_step_hook(hs_trainer *t, hs_train_step_hook fn, void *user) {
+  t->step_hook = fn;
+  t->step_hook_user = user;
+}
+
+uint64_t hs_trainer_steps(const hs_trainer *t) { return t->step; }
+
+/* The step hook; after it bound other data, this epoch's minibatches are bound again (the
+ * same shuffled copy and batch size, so the batches that follow are unchanged). */
+static hs_status call_step_hook(hs_trainer *t, size_t epoch, int last, size_t B) {
+  if (!t->step_hook) return HS_OK;
+  int rebound = 0;
+  hs_status st = t->step_hook(t->step_hook_user, t->m, t->step, epoch, last, &rebound);
+  if (st != HS_OK) return st;
+  if (rebound && B) return hs_nn_bind_streaming(t->m, t->shuf, B);
+  return HS_OK;
+}
+
 void hs_trainer_set_hook(hs_trainer *t, hs_train_hook fn, void *user) {
   t->hook = fn;
   t->hook_user = user;
@@ -209,6 +227,7 @@ hs_status hs_trainer_run(hs_trainer *t) {
     if (want_save(t, 0)) HS_TRY(hs_trainer_save(t, NULL));
     if (t->o.keep_last && t->o.checkpoint_dir) HS_TRY(hs_trainer_save(t, "last"));
     HS_TRY(call_hook(t, &r0));
+    HS_TRY(call_step_hook(t, 0, 1, 0));
   }
   while (t->epoch < t->o.epochs) {
     double t0 = now_s(), lr = hs_train_lr_at(&t->o, t->epoch), loss_sum = 0;
@@ -234,6 +253,7 @@ hs_status hs_trainer_run(hs_trainer *t) {
       HS_OP(ctx, OPS(t)->scal(BE(t), dt, P, (double)N / (double)r.rows, t->G));
       HS_TRY(step(t, lr));
       hs_nn_invalidate(m);
+      HS_TRY(call_step_hook(t, t->epoch + 1, b + 1 == hs_nn_num_batches(m), B));
       HS_TRY(hs_progress(ctx, "train", ++done, total));
     }
     int bad = 0;

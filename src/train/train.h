@@ -88,6 +88,15 @@ typedef struct {
  * cancel), with the message the hook set on the context or else a generic one. */
 typedef hs_status (*hs_train_hook)(void *user, hs_model *m, const hs_train_epoch *rec);
 
+/* Called after every optimiser step: step = steps taken so far (1-based, global), epoch = the
+ * 1-based epoch the step belongs to, last = 1 at the epoch's last step (the parameters are
+ * then those of the epoch's checkpoint, running statistics included); also once before the
+ * first step of a fresh run with step = 0, epoch = 0. The model holds the parameters after
+ * the step; the hook may bind other data (then it sets *rebound = 1 and the trainer binds its
+ * minibatches again). A status other than HS_OK stops the run with it (and its message). */
+typedef hs_status (*hs_train_step_hook)(void *user, hs_model *m, uint64_t step, size_t epoch, int last,
+                                        int *rebound);
+
 typedef struct hs_trainer hs_trainer;
 
 /* A trainer for model m (borrowed) on train (borrowed; labels or targets as the model
@@ -96,6 +105,9 @@ hs_status hs_trainer_create(hs_model *m, const hs_dataset *train, const hs_datas
                             const hs_train_options *opt, hs_trainer **out);
 void hs_trainer_destroy(hs_trainer *t);
 void hs_trainer_set_hook(hs_trainer *t, hs_train_hook fn, void *user);
+void hs_trainer_set_step_hook(hs_trainer *t, hs_train_step_hook fn, void *user);
+/* Optimiser steps taken (after a resume: those of the resumed run included). */
+uint64_t hs_trainer_steps(const hs_trainer *t);
 
 /* Loads a checkpoint written by a trainer with the same options: the model file and its
  * ".optim.safetensors" companion (optimiser state, epoch, step). Training then continues

@@ -24,6 +24,8 @@ struct hs_trainer {
   size_t last_ckpt_epoch;
   hs_train_hook hook;
   void *hook_user;
+  hs_train_step_hook step_hook;
+  void *step_hook_user;
 };
 
 /* train/checkpoint.c: "<dir>/<name>.safetensors" and its optimiser companion; name NULL =
