@@ -101,54 +101,17 @@ static void cpu_device_name(char *out, size_t len) {
   snprintf(out, len, "%s (%d core%s)", model, cores, cores == 1 ? "" : "s");
 }
 
-/* Designated initialisers: an entry cannot land in another op's slot, and with the pragma a
- * function of the wrong signature is an error, not a warning (GCC 12 only warns). Order as in
- * backend.h. */
+/* Generated from backend/ops.def as designated initialisers: every op's slot is named, so
+ * no entry can land in another's, and with the pragma a function of the wrong signature is an
+ * error, not a warning (GCC 12 only warns). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic error "-Wincompatible-pointer-types"
 static const hs_backend_ops cpu_ops = {
     .name = "cpu",
     .destroy = cpu_destroy,
-    .alloc = hs_cpu_alloc,
     .free = hs_cpu_free,
-    .upload = hs_cpu_upload,
-    .download = hs_cpu_download,
-    .copy = hs_cpu_copy,
-    .fill = hs_cpu_fill,
-    .sync = hs_cpu_sync,
-    .gemm = hs_cpu_gemm,
-    .gemm_batched = hs_cpu_gemm_batched,
-    .gemv = hs_cpu_gemv,
-    .dot = hs_cpu_dot,
-    .nrm2 = hs_cpu_nrm2,
-    .dots = hs_cpu_dots,
-    .axpy = hs_cpu_axpy,
-    .scal = hs_cpu_scal,
-    .nonfinite = hs_cpu_nonfinite,
-    .bias_add = hs_cpu_bias_add,
-    .col_sum = hs_cpu_col_sum,
-    .act_fwd = hs_cpu_act_fwd,
-    .act_deriv_mul = hs_cpu_act_deriv_mul,
-    .act_rbwd_extra = hs_cpu_act_rbwd_extra,
-    .bn_fwd = hs_cpu_bn_fwd,
-    .bn_bwd = hs_cpu_bn_bwd,
-    .bn_rfwd = hs_cpu_bn_rfwd,
-    .bn_rbwd_extra = hs_cpu_bn_rbwd_extra,
-    .im2col = hs_cpu_im2col,
-    .col2im = hs_cpu_col2im,
-    .transpose = hs_cpu_transpose,
-    .pool_fwd = hs_cpu_pool_fwd,
-    .pool_rfwd = hs_cpu_pool_rfwd,
-    .pool_bwd = hs_cpu_pool_bwd,
-    .ce_fwd = hs_cpu_ce_fwd,
-    .ce_bwd = hs_cpu_ce_bwd,
-    .ce_rop = hs_cpu_ce_rop,
-    .ce_correct = hs_cpu_ce_correct,
-    .mse_fwd_bwd = hs_cpu_mse_fwd_bwd,
-    .syev = hs_cpu_syev,
-    .sgd_step = hs_cpu_sgd_step,
-    .adam_step = hs_cpu_adam_step,
-    .bn_running_update = hs_cpu_bn_running_update,
+#define HS_OP(op, params, args) .op = hs_cpu_##op,
+#include "backend/ops.def"
 };
 #pragma GCC diagnostic pop
 
