@@ -149,7 +149,6 @@ hs_status cu_download(hs_backend *be, void *dst, const void *src, size_t bytes) 
  * on the stream. */
 hs_status cu_copy(hs_backend *be, void *dst, const void *src, size_t bytes) {
   if (bytes == 0 || dst == src) return HS_OK;
-  if (!dst || !src) return hs_backend_fail(be, HS_E_INVALID, "copy: NULL pointer for %zu bytes", bytes);
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   cuda_backend *cb = CB(be);
@@ -190,6 +189,11 @@ static void cu_destroy(hs_backend *be) {
   free(cb);
 }
 
+/* Every op through the front end: cu_checked_<op> checks the arguments (src/backend/check.c,
+ * the same checks and messages as the CPU's), then calls cu_<op>. */
+#define HS_OP(op, params, args) HS_CHECKED_OP(cu, op, params, args)
+#include "backend/ops.def"
+
 /* Generated from backend/ops.def as designated initialisers, in declaration order (nvcc
  * accepts them in its C++17 mode and rejects any out-of-order one): every op's slot is named,
  * so no entry can land in another's. */
@@ -197,7 +201,7 @@ static const hs_backend_ops CUDA_OPS = {
     .name = "cuda",
     .destroy = cu_destroy,
     .free = cu_free,
-#define HS_OP(op, params, args) .op = cu_##op,
+#define HS_OP(op, params, args) .op = cu_checked_##op,
 #include "backend/ops.def"
 };
 

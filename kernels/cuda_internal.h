@@ -17,6 +17,7 @@
 /* backend.h has no extern "C" guard of its own (hesspec.h has). */
 extern "C" {
 #include "backend/backend.h"
+#include "backend/check.h"
 }
 
 /* ---- the instance ---- */
@@ -115,21 +116,11 @@ template <typename T> __device__ __forceinline__ T to_t(double v) { return (T)v;
 /* Sum of a device array of n doubles (fixed order) into *out; synchronises (reduce.cu). */
 hs_status hs_cuda_sum_doubles(hs_backend *be, size_t n, const double *x, double *out);
 
-/* The window geometry check both backends share (defined in src/backend/cpu_conv.c, declared
- * for C in cpu_internal.h): HS_E_INVALID naming op unless g is as backend.h states. */
-extern "C" hs_status hs_window_check(hs_backend *be, const char *op, const hs_window *g, int pool);
-
-/* Argument checks shared by the ops: negative sizes are the caller's bug. */
+/* The device's own limits (a grid dimension, say), after the front end (check.h) has checked
+ * the arguments as the contract states them: HS_E_INVALID with "cuda <what>". */
 #define CU_REQUIRE(cond, what)                                                  \
   do {                                                                          \
     if (!(cond)) return hs_backend_fail(be, HS_E_INVALID, "cuda %s", what);     \
-  } while (0)
-/* First statement of every op that takes a dtype: an unknown one is HS_E_INVALID, as on the
- * CPU, never run as f32 by the `t == HS_F64 ? double : float` dispatch that follows. */
-#define CU_DTYPE(t, op)                                                                      \
-  do {                                                                                       \
-    if ((t) != HS_F64 && (t) != HS_F32)                                                      \
-      return hs_backend_fail(be, HS_E_INVALID, "cuda %s: unknown dtype %d", op, (int)(t));   \
   } while (0)
 
 #endif

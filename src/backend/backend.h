@@ -44,8 +44,9 @@ typedef struct {
 typedef enum { HS_POOL_AVG = 0, HS_POOL_MAX = 1 } hs_pool_mode;
 
 /* The table. Its ops, each with its contract (maths, shapes, accumulate or overwrite, what
- * NULL means), are listed once in backend/ops.def; a backend fills it with
- * HS_BACKEND_TABLE (check.h) so that every call goes through the shared argument checks. */
+ * NULL means), are listed once in backend/ops.def; a backend fills it, from that list, with
+ * the wrappers of check.h (HS_CHECKED_OP), so that every call goes through the argument
+ * checks both backends share (check.c). docs/engine.md "The op table". */
 typedef struct hs_backend_ops {
   const char *name; /* "cpu", "cuda" */
   void (*destroy)(hs_backend *be);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/check.h"
 #include "backend/cpu_internal.h"
 
 /* ---- memory ---- */
@@ -17,7 +18,6 @@
 #define CPU_ALIGN 64
 
 hs_status hs_cpu_alloc(hs_backend *be, size_t bytes, void **ptr) {
-  CPU_CHECK_PTR(be, ptr, "alloc");
   *ptr = NULL;
   if (bytes == 0) return HS_OK;
   if (bytes > SIZE_MAX - CPU_ALIGN)
@@ -37,7 +37,6 @@ void hs_cpu_free(hs_backend *be, void *ptr) { free(ptr); }
 static hs_status cpu_memcpy(hs_backend *be, const char *op, void *dst, const void *src,
                             size_t bytes) {
   if (bytes == 0) return HS_OK;
-  if (!dst || !src) return hs_backend_fail(be, HS_E_INVALID, "%s: NULL pointer for %zu bytes", op, bytes);
   memmove(dst, src, bytes); /* memmove: a device-to-device copy may overlap */
   return HS_OK;
 }
@@ -62,9 +61,7 @@ DEF_FILL(float, f32)
 DEF_FILL(double, f64)
 
 hs_status hs_cpu_fill(hs_backend *be, hs_dtype t, size_t n, double value, void *x) {
-  CPU_CHECK_DTYPE(be, t, "fill");
   if (n == 0) return HS_OK;
-  CPU_CHECK_PTR(be, x, "fill");
   CPU_DISPATCH(t, fill, cpu_threads(be), n, value, x);
   return HS_OK;
 }
@@ -101,6 +98,11 @@ static void cpu_device_name(char *out, size_t len) {
   snprintf(out, len, "%s (%d core%s)", model, cores, cores == 1 ? "" : "s");
 }
 
+/* Every op through the front end: hs_cpu_checked_<op> checks the arguments (check.c), then
+ * calls hs_cpu_<op>. */
+#define HS_OP(op, params, args) HS_CHECKED_OP(hs_cpu, op, params, args)
+#include "backend/ops.def"
+
 /* Generated from backend/ops.def as designated initialisers: every op's slot is named, so
  * no entry can land in another's, and with the pragma a function of the wrong signature is an
  * error, not a warning (GCC 12 only warns). */
@@ -110,7 +112,7 @@ static const hs_backend_ops cpu_ops = {
     .name = "cpu",
     .destroy = cpu_destroy,
     .free = hs_cpu_free,
-#define HS_OP(op, params, args) .op = hs_cpu_##op,
+#define HS_OP(op, params, args) .op = hs_cpu_checked_##op,
 #include "backend/ops.def"
 };
 #pragma GCC diagnostic pop

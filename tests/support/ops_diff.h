@@ -45,7 +45,7 @@ void od_teardown(od_pair *p);
 #define HS_OP(op, params, args) void od_check_##op(od_pair *p, hs_dtype t);
 #define HS_OP_MEM(op, params, args)
 #include "backend/ops.def"
-#define OD_EXTRA_CHECKS(X) X(repeat) X(bad_dtype)
+#define OD_EXTRA_CHECKS(X) X(repeat) X(bad_dtype) X(bad_args)
 #define OD_DECLARE(op) void od_check_##op(od_pair *p, hs_dtype t);
 OD_EXTRA_CHECKS(OD_DECLARE)
 #undef OD_DECLARE
