@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "core/clock.h" /* the library's timer: a leaf header, no other internals */
 
 typedef struct {
   double start;
@@ -16,7 +17,7 @@ static progress_state g_progress; /* the CLI runs one job per process */
 
 static int draw(void *user, const char *what, size_t done, size_t total) {
   progress_state *p = user;
-  double now = hs_cli_now();
+  double now = hs_now();
   if (strncmp(p->phase, what, sizeof p->phase - 1) != 0) {
     snprintf(p->phase, sizeof p->phase, "%s", what);
     p->start = now;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/context.h"
 #include "io/npy.h"
 
@@ -47,7 +48,7 @@ int hs_spectra_parse_common(const char *cmd, hs_cli_opts *o, int argc, char **ar
 
 int hs_spectra_open(const char *cmd, const hs_cli_opts *o, int ggn, double sym_tol, hs_spectra_session *ss) {
   memset(ss, 0, sizeof *ss);
-  ss->t0 = hs_cli_now();
+  ss->t0 = hs_now();
   int code;
   hs_status st;
   if (o->matrix) {
@@ -81,7 +82,7 @@ fail_st:
   return code;
 }
 
-void hs_spectra_finish(hs_spectra_session *ss) { ss->prov.elapsed = hs_cli_now() - ss->t0; }
+void hs_spectra_finish(hs_spectra_session *ss) { ss->prov.elapsed = hs_now() - ss->t0; }
 
 void hs_spectra_close(hs_spectra_session *ss) {
   hs_linop_destroy(ss->op);
