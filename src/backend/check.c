@@ -17,6 +17,16 @@
   REQUIRE((act) == HS_ACT_LINEAR || (act) == HS_ACT_RELU || (act) == HS_ACT_TANH, op,          \
           "unknown activation %d", (act))
 
+/* Every field of the table but name, destroy and free comes from ops.def: a field written
+ * into hs_backend_ops by hand would have no check and be left NULL by the generated tables. */
+enum {
+  N_OPS = 0
+#define HS_OP(op, params, args) +1
+#include "backend/ops.def"
+};
+_Static_assert(sizeof(hs_backend_ops) == sizeof(const char *) + (2 + N_OPS) * sizeof(void (*)(void)),
+               "hs_backend_ops has a field that is not in backend/ops.def");
+
 static int imax1(int a) { return a > 1 ? a : 1; }
 
 /* ---- memory ---- */
