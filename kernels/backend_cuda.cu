@@ -100,7 +100,7 @@ hs_status hs_cuda_scratch(hs_backend *be, size_t bytes) {
 
 /* ---- memory ---- */
 
-static hs_status cu_alloc(hs_backend *be, size_t bytes, void **ptr) {
+hs_status cu_alloc(hs_backend *be, size_t bytes, void **ptr) {
   *ptr = NULL;
   if (bytes == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
@@ -125,7 +125,7 @@ static void cu_free(hs_backend *be, void *ptr) {
   (void)cudaFree(ptr);
 }
 
-static hs_status cu_upload(hs_backend *be, void *dst, const void *src, size_t bytes) {
+hs_status cu_upload(hs_backend *be, void *dst, const void *src, size_t bytes) {
   if (bytes == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
@@ -135,7 +135,7 @@ static hs_status cu_upload(hs_backend *be, void *dst, const void *src, size_t by
   return HS_OK;
 }
 
-static hs_status cu_download(hs_backend *be, void *dst, const void *src, size_t bytes) {
+hs_status cu_download(hs_backend *be, void *dst, const void *src, size_t bytes) {
   if (bytes == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
@@ -147,9 +147,8 @@ static hs_status cu_download(hs_backend *be, void *dst, const void *src, size_t 
 /* The contract is memmove's (the CPU's copy may overlap), but cudaMemcpy between overlapping
  * ranges is undefined: an overlapping copy goes through the scratch buffer, two copies ordered
  * on the stream. */
-static hs_status cu_copy(hs_backend *be, void *dst, const void *src, size_t bytes) {
+hs_status cu_copy(hs_backend *be, void *dst, const void *src, size_t bytes) {
   if (bytes == 0 || dst == src) return HS_OK;
-  if (!dst || !src) return hs_backend_fail(be, HS_E_INVALID, "copy: NULL pointer for %zu bytes", bytes);
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   cuda_backend *cb = CB(be);
@@ -165,7 +164,7 @@ static hs_status cu_copy(hs_backend *be, void *dst, const void *src, size_t byte
   return HS_OK;
 }
 
-static hs_status cu_sync(hs_backend *be) {
+hs_status cu_sync(hs_backend *be) {
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   CU_CHECK(cudaStreamSynchronize(CB(be)->stream));
@@ -190,51 +189,20 @@ static void cu_destroy(hs_backend *be) {
   free(cb);
 }
 
-/* Designated initialisers in declaration order (nvcc accepts them in its C++17 mode and
- * rejects any out-of-order one): an entry cannot land in another op's slot. */
+/* Every op through the front end: cu_checked_<op> checks the arguments (src/backend/check.c,
+ * the same checks and messages as the CPU's), then calls cu_<op>. */
+#define HS_OP(op, params, args) HS_CHECKED_OP(cu, op, params, args)
+#include "backend/ops.def"
+
+/* Generated from backend/ops.def as designated initialisers, in declaration order (nvcc
+ * accepts them in its C++17 mode and rejects any out-of-order one): every op's slot is named,
+ * so no entry can land in another's. */
 static const hs_backend_ops CUDA_OPS = {
     .name = "cuda",
     .destroy = cu_destroy,
-    .alloc = cu_alloc,
     .free = cu_free,
-    .upload = cu_upload,
-    .download = cu_download,
-    .copy = cu_copy,
-    .fill = cu_fill,
-    .sync = cu_sync,
-    .gemm = cu_gemm,
-    .gemm_batched = cu_gemm_batched,
-    .gemv = cu_gemv,
-    .dot = cu_dot,
-    .nrm2 = cu_nrm2,
-    .dots = cu_dots,
-    .axpy = cu_axpy,
-    .scal = cu_scal,
-    .nonfinite = cu_nonfinite,
-    .bias_add = cu_bias_add,
-    .col_sum = cu_col_sum,
-    .act_fwd = cu_act_fwd,
-    .act_deriv_mul = cu_act_deriv_mul,
-    .act_rbwd_extra = cu_act_rbwd_extra,
-    .bn_fwd = cu_bn_fwd,
-    .bn_bwd = cu_bn_bwd,
-    .bn_rfwd = cu_bn_rfwd,
-    .bn_rbwd_extra = cu_bn_rbwd_extra,
-    .im2col = cu_im2col,
-    .col2im = cu_col2im,
-    .transpose = cu_transpose,
-    .pool_fwd = cu_pool_fwd,
-    .pool_rfwd = cu_pool_rfwd,
-    .pool_bwd = cu_pool_bwd,
-    .ce_fwd = cu_ce_fwd,
-    .ce_bwd = cu_ce_bwd,
-    .ce_rop = cu_ce_rop,
-    .ce_correct = cu_ce_correct,
-    .mse_fwd_bwd = cu_mse_fwd_bwd,
-    .syev = cu_syev,
-    .sgd_step = cu_sgd_step,
-    .adam_step = cu_adam_step,
-    .bn_running_update = cu_bn_running_update,
+#define HS_OP(op, params, args) .op = cu_checked_##op,
+#include "backend/ops.def"
 };
 
 /* Everything after the device probe: handles, stream, small workspaces. */

@@ -281,12 +281,11 @@ __global__ void k_bn_rbwd_apply(int mode, int rows, int cols, int len, const T *
 
 /* ---- launchers ---- */
 
-#define BN_REQUIRE(k, rows, cols, name)                                                     \
+/* After the front end's checks: the device's own limit (k is a grid dimension), then
+ * nothing to do for an empty call. */
+#define BN_ENTER(k, rows, cols, name)                                                       \
   do {                                                                                      \
-    CU_REQUIRE((k) >= 0 && (k) <= 65535 && (rows) >= 0 && (cols) >= 0, name ": bad size"); \
-    CU_REQUIRE(mode == HS_BN_BATCH || mode == HS_BN_RUNNING, name ": unknown mode");        \
-    CU_REQUIRE(mode != HS_BN_BATCH || rows > 0 || (k) == 0 || (cols) == 0,                  \
-               name ": batch statistics of 0 rows");                                        \
+    CU_REQUIRE((k) <= 65535, name ": more than 65535 directions (a grid dimension)");       \
     if ((k) == 0 || (rows) == 0 || (cols) == 0) return HS_OK;                              \
     hs_status st_ = hs_cuda_enter(be);                                                      \
     if (st_ != HS_OK) return st_;                                                           \
@@ -326,12 +325,7 @@ static hs_status bn_fwd_t(hs_backend *be, int mode, int rows, int cols, const vo
 hs_status cu_bn_fwd(hs_backend *be, hs_dtype t, int mode, int rows, int cols, const void *Z,
                     const void *gamma, const void *beta, const void *run_mean, const void *run_var,
                     void *batch_mean, void *xhat, void *rstd, void *Y) {
-  CU_DTYPE(t, "bn_fwd");
-  CU_REQUIRE(rows >= 0 && cols >= 0, "bn_fwd: bad size");
-  CU_REQUIRE(mode == HS_BN_BATCH || mode == HS_BN_RUNNING, "bn_fwd: unknown mode");
-  CU_REQUIRE(mode != HS_BN_BATCH || rows > 0 || cols == 0, "bn_fwd: batch statistics of 0 rows");
-  CU_REQUIRE(mode == HS_BN_BATCH || (run_mean && run_var), "bn_fwd: running mode needs running statistics");
-  /* Not BN_REQUIRE's early return for 0 rows: running mode over 0 rows still writes rstd and
+  /* Not BN_ENTER's early return for 0 rows: running mode over 0 rows still writes rstd and
    * batch_mean (from the running statistics), as the CPU does; the apply kernel then visits
    * no rows. */
   if (cols == 0 || (rows == 0 && !rstd && !batch_mean)) return HS_OK;
@@ -362,8 +356,7 @@ static hs_status bn_bwd_t(hs_backend *be, int mode, int k, int rows, int cols, c
 hs_status cu_bn_bwd(hs_backend *be, hs_dtype t, int mode, int k, int rows, int cols,
                     const void *xhat, const void *rstd, const void *gamma, const void *dY, void *dZ,
                     void *dgamma, void *dbeta, size_t pstride) {
-  CU_DTYPE(t, "bn_bwd");
-  BN_REQUIRE(k, rows, cols, "bn_bwd");
+  BN_ENTER(k, rows, cols, "bn_bwd");
   return t == HS_F64 ? bn_bwd_t<double>(be, mode, k, rows, cols, xhat, rstd, gamma, dY, dZ, dgamma, dbeta, pstride)
                      : bn_bwd_t<float>(be, mode, k, rows, cols, xhat, rstd, gamma, dY, dZ, dgamma, dbeta, pstride);
 }
@@ -391,8 +384,7 @@ static hs_status bn_rfwd_t(hs_backend *be, int mode, int k, int rows, int cols, 
 hs_status cu_bn_rfwd(hs_backend *be, hs_dtype t, int mode, int k, int rows, int cols,
                      const void *xhat, const void *rstd, const void *gamma, const void *RZ,
                      const void *Rgamma, const void *Rbeta, size_t pstride, void *RXhat, void *RY) {
-  CU_DTYPE(t, "bn_rfwd");
-  BN_REQUIRE(k, rows, cols, "bn_rfwd");
+  BN_ENTER(k, rows, cols, "bn_rfwd");
   return t == HS_F64 ? bn_rfwd_t<double>(be, mode, k, rows, cols, xhat, rstd, gamma, RZ, Rgamma, Rbeta, pstride, RXhat, RY)
                      : bn_rfwd_t<float>(be, mode, k, rows, cols, xhat, rstd, gamma, RZ, Rgamma, Rbeta, pstride, RXhat, RY);
 }
@@ -422,8 +414,7 @@ hs_status cu_bn_rbwd_extra(hs_backend *be, hs_dtype t, int mode, int k, int rows
                            const void *xhat, const void *rstd, const void *gamma, const void *dY,
                            const void *dZ, const void *RZ, const void *RXhat, const void *Rgamma,
                            size_t pstride, void *RdZ, void *Rdgamma) {
-  CU_DTYPE(t, "bn_rbwd_extra");
-  BN_REQUIRE(k, rows, cols, "bn_rbwd_extra");
+  BN_ENTER(k, rows, cols, "bn_rbwd_extra");
   return t == HS_F64 ? bn_rbwd_t<double>(be, mode, k, rows, cols, xhat, rstd, gamma, dY, dZ, RZ, RXhat, Rgamma, pstride, RdZ, Rdgamma)
                      : bn_rbwd_t<float>(be, mode, k, rows, cols, xhat, rstd, gamma, dY, dZ, RZ, RXhat, Rgamma, pstride, RdZ, Rdgamma);
 }

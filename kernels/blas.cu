@@ -42,8 +42,6 @@ static hs_status scale_blocks(hs_backend *be, hs_dtype t, int rows, int cols, in
 hs_status cu_gemm(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans tb, int m, int n, int k,
                   double alpha, const void *A, int lda, const void *B, int ldb, double beta,
                   void *C, int ldc) {
-  CU_DTYPE(t, "gemm");
-  CU_REQUIRE(m >= 0 && n >= 0 && k >= 0, "gemm: negative size");
   if (m == 0 || n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
@@ -65,8 +63,6 @@ hs_status cu_gemm_batched(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans tb, 
                           int k, double alpha, const void *A, int lda, long long stride_a,
                           const void *B, int ldb, long long stride_b, double beta, void *C,
                           int ldc, long long stride_c, int batch) {
-  CU_DTYPE(t, "gemm_batched");
-  CU_REQUIRE(m >= 0 && n >= 0 && k >= 0 && batch >= 0, "gemm_batched: negative size");
   if (m == 0 || n == 0 || batch == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
@@ -89,8 +85,6 @@ hs_status cu_gemm_batched(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans tb, 
 
 hs_status cu_gemv(hs_backend *be, hs_dtype t, hs_trans ta, int m, int n, double alpha,
                   const void *A, int lda, const void *x, double beta, void *y) {
-  CU_DTYPE(t, "gemv");
-  CU_REQUIRE(m >= 0 && n >= 0, "gemv: negative size");
   const int len_y = ta == HS_TRANS ? n : m, len_x = ta == HS_TRANS ? m : n;
   if (len_y == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
@@ -114,7 +108,6 @@ hs_status cu_gemv(hs_backend *be, hs_dtype t, hs_trans ta, int m, int n, double 
 /* ---- axpy, scal (64-bit lengths: P can exceed 2^31 in f32 on an H200) ---- */
 
 hs_status cu_axpy(hs_backend *be, hs_dtype t, size_t n, double alpha, const void *x, void *y) {
-  CU_DTYPE(t, "axpy");
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
@@ -129,7 +122,6 @@ hs_status cu_axpy(hs_backend *be, hs_dtype t, size_t n, double alpha, const void
 }
 
 hs_status cu_scal(hs_backend *be, hs_dtype t, size_t n, double alpha, void *x) {
-  CU_DTYPE(t, "scal");
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
@@ -149,8 +141,6 @@ hs_status cu_scal(hs_backend *be, hs_dtype t, size_t n, double alpha, void *x) {
  * row-major are rows: exactly the op's contract. */
 
 hs_status cu_syev(hs_backend *be, hs_dtype t, int n, void *A, void *w) {
-  CU_DTYPE(t, "syev");
-  CU_REQUIRE(n >= 0, "syev: negative size");
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;

@@ -8,8 +8,9 @@
  * order) and rounds once to the dtype, exactly as the CPU backend does: the two agree bit for
  * bit (there are only additions and one division, both IEEE on either side).
  *
- * Arguments are checked as on the CPU (hs_window_check is shared), with one exception: the
- * argmax of pool_rfwd/pool_bwd is not validated here (that would need a synchronising flag
+ * Arguments arrive checked by the front end both backends share (src/backend/check.c), with
+ * one difference in what depends on the data: the argmax of pool_rfwd/pool_bwd is not
+ * validated here (that would need a synchronising flag
  * read on every call). An argmax outside its window makes pool_rfwd write NaN there (never an
  * out-of-plane read) and is ignored by pool_bwd's gather; the CPU backend reports it as
  * HS_E_INVALID. */
@@ -48,16 +49,9 @@ static hs_status im2col_t(hs_backend *be, int n, hs_window g, const void *X, voi
 }
 
 hs_status cu_im2col(hs_backend *be, hs_dtype t, int n, hs_window g, const void *X, void *cols, long long ldc) {
-  CU_DTYPE(t, "im2col");
-  if (n < 0) return hs_backend_fail(be, HS_E_INVALID, "im2col: negative n=%d", n);
-  hs_status st = hs_window_check(be, "im2col", &g, 0);
-  if (st != HS_OK) return st;
   const long long nL = (long long)n * g.Ho * g.Wo;
-  if (ldc < nL) return hs_backend_fail(be, HS_E_INVALID, "im2col: ldc=%lld < n*Ho*Wo=%lld", ldc, nL);
   if ((long long)g.C * g.kh * g.kw * nL == 0) return HS_OK;
-  if (!cols) return hs_backend_fail(be, HS_E_INVALID, "im2col: cols is NULL");
-  if (!X && (long long)g.H * g.W != 0) return hs_backend_fail(be, HS_E_INVALID, "im2col: X is NULL");
-  st = hs_cuda_enter(be);
+  hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   return CONV_BY_DTYPE(t, im2col_t, be, n, g, X, cols, ldc);
 }
@@ -97,15 +91,8 @@ static hs_status col2im_t(hs_backend *be, int n, hs_window g, const void *cols, 
 }
 
 hs_status cu_col2im(hs_backend *be, hs_dtype t, int n, hs_window g, const void *cols, long long ldc, void *dX) {
-  CU_DTYPE(t, "col2im");
-  if (n < 0) return hs_backend_fail(be, HS_E_INVALID, "col2im: negative n=%d", n);
-  hs_status st = hs_window_check(be, "col2im", &g, 0);
-  if (st != HS_OK) return st;
-  const long long nL = (long long)n * g.Ho * g.Wo;
-  if (ldc < nL) return hs_backend_fail(be, HS_E_INVALID, "col2im: ldc=%lld < n*Ho*Wo=%lld", ldc, nL);
   if ((long long)n * g.C * g.H * g.W == 0) return HS_OK;
-  if (!cols || !dX) return hs_backend_fail(be, HS_E_INVALID, "col2im: cols or dX is NULL");
-  st = hs_cuda_enter(be);
+  hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   return CONV_BY_DTYPE(t, col2im_t, be, n, g, cols, ldc, dX);
 }
@@ -167,15 +154,7 @@ static hs_status transpose_t(hs_backend *be, int batch, int R, int S, int inner,
 }
 
 hs_status cu_transpose(hs_backend *be, hs_dtype t, int batch, int R, int S, int inner, const void *src, void *dst) {
-  CU_DTYPE(t, "transpose");
-  if (batch < 0 || R < 0 || S < 0 || inner < 0)
-    return hs_backend_fail(be, HS_E_INVALID, "transpose: negative size batch=%d R=%d S=%d inner=%d", batch, R, S,
-                           inner);
-  const size_t bytes = (size_t)batch * R * S * inner * (t == HS_F64 ? 8 : 4);
-  if (bytes == 0) return HS_OK;
-  if (!src || !dst) return hs_backend_fail(be, HS_E_INVALID, "transpose: src or dst is NULL");
-  const uintptr_t s0 = (uintptr_t)src, d0 = (uintptr_t)dst;
-  if (!(s0 + bytes <= d0 || d0 + bytes <= s0)) return hs_backend_fail(be, HS_E_INVALID, "transpose: dst overlaps src");
+  if ((size_t)batch * R * S * inner == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   return CONV_BY_DTYPE(t, transpose_t, be, batch, R, S, inner, src, dst);
@@ -230,24 +209,10 @@ static hs_status pool_fwd_t(hs_backend *be, int mode, int n, hs_window g, const 
 }
 
 /* Shared argument checks of the three pooling ops (as cpu_conv.c's pool_check). */
-static hs_status pool_check(hs_backend *be, const char *op, hs_dtype t, int mode, int k, int n, const hs_window *g) {
-  if (t != HS_F64 && t != HS_F32) return hs_backend_fail(be, HS_E_INVALID, "%s: unknown dtype %d", op, (int)t);
-  if (mode != HS_POOL_AVG && mode != HS_POOL_MAX)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: mode %d is neither avg (%d) nor max (%d)", op, mode, HS_POOL_AVG,
-                           HS_POOL_MAX);
-  if (k < 0 || n < 0) return hs_backend_fail(be, HS_E_INVALID, "%s: negative size k=%d n=%d", op, k, n);
-  return hs_window_check(be, op, g, 1);
-}
-
 hs_status cu_pool_fwd(hs_backend *be, hs_dtype t, int mode, int n, hs_window g, const void *X, void *Y,
                       int32_t *argmax) {
-  CU_DTYPE(t, "pool_fwd");
-  hs_status st = pool_check(be, "pool_fwd", t, mode, 1, n, &g);
-  if (st != HS_OK) return st;
   if ((long long)n * g.C == 0) return HS_OK;
-  if (!X || !Y) return hs_backend_fail(be, HS_E_INVALID, "pool_fwd: X or Y is NULL");
-  if (mode == HS_POOL_MAX && !argmax) return hs_backend_fail(be, HS_E_INVALID, "pool_fwd: max pooling needs argmax (NULL)");
-  st = hs_cuda_enter(be);
+  hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   return CONV_BY_DTYPE(t, pool_fwd_t, be, mode, n, g, X, Y, argmax);
 }
@@ -289,14 +254,8 @@ static hs_status pool_rfwd_t(hs_backend *be, int mode, int k, int n, hs_window g
 
 hs_status cu_pool_rfwd(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g, const int32_t *argmax,
                        const void *RX, void *RY) {
-  CU_DTYPE(t, "pool_rfwd");
-  hs_status st = pool_check(be, "pool_rfwd", t, mode, k, n, &g);
-  if (st != HS_OK) return st;
   if ((long long)k * n * g.C == 0) return HS_OK;
-  if (!RX || !RY) return hs_backend_fail(be, HS_E_INVALID, "pool_rfwd: RX or RY is NULL");
-  if (mode == HS_POOL_MAX && !argmax)
-    return hs_backend_fail(be, HS_E_INVALID, "pool_rfwd: max pooling needs argmax (NULL)");
-  st = hs_cuda_enter(be);
+  hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   return CONV_BY_DTYPE(t, pool_rfwd_t, be, mode, k, n, g, argmax, RX, RY);
 }
@@ -349,14 +308,8 @@ static hs_status pool_bwd_t(hs_backend *be, int mode, int k, int n, hs_window g,
 
 hs_status cu_pool_bwd(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g, const int32_t *argmax,
                       const void *dY, void *dX) {
-  CU_DTYPE(t, "pool_bwd");
-  hs_status st = pool_check(be, "pool_bwd", t, mode, k, n, &g);
-  if (st != HS_OK) return st;
   if ((long long)k * n * g.C == 0) return HS_OK;
-  if (!dY || !dX) return hs_backend_fail(be, HS_E_INVALID, "pool_bwd: dY or dX is NULL");
-  if (mode == HS_POOL_MAX && !argmax)
-    return hs_backend_fail(be, HS_E_INVALID, "pool_bwd: max pooling needs argmax (NULL)");
-  st = hs_cuda_enter(be);
+  hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   return CONV_BY_DTYPE(t, pool_bwd_t, be, mode, k, n, g, argmax, dY, dX);
 }

@@ -17,6 +17,7 @@
 /* backend.h has no extern "C" guard of its own (hesspec.h has). */
 extern "C" {
 #include "backend/backend.h"
+#include "backend/check.h"
 }
 
 /* ---- the instance ---- */
@@ -105,98 +106,21 @@ template <typename T> struct acc_of { typedef double type; };
 
 template <typename T> __device__ __forceinline__ T to_t(double v) { return (T)v; }
 
-/* ---- the ops, by family (signatures of backend.h) ---- */
+/* ---- the ops: cu_<op> for every op of backend/ops.def, one .cu per family ----
+ * backend_cuda.cu (memory, sync), elementwise.cu (fill, nonfinite, bias, activations),
+ * reduce.cu (dot, nrm2, dots), blas.cu (gemm, gemm_batched, gemv, axpy, scal, syev),
+ * batchnorm.cu, conv.cu (im2col, col2im, transpose, pooling), loss.cu, optim.cu. */
+#define HS_OP(op, params, args) hs_status cu_##op params;
+#include "backend/ops.def"
 
-/* elementwise.cu */
-hs_status cu_fill(hs_backend *be, hs_dtype t, size_t n, double value, void *x);
-hs_status cu_nonfinite(hs_backend *be, hs_dtype t, size_t n, const void *x, int *out);
-hs_status cu_bias_add(hs_backend *be, hs_dtype t, int k, int rows, int cols, const void *bias,
-                      size_t pstride, void *Y);
-hs_status cu_col_sum(hs_backend *be, hs_dtype t, int k, int rows, int cols, const void *X,
-                     void *out, size_t pstride);
-hs_status cu_act_fwd(hs_backend *be, hs_dtype t, int act, size_t n, const void *Y, void *A);
-hs_status cu_act_deriv_mul(hs_backend *be, hs_dtype t, int act, int k, size_t n, const void *Y,
-                           const void *G, void *out);
-hs_status cu_act_rbwd_extra(hs_backend *be, hs_dtype t, int act, int k, size_t n, const void *Y,
-                            const void *dA, const void *RY, void *RdY);
-
-/* reduce.cu */
-hs_status cu_dot(hs_backend *be, hs_dtype t, size_t n, const void *x, const void *y, double *out);
-hs_status cu_nrm2(hs_backend *be, hs_dtype t, size_t n, const void *x, double *out);
-hs_status cu_dots(hs_backend *be, hs_dtype t, int m, const size_t *n, const void *const *x,
-                  const void *const *y, double *out);
-/* Sum of a device array of n doubles (fixed order) into *out; synchronises. */
+/* Sum of a device array of n doubles (fixed order) into *out; synchronises (reduce.cu). */
 hs_status hs_cuda_sum_doubles(hs_backend *be, size_t n, const double *x, double *out);
 
-/* blas.cu */
-hs_status cu_gemm(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans tb, int m, int n, int k,
-                  double alpha, const void *A, int lda, const void *B, int ldb, double beta,
-                  void *C, int ldc);
-hs_status cu_gemm_batched(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans tb, int m, int n,
-                          int k, double alpha, const void *A, int lda, long long stride_a,
-                          const void *B, int ldb, long long stride_b, double beta, void *C,
-                          int ldc, long long stride_c, int batch);
-hs_status cu_gemv(hs_backend *be, hs_dtype t, hs_trans ta, int m, int n, double alpha,
-                  const void *A, int lda, const void *x, double beta, void *y);
-hs_status cu_axpy(hs_backend *be, hs_dtype t, size_t n, double alpha, const void *x, void *y);
-hs_status cu_scal(hs_backend *be, hs_dtype t, size_t n, double alpha, void *x);
-hs_status cu_syev(hs_backend *be, hs_dtype t, int n, void *A, void *w);
-
-/* batchnorm.cu */
-hs_status cu_bn_fwd(hs_backend *be, hs_dtype t, int mode, int rows, int cols, const void *Z,
-                    const void *gamma, const void *beta, const void *run_mean, const void *run_var,
-                    void *batch_mean, void *xhat, void *rstd, void *Y);
-hs_status cu_bn_bwd(hs_backend *be, hs_dtype t, int mode, int k, int rows, int cols,
-                    const void *xhat, const void *rstd, const void *gamma, const void *dY, void *dZ,
-                    void *dgamma, void *dbeta, size_t pstride);
-hs_status cu_bn_rfwd(hs_backend *be, hs_dtype t, int mode, int k, int rows, int cols,
-                     const void *xhat, const void *rstd, const void *gamma, const void *RZ,
-                     const void *Rgamma, const void *Rbeta, size_t pstride, void *RXhat, void *RY);
-hs_status cu_bn_rbwd_extra(hs_backend *be, hs_dtype t, int mode, int k, int rows, int cols,
-                           const void *xhat, const void *rstd, const void *gamma, const void *dY,
-                           const void *dZ, const void *RZ, const void *RXhat, const void *Rgamma,
-                           size_t pstride, void *RdZ, void *Rdgamma);
-
-/* loss.cu */
-hs_status cu_ce_fwd(hs_backend *be, hs_dtype t, int rows, int C, const void *F,
-                    const int32_t *labels, void *P, double *loss_sum);
-hs_status cu_ce_bwd(hs_backend *be, hs_dtype t, int rows, int C, const void *P,
-                    const int32_t *labels, double scale, void *dF);
-hs_status cu_ce_rop(hs_backend *be, hs_dtype t, int k, int rows, int C, const void *P,
-                    const void *RF, double scale, void *RdF);
-hs_status cu_ce_correct(hs_backend *be, hs_dtype t, int rows, int C, const void *F,
-                        const int32_t *labels, size_t *correct);
-hs_status cu_mse_fwd_bwd(hs_backend *be, hs_dtype t, int rows, int C, const void *F,
-                         const void *T, double scale, double *loss_sum, void *dF);
-
-/* conv.cu */
-hs_status cu_im2col(hs_backend *be, hs_dtype t, int n, hs_window g, const void *X, void *cols,
-                    long long ldc);
-hs_status cu_col2im(hs_backend *be, hs_dtype t, int n, hs_window g, const void *cols,
-                    long long ldc, void *dX);
-hs_status cu_transpose(hs_backend *be, hs_dtype t, int batch, int R, int S, int inner,
-                       const void *src, void *dst);
-hs_status cu_pool_fwd(hs_backend *be, hs_dtype t, int mode, int n, hs_window g, const void *X,
-                      void *Y, int32_t *argmax);
-hs_status cu_pool_rfwd(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g,
-                       const int32_t *argmax, const void *RX, void *RY);
-hs_status cu_pool_bwd(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g,
-                      const int32_t *argmax, const void *dY, void *dX);
-/* The window geometry check both backends share (defined in src/backend/cpu_conv.c, declared
- * for C in cpu_internal.h): HS_E_INVALID naming op unless g is as backend.h states. */
-extern "C" hs_status hs_window_check(hs_backend *be, const char *op, const hs_window *g, int pool);
-
-/* Argument checks shared by the ops: negative sizes are the caller's bug. */
+/* The device's own limits (a grid dimension, say), after the front end (check.h) has checked
+ * the arguments as the contract states them: HS_E_INVALID with "cuda <what>". */
 #define CU_REQUIRE(cond, what)                                                  \
   do {                                                                          \
     if (!(cond)) return hs_backend_fail(be, HS_E_INVALID, "cuda %s", what);     \
-  } while (0)
-/* First statement of every op that takes a dtype: an unknown one is HS_E_INVALID, as on the
- * CPU, never run as f32 by the `t == HS_F64 ? double : float` dispatch that follows. */
-#define CU_DTYPE(t, op)                                                                      \
-  do {                                                                                       \
-    if ((t) != HS_F64 && (t) != HS_F32)                                                      \
-      return hs_backend_fail(be, HS_E_INVALID, "cuda %s: unknown dtype %d", op, (int)(t));   \
   } while (0)
 
 #endif

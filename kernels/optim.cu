@@ -35,10 +35,7 @@ static hs_status sgd_t(hs_backend *be, size_t n, double lr, double mom, double d
 hs_status cu_sgd_step(hs_backend *be, hs_dtype t, size_t n, double lr, double momentum,
                       double dampening, int nesterov, double wd, int first, const void *grad,
                       void *buf, void *theta) {
-  CU_DTYPE(t, "sgd_step");
   if (n == 0) return HS_OK;
-  if (!grad || !theta || (momentum != 0 && !buf))
-    return hs_backend_fail(be, HS_E_INVALID, "sgd_step: NULL grad, theta or momentum buffer");
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   return t == HS_F64 ? sgd_t<double>(be, n, lr, momentum, dampening, nesterov, wd, first, grad, buf, theta)
@@ -80,12 +77,7 @@ static hs_status adam_t(hs_backend *be, size_t n, double b1, double b2, double e
 hs_status cu_adam_step(hs_backend *be, hs_dtype t, size_t n, double beta1, double beta2,
                        double eps, double wd, double step_size, double bc2_sqrt,
                        const void *grad, void *m, void *v, void *theta) {
-  CU_DTYPE(t, "adam_step");
   if (n == 0) return HS_OK;
-  if (!grad || !m || !v || !theta)
-    return hs_backend_fail(be, HS_E_INVALID, "adam_step: NULL grad, m, v or theta");
-  if (!(bc2_sqrt > 0))
-    return hs_backend_fail(be, HS_E_INVALID, "adam_step: bc2_sqrt = %g must be positive", bc2_sqrt);
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   return t == HS_F64 ? adam_t<double>(be, n, beta1, beta2, eps, wd, step_size, bc2_sqrt, grad, m, v, theta)
@@ -117,12 +109,7 @@ static hs_status bn_run_t(hs_backend *be, int rows, int cols, double mom, const 
 hs_status cu_bn_running_update(hs_backend *be, hs_dtype t, int rows, int cols, double momentum,
                                const void *batch_mean, const void *rstd, void *run_mean,
                                void *run_var) {
-  CU_DTYPE(t, "bn_running_update");
-  if (rows < 2 || cols < 0)
-    return hs_backend_fail(be, HS_E_INVALID, "bn_running_update: rows=%d (needs >= 2), cols=%d", rows, cols);
   if (cols == 0) return HS_OK;
-  if (!batch_mean || !rstd || !run_mean || !run_var)
-    return hs_backend_fail(be, HS_E_INVALID, "bn_running_update: an argument is NULL");
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   return t == HS_F64 ? bn_run_t<double>(be, rows, cols, momentum, batch_mean, rstd, run_mean, run_var)

@@ -32,7 +32,6 @@ struct f_val {
 };
 
 hs_status cu_dot(hs_backend *be, hs_dtype t, size_t n, const void *x, const void *y, double *out) {
-  CU_DTYPE(t, "dot");
   *out = 0;
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);
@@ -67,10 +66,7 @@ static hs_status dots_t(hs_backend *be, int m, const size_t *n, const void *cons
 
 hs_status cu_dots(hs_backend *be, hs_dtype t, int m, const size_t *n, const void *const *x,
                   const void *const *y, double *out) {
-  CU_DTYPE(t, "dots");
-  CU_REQUIRE(m >= 0, "dots: negative count");
   if (m == 0) return HS_OK;
-  CU_REQUIRE(n && x && y && out, "dots: n, x, y or out is NULL");
   hs_status st = hs_cuda_enter(be);
   if (st != HS_OK) return st;
   return t == HS_F64 ? dots_t<double>(be, m, n, x, y, out) : dots_t<float>(be, m, n, x, y, out);
@@ -102,7 +98,6 @@ template <typename T> static hs_status nrm2_t(hs_backend *be, size_t n, const T 
 }
 
 hs_status cu_nrm2(hs_backend *be, hs_dtype t, size_t n, const void *x, double *out) {
-  CU_DTYPE(t, "nrm2");
   *out = 0;
   if (n == 0) return HS_OK;
   hs_status st = hs_cuda_enter(be);

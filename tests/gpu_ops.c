@@ -12,6 +12,6 @@ static hs_status open_cuda(hs_backend **out, char *err, size_t errlen) {
 
 #define OD_TEST(op) \
   Test(gpu_ops, op) { OD_TEST_BODY(op, open_cuda); }
-OD_OPS(OD_TEST)
+#include "support/ops_diff_tests.inc"
 
 int main(int argc, char *argv[]) { return hs_test_gpu_main("gpu_ops", argc, argv); }

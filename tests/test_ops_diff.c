@@ -14,4 +14,4 @@ static hs_status open_cpu3(hs_backend **out, char *err, size_t errlen) {
 
 #define OD_TEST(op) \
   Test(ops_diff, op) { OD_TEST_BODY(op, open_cpu3); }
-OD_OPS(OD_TEST)
+#include "support/ops_diff_tests.inc"

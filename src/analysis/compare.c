@@ -1,32 +1,25 @@
 /* The compare driver (analysis/compare.h): data, one training run per (kind, seed), the
  * analysis at every stage through the trainer's epoch hook. */
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "core/alloc.h"
 #include "analysis/compare.h"
 #include "analysis/optimum.h"
+#include "core/clock.h"
 #include "core/context.h"
 #include "io/datasets.h"
 #include "io/density.h"
+#include "io/file.h"
 #include "linalg/eig.h"
 #include "linalg/linop.h"
 #include "linalg/slq.h"
 #include "nn/hvp.h"
 #include "nn/dataset.h"
 #include "nn/engine.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct {
   hs_context *ctx;
@@ -256,7 +249,7 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   hs_slq_result *slq = NULL;
   hs_eig_result *top = NULL, *bot = NULL;
   void *G = NULL;
-  double t0 = now_s();
+  double t0 = hs_now();
   hs_cmp_point *pt = &res->points[res->n_points];
   memset(pt, 0, sizeof *pt);
   pt->kind = d->kind;
@@ -326,7 +319,7 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   char weights[200], path[4096];
   snprintf(weights, sizeof weights, "trained by hesspec compare: %s, seed %llu, after %zu epochs%s", c->kinds[d->kind].name,
            (unsigned long long)c->seeds[d->seed_i], epoch, epoch ? "" : " (the initialisation)");
-  pt->seconds = now_s() - t0;
+  pt->seconds = hs_now() - t0;
   hs_provenance prov = {.command = "compare",
                         .operator_kind = "hessian",
                         .model_json = d->spec_json,
@@ -386,11 +379,6 @@ static hs_status on_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
   return HS_OK;
 }
 
-static hs_status make_dir(hs_context *ctx, const char *path) {
-  if (mkdir(path, 0777) == 0 || errno == EEXIST) return HS_OK;
-  return hs_fail(ctx, HS_E_OUTPUT, "%s: cannot create the folder (%s)", path, strerror(errno));
-}
-
 static hs_status one_run(drv *d) {
   hs_context *ctx = d->ctx;
   const hs_cmp_config *c = d->cfg;
@@ -406,7 +394,7 @@ static hs_status one_run(drv *d) {
   snprintf(d->run_rel, sizeof d->run_rel, "runs/%s-s%llu", k->name, (unsigned long long)seed);
   snprintf(run_dir, sizeof run_dir, "%s/%s", d->dir, d->run_rel);
   snprintf(log, sizeof log, "%s/log.csv", run_dir);
-  HS_TRY(make_dir(ctx, run_dir));
+  HS_TRY(hs_mkdir_p(ctx, run_dir, "folder"));
   free(d->spec_json);
   d->spec_json = hs_spec_to_json(&s);
   HS_TRY(hs_model_create(ctx, &s, &m));
@@ -433,7 +421,7 @@ static hs_status one_run(drv *d) {
   }
   HS_TRY(hs_trainer_create(m, d->train, d->test, &o, &t));
   hs_trainer_set_hook(t, on_epoch, d);
-  double t0 = now_s();
+  double t0 = hs_now();
   st = hs_trainer_run(t);
   if (st != HS_OK) {
     char msg[1024];
@@ -441,7 +429,7 @@ static hs_status one_run(drv *d) {
     hs_fail(ctx, st, "%s seed %llu: %s", k->name, (unsigned long long)seed, msg);
     goto cleanup;
   }
-  note(d, "%s seed %llu: trained and analysed in %.1fs (%zu parameters)", k->name, (unsigned long long)seed, now_s() - t0, hs_model_num_params(m));
+  note(d, "%s seed %llu: trained and analysed in %.1fs (%zu parameters)", k->name, (unsigned long long)seed, hs_now() - t0, hs_model_num_params(m));
 cleanup:
   hs_trainer_destroy(t);
   hs_model_destroy(m);
@@ -451,7 +439,7 @@ cleanup:
 hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir, hs_cmp_note_fn notef,
                      void *note_user, hs_cmp_result **out) {
   hs_status st;
-  double t0 = now_s();
+  double t0 = hs_now();
   *out = NULL;
   hs_cmp_result *res = hs_calloc(1, sizeof *res);
   if (!res) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
@@ -484,7 +472,7 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
   res->classes = d.train->output_dim;
   char runs_dir[4096];
   snprintf(runs_dir, sizeof runs_dir, "%s/runs", dir);
-  HS_TRY(make_dir(ctx, runs_dir));
+  HS_TRY(hs_mkdir_p(ctx, runs_dir, "folder"));
   hs_set_progress(ctx, inner_progress, &d);
   if ((st = tick(&d, 0)) != HS_OK) { cancelled(&d, st); goto cleanup; } /* starts the clock */
   for (d.kind = 0; d.kind < cfg->n_kinds; d.kind++)
@@ -492,7 +480,7 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
       st = one_run(&d);
       if (st != HS_OK) goto cleanup;
     }
-  res->seconds = now_s() - t0;
+  res->seconds = hs_now() - t0;
   res->backend = hs_backend_name(ctx);
   res->device = hs_device_name(ctx);
 cleanup:

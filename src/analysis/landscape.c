@@ -7,17 +7,12 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/context.h"
 #include "core/rng.h"
 #include "linalg/eig.h"
 #include "linalg/linop.h"
 #include "nn/engine.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void hs_ls_filter_normalize(const hs_model *m, const double *theta, double *d) {
   for (size_t t = 0; t < hs_model_num_tensors(m); t++) {
@@ -129,7 +124,7 @@ hs_status hs_ls_evaluate(hs_model *m, const double *theta0, const double *d1, co
   if (g->dims == 2 && !d2) return hs_fail(ctx, HS_E_INVALID, "landscape: a 2D grid needs two directions");
   size_t P = hs_model_num_params(m), na = g->na, nb = g->dims == 2 ? g->nb : 1, total = na * nb;
   int ce = hs_model_get_spec(m)->loss == HS_LOSS_CROSS_ENTROPY;
-  double t0 = now_s();
+  double t0 = hs_now();
   double *theta = hs_malloc(P * sizeof *theta);
   hs_ls_result *r = hs_calloc(1, sizeof *r);
   if (!theta || !r) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
@@ -155,7 +150,7 @@ hs_status hs_ls_evaluate(hs_model *m, const double *theta0, const double *d1, co
       if (ce) r->accuracy[i * nb + j] = acc;
       HS_TRY(hs_progress(ctx, "landscape", i * nb + j + 1, total));
     }
-  r->seconds = now_s() - t0;
+  r->seconds = hs_now() - t0;
 cleanup:
   if (theta) {
     hs_status st2 = hs_model_set_params(m, theta0);

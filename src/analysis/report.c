@@ -3,18 +3,17 @@
 #include "core/alloc.h"
 #include "analysis/report.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "analysis/svg_lines.h"
 #include "core/context.h"
 #include "io/atomic.h"
+#include "io/file.h"
 #include "io/svg.h"
 #include "io/svg_plot.h"
 
@@ -322,8 +321,8 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
   hs_sbuf md = {0}, html = {0};
   char plots_dir[4096];
   snprintf(plots_dir, sizeof plots_dir, "%s/plots", dir);
-  if (mkdir(plots_dir, 0777) != 0 && errno != EEXIST)
-    return hs_fail(ctx, HS_E_OUTPUT, "%s: cannot create the folder (%s)", plots_dir, strerror(errno));
+  st = hs_mkdir_p(ctx, plots_dir, "folder");
+  if (st != HS_OK) return st;
   memset(plots, 0, sizeof plots);
   for (size_t i = 0; i < c->n_stages; i++) {
     plot *p = &plots[np++];

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/check.h"
 #include "backend/cpu_internal.h"
 
 /* ---- memory ---- */
@@ -17,7 +18,6 @@
 #define CPU_ALIGN 64
 
 hs_status hs_cpu_alloc(hs_backend *be, size_t bytes, void **ptr) {
-  CPU_CHECK_PTR(be, ptr, "alloc");
   *ptr = NULL;
   if (bytes == 0) return HS_OK;
   if (bytes > SIZE_MAX - CPU_ALIGN)
@@ -37,7 +37,6 @@ void hs_cpu_free(hs_backend *be, void *ptr) { free(ptr); }
 static hs_status cpu_memcpy(hs_backend *be, const char *op, void *dst, const void *src,
                             size_t bytes) {
   if (bytes == 0) return HS_OK;
-  if (!dst || !src) return hs_backend_fail(be, HS_E_INVALID, "%s: NULL pointer for %zu bytes", op, bytes);
   memmove(dst, src, bytes); /* memmove: a device-to-device copy may overlap */
   return HS_OK;
 }
@@ -62,9 +61,7 @@ DEF_FILL(float, f32)
 DEF_FILL(double, f64)
 
 hs_status hs_cpu_fill(hs_backend *be, hs_dtype t, size_t n, double value, void *x) {
-  CPU_CHECK_DTYPE(be, t, "fill");
   if (n == 0) return HS_OK;
-  CPU_CHECK_PTR(be, x, "fill");
   CPU_DISPATCH(t, fill, cpu_threads(be), n, value, x);
   return HS_OK;
 }
@@ -101,54 +98,22 @@ static void cpu_device_name(char *out, size_t len) {
   snprintf(out, len, "%s (%d core%s)", model, cores, cores == 1 ? "" : "s");
 }
 
-/* Designated initialisers: an entry cannot land in another op's slot, and with the pragma a
- * function of the wrong signature is an error, not a warning (GCC 12 only warns). Order as in
- * backend.h. */
+/* Every op through the front end: hs_cpu_checked_<op> checks the arguments (check.c), then
+ * calls hs_cpu_<op>. */
+#define HS_OP(op, params, args) HS_CHECKED_OP(hs_cpu, op, params, args)
+#include "backend/ops.def"
+
+/* Generated from backend/ops.def as designated initialisers: every op's slot is named, so
+ * no entry can land in another's, and with the pragma a function of the wrong signature is an
+ * error, not a warning (GCC 12 only warns). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic error "-Wincompatible-pointer-types"
 static const hs_backend_ops cpu_ops = {
     .name = "cpu",
     .destroy = cpu_destroy,
-    .alloc = hs_cpu_alloc,
     .free = hs_cpu_free,
-    .upload = hs_cpu_upload,
-    .download = hs_cpu_download,
-    .copy = hs_cpu_copy,
-    .fill = hs_cpu_fill,
-    .sync = hs_cpu_sync,
-    .gemm = hs_cpu_gemm,
-    .gemm_batched = hs_cpu_gemm_batched,
-    .gemv = hs_cpu_gemv,
-    .dot = hs_cpu_dot,
-    .nrm2 = hs_cpu_nrm2,
-    .dots = hs_cpu_dots,
-    .axpy = hs_cpu_axpy,
-    .scal = hs_cpu_scal,
-    .nonfinite = hs_cpu_nonfinite,
-    .bias_add = hs_cpu_bias_add,
-    .col_sum = hs_cpu_col_sum,
-    .act_fwd = hs_cpu_act_fwd,
-    .act_deriv_mul = hs_cpu_act_deriv_mul,
-    .act_rbwd_extra = hs_cpu_act_rbwd_extra,
-    .bn_fwd = hs_cpu_bn_fwd,
-    .bn_bwd = hs_cpu_bn_bwd,
-    .bn_rfwd = hs_cpu_bn_rfwd,
-    .bn_rbwd_extra = hs_cpu_bn_rbwd_extra,
-    .im2col = hs_cpu_im2col,
-    .col2im = hs_cpu_col2im,
-    .transpose = hs_cpu_transpose,
-    .pool_fwd = hs_cpu_pool_fwd,
-    .pool_rfwd = hs_cpu_pool_rfwd,
-    .pool_bwd = hs_cpu_pool_bwd,
-    .ce_fwd = hs_cpu_ce_fwd,
-    .ce_bwd = hs_cpu_ce_bwd,
-    .ce_rop = hs_cpu_ce_rop,
-    .ce_correct = hs_cpu_ce_correct,
-    .mse_fwd_bwd = hs_cpu_mse_fwd_bwd,
-    .syev = hs_cpu_syev,
-    .sgd_step = hs_cpu_sgd_step,
-    .adam_step = hs_cpu_adam_step,
-    .bn_running_update = hs_cpu_bn_running_update,
+#define HS_OP(op, params, args) .op = hs_cpu_checked_##op,
+#include "backend/ops.def"
 };
 #pragma GCC diagnostic pop
 

@@ -24,7 +24,6 @@ static inline CBLAS_TRANSPOSE cblas_trans(hs_trans t) {
   return t == HS_TRANS ? CblasTrans : CblasNoTrans;
 }
 static inline int imin(int a, int b) { return a < b ? a : b; }
-static inline int imax1(int a) { return a > 1 ? a : 1; }
 static inline long ceil_div(long a, long b) { return (a + b - 1) / b; }
 
 /* Below this many flops (2mnk) a gemm or gemv runs in the calling thread. */
@@ -98,34 +97,9 @@ DEF_GEMM_TILE(double, f64, d)
 DEF_GEMM_BATCHED(float, f32)
 DEF_GEMM_BATCHED(double, f64)
 
-/* Shape checks shared by gemm and gemm_batched. Row-major: op(A) is m x k, so A as stored
- * has k columns (NOTRANS) or m columns (TRANS); lda must cover them. */
-static hs_status check_gemm(hs_backend *be, const char *op, hs_dtype t, hs_trans ta,
-                            hs_trans tb, int m, int n, int k, const void *A, int lda,
-                            const void *B, int ldb, const void *C, int ldc) {
-  if (t != HS_F64 && t != HS_F32)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: unknown dtype %d", op, (int)t);
-  if ((ta != HS_NOTRANS && ta != HS_TRANS) || (tb != HS_NOTRANS && tb != HS_TRANS))
-    return hs_backend_fail(be, HS_E_INVALID, "%s: bad transpose flag (%d, %d)", op, ta, tb);
-  if (m < 0 || n < 0 || k < 0)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: negative size m=%d n=%d k=%d", op, m, n, k);
-  int acols = ta == HS_NOTRANS ? k : m, bcols = tb == HS_NOTRANS ? n : k;
-  if (lda < imax1(acols) || ldb < imax1(bcols) || ldc < imax1(n))
-    return hs_backend_fail(be, HS_E_INVALID,
-                           "%s: leading dimension too small (m=%d n=%d k=%d, lda=%d ldb=%d ldc=%d)",
-                           op, m, n, k, lda, ldb, ldc);
-  if (m > 0 && n > 0) {
-    if (!C) return hs_backend_fail(be, HS_E_INVALID, "%s: C is NULL", op);
-    if (k > 0 && (!A || !B)) return hs_backend_fail(be, HS_E_INVALID, "%s: A or B is NULL", op);
-  }
-  return HS_OK;
-}
-
 hs_status hs_cpu_gemm(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans tb, int m, int n, int k,
                       double alpha, const void *A, int lda, const void *B, int ldb, double beta,
                       void *C, int ldc) {
-  hs_status st = check_gemm(be, "gemm", t, ta, tb, m, n, k, A, lda, B, ldb, C, ldc);
-  if (st != HS_OK) return st;
   if (m == 0 || n == 0) return HS_OK;
   CPU_DISPATCH(t, gemm_batched, cpu_threads(be), ta, tb, m, n, k, alpha, A, lda, 0, B, ldb, 0,
                beta, C, ldc, 0, 1);
@@ -136,11 +110,6 @@ hs_status hs_cpu_gemm_batched(hs_backend *be, hs_dtype t, hs_trans ta, hs_trans 
                               int k, double alpha, const void *A, int lda, long long stride_a,
                               const void *B, int ldb, long long stride_b, double beta, void *C,
                               int ldc, long long stride_c, int batch) {
-  hs_status st = check_gemm(be, "gemm_batched", t, ta, tb, m, n, k, A, lda, B, ldb, C, ldc);
-  if (st != HS_OK) return st;
-  CPU_REQUIRE(be, batch >= 0, "gemm_batched", "negative batch %d", batch);
-  CPU_REQUIRE(be, stride_a >= 0 && stride_b >= 0 && stride_c >= 0, "gemm_batched",
-              "negative stride (%lld, %lld, %lld)", stride_a, stride_b, stride_c);
   if (m == 0 || n == 0 || batch == 0) return HS_OK;
   if (stride_c == 0 && batch > 1) {
     /* one shared C: the products apply in batch order (C = alpha*op(A_i)op(B_i) + beta*C,
@@ -220,14 +189,8 @@ DEF_GEMV(double, f64)
 
 hs_status hs_cpu_gemv(hs_backend *be, hs_dtype t, hs_trans ta, int m, int n, double alpha,
                       const void *A, int lda, const void *x, double beta, void *y) {
-  CPU_CHECK_DTYPE(be, t, "gemv");
-  CPU_REQUIRE(be, ta == HS_NOTRANS || ta == HS_TRANS, "gemv", "bad transpose flag %d", ta);
-  CPU_REQUIRE(be, m >= 0 && n >= 0, "gemv", "negative size m=%d n=%d", m, n);
-  CPU_REQUIRE(be, lda >= imax1(n), "gemv", "lda=%d < n=%d", lda, n);
   int o = ta == HS_NOTRANS ? m : n, r = ta == HS_NOTRANS ? n : m;
   if (o == 0) return HS_OK;
-  CPU_CHECK_PTR(be, y, "gemv");
-  CPU_REQUIRE(be, r == 0 || (A && x), "gemv", "A or x is NULL");
   void *part = NULL;
   if (r > GEMV_KB && alpha != 0) {
     part = malloc((size_t)ceil_div(r, GEMV_KB) * (size_t)o * (t == HS_F64 ? 8 : 4));
@@ -266,17 +229,13 @@ DEF_AXPY_SCAL(double, f64, d)
 
 hs_status hs_cpu_axpy(hs_backend *be, hs_dtype t, size_t n, double alpha, const void *x,
                       void *y) {
-  CPU_CHECK_DTYPE(be, t, "axpy");
   if (n == 0) return HS_OK;
-  CPU_REQUIRE(be, x && y, "axpy", "x or y is NULL (n=%zu)", n);
   CPU_DISPATCH(t, axpy, cpu_threads(be), n, alpha, x, y);
   return HS_OK;
 }
 
 hs_status hs_cpu_scal(hs_backend *be, hs_dtype t, size_t n, double alpha, void *x) {
-  CPU_CHECK_DTYPE(be, t, "scal");
   if (n == 0) return HS_OK;
-  CPU_CHECK_PTR(be, x, "scal");
   CPU_DISPATCH(t, scal, cpu_threads(be), n, alpha, x);
   return HS_OK;
 }

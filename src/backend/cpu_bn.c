@@ -67,33 +67,12 @@ static inline long ceil_div(long a, long b) { return (a + b - 1) / b; }
 DEF_BN_FWD(float, f32)
 DEF_BN_FWD(double, f64)
 
-static hs_status bn_check(hs_backend *be, const char *op, hs_dtype t, int mode, int k, int rows,
-                          int cols) {
-  if (t != HS_F64 && t != HS_F32)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: unknown dtype %d", op, (int)t);
-  if (mode != HS_BN_BATCH && mode != HS_BN_RUNNING)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: mode %d is neither batch (%d) nor running (%d)",
-                           op, mode, HS_BN_BATCH, HS_BN_RUNNING);
-  if (k < 0 || rows < 0 || cols < 0)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: negative size k=%d rows=%d cols=%d", op, k,
-                           rows, cols);
-  /* batch statistics of an empty batch are undefined (0/0) */
-  if (mode == HS_BN_BATCH && rows == 0 && cols > 0 && k > 0)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: batch statistics of 0 rows", op);
-  return HS_OK;
-}
 
 hs_status hs_cpu_bn_fwd(hs_backend *be, hs_dtype t, int mode, int rows, int cols, const void *Z,
                         const void *gamma, const void *beta, const void *run_mean,
                         const void *run_var, void *batch_mean, void *xhat, void *rstd,
                         void *Y) {
-  hs_status st = bn_check(be, "bn_fwd", t, mode, 1, rows, cols);
-  if (st != HS_OK) return st;
   if (cols == 0) return HS_OK;
-  CPU_REQUIRE(be, gamma && beta, "bn_fwd", "gamma or beta is NULL");
-  CPU_REQUIRE(be, mode != HS_BN_RUNNING || (run_mean && run_var), "bn_fwd",
-              "running mode needs run_mean and run_var");
-  CPU_REQUIRE(be, rows == 0 || (Z && Y), "bn_fwd", "Z or Y is NULL");
   CPU_DISPATCH(t, bn_fwd, cpu_threads(be), mode, rows, cols, Z, gamma, beta, run_mean, run_var,
                batch_mean, xhat, rstd, Y);
   return HS_OK;
@@ -149,13 +128,7 @@ DEF_BN_BWD(double, f64)
 hs_status hs_cpu_bn_bwd(hs_backend *be, hs_dtype t, int mode, int k, int rows, int cols,
                         const void *xhat, const void *rstd, const void *gamma, const void *dY,
                         void *dZ, void *dgamma, void *dbeta, size_t pstride) {
-  hs_status st = bn_check(be, "bn_bwd", t, mode, k, rows, cols);
-  if (st != HS_OK) return st;
   if ((long)k * cols == 0) return HS_OK;
-  CPU_REQUIRE(be, rstd && gamma, "bn_bwd", "rstd or gamma is NULL");
-  CPU_REQUIRE(be, rows == 0 || (xhat && dY), "bn_bwd", "xhat or dY is NULL");
-  CPU_REQUIRE(be, k == 1 || (!dgamma && !dbeta) || pstride >= (size_t)cols, "bn_bwd",
-              "pstride=%zu < cols=%d: direction slices overlap", pstride, cols);
   CPU_DISPATCH(t, bn_bwd, cpu_threads(be), mode, k, rows, cols, xhat, rstd, gamma, dY, dZ,
                dgamma, dbeta, pstride);
   return HS_OK;
@@ -212,12 +185,7 @@ hs_status hs_cpu_bn_rfwd(hs_backend *be, hs_dtype t, int mode, int k, int rows, 
                          const void *xhat, const void *rstd, const void *gamma, const void *RZ,
                          const void *Rgamma, const void *Rbeta, size_t pstride, void *RXhat,
                          void *RY) {
-  hs_status st = bn_check(be, "bn_rfwd", t, mode, k, rows, cols);
-  if (st != HS_OK) return st;
   if ((long)k * rows * cols == 0) return HS_OK;
-  CPU_REQUIRE(be, xhat && rstd && gamma && RZ, "bn_rfwd", "xhat, rstd, gamma or RZ is NULL");
-  CPU_REQUIRE(be, k == 1 || (!Rgamma && !Rbeta) || pstride >= (size_t)cols, "bn_rfwd",
-              "pstride=%zu < cols=%d: direction slices overlap", pstride, cols);
   CPU_DISPATCH(t, bn_rfwd, cpu_threads(be), mode, k, rows, cols, xhat, rstd, gamma, RZ, Rgamma,
                Rbeta, pstride, RXhat, RY);
   return HS_OK;
@@ -290,15 +258,7 @@ hs_status hs_cpu_bn_rbwd_extra(hs_backend *be, hs_dtype t, int mode, int k, int 
                                const void *xhat, const void *rstd, const void *gamma,
                                const void *dY, const void *dZ, const void *RZ, const void *RXhat,
                                const void *Rgamma, size_t pstride, void *RdZ, void *Rdgamma) {
-  hs_status st = bn_check(be, "bn_rbwd_extra", t, mode, k, rows, cols);
-  if (st != HS_OK) return st;
   if ((long)k * cols == 0) return HS_OK;
-  CPU_REQUIRE(be, rstd && gamma, "bn_rbwd_extra", "rstd or gamma is NULL");
-  CPU_REQUIRE(be, rows == 0 || (dY && RXhat), "bn_rbwd_extra", "dY or RXhat is NULL");
-  CPU_REQUIRE(be, rows == 0 || mode != HS_BN_BATCH || (xhat && dZ && RZ), "bn_rbwd_extra",
-              "batch mode needs xhat, dZ and RZ");
-  CPU_REQUIRE(be, k == 1 || (!Rgamma && !Rdgamma) || pstride >= (size_t)cols, "bn_rbwd_extra",
-              "pstride=%zu < cols=%d: direction slices overlap", pstride, cols);
   CPU_DISPATCH(t, bn_rbwd_extra, cpu_threads(be), mode, k, rows, cols, xhat, rstd, gamma, dY,
                dZ, RZ, RXhat, Rgamma, pstride, RdZ, Rdgamma);
   return HS_OK;

@@ -32,34 +32,6 @@ static inline void valid_range(int n, int s, int off, int len, int *lo, int *hi)
 
 /* ---- the geometry check shared by both backends (kernels/conv.cu calls it too) ---- */
 
-hs_status hs_window_check(hs_backend *be, const char *op, const hs_window *g, int pool) {
-  if (g->C < 0 || g->H < 0 || g->W < 0)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: negative shape C=%d H=%d W=%d", op, g->C, g->H,
-                           g->W);
-  if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: kernel %dx%d and stride %dx%d must be >= 1", op,
-                           g->kh, g->kw, g->sh, g->sw);
-  if (g->ph < 0 || g->pw < 0)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: negative padding %dx%d", op, g->ph, g->pw);
-  if (pool && (g->ph != 0 || g->pw != 0))
-    return hs_backend_fail(be, HS_E_INVALID, "%s: pooling takes no padding (ph=%d pw=%d)", op,
-                           g->ph, g->pw);
-  long long hp = (long long)g->H + 2LL * g->ph, wp = (long long)g->W + 2LL * g->pw;
-  if (hp < g->kh || wp < g->kw)
-    return hs_backend_fail(be, HS_E_INVALID,
-                           "%s: window %dx%d is larger than the padded input %lldx%lld", op, g->kh,
-                           g->kw, hp, wp);
-  long long ho = (hp - g->kh) / g->sh + 1, wo = (wp - g->kw) / g->sw + 1;
-  if (g->Ho != ho || g->Wo != wo)
-    return hs_backend_fail(be, HS_E_INVALID,
-                           "%s: output %dx%d, but (H + 2ph - kh)/sh + 1 x (W + 2pw - kw)/sw + 1 "
-                           "= %lldx%lld",
-                           op, g->Ho, g->Wo, ho, wo);
-  if (pool && (long long)g->H * g->W > INT32_MAX)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: a %dx%d plane does not fit an int32 argmax", op,
-                           g->H, g->W);
-  return HS_OK;
-}
 
 /* Work (elements touched) above which a parallel region pays. */
 #define CONV_PAR(work) ((long long)(work) >= CPU_PAR_MIN)
@@ -102,15 +74,8 @@ DEF_IM2COL(double, f64)
 
 hs_status hs_cpu_im2col(hs_backend *be, hs_dtype t, int n, hs_window g, const void *X, void *cols,
                         long long ldc) {
-  CPU_CHECK_DTYPE(be, t, "im2col");
-  CPU_REQUIRE(be, n >= 0, "im2col", "negative n=%d", n);
-  hs_status st = hs_window_check(be, "im2col", &g, 0);
-  if (st != HS_OK) return st;
   long long nL = (long long)n * g.Ho * g.Wo, ck = (long long)g.C * g.kh * g.kw;
-  CPU_REQUIRE(be, ldc >= nL, "im2col", "ldc=%lld < n*Ho*Wo=%lld", ldc, nL);
   if (ck * nL == 0) return HS_OK;
-  CPU_CHECK_PTR(be, cols, "im2col");
-  CPU_REQUIRE(be, X || (long long)g.H * g.W == 0, "im2col", "X is NULL");
   CPU_DISPATCH(t, im2col, cpu_threads(be), n, g, X, cols, ldc);
   return HS_OK;
 }
@@ -155,14 +120,7 @@ DEF_COL2IM(double, f64)
 
 hs_status hs_cpu_col2im(hs_backend *be, hs_dtype t, int n, hs_window g, const void *cols,
                         long long ldc, void *dX) {
-  CPU_CHECK_DTYPE(be, t, "col2im");
-  CPU_REQUIRE(be, n >= 0, "col2im", "negative n=%d", n);
-  hs_status st = hs_window_check(be, "col2im", &g, 0);
-  if (st != HS_OK) return st;
-  long long nL = (long long)n * g.Ho * g.Wo;
-  CPU_REQUIRE(be, ldc >= nL, "col2im", "ldc=%lld < n*Ho*Wo=%lld", ldc, nL);
   if ((long long)n * g.C * g.H * g.W == 0) return HS_OK;
-  CPU_REQUIRE(be, cols && dX, "col2im", "cols or dX is NULL");
   CPU_DISPATCH(t, col2im, cpu_threads(be), n, g, cols, ldc, dX);
   return HS_OK;
 }
@@ -195,14 +153,8 @@ DEF_TRANSPOSE(double, f64)
 
 hs_status hs_cpu_transpose(hs_backend *be, hs_dtype t, int batch, int R, int S, int inner,
                            const void *src, void *dst) {
-  CPU_CHECK_DTYPE(be, t, "transpose");
-  CPU_REQUIRE(be, batch >= 0 && R >= 0 && S >= 0 && inner >= 0, "transpose",
-              "negative size batch=%d R=%d S=%d inner=%d", batch, R, S, inner);
   size_t bytes = (size_t)batch * R * S * inner * (t == HS_F64 ? 8 : 4);
   if (bytes == 0) return HS_OK;
-  CPU_REQUIRE(be, src && dst, "transpose", "src or dst is NULL");
-  uintptr_t s0 = (uintptr_t)src, d0 = (uintptr_t)dst;
-  CPU_REQUIRE(be, s0 + bytes <= d0 || d0 + bytes <= s0, "transpose", "dst overlaps src");
   CPU_DISPATCH(t, transpose, cpu_threads(be), batch, R, S, inner, src, dst);
   return HS_OK;
 }
@@ -211,17 +163,6 @@ hs_status hs_cpu_transpose(hs_backend *be, hs_dtype t, int batch, int R, int S, 
  * Windows never leave the input (no padding; Ho, Wo from the floor formula). Planes of
  * (n, C) (times k for the R-ops) are the tasks. */
 
-static hs_status pool_check(hs_backend *be, const char *op, hs_dtype t, int mode, int k, int n,
-                            const hs_window *g) {
-  if (t != HS_F64 && t != HS_F32)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: unknown dtype %d", op, (int)t);
-  if (mode != HS_POOL_AVG && mode != HS_POOL_MAX)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: mode %d is neither avg (%d) nor max (%d)", op,
-                           mode, HS_POOL_AVG, HS_POOL_MAX);
-  if (k < 0 || n < 0)
-    return hs_backend_fail(be, HS_E_INVALID, "%s: negative size k=%d n=%d", op, k, n);
-  return hs_window_check(be, op, g, 1);
-}
 
 /* A max-pooling argmax (n*C planes of Ho x Wo) must name an element of its own window:
  * pool_rfwd would read outside the plane otherwise, and pool_bwd (a gather over the windows
@@ -295,11 +236,7 @@ DEF_POOL_FWD(double, f64)
 
 hs_status hs_cpu_pool_fwd(hs_backend *be, hs_dtype t, int mode, int n, hs_window g, const void *X,
                           void *Y, int32_t *argmax) {
-  hs_status st = pool_check(be, "pool_fwd", t, mode, 1, n, &g);
-  if (st != HS_OK) return st;
   if ((long long)n * g.C == 0) return HS_OK;
-  CPU_REQUIRE(be, X && Y, "pool_fwd", "X or Y is NULL");
-  CPU_REQUIRE(be, mode != HS_POOL_MAX || argmax, "pool_fwd", "max pooling needs argmax (NULL)");
   CPU_DISPATCH(t, pool_fwd, cpu_threads(be), mode, n, g, X, Y,
                mode == HS_POOL_MAX ? argmax : NULL);
   return HS_OK;
@@ -330,13 +267,9 @@ DEF_POOL_RFWD(double, f64)
 
 hs_status hs_cpu_pool_rfwd(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g,
                            const int32_t *argmax, const void *RX, void *RY) {
-  hs_status st = pool_check(be, "pool_rfwd", t, mode, k, n, &g);
-  if (st != HS_OK) return st;
   if ((long long)k * n * g.C == 0) return HS_OK;
-  CPU_REQUIRE(be, RX && RY, "pool_rfwd", "RX or RY is NULL");
   if (mode == HS_POOL_MAX) {
-    CPU_REQUIRE(be, argmax, "pool_rfwd", "max pooling needs argmax (NULL)");
-    st = argmax_check(be, "pool_rfwd", (long)n * g.C, &g, argmax);
+    hs_status st = argmax_check(be, "pool_rfwd", (long)n * g.C, &g, argmax);
     if (st != HS_OK) return st;
   }
   CPU_DISPATCH(t, pool_rfwd, cpu_threads(be), mode, k, n, g, argmax, RX, RY);
@@ -381,13 +314,9 @@ DEF_POOL_BWD(double, f64)
 
 hs_status hs_cpu_pool_bwd(hs_backend *be, hs_dtype t, int mode, int k, int n, hs_window g,
                           const int32_t *argmax, const void *dY, void *dX) {
-  hs_status st = pool_check(be, "pool_bwd", t, mode, k, n, &g);
-  if (st != HS_OK) return st;
   if ((long long)k * n * g.C == 0) return HS_OK;
-  CPU_REQUIRE(be, dY && dX, "pool_bwd", "dY or dX is NULL");
   if (mode == HS_POOL_MAX) {
-    CPU_REQUIRE(be, argmax, "pool_bwd", "max pooling needs argmax (NULL)");
-    st = argmax_check(be, "pool_bwd", (long)n * g.C, &g, argmax);
+    hs_status st = argmax_check(be, "pool_bwd", (long)n * g.C, &g, argmax);
     if (st != HS_OK) return st;
   }
   CPU_DISPATCH(t, pool_bwd, cpu_threads(be), mode, k, n, g, argmax, dY, dX);

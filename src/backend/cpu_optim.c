@@ -29,10 +29,7 @@ DEF_SGD(double, f64)
 hs_status hs_cpu_sgd_step(hs_backend *be, hs_dtype t, size_t n, double lr, double momentum,
                           double dampening, int nesterov, double wd, int first, const void *grad,
                           void *buf, void *theta) {
-  CPU_CHECK_DTYPE(be, t, "sgd_step");
   if (n == 0) return HS_OK;
-  CPU_REQUIRE(be, grad && theta, "sgd_step", "grad or theta is NULL");
-  CPU_REQUIRE(be, momentum == 0 || buf, "sgd_step", "momentum %g needs a buffer", momentum);
   if (t == HS_F64)
     sgd_f64(cpu_threads(be), n, lr, momentum, dampening, nesterov, wd, first, grad, buf, theta);
   else
@@ -65,10 +62,7 @@ DEF_ADAM(double, f64, sqrt)
 hs_status hs_cpu_adam_step(hs_backend *be, hs_dtype t, size_t n, double beta1, double beta2,
                            double eps, double wd, double step_size, double bc2_sqrt,
                            const void *grad, void *m, void *v, void *theta) {
-  CPU_CHECK_DTYPE(be, t, "adam_step");
   if (n == 0) return HS_OK;
-  CPU_REQUIRE(be, grad && m && v && theta, "adam_step", "grad, m, v or theta is NULL");
-  CPU_REQUIRE(be, bc2_sqrt > 0, "adam_step", "bc2_sqrt = %g must be positive", bc2_sqrt);
   if (t == HS_F64)
     adam_f64(cpu_threads(be), n, beta1, beta2, eps, wd, step_size, bc2_sqrt, grad, m, v, theta);
   else
@@ -95,12 +89,7 @@ DEF_BN_RUN(double, f64)
 hs_status hs_cpu_bn_running_update(hs_backend *be, hs_dtype t, int rows, int cols,
                                    double momentum, const void *batch_mean, const void *rstd,
                                    void *run_mean, void *run_var) {
-  CPU_CHECK_DTYPE(be, t, "bn_running_update");
-  CPU_REQUIRE(be, rows >= 2 && cols >= 0, "bn_running_update",
-              "rows=%d (needs >= 2 for the unbiased variance), cols=%d", rows, cols);
   if (cols == 0) return HS_OK;
-  CPU_REQUIRE(be, batch_mean && rstd && run_mean && run_var, "bn_running_update",
-              "an argument is NULL");
   CPU_DISPATCH(t, bn_run, rows, cols, momentum, batch_mean, rstd, run_mean, run_var);
   return HS_OK;
 }

@@ -38,11 +38,8 @@ DEF_DOT(double, f64)
 
 hs_status hs_cpu_dot(hs_backend *be, hs_dtype t, size_t n, const void *x, const void *y,
                      double *out) {
-  CPU_CHECK_DTYPE(be, t, "dot");
-  CPU_CHECK_PTR(be, out, "dot");
   *out = 0;
   if (n == 0) return HS_OK;
-  CPU_REQUIRE(be, x && y, "dot", "x or y is NULL (n=%zu)", n);
   CPU_DISPATCH(t, dot, cpu_threads(be), n, x, y, out);
   return HS_OK;
 }
@@ -50,11 +47,8 @@ hs_status hs_cpu_dot(hs_backend *be, hs_dtype t, size_t n, const void *x, const 
 /* sqrt of the fixed-order dot: the squares of our values (|x| < 1e150 in double, any f32)
  * cannot overflow, and it keeps nrm2 consistent with dot(x, x) to the last bit. */
 hs_status hs_cpu_nrm2(hs_backend *be, hs_dtype t, size_t n, const void *x, double *out) {
-  CPU_CHECK_DTYPE(be, t, "nrm2");
-  CPU_CHECK_PTR(be, out, "nrm2");
   *out = 0;
   if (n == 0) return HS_OK;
-  CPU_CHECK_PTR(be, x, "nrm2");
   double ss;
   CPU_DISPATCH(t, dot, cpu_threads(be), n, x, x, &ss);
   *out = sqrt(ss);
@@ -64,10 +58,7 @@ hs_status hs_cpu_nrm2(hs_backend *be, hs_dtype t, size_t n, const void *x, doubl
 /* The CPU has no trip to save: m dots, one after the other. */
 hs_status hs_cpu_dots(hs_backend *be, hs_dtype t, int m, const size_t *n, const void *const *x,
                       const void *const *y, double *out) {
-  CPU_CHECK_DTYPE(be, t, "dots");
-  CPU_REQUIRE(be, m >= 0, "dots", "negative count m=%d", m);
   if (m == 0) return HS_OK;
-  CPU_REQUIRE(be, n && x && y && out, "dots", "n, x, y or out is NULL");
   for (int i = 0; i < m; i++) {
     hs_status st = hs_cpu_dot(be, t, n[i], x[i], y[i], &out[i]);
     if (st != HS_OK) return st;
@@ -87,11 +78,8 @@ DEF_NONFINITE(float, f32)
 DEF_NONFINITE(double, f64)
 
 hs_status hs_cpu_nonfinite(hs_backend *be, hs_dtype t, size_t n, const void *x, int *out) {
-  CPU_CHECK_DTYPE(be, t, "nonfinite");
-  CPU_CHECK_PTR(be, out, "nonfinite");
   *out = 0;
   if (n == 0) return HS_OK;
-  CPU_CHECK_PTR(be, x, "nonfinite");
   CPU_DISPATCH(t, nonfinite, cpu_threads(be), n, x, out);
   return HS_OK;
 }

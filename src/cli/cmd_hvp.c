@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/common.h"
+#include "core/clock.h"
 #include "core/context.h"
 #include "io/npy.h"
 
@@ -52,9 +53,9 @@ static int run(int argc, char **argv) {
     }
   }
   if (st == HS_OK && !(HV = malloc(k * P * sizeof *HV))) st = HS_E_NOMEM;
-  double t0 = hs_cli_now();
+  double t0 = hs_now();
   if (st == HS_OK) st = hs_model_hvp(s.model, ggn ? HS_CURV_GGN : HS_CURV_HESSIAN, k, V, HV);
-  double seconds = hs_cli_now() - t0;
+  double seconds = hs_now() - t0;
   if (st == HS_OK) st = hs_npy_write_f64(s.ctx, o.out, o.dtype, HV, vs.ndim, vs.dim);
   if (st != HS_OK) {
     code = hs_cli_fail(cmd, s.ctx, st);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -14,6 +13,8 @@
 #include "cli/options.h"
 #include "core/settings.h"
 #include "train/curvature.h"
+#include "core/clock.h"
+#include "io/file.h"
 #include "train/train.h"
 
 typedef struct {
@@ -137,17 +138,17 @@ static int run(int argc, char **argv) {
     hs_trainer_set_step_hook(tr, hs_curvature_step, curv);
   }
   /* only now, with every input checked: bad input leaves no folder behind */
-  if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
-    fprintf(stderr, "hesspec %s: %s: cannot create the output folder (%s)\n", cmd, o.out, strerror(errno));
+  if (hs_mkdir_p(s.ctx, o.out, "output folder") != HS_OK) {
+    fprintf(stderr, "hesspec %s: %s\n", cmd, hs_last_error(s.ctx));
     code = HS_EXIT_FAIL; /* an output-side failure: the inputs were fine */
     goto done;
   }
-  double t0 = hs_cli_now();
+  double t0 = hs_now();
   st = hs_trainer_run(tr);
   if (st != HS_OK) goto fail;
   if (!o.quiet)
     printf("trained %zu epochs in %.1fs (%s, %s); data %s; checkpoint %s/epoch-%04zu.safetensors; log %s\n", t.epochs,
-           hs_cli_now() - t0, hs_optimizer_name(t.optimizer), hs_lr_schedule_name(t.schedule), s.data_desc, o.out, t.epochs,
+           hs_now() - t0, hs_optimizer_name(t.optimizer), hs_lr_schedule_name(t.schedule), s.data_desc, o.out, t.epochs,
            log_path);
   if (curv && !o.quiet)
     printf("curvature: %zu measurements in %.2fs, %.1f%% of the training time (%.2fs); %s\n", hs_curvature_count(curv),

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/data.h"
 #include "cli/options.h"
@@ -149,8 +148,3 @@ void hs_cli_close(hs_cli_session *s) {
   memset(s, 0, sizeof *s);
 }
 
-double hs_cli_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}

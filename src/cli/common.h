@@ -50,8 +50,6 @@ int hs_cli_fail(const char *cmd, hs_context *ctx, hs_status st);
 int hs_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int hs_cli_exit_code(hs_status st);
 
-/* Wall-clock seconds (monotonic). */
-double hs_cli_now(void);
 /* Installs the progress hook: it polls the cancel flag (HS_E_CANCELLED after SIGINT or
  * SIGTERM) and draws a bar on a terminal (silent otherwise or with --quiet). */
 void hs_cli_progress_install(hs_context *ctx, int quiet);

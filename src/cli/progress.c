@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "core/clock.h" /* the library's timer: a leaf header, no other internals */
 
 typedef struct {
   int draw;
@@ -30,7 +31,7 @@ static hs_status on_progress(void *user, const char *what, size_t done, size_t t
     return HS_E_CANCELLED;
   }
   if (!p->draw) return HS_OK;
-  double now = hs_cli_now();
+  double now = hs_now();
   if (strncmp(p->phase, what, sizeof p->phase - 1) != 0) {
     snprintf(p->phase, sizeof p->phase, "%s", what);
     p->start = now;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/context.h"
 #include "io/npy.h"
 
@@ -85,7 +86,7 @@ int hs_spectra_open(const char *cmd, const hs_cli_opts *o, const hs_spectra_args
   hs_curvature curv = sa->curv >= 0 ? (hs_curvature)sa->curv : ggn ? HS_CURV_GGN : HS_CURV_HESSIAN;
   if (sa->block && (!*sa->block || *sa->block == '-'))
     return hs_cli_usage(cmd, "--block '%s': expected a tensor or layer name, or all", sa->block);
-  ss->t0 = hs_cli_now();
+  ss->t0 = hs_now();
   int code;
   hs_status st;
   if (sa->matrix) {
@@ -133,7 +134,7 @@ fail_st:
   return code;
 }
 
-void hs_spectra_finish(hs_spectra_session *ss) { ss->prov.elapsed = hs_cli_now() - ss->t0; }
+void hs_spectra_finish(hs_spectra_session *ss) { ss->prov.elapsed = hs_now() - ss->t0; }
 
 void hs_spectra_close(hs_spectra_session *ss) {
   hs_linop_destroy(ss->op);

@@ -95,3 +95,40 @@ cleanup:
   fclose(fp);
   return st;
 }
+
+/* mkdir(dir) where an existing folder counts as success; errno set otherwise. */
+static int mkdir_one(const char *dir) {
+  if (mkdir(dir, 0777) == 0) return 0;
+  if (errno != EEXIST) return -1;
+  struct stat sb;
+  if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) return 0;
+  errno = ENOTDIR; /* a file (or a dangling link) is in the way */
+  return -1;
+}
+
+hs_status hs_mkdir_p(hs_context *ctx, const char *path, const char *what) {
+  size_t n = strlen(path);
+  if (n == 0) return hs_fail(ctx, HS_E_INVALID, "cannot create the %s: the path is empty", what);
+  char *dir = malloc(n + 1);
+  if (!dir) return hs_fail(ctx, HS_E_NOMEM, "%s: out of host memory creating the %s", path, what);
+  memcpy(dir, path, n + 1);
+  hs_status st = HS_OK;
+  /* each prefix ending before a '/' (the root and empty components skipped), then the path */
+  for (size_t i = 1; i <= n; i++) {
+    if (i < n && (dir[i] != '/' || dir[i - 1] == '/')) continue;
+    char keep = dir[i];
+    dir[i] = '\0';
+    int rc = mkdir_one(dir);
+    if (rc != 0) {
+      int e = errno;
+      if (i >= n || strspn(path + i, "/") == n - i) /* the path itself (trailing slashes aside) */
+        st = hs_fail(ctx, HS_E_OUTPUT, "%s: cannot create the %s (%s)", path, what, strerror(e));
+      else
+        st = hs_fail(ctx, HS_E_OUTPUT, "%s: cannot create the %s: %s: %s", path, what, dir, strerror(e));
+      break;
+    }
+    dir[i] = keep;
+  }
+  free(dir);
+  return st;
+}

@@ -1,5 +1,6 @@
-/* Reading a whole file into memory, with a size cap so that a wrong path (a disk image, a
- * FIFO that never ends) fails with a message instead of exhausting memory. */
+/* Files and folders: reading a whole file into memory, with a size cap so that a wrong path
+ * (a disk image, a FIFO that never ends) fails with a message instead of exhausting memory;
+ * creating a folder with its parents. */
 #ifndef HS_IO_FILE_H
 #define HS_IO_FILE_H
 
@@ -18,5 +19,12 @@
 hs_status hs_read_file(hs_context *ctx, const char *path, char **buf, size_t *len);
 hs_status hs_read_file_max(hs_context *ctx, const char *path, size_t max_bytes, char **buf,
                            size_t *len);
+
+/* mkdir -p: creates the folder `path` and every missing parent (mode 0777 less the umask).
+ * A folder that exists already is fine. Otherwise HS_E_OUTPUT (an output location) naming the path and, where the
+ * failure is a parent's, that parent: "<path>: cannot create the <what> (<reason>)" or
+ * "<path>: cannot create the <what>: <parent>: <reason>" (what: "folder", "output folder",
+ * ...). An empty path is HS_E_INVALID. */
+hs_status hs_mkdir_p(hs_context *ctx, const char *path, const char *what);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/context.h"
+#include "core/sbuf.h"
 #include "io/file.h"
 #include "io/spec.h"
 
@@ -459,54 +460,27 @@ char *hs_spec_to_json(const hs_model_spec *s) {
 
 /* ---- the layer form's canonical text: fixed key order, every default written out ---- */
 
-typedef struct {
-  char *p;
-  size_t len, cap;
-  int oom;
-} jbuf;
-
-static void jput(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void jput(jbuf *b, const char *fmt, ...) {
-  if (b->oom) return;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-  va_end(ap);
-  if (n < 0) { b->oom = 1; return; }
-  if ((size_t)n >= b->cap - b->len) {
-    size_t cap = 2 * b->cap + (size_t)n + 1;
-    char *q = hs_realloc(b->p, cap);
-    if (!q) { b->oom = 1; return; }
-    b->p = q;
-    b->cap = cap;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-  }
-  b->len += (size_t)n;
-}
-
-static void jpair(jbuf *b, const char *key, const int v[2]) {
-  if (v[0] == v[1]) jput(b, ",\"%s\":%d", key, v[0]);
-  else jput(b, ",\"%s\":[%d,%d]", key, v[0], v[1]);
+static void jpair(hs_sbuf *b, const char *key, const int v[2]) {
+  if (v[0] == v[1]) hs_sbuf_printf(b, ",\"%s\":%d", key, v[0]);
+  else hs_sbuf_printf(b, ",\"%s\":[%d,%d]", key, v[0], v[1]);
 }
 
 /* Entries [first, first + count) as a JSON array; returns the index after them. */
-static int jlayers(jbuf *b, const hs_model_spec *s, int first, int count) {
-  jput(b, "[");
+static int jlayers(hs_sbuf *b, const hs_model_spec *s, int first, int count) {
+  hs_sbuf_printf(b, "[");
   int i = first;
   for (int j = 0; i < first + count && i < s->n_layers; j++) {
     const hs_layer_spec *e = &s->layers[i];
     unsigned t = (unsigned)e->type;
-    jput(b, "%s{\"type\":\"%s\"", j ? "," : "", t < N_LAYER_TYPES ? layer_names[t] : "invalid");
+    hs_sbuf_printf(b, "%s{\"type\":\"%s\"", j ? "," : "", t < N_LAYER_TYPES ? layer_names[t] : "invalid");
     switch (e->type) {
-    case HS_LAYER_LINEAR: jput(b, ",\"out_features\":%d,\"bias\":%s", e->out, e->bias ? "true" : "false"); break;
+    case HS_LAYER_LINEAR: hs_sbuf_printf(b, ",\"out_features\":%d,\"bias\":%s", e->out, e->bias ? "true" : "false"); break;
     case HS_LAYER_CONV2D:
-      jput(b, ",\"out_channels\":%d", e->out);
+      hs_sbuf_printf(b, ",\"out_channels\":%d", e->out);
       jpair(b, "kernel", e->kernel);
       jpair(b, "stride", e->stride);
       jpair(b, "padding", e->padding);
-      jput(b, ",\"bias\":%s", e->bias ? "true" : "false");
+      hs_sbuf_printf(b, ",\"bias\":%s", e->bias ? "true" : "false");
       break;
     case HS_LAYER_AVGPOOL:
     case HS_LAYER_MAXPOOL:
@@ -516,44 +490,38 @@ static int jlayers(jbuf *b, const hs_model_spec *s, int first, int count) {
     case HS_LAYER_BATCHNORM: {
       char eps[32];
       fmt_double(e->eps, eps, sizeof eps);
-      jput(b, ",\"eps\":%s", eps);
+      hs_sbuf_printf(b, ",\"eps\":%s", eps);
       break;
     }
     default: break;
     }
     if (e->type == HS_LAYER_RESIDUAL) {
-      jput(b, ",\"body\":");
+      hs_sbuf_printf(b, ",\"body\":");
       int k = jlayers(b, s, i + 1, e->body_len);
-      jput(b, ",\"shortcut\":");
+      hs_sbuf_printf(b, ",\"shortcut\":");
       jlayers(b, s, k, e->shortcut_len);
       i += 1 + e->body_len + e->shortcut_len;
     } else {
       i++;
     }
-    jput(b, "}");
+    hs_sbuf_printf(b, "}");
   }
-  jput(b, "]");
+  hs_sbuf_printf(b, "]");
   return i;
 }
 
 static char *layers_to_json(const hs_model_spec *s) {
-  jbuf b = {hs_malloc(1024), 0, 1024, 0};
-  if (!b.p) return NULL;
-  b.p[0] = '\0';
+  hs_sbuf b = {0};
   const hs_shape *in = &s->input_shape;
-  jput(&b, "{\"input_shape\":[");
-  for (int i = 0; i < in->rank && i < 3; i++) jput(&b, i ? ",%d" : "%d", in->dim[i]);
-  jput(&b, "],\"layers\":");
+  hs_sbuf_printf(&b, "{\"input_shape\":[");
+  for (int i = 0; i < in->rank && i < 3; i++) hs_sbuf_printf(&b, i ? ",%d" : "%d", in->dim[i]);
+  hs_sbuf_printf(&b, "],\"layers\":");
   jlayers(&b, s, 0, s->n_layers);
   char wd[32];
   fmt_double(s->weight_decay, wd, sizeof wd);
   unsigned l = (unsigned)s->loss;
-  jput(&b, ",\"batchnorm_mode\":\"%s\",\"loss\":\"%s\",\"weight_decay\":%s}",
+  hs_sbuf_printf(&b, ",\"batchnorm_mode\":\"%s\",\"loss\":\"%s\",\"weight_decay\":%s}",
        s->batchnorm == HS_BN_RUNNING ? "running" : "batch", l <= HS_LOSS_CROSS_ENTROPY ? loss_names[l] : "invalid",
        isfinite(s->weight_decay) ? wd : "null");
-  if (b.oom) {
-    free(b.p);
-    return NULL;
-  }
-  return b.p;
+  return hs_sbuf_finish(&b);
 }

@@ -11,26 +11,6 @@ const char *const hs_svg_colors[HS_SVG_NCOLORS] = {"#1f77b4", "#d62728", "#2ca02
                                                    "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                                                    "#bcbd22", "#17becf"};
 
-void hs_sbuf_printf(hs_sbuf *b, const char *fmt, ...) {
-  if (b->bad) return;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) { b->bad = 1; return; }
-  if (b->len + (size_t)n + 1 > b->cap) {
-    size_t cap = (b->cap ? 2 * b->cap : 65536) + (size_t)n;
-    char *s = hs_realloc(b->s, cap);
-    if (!s) { b->bad = 1; return; }
-    b->s = s;
-    b->cap = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-  va_end(ap);
-  b->len += (size_t)n;
-}
-
 void hs_sbuf_escaped(hs_sbuf *b, const char *t) {
   for (; t && *t; t++) {
     switch (*t) {
@@ -41,14 +21,6 @@ void hs_sbuf_escaped(hs_sbuf *b, const char *t) {
     default: hs_sbuf_printf(b, "%c", *t);
     }
   }
-}
-
-char *hs_sbuf_finish(hs_sbuf *b) {
-  if (b->bad) {
-    free(b->s);
-    return NULL;
-  }
-  return b->s;
 }
 
 void hs_svg_legend_entry(hs_sbuf *b, double x0, double x1, double y, const char *color,

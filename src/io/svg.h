@@ -1,25 +1,14 @@
 /* Shared pieces of the SVG/HTML writers (io/svg_plot.c, analysis/svg_lines.c,
- * analysis/report.c): a growing string, XML escaping, tick spacing and the series palette. */
+ * analysis/report.c): XML escaping into a growing string (core/sbuf.h), tick spacing and the series palette. */
 #ifndef HS_IO_SVG_H
 #define HS_IO_SVG_H
 
 #include <stddef.h>
 
-/* A growing string; on allocation failure it latches `bad` and ignores further output.
- * Zero-initialise; the caller frees `s`. */
-typedef struct {
-  char *s;
-  size_t len, cap;
-  int bad;
-} hs_sbuf;
-
-__attribute__((format(printf, 2, 3))) void hs_sbuf_printf(hs_sbuf *b, const char *fmt, ...);
+#include "core/sbuf.h" /* hs_sbuf, the growing string the writers fill */
 
 /* Appends t (NULL: nothing) with & < > " escaped for XML/HTML text and attributes. */
 void hs_sbuf_escaped(hs_sbuf *b, const char *t);
-
-/* Returns the finished string, or NULL (freeing it) after an allocation failure. */
-char *hs_sbuf_finish(hs_sbuf *b);
 
 /* One legend entry: a stroke of `color` from x0 to x1 just above baseline y, then the escaped
  * label (NULL: empty) at (tx, y). */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "linalg/lanczos.h"
 #include "linalg/linop_util.h"
 #include "linalg/tridiag.h"

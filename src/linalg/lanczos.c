@@ -5,16 +5,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/rng.h"
 #include "linalg/linop_util.h"
-
-double hs_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 double hs_lanczos_default_tol(hs_dtype t) { return t == HS_F64 ? 1e-10 : 1e-5; }
 
@@ -288,8 +282,7 @@ static hs_status orth_block(hs_lanczos *lz, size_t j) {
       size_t p = live[i];
       void *h = hs_dptr(pass ? lz->h2 : lz->h1, t, p * (m + 1));
       const void *Q = hs_dptr(Q0, t, p * n);
-      HS_OP(ctx, be->ops->gemv(be, t, HS_NOTRANS, rows, (int)n, 1.0, Q, lda, w[i], 0.0, h));
-      HS_OP(ctx, be->ops->gemv(be, t, HS_TRANS, rows, (int)n, -1.0, Q, lda, h, 1.0, w[i]));
+      HS_TRY(hs_project_out(ctx, t, rows, n, Q, lda, w[i], h));
       x[2 * q] = y[2 * q] = w[i];
       len[2 * q] = n;
       x[2 * q + 1] = hs_dptr(h, t, j);

@@ -95,7 +95,4 @@ hs_status hs_lanczos_combine(hs_lanczos *lz, size_t p, size_t len, size_t r, con
 /* Rademacher probe vector p of a seed (n values), as used for starts and Hutchinson. */
 void hs_probe_rademacher(uint64_t seed, size_t p, size_t n, double *out);
 
-/* Seconds since an arbitrary fixed point (monotonic clock). */
-double hs_now(void);
-
 #endif

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
+#include "core/stats.h"
 #include "linalg/lanczos.h"
 #include "linalg/tridiag.h"
 
@@ -64,16 +66,6 @@ void hs_slq_smooth(size_t probes, const size_t *count, size_t stride, const doub
   }
 }
 
-/* Mean and standard error of x[0..k). */
-static void mean_se(size_t k, const double *x, double *mean, double *se) {
-  double s = 0;
-  for (size_t i = 0; i < k; i++) s += x[i];
-  double m = s / (double)k, v = 0;
-  for (size_t i = 0; i < k; i++) v += (x[i] - m) * (x[i] - m);
-  *mean = m;
-  *se = k > 1 ? sqrt(v / (double)(k - 1) / (double)k) : NAN;
-}
-
 static hs_status check_options(hs_context *ctx, size_t n, const hs_slq_options *o) {
   if (o->steps > n)
     return hs_fail(ctx, HS_E_INVALID, "spectrum: --steps %zu exceeds the dimension n = %zu", o->steps, n);
@@ -131,8 +123,8 @@ static hs_status summarise(hs_context *ctx, hs_slq_result *r, const hs_slq_optio
   }
   r->neg_frac_lo = fmax(0.0, lo_sum / (double)K);
   r->neg_frac_hi = hi_sum / (double)K;
-  mean_se(K, per, &r->trace, &r->trace_se);
-  mean_se(K, per + K, &r->neg_frac, &r->neg_frac_se);
+  hs_mean_se(K, per, &r->trace, &r->trace_se);
+  hs_mean_se(K, per + K, &r->neg_frac, &r->neg_frac_se);
 
   /* The smoothed density on its grid. */
   r->sigma = opt->sigma > 0 ? opt->sigma : hs_slq_auto_sigma(lmin, lmax);

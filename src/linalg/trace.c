@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/clock.h"
+#include "core/stats.h"
 #include "linalg/lanczos.h"
 #include "linalg/linop_util.h"
 
@@ -58,10 +60,7 @@ static hs_status hutchpp(hs_linop *op, const hs_trace_options *opt, hs_trace_res
     if (i != q) HS_OP(ctx, be->ops->copy(be, w, hs_dptr(Y, t, i * n), n * hs_dtype_size(t)));
     double n0, n1;
     HS_OP(ctx, be->ops->nrm2(be, t, n, w, &n0));
-    for (int pass = 0; pass < 2 && q > 0; pass++) {
-      HS_OP(ctx, be->ops->gemv(be, t, HS_NOTRANS, (int)q, (int)n, 1.0, Y, (int)n, w, 0.0, h));
-      HS_OP(ctx, be->ops->gemv(be, t, HS_TRANS, (int)q, (int)n, -1.0, Y, (int)n, h, 1.0, w));
-    }
+    for (int pass = 0; pass < 2; pass++) HS_TRY(hs_project_out(ctx, t, (int)q, n, Y, (int)n, w, h));
     HS_OP(ctx, be->ops->nrm2(be, t, n, w, &n1));
     if (!isfinite(n1)) {
       st = hs_fail(ctx, HS_E_NUMERIC, "trace: the operator returned NaN or Inf");
@@ -87,26 +86,19 @@ static hs_status hutchpp(hs_linop *op, const hs_trace_options *opt, hs_trace_res
   HS_TRY(hs_dev_upload_f64(ctx, t, W, host, g * n));
   for (size_t j = 0; j < g; j++) {
     void *w = hs_dptr(W, t, j * n);
-    for (int pass = 0; pass < 2 && q > 0; pass++) {
-      HS_OP(ctx, be->ops->gemv(be, t, HS_NOTRANS, (int)q, (int)n, 1.0, Y, (int)n, w, 0.0, h));
-      HS_OP(ctx, be->ops->gemv(be, t, HS_TRANS, (int)q, (int)n, -1.0, Y, (int)n, h, 1.0, w));
-    }
+    for (int pass = 0; pass < 2; pass++) HS_TRY(hs_project_out(ctx, t, (int)q, n, Y, (int)n, w, h));
   }
   /* Y (Q) is no longer needed: A G goes there */
   ta = hs_now();
   HS_TRY(hs_linop_apply_all(op, g, W, Y));
   HS_OP(ctx, be->ops->sync(be));
   r->t_apply += hs_now() - ta;
-  double sum = 0, v = 0;
-  for (size_t j = 0; j < g; j++) {
+  for (size_t j = 0; j < g; j++)
     HS_OP(ctx, be->ops->dot(be, t, n, hs_dptr(W, t, j * n), hs_dptr(Y, t, j * n), &r->samples[j]));
-    sum += r->samples[j];
-  }
-  double mean = sum / (double)g;
-  for (size_t j = 0; j < g; j++) v += (r->samples[j] - mean) * (r->samples[j] - mean);
+  double mean;
+  hs_mean_se(g, r->samples, &mean, &r->trace_se);
   r->nsamples = g;
   r->trace = r->exact_part + mean;
-  r->trace_se = g > 1 ? sqrt(v / (double)(g - 1) / (double)g) : NAN;
   r->applies = s + q + g;
   r->t_total = hs_now() - t0;
   *out = r;
@@ -169,11 +161,7 @@ hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trac
     }
   }
   HS_TRY(hs_progress(ctx, "trace", K, K));
-  double sum = 0, v = 0;
-  for (size_t p = 0; p < K; p++) sum += r->samples[p];
-  r->trace = sum / (double)K;
-  for (size_t p = 0; p < K; p++) v += (r->samples[p] - r->trace) * (r->samples[p] - r->trace);
-  r->trace_se = K > 1 ? sqrt(v / (double)(K - 1) / (double)K) : NAN;
+  hs_mean_se(K, r->samples, &r->trace, &r->trace_se);
   r->t_total = hs_now() - t0;
   *out = r;
   r = NULL;

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/alloc.h"
+#include "io/file.h"
 #include "io/safetensors.h"
 #include "train/trainer.h"
 
@@ -26,15 +26,10 @@ static hs_status optim_path(hs_context *ctx, const char *model_path, char *out, 
   return HS_OK;
 }
 
-static hs_status ensure_dir(hs_context *ctx, const char *dir) {
-  if (mkdir(dir, 0777) == 0 || errno == EEXIST) return HS_OK;
-  return hs_fail(ctx, HS_E_OUTPUT, "%s: cannot create the checkpoint folder (%s)", dir, strerror(errno));
-}
-
 hs_status hs_trainer_save(hs_trainer *t, const char *name) {
   hs_context *ctx = t->ctx;
   double *a = NULL, *b = NULL;
-  hs_status st = ensure_dir(ctx, t->o.checkpoint_dir);
+  hs_status st = hs_mkdir_p(ctx, t->o.checkpoint_dir, "checkpoint folder");
   if (st != HS_OK) return st;
   char path[4096], opath[4096 + 32];
   int w = name ? snprintf(path, sizeof path, "%s/%s.safetensors", t->o.checkpoint_dir, name)

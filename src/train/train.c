@@ -3,21 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/rng.h"
 #include "nn/hvp.h"
 #include "train/trainer.h"
 
 #define OPS(t) ((t)->ctx->be->ops)
 #define BE(t) ((t)->ctx->be)
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void hs_trainer_destroy(hs_trainer *t) {
   if (!t) return;
@@ -221,16 +215,16 @@ hs_status hs_trainer_run(hs_trainer *t) {
   if (t->epoch == 0 && t->n_recs == 0) {
     hs_train_epoch r0 = {.epoch = 0, .loss = NAN, .accuracy = NAN, .test_loss = NAN, .test_accuracy = NAN,
                          .lr = hs_train_lr_at(&t->o, 0), .seconds = 0};
-    double t0 = now_s();
+    double t0 = hs_now();
     HS_TRY(evaluate(t, &r0.test_loss, &r0.test_accuracy));
-    r0.seconds = now_s() - t0;
+    r0.seconds = hs_now() - t0;
     if (want_save(t, 0)) HS_TRY(hs_trainer_save(t, NULL));
     if (t->o.keep_last && t->o.checkpoint_dir) HS_TRY(hs_trainer_save(t, "last"));
     HS_TRY(call_hook(t, &r0));
     HS_TRY(call_step_hook(t, 0, 1, 0));
   }
   while (t->epoch < t->o.epochs) {
-    double t0 = now_s(), lr = hs_train_lr_at(&t->o, t->epoch), loss_sum = 0;
+    double t0 = hs_now(), lr = hs_train_lr_at(&t->o, t->epoch), loss_sum = 0;
     size_t correct = 0;
     shuffle(t, t->epoch);
     HS_TRY(hs_nn_bind_streaming(m, t->shuf, B));
@@ -274,7 +268,7 @@ hs_status hs_trainer_run(hs_trainer *t) {
                         .lr = lr,
                         .seconds = 0};
     HS_TRY(evaluate(t, &r.test_loss, &r.test_accuracy));
-    r.seconds = now_s() - t0;
+    r.seconds = hs_now() - t0;
     HS_TRY(push_record(t, &r));
     HS_TRY(hs_trainer_write_log(t));
     if (want_save(t, t->epoch)) HS_TRY(hs_trainer_save(t, NULL));

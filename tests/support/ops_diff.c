@@ -1385,9 +1385,63 @@ void od_check_repeat(od_pair *p, hs_dtype t) {
 
 /* ================================ argument checks ================================ */
 
-/* Every op that takes a dtype refuses an unknown one with HS_E_INVALID on both backends
- * (a GPU backend must not run it as f32). Valid sizes and buffers otherwise, so that the dtype
- * is the only thing wrong. `t` only picks the buffers' element size here. */
+/* ---- calls the front end must refuse (src/backend/check.c) ----
+ * Both backends go through the same argument checks, so a bad call is refused on both with
+ * HS_E_INVALID and the same message, "<op>: <what>". Each check below also proves its own
+ * coverage: every op of backend/ops.def is refused at least once (but those listed as having
+ * nothing to refuse), so an op added to the list without a case here fails the check. */
+
+static const char *const OP_NAMES[] = {
+#define HS_OP(op, params, args) #op,
+#include "backend/ops.def"
+};
+#define N_OPS (sizeof OP_NAMES / sizeof *OP_NAMES)
+
+typedef struct {
+  unsigned char hit[N_OPS];
+} od_cover;
+
+static void cover(od_pair *p, od_cover *c, const char *op) {
+  for (size_t i = 0; i < N_OPS; i++)
+    if (strcmp(OP_NAMES[i], op) == 0) {
+      c->hit[i] = 1;
+      return;
+    }
+  OD_ASSERT(p, 0, "%s is not an op of backend/ops.def", op);
+}
+
+/* Every op was refused at least once, except those in `exempt` (NULL-terminated). */
+static void cover_check(od_pair *p, const od_cover *c, const char *const *exempt) {
+  for (size_t i = 0; i < N_OPS; i++) {
+    int ex = 0;
+    for (const char *const *e = exempt; *e; e++) ex |= strcmp(*e, OP_NAMES[i]) == 0;
+    OD_ASSERT(p, c->hit[i] || ex, "no case refuses a bad call of %s: add one", OP_NAMES[i]);
+  }
+}
+
+/* be->ops->op args on both backends: both return HS_E_INVALID, with the same message, which
+ * starts with "op: " and contains `want` (a fragment naming what is wrong). */
+#define REJECT(p, cov, want, op, args)                                                           \
+  do {                                                                                           \
+    char msg_[2][sizeof(p)->be[0]->errmsg];                                                      \
+    for (int s = 0; s < 2; s++) {                                                                \
+      hs_backend *be = (p)->be[s];                                                               \
+      be->errmsg[0] = '\0';                                                                      \
+      hs_status st_ = be->ops->op args;                                                          \
+      OD_ASSERT(p, st_ == HS_E_INVALID, "%s: %s%s returned %s, not invalid input (%s)",          \
+                be->ops->name, #op, #args, hs_status_string(st_), be->errmsg);                  \
+      memcpy(msg_[s], be->errmsg, sizeof msg_[s]);                                               \
+    }                                                                                            \
+    OD_ASSERT(p, strcmp(msg_[0], msg_[1]) == 0, "%s%s: the messages differ: cpu '%s', %s '%s'",  \
+              #op, #args, msg_[0], DUT(p), msg_[1]);                                             \
+    OD_ASSERT(p, strncmp(msg_[0], #op ": ", strlen(#op ": ")) == 0 && strstr(msg_[0], want),     \
+              "%s%s: message '%s' should be '%s: ...%s...'", #op, #args, msg_[0], #op, want);    \
+    cover(p, cov, #op);                                                                          \
+  } while (0)
+
+/* Every op that takes a dtype refuses an unknown one on both backends (a GPU backend must not
+ * run it as f32). Valid sizes and buffers otherwise, so that the dtype is the only thing
+ * wrong. `t` only picks the buffers' element size here. */
 void od_check_bad_dtype(od_pair *p, hs_dtype t) {
   const hs_dtype bad = (hs_dtype)7;
   CASE(p, t, "unknown dtype %d", (int)bad);
@@ -1399,43 +1453,119 @@ void od_check_bad_dtype(od_pair *p, hs_dtype t) {
   double out = 0;
   int flag = 0;
   size_t cnt = 0;
-#define BAD(call) RUN_FAILS(p, HS_E_INVALID, call)
-  BAD(be->ops->fill(be, bad, 4, 1.0, D(a)));
-  BAD(be->ops->nonfinite(be, bad, 4, D(a), &flag));
-  BAD(be->ops->gemm(be, bad, HS_NOTRANS, HS_NOTRANS, 2, 2, 2, 1.0, D(a), 2, D(b), 2, 0.0, D(c), 2));
-  BAD(be->ops->gemm_batched(be, bad, HS_NOTRANS, HS_NOTRANS, 2, 2, 2, 1.0, D(a), 2, 4, D(b), 2, 4, 0.0, D(c), 2, 4, 2));
-  BAD(be->ops->gemv(be, bad, HS_NOTRANS, 2, 2, 1.0, D(a), 2, D(b), 0.0, D(c)));
-  BAD(be->ops->dot(be, bad, 4, D(a), D(b), &out));
-  BAD(be->ops->nrm2(be, bad, 4, D(a), &out));
   const size_t n1[1] = {4};
-  BAD(be->ops->dots(be, bad, 1, n1, (const void *const[]){D(a)}, (const void *const[]){D(b)}, &out));
-  BAD(be->ops->axpy(be, bad, 4, 1.0, D(a), D(b)));
-  BAD(be->ops->scal(be, bad, 4, 2.0, D(a)));
-  BAD(be->ops->bias_add(be, bad, 1, 2, 2, D(a), 2, D(b)));
-  BAD(be->ops->col_sum(be, bad, 1, 2, 2, D(a), D(b), 2));
-  BAD(be->ops->act_fwd(be, bad, 2, 4, D(a), D(b)));
-  BAD(be->ops->act_deriv_mul(be, bad, 2, 1, 4, D(a), D(b), D(c)));
-  BAD(be->ops->act_rbwd_extra(be, bad, 2, 1, 4, D(a), D(b), D(c), D(d)));
-  BAD(be->ops->bn_fwd(be, bad, HS_BN_BATCH, 2, 2, D(a), D(b), D(c), NULL, NULL, NULL, NULL, D(d), D(e)));
-  BAD(be->ops->bn_bwd(be, bad, HS_BN_BATCH, 1, 2, 2, D(a), D(b), D(c), D(d), D(e), NULL, NULL, 2));
-  BAD(be->ops->bn_rfwd(be, bad, HS_BN_BATCH, 1, 2, 2, D(a), D(b), D(c), D(d), NULL, NULL, 2, NULL, D(e)));
-  BAD(be->ops->bn_rbwd_extra(be, bad, HS_BN_BATCH, 1, 2, 2, D(a), D(b), D(c), D(d), D(e), D(a), D(b), NULL, 2, D(e), NULL));
-  BAD(be->ops->im2col(be, bad, 1, g, D(a), D(b), 4));
-  BAD(be->ops->col2im(be, bad, 1, g, D(a), 4, D(b)));
-  BAD(be->ops->transpose(be, bad, 1, 2, 2, 1, D(a), D(b)));
-  BAD(be->ops->pool_fwd(be, bad, HS_POOL_MAX, 1, g, D(a), D(b), A.d[s]));
-  BAD(be->ops->pool_rfwd(be, bad, HS_POOL_MAX, 1, 1, g, A.d[s], D(a), D(b)));
-  BAD(be->ops->pool_bwd(be, bad, HS_POOL_MAX, 1, 1, g, A.d[s], D(a), D(b)));
-  BAD(be->ops->ce_fwd(be, bad, 2, 2, D(a), L.d[s], D(b), &out));
-  BAD(be->ops->ce_bwd(be, bad, 2, 2, D(a), L.d[s], 1.0, D(b)));
-  BAD(be->ops->ce_rop(be, bad, 1, 2, 2, D(a), D(b), 1.0, D(c)));
-  BAD(be->ops->ce_correct(be, bad, 2, 2, D(a), L.d[s], &cnt));
-  BAD(be->ops->mse_fwd_bwd(be, bad, 2, 2, D(a), D(b), 1.0, &out, D(c)));
-  BAD(be->ops->syev(be, bad, 2, D(a), D(b)));
-  BAD(be->ops->sgd_step(be, bad, 4, 0.1, 0.0, 0.0, 0, 0.0, 1, D(a), NULL, D(b)));
-  BAD(be->ops->adam_step(be, bad, 4, 0.9, 0.999, 1e-8, 0.0, 0.1, 1.0, D(a), D(b), D(c), D(d)));
-  BAD(be->ops->bn_running_update(be, bad, 4, 2, 0.1, D(a), D(b), D(c), D(d)));
+  od_cover cov = {{0}};
+#define BAD(op, args) REJECT(p, &cov, "unknown dtype 7", op, args)
+  BAD(fill, (be, bad, 4, 1.0, D(a)));
+  BAD(nonfinite, (be, bad, 4, D(a), &flag));
+  BAD(gemm, (be, bad, HS_NOTRANS, HS_NOTRANS, 2, 2, 2, 1.0, D(a), 2, D(b), 2, 0.0, D(c), 2));
+  BAD(gemm_batched, (be, bad, HS_NOTRANS, HS_NOTRANS, 2, 2, 2, 1.0, D(a), 2, 4, D(b), 2, 4, 0.0, D(c), 2, 4, 2));
+  BAD(gemv, (be, bad, HS_NOTRANS, 2, 2, 1.0, D(a), 2, D(b), 0.0, D(c)));
+  BAD(dot, (be, bad, 4, D(a), D(b), &out));
+  BAD(nrm2, (be, bad, 4, D(a), &out));
+  BAD(dots, (be, bad, 1, n1, (const void *const[]){D(a)}, (const void *const[]){D(b)}, &out));
+  BAD(axpy, (be, bad, 4, 1.0, D(a), D(b)));
+  BAD(scal, (be, bad, 4, 2.0, D(a)));
+  BAD(bias_add, (be, bad, 1, 2, 2, D(a), 2, D(b)));
+  BAD(col_sum, (be, bad, 1, 2, 2, D(a), D(b), 2));
+  BAD(act_fwd, (be, bad, 2, 4, D(a), D(b)));
+  BAD(act_deriv_mul, (be, bad, 2, 1, 4, D(a), D(b), D(c)));
+  BAD(act_rbwd_extra, (be, bad, 2, 1, 4, D(a), D(b), D(c), D(d)));
+  BAD(bn_fwd, (be, bad, HS_BN_BATCH, 2, 2, D(a), D(b), D(c), NULL, NULL, NULL, NULL, D(d), D(e)));
+  BAD(bn_bwd, (be, bad, HS_BN_BATCH, 1, 2, 2, D(a), D(b), D(c), D(d), D(e), NULL, NULL, 2));
+  BAD(bn_rfwd, (be, bad, HS_BN_BATCH, 1, 2, 2, D(a), D(b), D(c), D(d), NULL, NULL, 2, NULL, D(e)));
+  BAD(bn_rbwd_extra, (be, bad, HS_BN_BATCH, 1, 2, 2, D(a), D(b), D(c), D(d), D(e), D(a), D(b), NULL, 2, D(e), NULL));
+  BAD(im2col, (be, bad, 1, g, D(a), D(b), 4));
+  BAD(col2im, (be, bad, 1, g, D(a), 4, D(b)));
+  BAD(transpose, (be, bad, 1, 2, 2, 1, D(a), D(b)));
+  BAD(pool_fwd, (be, bad, HS_POOL_MAX, 1, g, D(a), D(b), A.d[s]));
+  BAD(pool_rfwd, (be, bad, HS_POOL_MAX, 1, 1, g, A.d[s], D(a), D(b)));
+  BAD(pool_bwd, (be, bad, HS_POOL_MAX, 1, 1, g, A.d[s], D(a), D(b)));
+  BAD(ce_fwd, (be, bad, 2, 2, D(a), L.d[s], D(b), &out));
+  BAD(ce_bwd, (be, bad, 2, 2, D(a), L.d[s], 1.0, D(b)));
+  BAD(ce_rop, (be, bad, 1, 2, 2, D(a), D(b), 1.0, D(c)));
+  BAD(ce_correct, (be, bad, 2, 2, D(a), L.d[s], &cnt));
+  BAD(mse_fwd_bwd, (be, bad, 2, 2, D(a), D(b), 1.0, &out, D(c)));
+  BAD(syev, (be, bad, 2, D(a), D(b)));
+  BAD(sgd_step, (be, bad, 4, 0.1, 0.0, 0.0, 0, 0.0, 1, D(a), NULL, D(b)));
+  BAD(adam_step, (be, bad, 4, 0.9, 0.999, 1e-8, 0.0, 0.1, 1.0, D(a), D(b), D(c), D(d)));
+  BAD(bn_running_update, (be, bad, 4, 2, 0.1, D(a), D(b), D(c), D(d)));
 #undef BAD
+  /* the ops without a dtype */
+  cover_check(p, &cov, (const char *const[]){"alloc", "upload", "download", "copy", "sync", NULL});
+  labels_free(&L);
+  labels_free(&A);
+  od_buf *all[] = {&a, &b, &c, &d, &e};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(all[i]);
+}
+
+/* One bad call per op (sync has nothing to refuse) with a valid dtype, one thing wrong: a
+ * NULL that the sizes make necessary, a negative size, a leading dimension, stride or window
+ * that does not fit, an unknown mode, transpose flag or activation, overlapping operands. The
+ * CPU backend refused all of these before the front end existed; the CUDA backend did not
+ * check most of them (a NULL, a small lda or an overlap reached the device). */
+void od_check_bad_args(od_pair *p, hs_dtype t) {
+  CASE(p, t, "bad arguments");
+  od_buf a = buf_pos(p, 64, 0.5, 1), b = buf_pos(p, 64, 0.5, 1), c = buf_pos(p, 64, 0.5, 1);
+  od_buf d = buf_pos(p, 64, 0.5, 1), e = buf_pos(p, 64, 0.5, 1);
+  int32_t y0[4] = {0, 1, 0, 1}, am[4] = {0, 0, 0, 0};
+  od_labels L = labels_new(p, 4, y0), A = labels_new(p, 4, am);
+  const hs_window g = {.C = 1, .H = 2, .W = 2, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .Ho = 2, .Wo = 2};
+  hs_window g_ho = g, g_pad = g;
+  g_ho.Ho = 3;   /* not (H - kh)/sh + 1 */
+  g_pad.ph = 1;  /* pooling takes no padding */
+  g_pad.Ho = 4;
+  double out = 0, host[8] = {0};
+  size_t cnt = 0;
+  const size_t n1[1] = {4};
+  od_cover cov = {{0}};
+  REJECT(p, &cov, "ptr is NULL", alloc, (be, 8, NULL));
+  REJECT(p, &cov, "NULL pointer for 8 bytes", upload, (be, NULL, host, 8));
+  REJECT(p, &cov, "NULL pointer for 8 bytes", download, (be, host, NULL, 8));
+  REJECT(p, &cov, "NULL pointer for 8 bytes", copy, (be, D(a), NULL, 8));
+  REJECT(p, &cov, "x is NULL", fill, (be, t, 4, 1.0, NULL));
+  REJECT(p, &cov, "leading dimension too small", gemm,
+         (be, t, HS_NOTRANS, HS_NOTRANS, 2, 2, 3, 1.0, D(a), 2, D(b), 2, 0.0, D(c), 2));
+  REJECT(p, &cov, "negative stride", gemm_batched,
+         (be, t, HS_NOTRANS, HS_NOTRANS, 2, 2, 2, 1.0, D(a), 2, -4, D(b), 2, 4, 0.0, D(c), 2, 4, 2));
+  REJECT(p, &cov, "bad transpose flag", gemv, (be, t, (hs_trans)5, 2, 2, 1.0, D(a), 2, D(b), 0.0, D(c)));
+  REJECT(p, &cov, "out is NULL", dot, (be, t, 4, D(a), D(b), NULL));
+  REJECT(p, &cov, "x is NULL", nrm2, (be, t, 4, NULL, &out));
+  REJECT(p, &cov, "x[0] or y[0] is NULL", dots,
+         (be, t, 1, n1, (const void *const[]){NULL}, (const void *const[]){D(b)}, &out));
+  REJECT(p, &cov, "x or y is NULL", axpy, (be, t, 4, 1.0, D(a), NULL));
+  REJECT(p, &cov, "x is NULL", scal, (be, t, 4, 2.0, NULL));
+  REJECT(p, &cov, "out is NULL", nonfinite, (be, t, 4, D(a), NULL));
+  REJECT(p, &cov, "direction slices overlap", bias_add, (be, t, 2, 2, 3, D(a), 2, D(b)));
+  REJECT(p, &cov, "negative size", col_sum, (be, t, 1, -2, 2, D(a), D(b), 2));
+  REJECT(p, &cov, "unknown activation 3", act_fwd, (be, t, 3, 4, D(a), D(b)));
+  REJECT(p, &cov, "negative k", act_deriv_mul, (be, t, HS_ACT_RELU, -1, 4, D(a), D(b), D(c)));
+  REJECT(p, &cov, "is NULL", act_rbwd_extra, (be, t, HS_ACT_TANH, 1, 4, D(a), D(b), NULL, D(d)));
+  REJECT(p, &cov, "running mode needs run_mean and run_var", bn_fwd,
+         (be, t, HS_BN_RUNNING, 2, 2, D(a), D(b), D(c), NULL, NULL, NULL, NULL, D(d), D(e)));
+  REJECT(p, &cov, "mode 9", bn_bwd, (be, t, 9, 1, 2, 2, D(a), D(b), D(c), D(d), D(e), NULL, NULL, 2));
+  REJECT(p, &cov, "batch statistics of 0 rows", bn_rfwd,
+         (be, t, HS_BN_BATCH, 1, 0, 2, D(a), D(b), D(c), D(d), NULL, NULL, 2, NULL, D(e)));
+  REJECT(p, &cov, "batch mode needs xhat, dZ and RZ", bn_rbwd_extra,
+         (be, t, HS_BN_BATCH, 1, 2, 2, D(a), D(b), D(c), D(d), NULL, D(a), D(b), NULL, 2, D(e), NULL));
+  REJECT(p, &cov, "ldc=3 < n*Ho*Wo=4", im2col, (be, t, 1, g, D(a), D(b), 3));
+  REJECT(p, &cov, "output 3x2", col2im, (be, t, 1, g_ho, D(a), 4, D(b)));
+  REJECT(p, &cov, "dst overlaps src", transpose, (be, t, 1, 2, 2, 1, D(a), D(a)));
+  REJECT(p, &cov, "max pooling needs argmax", pool_fwd, (be, t, HS_POOL_MAX, 1, g, D(a), D(b), NULL));
+  REJECT(p, &cov, "pooling takes no padding", pool_rfwd, (be, t, HS_POOL_AVG, 1, 1, g_pad, NULL, D(a), D(b)));
+  REJECT(p, &cov, "mode 5", pool_bwd, (be, t, 5, 1, 1, g, A.d[s], D(a), D(b)));
+  REJECT(p, &cov, "bad size rows=2 C=0", ce_fwd, (be, t, 2, 0, D(a), L.d[s], D(b), &out));
+  REJECT(p, &cov, "P, labels or dF is NULL", ce_bwd, (be, t, 2, 2, D(a), NULL, 1.0, D(b)));
+  REJECT(p, &cov, "bad size k=-1", ce_rop, (be, t, -1, 2, 2, D(a), D(b), 1.0, D(c)));
+  REJECT(p, &cov, "correct is NULL", ce_correct, (be, t, 2, 2, D(a), L.d[s], NULL));
+  REJECT(p, &cov, "F or T is NULL", mse_fwd_bwd, (be, t, 2, 2, D(a), NULL, 1.0, &out, D(c)));
+  REJECT(p, &cov, "negative size n=-2", syev, (be, t, -2, D(a), D(b)));
+  REJECT(p, &cov, "needs a buffer", sgd_step, (be, t, 4, 0.1, 0.9, 0.0, 0, 0.0, 1, D(a), NULL, D(b)));
+  REJECT(p, &cov, "bc2_sqrt = 0 must be positive", adam_step,
+         (be, t, 4, 0.9, 0.999, 1e-8, 0.0, 0.1, 0.0, D(a), D(b), D(c), D(d)));
+  REJECT(p, &cov, "needs >= 2", bn_running_update, (be, t, 1, 2, 0.1, D(a), D(b), D(c), D(d)));
+  (void)cnt;
+  cover_check(p, &cov, (const char *const[]){"sync", NULL});
   labels_free(&L);
   labels_free(&A);
   od_buf *all[] = {&a, &b, &c, &d, &e};

@@ -38,20 +38,21 @@ typedef struct od_pair {
 void od_setup(od_pair *p, od_open_fn open_dut);
 void od_teardown(od_pair *p);
 
-/* Every op of hs_backend_ops that computes something, one check each (alloc, free, upload,
- * download and sync are exercised by all of them). */
-#define OD_OPS(X)                                                                                \
-  X(fill) X(copy) X(gemm) X(gemm_batched) X(gemv) X(dot) X(dots) X(nrm2) X(axpy) X(scal) X(nonfinite)   \
-  X(bias_add) X(col_sum) X(act_fwd) X(act_deriv_mul) X(act_rbwd_extra) X(bn_fwd) X(bn_bwd)     \
-  X(bn_rfwd) X(bn_rbwd_extra) X(im2col) X(col2im) X(transpose) X(pool_fwd) X(pool_rfwd)        \
-  X(pool_bwd) X(ce_fwd) X(ce_bwd) X(ce_rop) X(ce_correct) X(mse_fwd_bwd) X(syev) X(sgd_step)   \
-  X(adam_step) X(bn_running_update) X(repeat) X(bad_dtype)
-
+/* One check per op of backend/ops.def except the transfer ops (HS_OP_MEM: alloc, upload,
+ * download, sync, which every check exercises), generated from the op list so that an op
+ * added there has no harness until od_check_<op> exists (a link error, not a silent gap);
+ * then the harness-only checks of OD_EXTRA_CHECKS. */
+#define HS_OP(op, params, args) void od_check_##op(od_pair *p, hs_dtype t);
+#define HS_OP_MEM(op, params, args)
+#include "backend/ops.def"
+#define OD_EXTRA_CHECKS(X) X(repeat) X(bad_dtype) X(bad_args)
 #define OD_DECLARE(op) void od_check_##op(od_pair *p, hs_dtype t);
-OD_OPS(OD_DECLARE)
+OD_EXTRA_CHECKS(OD_DECLARE)
 #undef OD_DECLARE
 
-/* A suite file defines its tests with: #define OD_TEST(op) Test(suite, op) { ... } */
+/* A suite file registers every check above by defining OD_TEST(op) and including
+ * support/ops_diff_tests.inc. */
+/* The body of OD_TEST(op): both dtypes on a fresh pair of backends. */
 #define OD_TEST_BODY(op, open_fn)                                                                \
   do {                                                                                           \
     od_pair p_;                                                                                  \
