@@ -6,10 +6,26 @@ hs_dtype hs_nn_dtype(const hs_model *m) { return m->dtype; }
 void *hs_nn_params(hs_model *m) { return m->theta; }
 size_t hs_nn_num_batches(const hs_model *m) { return m->n_batches; }
 
+static hs_status batch_result(hs_model *m, hs_batch_state *s, hs_nn_batch_result *out);
+
 hs_status hs_nn_batch(hs_model *m, size_t b, int bn_mode, void *G, hs_nn_batch_result *out) {
   hs_batch_state *s;
   hs_status st = hs_nn_state_mode(m, b, bn_mode, G, &s);
   if (st != HS_OK) return st;
+  return batch_result(m, s, out);
+}
+
+hs_status hs_nn_batch_rows(hs_model *m, size_t b, size_t lo, size_t hi, int bn_mode, void *G, hs_nn_batch_result *out) {
+  *out = (hs_nn_batch_result){0, 0, 0};
+  if (lo == hi) return HS_OK; /* a rank's empty part of a short minibatch */
+  hs_batch_state *s;
+  hs_status st = hs_nn_state_rows(m, b, lo, hi, bn_mode, G, &s);
+  if (st != HS_OK) return st;
+  return batch_result(m, s, out);
+}
+
+static hs_status batch_result(hs_model *m, hs_batch_state *s, hs_nn_batch_result *out) {
+  hs_status st = HS_OK;
   out->loss_sum = s->loss_sum;
   out->rows = (size_t)s->rows;
   out->correct = 0;
