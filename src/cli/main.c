@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/mpi.h"
 
 /* The command table: add one line per command. */
 static const hs_cli_command *const commands[] = {
@@ -47,8 +48,7 @@ static void default_to_passive_waiting(char **argv) {
   execv("/proc/self/exe", argv); /* returns only on failure: then go on as we are */
 }
 
-int main(int argc, char **argv) {
-  default_to_passive_waiting(argv);
+static int dispatch(int argc, char **argv) {
   if (argc < 2) {
     overview(stderr);
     return HS_EXIT_USAGE;
@@ -79,4 +79,12 @@ int main(int argc, char **argv) {
       return HS_EXIT_OK;
     }
   return c->run(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv) {
+  default_to_passive_waiting(argv);
+  /* under mpirun/srun: MPI up, and on ranks > 0 outputs and stdout discarded (cli/mpi.h) */
+  int code = hs_cli_mpi_init(argc, argv);
+  if (code) return code;
+  return hs_cli_mpi_finish(dispatch(argc, argv));
 }

@@ -1,0 +1,312 @@
+/* The CLI under mpirun (docs/mpi.md): np 2 and np 3 against one process for the loss, the
+ * gradient, Hessian and GGN products, SLQ nodes and weights, eig and trace (1e-12 relative);
+ * two np 2 runs bit-identical; training under np 2 following one process to 1e-10 over 2
+ * epochs; --parallel probes giving the single-process density; a failing rank ending the
+ * run with exit 1 and its message within seconds. Skipped (77) where mpirun is missing or
+ * the CLI was built without MPI; HS_REQUIRE_MPI=1 turns that into a failure. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "io/npy.h"
+#include "support/cli_fixture.h"
+#include "support/hs_test.h"
+
+/* OMP_NUM_THREADS=1: np 3 on two cores would otherwise oversubscribe threads 3x; the bits do
+ * not depend on the thread count (docs/cpu-backend.md). --bind-to none: ranks may share a
+ * core (--oversubscribe). A timeout so a hang fails the test instead of the CI job. */
+#define MPIRUN "OMP_NUM_THREADS=1 timeout 60 mpirun --allow-run-as-root --oversubscribe --bind-to none -np "
+
+/* 60 samples in batches of 7: 9 batches (8 of 7 and one of 4), shared 4/5 by np 2 and 3/3/3
+ * by np 3, so shards are unequal and one holds the short batch. */
+static const char *data = "--model m.json --dataset mixture --samples 60 --batch 7 --seed 2 --device cpu --threads 1";
+
+static hs_context *ctx;
+
+static void setup(void) {
+  hs_cli_fixture_setup("mpi");
+  hs_cli_write_text("m.json", "{\"input_dim\": 6, \"hidden\": [8, 7], \"output_dim\": 3, \"activation\": \"tanh\", "
+                              "\"loss\": \"cross_entropy\", \"weight_decay\": 0.001}");
+  ctx = hs_test_ctx(HS_F64, 1);
+}
+
+static void teardown(void) {
+  hs_context_destroy(ctx);
+  hs_cli_fixture_teardown();
+}
+
+TestSuite(mpi, .init = setup, .fini = teardown, .timeout = 120);
+
+/* `hesspec ARGS` on np ranks (np 0: without mpirun); returns the exit status. */
+static int run_np(int np, const char *env, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int run_np(int np, const char *env, const char *fmt, ...) {
+  char args[2048], pre[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  if (np > 0) snprintf(pre, sizeof pre, "%s %s%d ", env ? env : "", MPIRUN, np);
+  else snprintf(pre, sizeof pre, "%s ", env ? env : "");
+  return hs_cli_run(pre, args, NULL);
+}
+
+static double *read_npy(const char *name, size_t *n) {
+  double *x = NULL;
+  hs_npy_shape sh;
+  cr_assert_eq(hs_npy_read_f64(ctx, hs_cli_path(name), 0, &x, &sh), HS_OK, "%s: %s", name, hs_last_error(ctx));
+  *n = 1;
+  for (int i = 0; i < sh.ndim; i++) *n *= sh.dim[i];
+  return x;
+}
+
+static cJSON *read_json(const char *name) {
+  char *t = hs_cli_read_text(name);
+  cJSON *j = cJSON_Parse(t);
+  free(t);
+  cr_assert(j, "%s is not JSON", name);
+  return j;
+}
+
+/* The array at a dotted path ("eigenvalues", "probes.1.nodes") as doubles; *n its length. */
+static double *json_array(cJSON *j, const char *path, size_t *n) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", path);
+  cJSON *x = j;
+  for (char *tok = strtok(buf, "."); tok; tok = strtok(NULL, "."))
+    x = cJSON_IsArray(x) ? cJSON_GetArrayItem(x, atoi(tok)) : cJSON_GetObjectItem(x, tok);
+  cr_assert(cJSON_IsArray(x), "no array at %s", path);
+  *n = (size_t)cJSON_GetArraySize(x);
+  double *v = malloc((*n + 1) * sizeof *v);
+  for (size_t i = 0; i < *n; i++) v[i] = cJSON_GetArrayItem(x, (int)i)->valuedouble;
+  return v;
+}
+
+static int same_bytes(const char *a, const char *b) {
+  char *x = hs_cli_read_text(a), *y = hs_cli_read_text(b);
+  int same = strcmp(x, y) == 0;
+  free(x);
+  free(y);
+  return same;
+}
+
+/* max |a - b| / max |b|: the rounding of sums in another order stays a few ulps of the
+ * largest term; 1e-12 leaves room for the Lanczos recurrences' amplification (docs/mpi.md). */
+static void expect_close(const char *what, int np, const double *a, const double *b, size_t n, double tol) {
+  double e = hs_test_relerr(a, b, n, 1e-300);
+  cr_expect(e <= tol, "np %d %s: relative error %.3g > %.0e", np, what, e, tol);
+}
+
+static double stdout_value(const char *key) {
+  char *t = hs_cli_read_text("stdout.txt");
+  char *p = strstr(t, key);
+  cr_assert(p, "no '%s' in stdout: %s", key, t);
+  double v = strtod(p + strlen(key), NULL);
+  free(t);
+  return v;
+}
+
+Test(mpi, loss_gradient_hessian_and_ggn_products) {
+  /* P = 6*8+8 + 8*7+7 + 7*3+3 = 143; three directions */
+  size_t P = 143, vd[2] = {3, 143};
+  double *V = hs_test_vec(3 * P, 5);
+  cr_assert_eq(hs_npy_write_f64(ctx, hs_cli_path("V.npy"), HS_F64, V, 2, vd), HS_OK);
+  free(V);
+  const int nps[] = {0, 2, 3};
+  double loss[3];
+  for (int i = 0; i < 3; i++) {
+    int np = nps[i];
+    cr_assert_eq(run_np(np, NULL, "loss %s --out g%d.npy", data, np), 0, "np %d: %s", np, hs_cli_err);
+    loss[i] = stdout_value("loss ");
+    cr_assert_eq(run_np(np, NULL, "hvp %s --vectors V.npy --out h%d.npy", data, np), 0, "np %d: %s", np, hs_cli_err);
+    cr_assert_eq(run_np(np, NULL, "hvp %s --ggn --vectors V.npy --out n%d.npy", data, np), 0, "np %d: %s", np, hs_cli_err);
+  }
+  char name[3][32];
+  const char *kinds = "ghn";
+  for (int k = 0; k < 3; k++) {
+    size_t n0, n;
+    snprintf(name[0], 32, "%c0.npy", kinds[k]);
+    double *ref = read_npy(name[0], &n0);
+    cr_assert_eq(n0, k == 0 ? P : 3 * P);
+    for (int i = 1; i < 3; i++) {
+      snprintf(name[i], 32, "%c%d.npy", kinds[k], nps[i]);
+      double *x = read_npy(name[i], &n);
+      cr_assert_eq(n, n0);
+      expect_close(k == 0 ? "gradient" : k == 1 ? "Hessian products" : "GGN products", nps[i], x, ref, n, 1e-12);
+      free(x);
+    }
+    free(ref);
+  }
+  for (int i = 1; i < 3; i++) cr_expect(fabs(loss[i] - loss[0]) <= 1e-12 * fabs(loss[0]), "np %d loss %.17g vs %.17g", nps[i], loss[i], loss[0]);
+  /* np 2 again: the same bits */
+  cr_assert_eq(run_np(2, NULL, "hvp %s --vectors V.npy --out h2b.npy", data), 0, "%s", hs_cli_err);
+  cr_assert_eq(run_np(2, NULL, "loss %s --out g2b.npy", data), 0, "%s", hs_cli_err);
+  cr_expect(same_bytes("h2.npy", "h2b.npy"), "two np 2 runs of hvp differ");
+  cr_expect(same_bytes("g2.npy", "g2b.npy"), "two np 2 runs of the gradient differ");
+  /* rank 0 alone printed */
+  char *out = hs_cli_read_text("stdout.txt");
+  int lines = 0;
+  for (char *p = out; (p = strstr(p, "grad_norm ")); p++) lines++;
+  cr_expect_eq(lines, 1, "%d ranks printed: %s", lines, out);
+  free(out);
+}
+
+/* SLQ nodes and weights per probe, eig's eigenvalues, trace's samples */
+Test(mpi, spectrum_eig_and_trace) {
+  const int nps[] = {0, 2, 3};
+  for (int i = 0; i < 3; i++) {
+    int np = nps[i];
+    cr_assert_eq(run_np(np, NULL, "spectrum %s --steps 12 --probes 3 --out s%d.json", data, np), 0, "np %d: %s", np, hs_cli_err);
+    cr_assert_eq(run_np(np, NULL, "eig %s --top 3 --out e%d.json", data, np), 0, "np %d: %s", np, hs_cli_err);
+    cr_assert_eq(run_np(np, NULL, "trace %s --probes 6 --out t%d.json", data, np), 0, "np %d: %s", np, hs_cli_err);
+  }
+  char f[64];
+  cJSON *s0 = read_json("s0.json"), *e0 = read_json("e0.json"), *t0 = read_json("t0.json");
+  for (int i = 1; i < 3; i++) {
+    int np = nps[i];
+    snprintf(f, sizeof f, "s%d.json", np);
+    cJSON *s = read_json(f);
+    for (int p = 0; p < 3; p++) {
+      const char *fields[2] = {"nodes", "weights"};
+      for (int q = 0; q < 2; q++) {
+        char path[64];
+        snprintf(path, sizeof path, "probes.%d.%s", p, fields[q]);
+        size_t n0, n;
+        double *a = json_array(s0, path, &n0), *b = json_array(s, path, &n);
+        cr_assert_eq(n, n0, "np %d %s: %zu values, one process %zu", np, path, n, n0);
+        expect_close(path, np, b, a, n, 1e-12);
+        free(a);
+        free(b);
+      }
+    }
+    cJSON_Delete(s);
+    const struct { const char *prefix, *path; cJSON *ref; } other[2] = {{"e", "eigenvalues", e0}, {"t", "samples", t0}};
+    for (int k = 0; k < 2; k++) {
+      snprintf(f, sizeof f, "%s%d.json", other[k].prefix, np);
+      cJSON *x = read_json(f);
+      size_t n0, n;
+      double *a = json_array(other[k].ref, other[k].path, &n0), *b = json_array(x, other[k].path, &n);
+      cr_assert_eq(n, n0);
+      expect_close(other[k].path, np, b, a, n, 1e-12);
+      free(a);
+      free(b);
+      cJSON_Delete(x);
+    }
+  }
+  cJSON_Delete(s0);
+  cJSON_Delete(e0);
+  cJSON_Delete(t0);
+  /* two np 2 runs: identical files but the clock fields */
+  cr_assert_eq(run_np(2, NULL, "spectrum %s --steps 12 --probes 3 --out s2b.json", data), 0, "%s", hs_cli_err);
+  cJSON *a = read_json("s2.json"), *b = read_json("s2b.json");
+  const char *clock_fields[] = {"elapsed_seconds", "created", "timing"};
+  for (int i = 0; i < 3; i++) {
+    cJSON_DeleteItemFromObject(a, clock_fields[i]);
+    cJSON_DeleteItemFromObject(b, clock_fields[i]);
+  }
+  char *ta = cJSON_PrintUnformatted(a), *tb = cJSON_PrintUnformatted(b);
+  cr_expect_str_eq(ta, tb, "two np 2 density files differ beyond their clock fields");
+  cJSON_free(ta);
+  cJSON_free(tb);
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+}
+
+static double *log_column(const char *name, const char *column, size_t *n) {
+  char *t = hs_cli_read_text(name);
+  char *line = strtok(t, "\n");
+  int col = -1, c = 0;
+  for (char *p = line; p; c++) {
+    char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (len == strlen(column) && strncmp(p, column, len) == 0) col = c;
+    p = comma ? comma + 1 : NULL;
+  }
+  cr_assert(col >= 0, "%s has no column %s", name, column);
+  double *v = malloc(64 * sizeof *v);
+  *n = 0;
+  while ((line = strtok(NULL, "\n")) && *n < 64) {
+    char *p = line;
+    for (int k = 0; k < col && p; k++) p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+    cr_assert(p, "%s: a short row", name);
+    v[(*n)++] = strtod(p, NULL);
+  }
+  free(t);
+  return v;
+}
+
+Test(mpi, train_follows_one_process) {
+  /* minibatches of 16: 60 = 3 x 16 + 12; np 2 splits each 8/8 and the last 6/6 */
+  const char *train = "train --model m.json --dataset mixture --samples 60 --seed 2 --device cpu --threads 1 "
+                      "--epochs 2 --batch 16 --lr 0.1 --momentum 0.9 --test-dataset mixture --test-samples 30";
+  cr_assert_eq(run_np(0, NULL, "%s --out r1", train), 0, "%s", hs_cli_err);
+  cr_assert_eq(run_np(2, NULL, "%s --out r2", train), 0, "%s", hs_cli_err);
+  /* the log prints 10 significant digits: equal to that; the parameters below to 1e-10 */
+  const char *cols[] = {"loss", "test_loss"};
+  for (int c = 0; c < 2; c++) {
+    size_t n1, n2;
+    double *a = log_column("r1/log.csv", cols[c], &n1), *b = log_column("r2/log.csv", cols[c], &n2);
+    cr_assert_eq(n1, n2);
+    cr_assert_eq(n1, 2, "epochs 1, 2");
+    for (size_t i = 0; i < n1; i++)
+      cr_expect(fabs(a[i] - b[i]) <= 1e-9 * fabs(a[i]), "%s epoch %zu: %.17g vs %.17g", cols[c], i + 1, b[i], a[i]);
+    free(a);
+    free(b);
+  }
+  /* the parameters after 2 epochs */
+  hs_model_spec spec;
+  cr_assert_eq(hs_spec_load(ctx, hs_cli_path("m.json"), &spec), HS_OK);
+  double th[2][143];
+  for (int r = 0; r < 2; r++) {
+    hs_model *m;
+    cr_assert_eq(hs_model_create(ctx, &spec, &m), HS_OK);
+    cr_assert_eq(hs_model_load(m, hs_cli_path(r ? "r2/epoch-0002.safetensors" : "r1/epoch-0002.safetensors")), HS_OK, "%s",
+                 hs_last_error(ctx));
+    cr_assert_eq(hs_model_num_params(m), 143);
+    cr_assert_eq(hs_model_get_params(m, th[r]), HS_OK);
+    hs_model_destroy(m);
+  }
+  expect_close("parameters after 2 epochs", 2, th[1], th[0], 143, 1e-10);
+}
+
+Test(mpi, a_failing_rank_ends_the_run) {
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  /* rank 1 fails after loading its data; ranks 0 and 2 wait for it in the first reduction */
+  int rc = run_np(3, "HESSPEC_MPI_FAIL_RANK=1", "spectrum %s --steps 12 --probes 3 --out f.json", data);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double sec = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+  cr_expect_eq(rc, 1, "exit %d: %s", rc, hs_cli_err);
+  cr_expect(strstr(hs_cli_err, "rank 1: simulated failure"), "the failing rank's message is missing: %s", hs_cli_err);
+  cr_expect(sec < 20, "the run took %.1f s to end", sec);
+  cr_expect(!hs_cli_exists("f.json"), "a failed run wrote its output");
+  /* bad usage fails on every rank: exit 2 as for one process */
+  rc = run_np(2, NULL, "spectrum %s --steps 0 --out f.json", data);
+  cr_expect_eq(rc, 2, "exit %d: %s", rc, hs_cli_err);
+}
+
+int main(int argc, char *argv[]) {
+  const char *why = NULL;
+#ifndef HS_TEST_CLI_HAS_MPI
+  why = "the CLI was built without MPI (configure with -DHS_MPI=ON, libopenmpi-dev installed)";
+#endif
+  if (!why && system("command -v mpirun > /dev/null 2>&1") != 0) why = "mpirun is not on PATH (apt-get install openmpi-bin)";
+  if (why) {
+    const char *req = getenv("HS_REQUIRE_MPI");
+    if (req && strcmp(req, "1") == 0) {
+      fprintf(stderr, "test_mpi: FAILED: HS_REQUIRE_MPI=1 but %s\n", why);
+      return 1;
+    }
+    printf("test_mpi: SKIPPED: %s\n", why);
+    return 77;
+  }
+  struct criterion_test_set *tests = criterion_initialize();
+  int result = 0;
+  if (criterion_handle_args(argc, argv, true)) result = !criterion_run_all_tests(tests);
+  criterion_finalize(tests);
+  return result;
+}
