@@ -4,13 +4,14 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/mpi.h"
 #include "cli/spectra_cli.h"
 #include "io/svg_plot.h"
 #include "linalg/slq.h"
 
 static int run(int argc, char **argv) {
   const char *cmd = "spectrum", *plot = NULL, *v;
-  int ggn = 0, log_y = 0;
+  int ggn = 0, log_y = 0, by_probes = 0;
   double sym_tol = 1e-10;
   hs_cli_opts o;
   hs_cli_opts_init(&o);
@@ -27,6 +28,8 @@ static int run(int argc, char **argv) {
       if (strcmp(v, "full") == 0) so.reorth = HS_REORTH_FULL;
       else if (strcmp(v, "partial") == 0) so.reorth = HS_REORTH_PARTIAL;
       else return hs_cli_usage(cmd, "--reorth '%s': expected full or partial", v);
+    } else if (strcmp(a, "--parallel") == 0) {
+      if (hs_cli_value(cmd, argc, argv, &i, &v) < 0 || hs_spectra_parallel(cmd, v, &by_probes) < 0) return HS_EXIT_USAGE;
     } else if (strcmp(a, "--plot") == 0) {
       if (hs_cli_value(cmd, argc, argv, &i, &plot) < 0) return HS_EXIT_USAGE;
     } else if (strcmp(a, "--steps") == 0 || strcmp(a, "--probes") == 0 || strcmp(a, "--grid") == 0) {
@@ -63,6 +66,12 @@ static int run(int argc, char **argv) {
   if ((so.grid_lo != 0 || so.grid_hi != 0) && !(so.grid_hi > so.grid_lo))
     return hs_cli_usage(cmd, "--grid-min %g --grid-max %g: both are needed, min < max", so.grid_lo, so.grid_hi);
   so.seed = o.seed;
+  if (by_probes && hs_cli_mpi_ranks() > 1) {
+    if (so.probes < (size_t)hs_cli_mpi_ranks())
+      return hs_cli_usage(cmd, "--parallel probes with %zu probes on %d ranks: every rank needs a probe", so.probes, hs_cli_mpi_ranks());
+    so.part = (size_t)hs_cli_mpi_rank();
+    so.parts = (size_t)hs_cli_mpi_ranks();
+  }
 
   hs_spectra_session ss;
   int code = hs_spectra_open(cmd, &o, ggn, sym_tol, &ss);
@@ -70,6 +79,7 @@ static int run(int argc, char **argv) {
   hs_context *ctx = ss.s.ctx;
   hs_slq_result *r = NULL;
   hs_status st = hs_slq_run(ss.op, &so, &r);
+  if (st == HS_OK) st = hs_spectra_gather_slq(ctx, &so, &r); /* probe parallel: all ranks' probes */
   if (st == HS_OK) {
     hs_spectra_finish(&ss);
     st = hs_density_write(ctx, o.out, &ss.prov, r);
@@ -114,4 +124,6 @@ const hs_cli_command hs_cmd_spectrum = {
     "  --reorth R    full (default): Gram-Schmidt against the whole basis every step; partial:\n"
     "                only when Simon's estimate of lost orthogonality exceeds sqrt(eps) (faster for large P)\n"
     "  --plot F.svg  also draw the density (--log: logarithmic density axis)\n"
+    "  --parallel P  under mpirun: data (default; the samples split over the ranks) or probes\n"
+    "                (each rank runs whole probes over all the data; docs/mpi.md)\n"
     "Writes D.json (\"hesspec.density/1\", per-probe nodes and weights included) and D.csv beside it.\n\n"};

@@ -17,6 +17,9 @@
 #endif
 
 static int g_rank = 0, g_ranks = 1, g_active = 0;
+static int g_data_parallel = 1;
+
+void hs_cli_mpi_set_data_parallel(int on) { g_data_parallel = on; }
 
 int hs_cli_mpi_rank(void) { return g_rank; }
 int hs_cli_mpi_ranks(void) { return g_ranks; }
@@ -165,7 +168,7 @@ int hs_cli_mpi_finish(int code) {
 }
 
 void hs_cli_mpi_context_options(hs_context_options *co) {
-  if (!g_active || g_ranks <= 1) return;
+  if (!g_active || g_ranks <= 1 || !g_data_parallel) return;
   co->rank = g_rank;
   co->ranks = g_ranks;
   co->allreduce = mpi_allreduce;
@@ -216,7 +219,10 @@ int hs_cli_mpi_init(int argc, char **argv) {
 
 int hs_cli_mpi_finish(int code) { return code; }
 
-void hs_cli_mpi_context_options(hs_context_options *co) { (void)co; }
+void hs_cli_mpi_context_options(hs_context_options *co) {
+  (void)co;
+  (void)g_data_parallel;
+}
 
 int hs_cli_mpi_allgather(const double *mine, size_t n, const size_t *counts, double *all) {
   (void)counts;

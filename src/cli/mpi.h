@@ -23,8 +23,11 @@ int hs_cli_mpi_finish(int code);
 int hs_cli_mpi_rank(void);  /* 0 outside MPI */
 int hs_cli_mpi_ranks(void); /* 1 outside MPI */
 
-/* Data-parallel context options: rank, ranks and the MPI reduction (nothing outside MPI). */
+/* Data-parallel context options: rank, ranks and the MPI reduction (nothing outside MPI, or
+ * after hs_cli_mpi_set_data_parallel(0): a probe-parallel run, where each rank works alone
+ * on all the data). */
 void hs_cli_mpi_context_options(hs_context_options *co);
+void hs_cli_mpi_set_data_parallel(int on);
 /* The device of this rank: for "auto" and "cuda" under MPI, cuda:(local rank mod device
  * count) from OMPI_COMM_WORLD_LOCAL_RANK or SLURM_LOCALID when a GPU is there; otherwise
  * `device` itself. buf holds the result when it is new. */

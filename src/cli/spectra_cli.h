@@ -6,6 +6,8 @@
 #include "cli/common.h"
 #include "io/density.h"
 #include "linalg/linop.h"
+#include "linalg/slq.h"
+#include "linalg/trace.h"
 
 typedef struct {
   hs_cli_session s;
@@ -25,6 +27,15 @@ int hs_spectra_open(const char *cmd, const hs_cli_opts *o, int ggn, double sym_t
 /* Stamps the elapsed time into the provenance. */
 void hs_spectra_finish(hs_spectra_session *ss);
 void hs_spectra_close(hs_spectra_session *ss);
+
+/* --parallel data|probes (spectrum, trace; docs/mpi.md): sets *probes; -1 after a usage
+ * error. Under MPI, probes makes each rank a single process over all the data. */
+int hs_spectra_parallel(const char *cmd, const char *value, int *probes);
+/* Probe parallel: every rank's part (hs_slq_options/hs_trace_options part, parts) gathered
+ * into the result of all probes in probe order, then summarised as one run's. *r is this
+ * rank's part on entry and the whole result on return. */
+hs_status hs_spectra_gather_slq(hs_context *ctx, const hs_slq_options *so, hs_slq_result **r);
+hs_status hs_spectra_gather_trace(hs_context *ctx, const hs_trace_options *to, hs_trace_result **r);
 
 /* Text of `hesspec help` for the operator options. */
 extern const char hs_spectra_operator_help[];

@@ -96,9 +96,14 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
   hs_status st = check_options(ctx, n, opt);
   if (st != HS_OK) return st;
   double t_start = hs_now();
-  size_t K = opt->probes, m = opt->steps ? opt->steps : (n < HS_SLQ_DEFAULT_STEPS ? n : HS_SLQ_DEFAULT_STEPS);
+  const size_t parts = opt->parts > 1 ? opt->parts : 1, part = parts > 1 ? opt->part : 0;
+  if (part >= parts || opt->probes < parts)
+    return hs_fail(ctx, HS_E_INVALID, "spectrum: part %zu of %zu with %zu probes: every part needs a probe", part, parts, opt->probes);
+  /* this part's probes: p = part, part + parts, ... < K */
+  size_t K = (opt->probes - part + parts - 1) / parts;
+  size_t m = opt->steps ? opt->steps : (n < HS_SLQ_DEFAULT_STEPS ? n : HS_SLQ_DEFAULT_STEPS);
   hs_lanczos *lz = NULL;
-  double *per = NULL;
+  double *V = NULL;
   hs_slq_result *r = calloc(1, sizeof *r);
   if (!r) return hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
   r->n = n;
@@ -108,8 +113,8 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
   r->count = calloc(K, sizeof *r->count);
   r->nodes = calloc(K * m, sizeof *r->nodes);
   r->weights = calloc(K * m, sizeof *r->weights);
-  per = calloc(2 * K, sizeof *per);
-  if (!r->count || !r->nodes || !r->weights || !per) {
+  V = malloc(K * n * sizeof *V);
+  if (!r->count || !r->nodes || !r->weights || !V) {
     st = hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
     goto cleanup;
   }
@@ -117,25 +122,52 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
   hs_lanczos_options lo = {.probes = K, .max_steps = m, .breakdown_tol = opt->breakdown_tol, .reorth = opt->reorth};
   HS_TRY(hs_lanczos_create(op, &lo, &lz));
   r->breakdown_tol = lz->tol;
-  HS_TRY(hs_lanczos_start_rademacher(lz, opt->seed));
+  /* probe p is the same vector whichever part runs it (hs_lanczos_start_rademacher's) */
+  for (size_t j = 0; j < K; j++) hs_probe_rademacher(opt->seed, part + j * parts, n, V + j * n);
+  HS_TRY(hs_lanczos_start(lz, V));
   HS_TRY(hs_lanczos_run(lz, m));
 
   double th = hs_now();
-  double lmin = INFINITY, lmax = -INFINITY;
   for (size_t p = 0; p < K; p++) {
     size_t c = lz->steps[p];
     r->count[p] = c;
-    if (c < m) r->early++;
     HS_TRY(hs_tridiag_quadrature(ctx, c, lz->alpha + p * m, lz->beta + p * m, r->nodes + p * m,
                                  r->weights + p * m));
-    for (size_t i = 0; i < c; i++) {
+  }
+  r->t_apply = lz->t_apply;
+  r->t_reorth = lz->t_reorth;
+  r->applies = lz->applies;
+  r->reorth_passes = lz->passes;
+  r->reorth = opt->reorth;
+  r->t_host = lz->t_host + (hs_now() - th);
+  if (parts == 1) HS_TRY(hs_slq_summarise(ctx, opt, r));
+  r->t_total = hs_now() - t_start;
+  *out = r;
+  r = NULL;
+cleanup:
+  hs_lanczos_destroy(lz);
+  hs_slq_free(r);
+  free(V);
+  return st;
+}
+
+hs_status hs_slq_summarise(hs_context *ctx, const hs_slq_options *opt, hs_slq_result *r) {
+  hs_status st = HS_OK;
+  double th = hs_now();
+  const size_t K = r->probes, m = r->steps, n = r->n;
+  double *per = calloc(2 * K, sizeof *per);
+  if (!per) return hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
+  double lmin = INFINITY, lmax = -INFINITY;
+  r->early = 0;
+  for (size_t p = 0; p < K; p++) {
+    if (r->count[p] < m) r->early++;
+    for (size_t i = 0; i < r->count[p]; i++) {
       lmin = fmin(lmin, r->nodes[p * m + i]);
       lmax = fmax(lmax, r->nodes[p * m + i]);
     }
   }
   r->lambda_min = lmin;
   r->lambda_max = lmax;
-
   /* Summary statistics per probe, then mean and standard error across probes. */
   r->neg_tol = opt->neg_tol >= 0 ? opt->neg_tol : 1e-4 * fmax(fabs(lmin), fabs(lmax));
   /* The nodes of a probe ascend. Gauss quadrature brackets the probe's spectral CDF at x
@@ -188,18 +220,8 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
   for (size_t g = 0; g + 1 < r->grid_n; g++) integ += 0.5 * h * (r->density[g] + r->density[g + 1]);
   r->integral = integ;
 
-  r->t_apply = lz->t_apply;
-  r->t_reorth = lz->t_reorth;
-  r->applies = lz->applies;
-  r->reorth_passes = lz->passes;
-  r->reorth = opt->reorth;
-  r->t_host = lz->t_host + (hs_now() - th);
-  r->t_total = hs_now() - t_start;
-  *out = r;
-  r = NULL;
+  r->t_host += hs_now() - th;
 cleanup:
-  hs_lanczos_destroy(lz);
-  hs_slq_free(r);
   free(per);
   return st;
 }

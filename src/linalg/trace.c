@@ -119,15 +119,31 @@ cleanup:
   return st;
 }
 
+void hs_trace_summarise(hs_trace_result *r) {
+  size_t K = r->nsamples;
+  double sum = 0, v = 0;
+  for (size_t p = 0; p < K; p++) sum += r->samples[p];
+  r->trace = sum / (double)K;
+  for (size_t p = 0; p < K; p++) v += (r->samples[p] - r->trace) * (r->samples[p] - r->trace);
+  r->trace_se = K > 1 ? sqrt(v / (double)(K - 1) / (double)K) : NAN;
+}
+
 hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trace_result **out) {
   *out = NULL;
+  if (opt->method == HS_TRACE_HUTCHPP && opt->parts > 1)
+    return hs_fail(op->ctx, HS_E_INVALID, "trace: Hutch++ cannot be split by probes (its sketch couples them): use --parallel data");
   if (opt->method == HS_TRACE_HUTCHPP) return hutchpp(op, opt, out);
   hs_context *ctx = op->ctx;
   hs_backend *be = ctx->be;
   hs_dtype t = op->dtype;
   size_t n = op->n, K = opt->probes;
   if (K < 1) return hs_fail(ctx, HS_E_INVALID, "trace: --probes must be at least 1 (got 0)");
-  size_t b = opt->block ? opt->block : (K < 32 ? K : 32);
+  const size_t parts = opt->parts > 1 ? opt->parts : 1, part = parts > 1 ? opt->part : 0;
+  if (part >= parts || K < parts)
+    return hs_fail(ctx, HS_E_INVALID, "trace: part %zu of %zu with %zu probes: every part needs a probe", part, parts, K);
+  K = (K - part + parts - 1) / parts; /* this part's probes: part, part + parts, ... */
+  /* the block as in a whole run, so a probe meets the same operator call shapes */
+  size_t b = opt->block ? opt->block : (opt->probes < 32 ? opt->probes : 32);
   if (b > K) b = K;
   double t0 = hs_now();
   hs_status st = HS_OK;
@@ -153,7 +169,7 @@ hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trac
       st = hs_fail(ctx, HS_E_INVALID, "trace: cancelled after %zu of %zu probes", s, K);
       goto cleanup;
     }
-    for (size_t j = 0; j < c; j++) hs_probe_rademacher(opt->seed, s + j, n, host + j * n);
+    for (size_t j = 0; j < c; j++) hs_probe_rademacher(opt->seed, part + (s + j) * parts, n, host + j * n);
     HS_TRY(hs_dev_upload_f64(ctx, t, Z, host, c * n));
     double ta = hs_now();
     HS_TRY(hs_linop_apply_all(op, c, Z, Y));
@@ -164,18 +180,14 @@ hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trac
       double d;
       HS_OP(ctx, be->ops->dot(be, t, n, hs_dptr(Z, t, j * n), hs_dptr(Y, t, j * n), &d));
       if (!isfinite(d)) {
-        st = hs_fail(ctx, HS_E_NUMERIC, "trace: probe %zu gave a non-finite z^T A z", s + j);
+        st = hs_fail(ctx, HS_E_NUMERIC, "trace: probe %zu gave a non-finite z^T A z", part + (s + j) * parts);
         goto cleanup;
       }
       r->samples[s + j] = d;
     }
   }
   hs_progress(ctx, "trace", K, K);
-  double sum = 0, v = 0;
-  for (size_t p = 0; p < K; p++) sum += r->samples[p];
-  r->trace = sum / (double)K;
-  for (size_t p = 0; p < K; p++) v += (r->samples[p] - r->trace) * (r->samples[p] - r->trace);
-  r->trace_se = K > 1 ? sqrt(v / (double)(K - 1) / (double)K) : NAN;
+  if (parts == 1) hs_trace_summarise(r);
   r->t_total = hs_now() - t0;
   *out = r;
   r = NULL;
