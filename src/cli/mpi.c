@@ -3,6 +3,7 @@
 #include "cli/mpi.h"
 
 #include <ftw.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,15 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
   return remove(path);
 }
 
+/* MPI_Abort on another rank reaches this one as SIGTERM (then SIGKILL): the scratch folder
+ * is empty unless an output was being written, so rmdir (async-signal-safe) usually leaves
+ * nothing behind. */
+static void on_term(int sig) {
+  if (g_scratch[0]) rmdir(g_scratch);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
 /* ranks > 0: outputs into the scratch folder, stdout to /dev/null */
 static int silence(int argc, char **argv) {
   static const char *const outputs[] = {"--out", "--plot", "--vectors-out"};
@@ -77,6 +87,7 @@ static int silence(int argc, char **argv) {
         break;
       }
   if (!freopen("/dev/null", "w", stdout)) return 1;
+  signal(SIGTERM, on_term);
   return 0;
 }
 
