@@ -352,6 +352,33 @@ Test(mpi, train_follows_one_process) {
   expect_close("parameters after 2 epochs", 2, th[1], th[0], 143, 1e-10);
 }
 
+/* compare: training splits minibatches (relu) or replicates them (relu-bn), the analysis
+ * shards batches; summary.csv equals one process's but for the wall-clock column (its
+ * numbers print 10 digits; the rounding differences are ~1e-15). */
+Test(mpi, compare_follows_one_process) {
+  const char *args = "compare --dataset mixture --samples 200 --test-samples 100 --analysis-samples 60 --hidden 8,8 "
+                     "--kinds relu,relu-bn --seeds 1 --epochs 2 --batch 20 --analysis-epochs 0,2 --steps 10 --probes 2 "
+                     "--device cpu --threads 1";
+  cr_assert_eq(run_np(0, NULL, "%s --out c1", args), 0, "%s", hs_cli_err);
+  cr_assert_eq(run_np(2, NULL, "%s --out c2", args), 0, "%s", hs_cli_err);
+  char *a = hs_cli_read_text("c1/summary.csv"), *b = hs_cli_read_text("c2/summary.csv");
+  /* drop the seconds column (the 17th) of every row, in place */
+  char *rows[2] = {a, b};
+  for (int f = 0; f < 2; f++) {
+    char *w = rows[f];
+    int col = 0;
+    for (const char *r = rows[f]; *r; r++) {
+      if (*r == '\n') col = 0;
+      else if (*r == ',') col++;
+      if (col != 16 || *r == '\n') *w++ = *r;
+    }
+    *w = '\0';
+  }
+  cr_expect_str_eq(b, a, "summary.csv under np 2 differs from one process's");
+  free(a);
+  free(b);
+}
+
 Test(mpi, a_failing_rank_ends_the_run) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
