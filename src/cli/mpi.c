@@ -43,7 +43,8 @@ int hs_cli_mpi_should_fail(void) {
 static char g_scratch[4096]; /* ranks > 0: the folder their outputs go to, "" if none */
 
 /* reduction accounting, printed by rank 0 with HESSPEC_MPI_STATS=1 */
-static double g_seconds;
+static int g_stats;
+static double g_seconds, g_wait;
 static size_t g_calls, g_values;
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
@@ -110,6 +111,13 @@ static size_t g_gather_cap;
  * leaves its summation order (and its tree) to the implementation. */
 static hs_status mpi_allreduce(void *user, double *buf, size_t n) {
   (void)user;
+  if (g_stats) {
+    /* instrumented runs only: the ranks' arrival skew (load imbalance) timed apart from the
+     * reduction itself, at the price of one barrier per call */
+    double tw = now_s();
+    MPI_Barrier(MPI_COMM_WORLD);
+    g_wait += now_s() - tw;
+  }
   double t0 = now_s();
   size_t R = (size_t)g_ranks;
   if (g_rank == 0 && g_gather_cap < R * (n < CHUNK ? n : CHUNK)) {
@@ -146,6 +154,8 @@ int hs_cli_mpi_init(int argc, char **argv) {
     return 1;
   }
   g_active = 1;
+  const char *stats = getenv("HESSPEC_MPI_STATS");
+  g_stats = stats && *stats && strcmp(stats, "0") != 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_ranks);
   if (g_rank > 0 && silence(argc, argv) != 0) {
@@ -164,13 +174,13 @@ int hs_cli_mpi_finish(int code) {
     fflush(NULL);
     MPI_Abort(MPI_COMM_WORLD, code);
   }
-  const char *stats = getenv("HESSPEC_MPI_STATS");
-  if (stats && *stats && strcmp(stats, "0") != 0) {
-    double mx = 0;
-    MPI_Reduce(&g_seconds, &mx, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+  if (g_stats) {
+    double mine[2] = {g_seconds, g_wait}, mx[2] = {0, 0};
+    MPI_Reduce(mine, mx, 2, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     if (g_rank == 0)
-      fprintf(stderr, "mpi: %d ranks, %zu reductions, %zu doubles in all (%.1f MiB per rank), %.4f s in reductions (slowest rank)\n",
-              g_ranks, g_calls, g_values, (double)g_values * 8.0 / 1048576.0, mx);
+      fprintf(stderr, "mpi: %d ranks, %zu reductions, %zu doubles in all (%.1f MiB per rank), %.4f s in reductions, "
+              "%.4f s waiting for the slowest rank (maxima over ranks)\n",
+              g_ranks, g_calls, g_values, (double)g_values * 8.0 / 1048576.0, mx[0], mx[1]);
   }
   free(g_gather);
   g_gather = NULL;
