@@ -153,6 +153,10 @@ Test(mpi, loss_gradient_hessian_and_ggn_products) {
   for (char *p = out; (p = strstr(p, "grad_norm ")); p++) lines++;
   cr_expect_eq(lines, 1, "%d ranks printed: %s", lines, out);
   free(out);
+  /* the reference reduction (gather on rank 0, add in rank order, broadcast) gives the bits
+   * of the default one (reduce-scatter, add in rank order, allgather) */
+  cr_assert_eq(run_np(3, "HESSPEC_MPI_REDUCE=gather", "hvp %s --vectors V.npy --out h3g.npy", data), 0, "%s", hs_cli_err);
+  cr_expect(same_bytes("h3.npy", "h3g.npy"), "the two reduction algorithms differ at np 3");
 }
 
 /* SLQ nodes and weights per probe, eig's eigenvalues, trace's samples */

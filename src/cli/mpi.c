@@ -98,17 +98,76 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Values per message: bounds rank 0's gather buffer to R x 8 MiB whatever the vector. */
-#define CHUNK ((size_t)1 << 20)
+/* Values per round: bounds the receive buffers whatever the vector (and MPI's int counts). */
+#define CHUNK ((size_t)1 << 22)
 
-static double *g_gather;
-static size_t g_gather_cap;
+static double *g_recv; /* gather: R x CHUNK on rank 0; owner: CHUNK on every rank */
+static size_t g_recv_cap;
+static int *g_cnt, *g_disp, *g_scnt, *g_sdisp; /* (R) each */
+static int g_gather_algo; /* HESSPEC_MPI_REDUCE=gather: the reference algorithm */
 
-/* The library's reduction (hesspec.h hs_allreduce_fn): the partial sums are gathered in rank
- * order on rank 0, which adds them in that order (rank 0 + rank 1 + ... + rank R-1, one
- * fixed sequence of roundings per value), then broadcasts the sums, so every rank holds the
- * identical bits and a rerun at the same R reproduces them. MPI_Allreduce is not used: MPI
- * leaves its summation order (and its tree) to the implementation. */
+static void need_recv(size_t n) {
+  if (g_recv_cap >= n) return;
+  free(g_recv);
+  g_recv_cap = n;
+  g_recv = malloc(n * sizeof *g_recv + 1);
+  if (!g_recv) {
+    fprintf(stderr, "hesspec: rank %d: out of memory for a reduction buffer of %zu values\n", g_rank, n);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+}
+
+/* Both algorithms compute every value as ((x_0 + x_1) + x_2) + ... + x_{R-1}, x_r being rank
+ * r's partial sum: one fixed sequence of roundings, whatever the arrival order of messages,
+ * so every rank holds the same bits and a rerun at the same R reproduces them; the two give
+ * the same bits (test_mpi checks). MPI_Allreduce is not used: MPI leaves its summation order
+ * (and its tree) to the implementation.
+ *
+ * gather: rank 0 gathers every rank's vector, adds, broadcasts. Rank 0 receives and adds
+ *   (R - 1) n values: simple, but its link and its memory bandwidth bound the run.
+ * owner (default): reduce-scatter then allgather. Rank r owns the values [n r / R, n (r+1) / R):
+ *   an all-to-all brings it every rank's part of its range, it adds them in rank order, and
+ *   an allgather returns the sums to all. Each rank sends and receives about 2 n (R-1) / R
+ *   values and adds n values: the bandwidth-optimal schedule of a ring allreduce, with the
+ *   order of the additions fixed. */
+static void reduce_gather(double *buf, int c) {
+  size_t R = (size_t)g_ranks;
+  if (g_rank == 0) need_recv(R * (size_t)c);
+  /* MPI's default error handler (MPI_ERRORS_ARE_FATAL) ends every rank on a failure */
+  MPI_Gather(buf, c, MPI_DOUBLE, g_recv, c, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  if (g_rank == 0)
+    for (int i = 0; i < c; i++) {
+      double s = g_recv[i];
+      for (size_t r = 1; r < R; r++) s += g_recv[r * (size_t)c + (size_t)i];
+      buf[i] = s;
+    }
+  MPI_Bcast(buf, c, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+}
+
+static void reduce_owner(double *buf, int c) {
+  const int R = g_ranks, me = g_rank;
+  /* owner ranges: rank r holds [c r / R, c (r + 1) / R) */
+  for (int r = 0; r < R; r++) {
+    int lo = (int)((long long)c * r / R), hi = (int)((long long)c * (r + 1) / R);
+    g_scnt[r] = hi - lo; /* what this rank sends to r: its values of r's range */
+    g_sdisp[r] = lo;
+  }
+  const int mine = g_scnt[me], my_lo = g_sdisp[me];
+  need_recv((size_t)mine * (size_t)R);
+  for (int r = 0; r < R; r++) {
+    g_cnt[r] = mine; /* from every rank: its values of my range, stacked in rank order */
+    g_disp[r] = r * mine;
+  }
+  MPI_Alltoallv(buf, g_scnt, g_sdisp, MPI_DOUBLE, g_recv, g_cnt, g_disp, MPI_DOUBLE, MPI_COMM_WORLD);
+  for (int i = 0; i < mine; i++) {
+    double s = g_recv[i];
+    for (int r = 1; r < R; r++) s += g_recv[(size_t)r * (size_t)mine + (size_t)i];
+    buf[my_lo + i] = s;
+  }
+  MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, g_scnt, g_sdisp, MPI_DOUBLE, MPI_COMM_WORLD);
+}
+
+/* The library's reduction (hesspec.h hs_allreduce_fn). */
 static hs_status mpi_allreduce(void *user, double *buf, size_t n) {
   (void)user;
   if (g_stats) {
@@ -119,27 +178,10 @@ static hs_status mpi_allreduce(void *user, double *buf, size_t n) {
     g_wait += now_s() - tw;
   }
   double t0 = now_s();
-  size_t R = (size_t)g_ranks;
-  if (g_rank == 0 && g_gather_cap < R * (n < CHUNK ? n : CHUNK)) {
-    free(g_gather);
-    g_gather_cap = R * (n < CHUNK ? n : CHUNK);
-    g_gather = malloc(g_gather_cap * sizeof *g_gather);
-    if (!g_gather) {
-      fprintf(stderr, "hesspec: rank 0: out of memory gathering %zu values from %zu ranks\n", n, R);
-      MPI_Abort(MPI_COMM_WORLD, 1);
-    }
-  }
   for (size_t off = 0; off < n; off += CHUNK) {
     int c = (int)(n - off < CHUNK ? n - off : CHUNK);
-    /* MPI's default error handler (MPI_ERRORS_ARE_FATAL) ends every rank on a failure */
-    MPI_Gather(buf + off, c, MPI_DOUBLE, g_gather, c, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-    if (g_rank == 0)
-      for (int i = 0; i < c; i++) {
-        double s = g_gather[i];
-        for (size_t r = 1; r < R; r++) s += g_gather[r * (size_t)c + (size_t)i];
-        buf[off + (size_t)i] = s;
-      }
-    MPI_Bcast(buf + off, c, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    if (g_gather_algo) reduce_gather(buf + off, c);
+    else reduce_owner(buf + off, c);
   }
   g_seconds += now_s() - t0;
   g_calls++;
@@ -156,8 +198,18 @@ int hs_cli_mpi_init(int argc, char **argv) {
   g_active = 1;
   const char *stats = getenv("HESSPEC_MPI_STATS");
   g_stats = stats && *stats && strcmp(stats, "0") != 0;
+  const char *algo = getenv("HESSPEC_MPI_REDUCE");
+  g_gather_algo = algo && strcmp(algo, "gather") == 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_ranks);
+  g_cnt = malloc(4 * (size_t)g_ranks * sizeof *g_cnt);
+  if (!g_cnt) {
+    fprintf(stderr, "hesspec: rank %d: out of memory\n", g_rank);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  g_disp = g_cnt + g_ranks;
+  g_scnt = g_disp + g_ranks;
+  g_sdisp = g_scnt + g_ranks;
   if (g_rank > 0 && silence(argc, argv) != 0) {
     fprintf(stderr, "hesspec: rank %d: cannot redirect its outputs\n", g_rank);
     MPI_Abort(MPI_COMM_WORLD, 1);
@@ -182,8 +234,10 @@ int hs_cli_mpi_finish(int code) {
               "%.4f s waiting for the slowest rank (maxima over ranks)\n",
               g_ranks, g_calls, g_values, (double)g_values * 8.0 / 1048576.0, mx[0], mx[1]);
   }
-  free(g_gather);
-  g_gather = NULL;
+  free(g_recv);
+  free(g_cnt);
+  g_recv = NULL;
+  g_cnt = NULL;
   MPI_Finalize();
   return code;
 }
