@@ -76,6 +76,19 @@ const char *hs_dtype_name(hs_dtype t);
  * flag that its hook turns into HS_E_CANCELLED). The hook runs on the calling thread. */
 typedef hs_status (*hs_progress_fn)(void *user, const char *what, size_t done, size_t total);
 
+/* Sum over the processes of a data-parallel run (docs/mpi.md). Contract for an implementation:
+ *  - buf holds n doubles of this process's partial sums (host memory); on return it holds
+ *    their sum over all ranks, in place;
+ *  - every rank receives bit-identical results, and the result depends only on the inputs
+ *    and the number of ranks (a fixed summation order, e.g. rank 0 + rank 1 + ... ; never an
+ *    order that depends on message arrival), so a run is reproducible at a given R;
+ *  - every rank calls it the same number of times with the same n (the library guarantees
+ *    that: every rank runs the same sequence of operations);
+ *  - it returns HS_OK, or a failure status that every rank sees (or it ends the run, as
+ *    MPI_Abort does): a rank must never be left waiting.
+ * The library never calls it from more than one thread at a time. */
+typedef hs_status (*hs_allreduce_fn)(void *user, double *buf, size_t n);
+
 typedef struct {
   const char *device; /* "auto" (GPU if usable, else CPU), "cpu", "cuda", "cuda:N"; NULL = "auto" */
   hs_dtype dtype;     /* arithmetic of models and operators created in this context */
@@ -90,6 +103,21 @@ typedef struct {
   /* The folder of the Fashion-MNIST IDX files (copied); NULL or "" = the Debian package's
    * /usr/share/datasets/fashion-mnist. The CLI passes $HESSPEC_DATA. */
   const char *data_dir;
+  /* Data parallel over `ranks` processes, this one being `rank` (0-based); ranks <= 1 (the
+   * default 0) is a single process and allreduce is never called. With ranks > 1 every rank
+   * creates its context with the same options (but rank), builds the same model and binds
+   * the SAME full dataset with the same batch size. hs_model_bind then keeps only this
+   * rank's shard: of the n_b = ceil(N / B) batches, rank r holds the contiguous whole
+   * batches [floor(n_b r / R), floor(n_b (r + 1) / R)) (a rank may hold none when n_b < R).
+   * Loss, gradient, accuracy, outputs and curvature products sum the per-rank partial sums
+   * with allreduce and normalise by the GLOBAL sample count N, so every rank gets the same
+   * numbers, equal to one process's to rounding and bit-identical from run to run for a
+   * given R. Training (src/train) splits each minibatch into R contiguous row ranges instead
+   * (replicated on every rank for models with batch norm, whose batch statistics would
+   * otherwise be per rank). */
+  int rank, ranks;
+  hs_allreduce_fn allreduce; /* required when ranks > 1 */
+  void *allreduce_user;      /* passed to allreduce; borrowed, must outlive the context */
 } hs_context_options;
 
 hs_context_options hs_context_defaults(void);

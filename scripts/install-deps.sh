@@ -8,6 +8,7 @@ packages=(
   clang libclang-rt-dev
   libopenblas-dev liblapacke-dev
   libcriterion-dev libcjson-dev zlib1g-dev
+  openmpi-bin libopenmpi-dev
   python3 python3-numpy python3-torch
   dataset-fashion-mnist
 )

@@ -72,6 +72,8 @@ hs_status hs_cpu_backend_create(int threads, hs_backend **out);
 /* Available in CUDA builds only (registry.c is the only place that knows). */
 hs_status hs_cuda_backend_create(int device, int tf32, hs_backend **out, char *err, size_t errlen);
 int hs_backend_cuda_compiled(void);
+/* Usable CUDA devices (0 without the CUDA backend or without a driver). */
+int hs_backend_cuda_device_count(void);
 
 /* Records a message in be->errmsg and returns st (for `return hs_backend_fail(...)`). */
 hs_status hs_backend_fail(hs_backend *be, hs_status st, const char *fmt, ...)

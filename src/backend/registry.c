@@ -17,6 +17,15 @@ int hs_backend_cuda_compiled(void) {
 #endif
 }
 
+int hs_backend_cuda_device_count(void) {
+#ifdef HS_HAVE_CUDA
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
+#else
+  return 0;
+#endif
+}
+
 /* "cuda" -> 0, "cuda:3" -> 3; -1 when malformed. */
 static int parse_cuda_index(const char *device) {
   if (strcmp(device, "cuda") == 0) return 0;

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/mpi.h"
 #include "cli/spectra_cli.h"
 #include "io/svg_plot.h"
 #include "linalg/slq.h"
@@ -13,6 +14,7 @@ typedef struct {
   hs_slq_options so;
   const char *plot;
   int log_y;
+  int by_probes;
 } spectrum_args;
 
 static const hs_setting_choice reorth_modes[] = {{"full", HS_REORTH_FULL}, {"partial", HS_REORTH_PARTIAL}, {NULL, 0}};
@@ -40,6 +42,9 @@ static const hs_setting spectrum_options[] = {
     {.name = "plot", .type = HS_SET_STRING, HS_SET_FIELD(spectrum_args, plot), .metavar = "F.svg",
      .help = "also draw the density"},
     {.name = "log", .type = HS_SET_FLAG, HS_SET_FIELD(spectrum_args, log_y), .help = "with --plot: logarithmic density axis"},
+    {.name = "parallel", .type = HS_SET_CHOICE, HS_SET_FIELD(spectrum_args, by_probes), .choices = hs_spectra_parallel_modes,
+     .help = "under mpirun: data (default; the samples split over the ranks) or probes\n"
+             "(each rank runs whole probes over all the data; docs/mpi.md)"},
     {0}};
 
 static const hs_setting *const tables[] = {hs_cli_common_options, hs_spectra_options, spectrum_options, NULL};
@@ -90,10 +95,18 @@ static int run(int argc, char **argv) {
   hs_slq_options so = a.so;
   const char *plot = a.plot;
   int log_y = a.log_y;
+  hs_spectra_set_parallel(a.by_probes);
+  int by_probes = a.by_probes;
   if (!o.out) return hs_cli_usage(cmd, "--out FILE.json is required (the density file)");
   if ((so.grid_lo != 0 || so.grid_hi != 0) && !(so.grid_hi > so.grid_lo))
     return hs_cli_usage(cmd, "--grid-min %g --grid-max %g: both are needed, min < max", so.grid_lo, so.grid_hi);
   so.seed = o.seed;
+  if (by_probes && hs_cli_mpi_ranks() > 1) {
+    if (so.probes < (size_t)hs_cli_mpi_ranks())
+      return hs_cli_usage(cmd, "--parallel probes with %zu probes on %d ranks: every rank needs a probe", so.probes, hs_cli_mpi_ranks());
+    so.part = (size_t)hs_cli_mpi_rank();
+    so.parts = (size_t)hs_cli_mpi_ranks();
+  }
 
   hs_spectra_session ss;
   int code = hs_spectra_open(cmd, &o, &sa, &ss);
@@ -101,6 +114,7 @@ static int run(int argc, char **argv) {
   hs_context *ctx = ss.s.ctx;
   hs_slq_result *r = NULL;
   hs_status st = ss.all ? run_blocks(&ss, &so, o.out, o.quiet, &r) : hs_slq_run(ss.op, &so, &r);
+  if (st == HS_OK && !ss.all) st = hs_spectra_gather_slq(ctx, &so, &r); /* probe parallel: all ranks' probes */
   if (st == HS_OK && !ss.all) {
     hs_spectra_finish(&ss);
     st = hs_density_write(ctx, o.out, &ss.prov, r);

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/mpi.h"
 #include "cli/spectra_cli.h"
 #include "linalg/trace.h"
 
@@ -13,15 +14,23 @@ static const hs_setting_choice methods[] = {
     {"hutchinson", HS_TRACE_HUTCHINSON}, {"hutch++", HS_TRACE_HUTCHPP}, {"hutchpp", HS_TRACE_HUTCHPP}, {NULL, 0}};
 _Static_assert(sizeof(hs_trace_method) == sizeof(int), "a choice field is an int");
 
+typedef struct {
+  hs_trace_options to;
+  int by_probes;
+} trace_args;
+
 static const hs_setting trace_options[] = {
-    {.name = "probes", .type = HS_SET_UINT, HS_SET_FIELD(hs_trace_options, probes), .bounds = HS_SET_MIN, .min = 1,
+    {.name = "probes", .type = HS_SET_UINT, HS_SET_FIELD(trace_args, to.probes), .bounds = HS_SET_MIN, .min = 1,
      .metavar = "K", .help = "Rademacher probes (default 100; seeded by --seed, the vectors SLQ starts from)"},
-    {.name = "method", .type = HS_SET_CHOICE, HS_SET_FIELD(hs_trace_options, method), .choices = methods,
+    {.name = "method", .type = HS_SET_CHOICE, HS_SET_FIELD(trace_args, to.method), .choices = methods,
      .help = "hutchinson (default) or hutch++: K products split into a K/3 sketch whose range\n"
              "is traced exactly and K/3 Hutchinson probes for the rest (far smaller error when a\n"
              "few eigenvalues dominate, as in Hessians)"},
-    {.name = "probe-block", .type = HS_SET_UINT, HS_SET_FIELD(hs_trace_options, block), .bounds = HS_SET_MIN, .min = 1,
+    {.name = "probe-block", .type = HS_SET_UINT, HS_SET_FIELD(trace_args, to.block), .bounds = HS_SET_MIN, .min = 1,
      .metavar = "B", .help = "probes per operator call (default min(K, 32))"},
+    {.name = "parallel", .type = HS_SET_CHOICE, HS_SET_FIELD(trace_args, by_probes), .choices = hs_spectra_parallel_modes,
+     .help = "under mpirun: data (default; the samples split over the ranks) or probes\n"
+             "(each rank runs whole probes over all the data; Hutchinson only; docs/mpi.md)"},
     {0}};
 
 static const hs_setting *const tables[] = {hs_cli_common_options, hs_spectra_options, trace_options, NULL};
@@ -63,10 +72,21 @@ static int run(int argc, char **argv) {
   hs_cli_opts_init(&o);
   hs_spectra_args sa;
   hs_spectra_args_init(&sa);
-  hs_trace_options to = {.probes = HS_TRACE_DEFAULT_PROBES};
-  hs_cli_binding b[] = {{hs_cli_common_options, &o}, {hs_spectra_options, &sa}, {trace_options, &to}};
+  trace_args ta = {.to = {.probes = HS_TRACE_DEFAULT_PROBES}};
+  hs_cli_binding b[] = {{hs_cli_common_options, &o}, {hs_spectra_options, &sa}, {trace_options, &ta}};
   if (hs_cli_parse(cmd, b, 3, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
+  hs_trace_options to = ta.to;
+  hs_spectra_set_parallel(ta.by_probes);
+  int by_probes = ta.by_probes;
   to.seed = o.seed;
+  if (by_probes && hs_cli_mpi_ranks() > 1) {
+    if (to.method == HS_TRACE_HUTCHPP)
+      return hs_cli_usage(cmd, "--parallel probes: Hutch++ couples its probes through the sketch; use --parallel data");
+    if (to.probes < (size_t)hs_cli_mpi_ranks())
+      return hs_cli_usage(cmd, "--parallel probes with %zu probes on %d ranks: every rank needs a probe", to.probes, hs_cli_mpi_ranks());
+    to.part = (size_t)hs_cli_mpi_rank();
+    to.parts = (size_t)hs_cli_mpi_ranks();
+  }
   hs_spectra_session ss;
   int code = hs_spectra_open(cmd, &o, &sa, &ss);
   if (code) return code;
@@ -79,6 +99,7 @@ static int run(int argc, char **argv) {
     return code;
   }
   hs_status st = hs_trace_hutchinson(ss.op, &to, &r);
+  if (st == HS_OK) st = hs_spectra_gather_trace(ctx, &to, &r); /* probe parallel: all ranks' probes */
   if (st == HS_OK && o.out) {
     hs_spectra_finish(&ss);
     st = hs_trace_write(ctx, o.out, &ss.prov, r);

@@ -9,6 +9,7 @@
 
 #include "cli/data.h"
 #include "cli/options.h"
+#include "cli/mpi.h"
 
 static const hs_setting_choice dtypes[] = {{"f64", HS_F64}, {"f32", HS_F32}, {NULL, 0}};
 _Static_assert(sizeof(hs_dtype) == sizeof(int), "a choice field is an int");
@@ -102,6 +103,10 @@ int hs_cli_open_context(const char *cmd, const hs_cli_opts *o, hs_cli_session *s
       env_mb(cmd, "HESSPEC_CONV_MB", &co.conv_mb) < 0)
     return HS_EXIT_USAGE;
   co.data_dir = getenv("HESSPEC_DATA");
+  /* under MPI: data parallel over the ranks, this rank's GPU (cli/mpi.h, docs/mpi.md) */
+  char device[32];
+  co.device = hs_cli_mpi_device(o->device, device, sizeof device);
+  hs_cli_mpi_context_options(&co);
   if (o->tf32 && o->dtype != HS_F32) return hs_cli_usage(cmd, "--tf32 needs --dtype f32");
   hs_status st = hs_context_create(&co, &s->ctx);
   if (st != HS_OK) {
@@ -109,7 +114,7 @@ int hs_cli_open_context(const char *cmd, const hs_cli_opts *o, hs_cli_session *s
     hs_cli_close(s);
     return code;
   }
-  hs_cli_progress_install(s->ctx, o->quiet);
+  hs_cli_progress_install(s->ctx, o->quiet || hs_cli_mpi_rank() > 0); /* rank 0 draws */
   return HS_EXIT_OK;
 }
 
@@ -128,6 +133,11 @@ int hs_cli_open(const char *cmd, const hs_cli_opts *o, hs_cli_session *s) {
   st = o->weights ? hs_model_load(s->model, o->weights) : hs_model_init(s->model, o->seed);
   if (st != HS_OK) goto fail_st;
   if ((st = hs_cli_load_data(s->ctx, o, &spec, &s->data, s->data_desc, sizeof s->data_desc)) != HS_OK) goto fail_st;
+  if (hs_cli_mpi_should_fail()) { /* test hook: this rank's data are unusable (docs/mpi.md) */
+    fprintf(stderr, "hesspec %s: rank %d: simulated failure reading the data (HESSPEC_MPI_FAIL_RANK)\n", cmd, hs_cli_mpi_rank());
+    code = HS_EXIT_FAIL;
+    goto fail;
+  }
   if (o->batch > hs_dataset_size(s->data)) {
     code = hs_cli_usage(cmd, "--batch %zu is larger than the %zu samples", o->batch, hs_dataset_size(s->data));
     goto fail;

@@ -10,6 +10,7 @@
 #include "cli/common.h"
 #include "cli/options.h"
 #include "io/atomic.h"
+#include "cli/mpi.h"
 
 static void overview(FILE *f) {
   fprintf(f, "hesspec %s: exact Hessian spectra of neural networks\n\nusage: hesspec <command> [options]\n\ncommands:\n",
@@ -71,10 +72,7 @@ static void arm_write_failure(void) {
   if (*end == '\0' && n > 0) hs_atomic_test_fail((size_t)n, ENOSPC);
 }
 
-int main(int argc, char **argv) {
-  default_to_passive_waiting(argv);
-  install_signal_handlers();
-  arm_write_failure();
+static int dispatch(int argc, char **argv) {
   if (argc < 2) {
     overview(stderr);
     return HS_EXIT_USAGE;
@@ -105,4 +103,14 @@ int main(int argc, char **argv) {
       return HS_EXIT_OK;
     }
   return c->run(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv) {
+  default_to_passive_waiting(argv);
+  install_signal_handlers();
+  arm_write_failure();
+  /* under mpirun/srun: MPI up, and on ranks > 0 outputs and stdout discarded (cli/mpi.h) */
+  int code = hs_cli_mpi_init(argc, argv);
+  if (code) return code;
+  return hs_cli_mpi_finish(dispatch(argc, argv));
 }

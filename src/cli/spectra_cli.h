@@ -7,6 +7,8 @@
 #include "cli/common.h"
 #include "io/density.h"
 #include "linalg/linop.h"
+#include "linalg/slq.h"
+#include "linalg/trace.h"
 
 typedef struct {
   hs_cli_session s;
@@ -42,5 +44,15 @@ hs_status hs_spectra_block(hs_spectra_session *ss, size_t b, hs_linop **op);
 /* Stamps the elapsed time into the provenance. */
 void hs_spectra_finish(hs_spectra_session *ss);
 void hs_spectra_close(hs_spectra_session *ss);
+
+/* --parallel data|probes of spectrum and trace (docs/mpi.md): the choices, and the switch to
+ * call after parsing (under MPI, probes makes each rank a single process over all the data). */
+extern const hs_setting_choice hs_spectra_parallel_modes[];
+void hs_spectra_set_parallel(int by_probes);
+/* Probe parallel: every rank's part (hs_slq_options/hs_trace_options part, parts) gathered
+ * into the result of all probes in probe order, then summarised as one run's. *r is this
+ * rank's part on entry and the whole result on return. */
+hs_status hs_spectra_gather_slq(hs_context *ctx, const hs_slq_options *so, hs_slq_result **r);
+hs_status hs_spectra_gather_trace(hs_context *ctx, const hs_trace_options *to, hs_trace_result **r);
 
 #endif

@@ -31,6 +31,15 @@ hs_status hs_context_create(const hs_context_options *opt, hs_context **out) {
     return hs_fail(ctx, HS_E_INVALID, "data folder name too long: %.64s...", o.data_dir);
   }
   if (o.data_dir) strcpy(ctx->data_dir, o.data_dir);
+  ctx->ranks = o.ranks > 1 ? o.ranks : 1;
+  ctx->rank = ctx->ranks > 1 ? o.rank : 0;
+  ctx->allreduce = ctx->ranks > 1 ? o.allreduce : NULL;
+  ctx->allreduce_user = o.allreduce_user;
+  if (ctx->ranks > 1 && (!o.allreduce || o.rank < 0 || o.rank >= o.ranks)) {
+    *out = ctx;
+    return hs_fail(ctx, HS_E_INVALID, "data parallel over %d ranks needs an allreduce callback and a rank in [0, %d), got rank %d%s",
+                   o.ranks, o.ranks, o.rank, o.allreduce ? "" : " and no callback");
+  }
   hs_status st = hs_backend_open(o.device ? o.device : "auto", o.threads, o.tf32, &ctx->be,
                                  ctx->errmsg, sizeof ctx->errmsg);
   *out = ctx; /* even on failure, so the caller can read the message (as sqlite3_open) */
@@ -102,4 +111,32 @@ hs_status hs_dev_download_f64(hs_context *ctx, hs_dtype t, double *dst, const vo
     free(tmp);
   }
   return st == HS_OK ? HS_OK : hs_fail_backend(ctx, st);
+}
+
+void hs_rank_range(size_t rows, int r, int R, size_t *lo, size_t *hi) {
+  /* rows * r fits: rows is a sample count, R a process count */
+  *lo = rows * (size_t)r / (size_t)R;
+  *hi = rows * (size_t)(r + 1) / (size_t)R;
+}
+
+hs_status hs_allreduce(hs_context *ctx, double *buf, size_t n) {
+  if (ctx->ranks <= 1 || n == 0) return HS_OK;
+  hs_status st = ctx->allreduce(ctx->allreduce_user, buf, n);
+  if (st != HS_OK) return hs_fail(ctx, st, "the sum of %zu values over %d ranks failed (%s)", n, ctx->ranks, hs_status_string(st));
+  return HS_OK;
+}
+
+hs_status hs_allreduce_dev(hs_context *ctx, hs_dtype t, void *dev, size_t n, double *scalars, size_t ns) {
+  if (ctx->ranks <= 1) return HS_OK;
+  hs_status st = HS_OK;
+  double *h = malloc((n + ns) * sizeof *h + 1);
+  if (!h) return hs_fail(ctx, HS_E_NOMEM, "out of host memory staging %zu values for the sum over ranks", n + ns);
+  if (n) HS_TRY(hs_dev_download_f64(ctx, t, h, dev, n));
+  for (size_t i = 0; i < ns; i++) h[n + i] = scalars[i];
+  HS_TRY(hs_allreduce(ctx, h, n + ns));
+  if (n) HS_TRY(hs_dev_upload_f64(ctx, t, dev, h, n));
+  for (size_t i = 0; i < ns; i++) scalars[i] = h[n + i];
+cleanup:
+  free(h);
+  return st;
 }

@@ -11,6 +11,9 @@ struct hs_context {
   int threads;
   size_t cache_mb, rstate_mb, conv_mb; /* hs_context_options' memory budgets */
   char data_dir[1024];                 /* "" = the default Fashion-MNIST folder */
+  int rank, ranks;          /* data parallel: this process of `ranks` (1 = alone) */
+  hs_allreduce_fn allreduce; /* set when ranks > 1 */
+  void *allreduce_user;
   hs_progress_fn progress;
   void *progress_user;
   char errmsg[1024];
@@ -24,6 +27,16 @@ hs_status hs_fail_backend(hs_context *ctx, hs_status st);
 /* Calls the progress hook. HS_OK: go on. Otherwise the hook's own status (HS_E_CANCELLED
  * by convention) with the message set; the caller cleans up and returns it unchanged. */
 hs_status hs_progress(hs_context *ctx, const char *what, size_t done, size_t total);
+
+/* The sum over ranks of buf (n host doubles), in place (hs_context_options.allreduce);
+ * HS_OK without a call for a single process. */
+hs_status hs_allreduce(hs_context *ctx, double *buf, size_t n);
+/* The same for a device array (n values of dtype t, staged through host doubles) followed by
+ * ns host scalars, in one reduction. dev may be NULL (n = 0). */
+hs_status hs_allreduce_dev(hs_context *ctx, hs_dtype t, void *dev, size_t n, double *scalars, size_t ns);
+/* Rows [lo, hi) of a range of `rows` rows that rank r of R takes when it is split into R
+ * contiguous parts: lo = floor(rows r / R). */
+void hs_rank_range(size_t rows, int r, int R, size_t *lo, size_t *hi);
 
 /* Allocation through the backend, with the context's message on failure. */
 hs_status hs_dev_alloc(hs_context *ctx, hs_dtype t, size_t n, void **ptr);

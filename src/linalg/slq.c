@@ -84,17 +84,21 @@ static hs_status check_options(hs_context *ctx, size_t n, const hs_slq_options *
 
 /* From the probes' rules (count, nodes, weights; stride r->steps; nodes ascending per
  * probe): extremes, trace, negative mass with its bounds, sigma, grid, density. */
-static hs_status summarise(hs_context *ctx, hs_slq_result *r, const hs_slq_options *opt) {
-  size_t K = r->probes, m = r->steps, n = r->n;
+hs_status hs_slq_summarise(hs_context *ctx, const hs_slq_options *opt, hs_slq_result *r) {
   hs_status st = HS_OK;
+  double th = hs_now();
+  const size_t K = r->probes, m = r->steps, n = r->n;
   double *per = hs_calloc(2 * K, sizeof *per);
   if (!per) return hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
   double lmin = INFINITY, lmax = -INFINITY;
-  for (size_t p = 0; p < K; p++)
+  r->early = 0;
+  for (size_t p = 0; p < K; p++) {
+    if (r->count[p] < m) r->early++;
     for (size_t i = 0; i < r->count[p]; i++) {
       lmin = fmin(lmin, r->nodes[p * m + i]);
       lmax = fmax(lmax, r->nodes[p * m + i]);
     }
+  }
   r->lambda_min = lmin;
   r->lambda_max = lmax;
   /* Summary statistics per probe, then mean and standard error across probes. */
@@ -149,6 +153,7 @@ static hs_status summarise(hs_context *ctx, hs_slq_result *r, const hs_slq_optio
   for (size_t g = 0; g + 1 < r->grid_n; g++) integ += 0.5 * h * (r->density[g] + r->density[g + 1]);
   r->integral = integ;
 
+  r->t_host += hs_now() - th;
 cleanup:
   free(per);
   return st;
@@ -161,8 +166,14 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
   hs_status st = check_options(ctx, n, opt);
   if (st != HS_OK) return st;
   double t_start = hs_now();
-  size_t K = opt->probes, m = opt->steps ? opt->steps : (n < HS_SLQ_DEFAULT_STEPS ? n : HS_SLQ_DEFAULT_STEPS);
+  const size_t parts = opt->parts > 1 ? opt->parts : 1, part = parts > 1 ? opt->part : 0;
+  if (part >= parts || opt->probes < parts)
+    return hs_fail(ctx, HS_E_INVALID, "spectrum: part %zu of %zu with %zu probes: every part needs a probe", part, parts, opt->probes);
+  /* this part's probes: p = part, part + parts, ... < K */
+  size_t K = (opt->probes - part + parts - 1) / parts;
+  size_t m = opt->steps ? opt->steps : (n < HS_SLQ_DEFAULT_STEPS ? n : HS_SLQ_DEFAULT_STEPS);
   hs_lanczos *lz = NULL;
+  double *V = NULL;
   hs_slq_result *r = hs_calloc(1, sizeof *r);
   if (!r) return hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
   r->n = n;
@@ -172,7 +183,8 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
   r->count = hs_calloc(K, sizeof *r->count);
   r->nodes = hs_calloc(K * m, sizeof *r->nodes);
   r->weights = hs_calloc(K * m, sizeof *r->weights);
-  if (!r->count || !r->nodes || !r->weights) {
+  V = hs_malloc(K * n * sizeof *V);
+  if (!r->count || !r->nodes || !r->weights || !V) {
     st = hs_fail(ctx, HS_E_NOMEM, "spectrum: out of host memory");
     goto cleanup;
   }
@@ -180,31 +192,32 @@ hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **ou
   hs_lanczos_options lo = {.probes = K, .max_steps = m, .breakdown_tol = opt->breakdown_tol, .reorth = opt->reorth};
   HS_TRY(hs_lanczos_create(op, &lo, &lz));
   r->breakdown_tol = lz->tol;
-  HS_TRY(hs_lanczos_start_rademacher(lz, opt->seed));
+  /* probe p is the same vector whichever part runs it (hs_lanczos_start_rademacher's) */
+  for (size_t j = 0; j < K; j++) hs_probe_rademacher(opt->seed, part + j * parts, n, V + j * n);
+  HS_TRY(hs_lanczos_start(lz, V));
   HS_TRY(hs_lanczos_run(lz, m));
 
   double th = hs_now();
   for (size_t p = 0; p < K; p++) {
     size_t c = lz->steps[p];
     r->count[p] = c;
-    if (c < m) r->early++;
     HS_TRY(hs_tridiag_quadrature(ctx, c, lz->alpha + p * m, lz->beta + p * m, r->nodes + p * m,
                                  r->weights + p * m));
   }
-  HS_TRY(summarise(ctx, r, opt));
-
   r->t_apply = lz->t_apply;
   r->t_reorth = lz->t_reorth;
   r->applies = lz->applies;
   r->reorth_passes = lz->passes;
   r->reorth = opt->reorth;
   r->t_host = lz->t_host + (hs_now() - th);
+  if (parts == 1) HS_TRY(hs_slq_summarise(ctx, opt, r));
   r->t_total = hs_now() - t_start;
   *out = r;
   r = NULL;
 cleanup:
   hs_lanczos_destroy(lz);
   hs_slq_free(r);
+  free(V);
   return st;
 }
 
@@ -264,7 +277,9 @@ hs_status hs_slq_combine(hs_context *ctx, size_t nb, const hs_slq_result *const 
     r->reorth_passes += q->reorth_passes;
   }
   for (size_t p = 0; p < K; p++) sort_rule(r->count[p], r->nodes + p * m, r->weights + p * m);
-  HS_TRY(summarise(ctx, r, opt));
+  size_t early = r->early; /* the blocks' count: summarising would compare with the summed steps */
+  HS_TRY(hs_slq_summarise(ctx, opt, r));
+  r->early = early;
   *out = r;
   r = NULL;
 cleanup:

@@ -31,6 +31,12 @@ typedef struct {
   double neg_tol;       /* mass below -neg_tol counts as negative; < 0 = auto (1e-4 * max|lambda|) */
   double breakdown_tol; /* <= 0 = the dtype default of hs_lanczos_default_tol */
   hs_reorth reorth;     /* HS_REORTH_FULL (default) or HS_REORTH_PARTIAL */
+  /* Probe parallel (docs/mpi.md): with parts > 1 only probes p = part, part + parts, ... run
+   * (the same vectors as in a whole run: probe p is keyed by its index) and the result holds
+   * just their rules, in that order, with no summary; the caller gathers every part's rules
+   * into one result of all the probes, in probe order, and calls hs_slq_summarise.
+   * parts 0 or 1: all probes. Needs probes >= parts. */
+  size_t part, parts;
 } hs_slq_options;
 
 hs_slq_options hs_slq_defaults(void);
@@ -59,6 +65,10 @@ typedef struct {
 /* Runs SLQ on op. Bad options are HS_E_INVALID naming them. Caller frees with hs_slq_free. */
 hs_status hs_slq_run(hs_linop *op, const hs_slq_options *opt, hs_slq_result **out);
 void hs_slq_free(hs_slq_result *r);
+/* From r's probes, steps, n, count, nodes and weights: the extreme nodes, trace, negative
+ * mass, sigma, grid, density and integral, as hs_slq_run computes them (opt: the sigma, grid
+ * and negative-tolerance options). */
+hs_status hs_slq_summarise(hs_context *ctx, const hs_slq_options *opt, hs_slq_result *r);
 
 /* The density of the block-diagonal operator diag(A_1, ..., A_B) from SLQ runs on its
  * blocks (same probe count): probe p's rule is the union of the blocks' rules for probe p,

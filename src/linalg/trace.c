@@ -112,15 +112,26 @@ cleanup:
   return st;
 }
 
+void hs_trace_summarise(hs_trace_result *r) {
+  hs_mean_se(r->nsamples, r->samples, &r->trace, &r->trace_se);
+}
+
 hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trace_result **out) {
   *out = NULL;
+  if (opt->method == HS_TRACE_HUTCHPP && opt->parts > 1)
+    return hs_fail(op->ctx, HS_E_INVALID, "trace: Hutch++ cannot be split by probes (its sketch couples them): use --parallel data");
   if (opt->method == HS_TRACE_HUTCHPP) return hutchpp(op, opt, out);
   hs_context *ctx = op->ctx;
   hs_backend *be = ctx->be;
   hs_dtype t = op->dtype;
   size_t n = op->n, K = opt->probes;
   if (K < 1) return hs_fail(ctx, HS_E_INVALID, "trace: --probes must be at least 1 (got 0)");
-  size_t b = opt->block ? opt->block : (K < 32 ? K : 32);
+  const size_t parts = opt->parts > 1 ? opt->parts : 1, part = parts > 1 ? opt->part : 0;
+  if (part >= parts || K < parts)
+    return hs_fail(ctx, HS_E_INVALID, "trace: part %zu of %zu with %zu probes: every part needs a probe", part, parts, K);
+  K = (K - part + parts - 1) / parts; /* this part's probes: part, part + parts, ... */
+  /* the block as in a whole run, so a probe meets the same operator call shapes */
+  size_t b = opt->block ? opt->block : (opt->probes < 32 ? opt->probes : 32);
   if (b > K) b = K;
   double t0 = hs_now();
   hs_status st = HS_OK;
@@ -143,7 +154,7 @@ hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trac
   for (size_t s = 0; s < K; s += b) {
     size_t c = K - s < b ? K - s : b;
     HS_TRY(hs_progress(ctx, "trace", s, K));
-    for (size_t j = 0; j < c; j++) hs_probe_rademacher(opt->seed, s + j, n, host + j * n);
+    for (size_t j = 0; j < c; j++) hs_probe_rademacher(opt->seed, part + (s + j) * parts, n, host + j * n);
     HS_TRY(hs_dev_upload_f64(ctx, t, Z, host, c * n));
     double ta = hs_now();
     HS_TRY(hs_linop_apply_all(op, c, Z, Y));
@@ -154,14 +165,14 @@ hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trac
       double d;
       HS_OP(ctx, be->ops->dot(be, t, n, hs_dptr(Z, t, j * n), hs_dptr(Y, t, j * n), &d));
       if (!isfinite(d)) {
-        st = hs_fail(ctx, HS_E_NUMERIC, "trace: probe %zu gave a non-finite z^T A z", s + j);
+        st = hs_fail(ctx, HS_E_NUMERIC, "trace: probe %zu gave a non-finite z^T A z", part + (s + j) * parts);
         goto cleanup;
       }
       r->samples[s + j] = d;
     }
   }
   HS_TRY(hs_progress(ctx, "trace", K, K));
-  hs_mean_se(K, r->samples, &r->trace, &r->trace_se);
+  if (parts == 1) hs_trace_summarise(r);
   r->t_total = hs_now() - t0;
   *out = r;
   r = NULL;

@@ -27,6 +27,11 @@ typedef struct {
   uint64_t seed;
   size_t block;  /* probes per operator call; 0 = min(probes, 32) */
   hs_trace_method method;
+  /* Probe parallel, Hutchinson only (docs/mpi.md): with parts > 1 only probes p = part,
+   * part + parts, ... run, and the result holds their samples in that order with no
+   * estimate; the caller gathers all parts' samples in probe order and calls
+   * hs_trace_summarise. parts 0 or 1: all probes. Needs probes >= parts. */
+  size_t part, parts;
 } hs_trace_options;
 
 typedef struct {
@@ -45,5 +50,7 @@ typedef struct {
 
 hs_status hs_trace_hutchinson(hs_linop *op, const hs_trace_options *opt, hs_trace_result **out);
 void hs_trace_free(hs_trace_result *r);
+/* trace and trace_se from r->samples (nsamples of them): their mean and standard error. */
+void hs_trace_summarise(hs_trace_result *r);
 
 #endif

@@ -10,10 +10,26 @@ hs_dtype hs_nn_dtype(const hs_model *m) { return m->dtype; }
 void *hs_nn_params(hs_model *m) { return m->theta; }
 size_t hs_nn_num_batches(const hs_model *m) { return m->n_batches; }
 
+static hs_status batch_result(hs_model *m, hs_batch_state *s, hs_nn_batch_result *out);
+
 hs_status hs_nn_batch(hs_model *m, size_t b, int bn_mode, void *G, hs_nn_batch_result *out) {
   hs_batch_state *s;
   hs_status st = hs_nn_state_mode(m, b, bn_mode, G, &s);
   if (st != HS_OK) return st;
+  return batch_result(m, s, out);
+}
+
+hs_status hs_nn_batch_rows(hs_model *m, size_t b, size_t lo, size_t hi, int bn_mode, void *G, hs_nn_batch_result *out) {
+  *out = (hs_nn_batch_result){0, 0, 0};
+  if (lo == hi) return HS_OK; /* a rank's empty part of a short minibatch */
+  hs_batch_state *s;
+  hs_status st = hs_nn_state_rows(m, b, lo, hi, bn_mode, G, &s);
+  if (st != HS_OK) return st;
+  return batch_result(m, s, out);
+}
+
+static hs_status batch_result(hs_model *m, hs_batch_state *s, hs_nn_batch_result *out) {
+  hs_status st = HS_OK;
   out->loss_sum = s->loss_sum;
   out->rows = (size_t)s->rows;
   out->correct = 0;
@@ -56,7 +72,7 @@ hs_status hs_nn_dead_units(hs_model *m, size_t *dead, size_t *units) {
     if (m->nodes[i].kind == HS_NODE_ACT && m->nodes[i].act == HS_ACT_RELU) total += (size_t)m->nodes[i].out_shape.dim[0];
   if (total == 0) return HS_OK;
   unsigned char *alive = hs_calloc(total, 1);
-  double *host = hs_malloc((size_t)m->batch * (size_t)m->max_numel * sizeof *host);
+  double *host = hs_malloc((size_t)m->batch * (size_t)m->max_numel * sizeof *host), *aliveness = NULL;
   if (!alive || !host) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   for (size_t b = 0; b < m->n_batches; b++) {
     hs_batch_state *s;
@@ -74,10 +90,16 @@ hs_status hs_nn_dead_units(hs_model *m, size_t *dead, size_t *units) {
       base += ch;
     }
   }
-  for (size_t u = 0; u < total; u++) *dead += !alive[u];
+  /* under data parallelism a unit is alive when it is on any rank's shard: sum the flags */
+  aliveness = hs_malloc(total * sizeof *aliveness);
+  if (!aliveness) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
+  for (size_t u = 0; u < total; u++) aliveness[u] = alive[u];
+  HS_TRY(hs_allreduce(ctx, aliveness, total));
+  for (size_t u = 0; u < total; u++) *dead += !(aliveness[u] > 0);
   *units = total;
 cleanup:
   free(alive);
+  free(aliveness);
   free(host);
   return st;
 }

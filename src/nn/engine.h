@@ -13,7 +13,8 @@ void *hs_nn_params(hs_model *m);
 void hs_nn_invalidate(hs_model *m);
 /* hs_model_bind with one batch state, recomputed for every batch: for passes that visit each
  * batch once per parameter point (training, evaluation), where caching every batch's state
- * would only cost memory. */
+ * would only cost memory. Never sharded over ranks: data-parallel training splits each
+ * minibatch itself (hs_nn_batch_rows). */
 hs_status hs_nn_bind_streaming(hs_model *m, const hs_dataset *d, size_t batch);
 size_t hs_nn_num_batches(const hs_model *m);
 
@@ -27,6 +28,9 @@ typedef struct {
  * HS_BN_RUNNING: eval mode); with G non-NULL the batch's loss gradient (scaled by 1/N of the
  * bound data) is accumulated into the device vector G (P). */
 hs_status hs_nn_batch(hs_model *m, size_t b, int bn_mode, void *G, hs_nn_batch_result *out);
+/* The same over rows [lo, hi) of batch b only (lo == hi: nothing, a zero result): a rank's
+ * part of a minibatch in data-parallel training. G still carries 1/N of the bound data. */
+hs_status hs_nn_batch_rows(hs_model *m, size_t b, size_t lo, size_t hi, int bn_mode, void *G, hs_nn_batch_result *out);
 /* After a training-mode hs_nn_batch of batch b: every batch norm's running statistics
  * updated from that batch's statistics (PyTorch's momentum rule, unbiased variance). */
 hs_status hs_nn_update_running(hs_model *m, size_t b, double momentum);

@@ -47,6 +47,8 @@ hs_status hs_nn_apply(hs_model *m, hs_curvature which, size_t k, const void *V, 
       HS_TRY(hs_nn_backward(m, s, kc, m->rs.RdF, which == HS_CURV_GGN ? NULL : Vc, Yc, 0));
     }
   }
+  /* the other ranks' batches; weight decay after the sum, so it is counted once */
+  HS_TRY(hs_allreduce_dev(m->ctx, t, Y, k * P, NULL, 0));
   /* weight decay lambda/2 ||theta||^2 adds lambda I to both H and G (so not to H - G) */
   if (m->spec.weight_decay > 0 && which != HS_CURV_RESIDUAL) HS_OP(m->ctx, OPS(m)->axpy(BE(m), t, k * P, m->spec.weight_decay, V, Y));
 cleanup:
@@ -68,7 +70,8 @@ hs_status hs_nn_loss_grad(hs_model *m, double *loss, void *G) {
     total += s->loss_sum;
     HS_TRY(hs_progress(m->ctx, "gradient", b + 1, m->n_batches));
   }
-  total /= (double)m->data->n;
+  HS_TRY(hs_allreduce_dev(m->ctx, t, grad, m->P, &total, 1));
+  total /= (double)m->data->n; /* the global N: every rank binds the whole dataset */
   if (m->spec.weight_decay > 0) {
     double sq;
     HS_OP(m->ctx, OPS(m)->dot(BE(m), t, m->P, m->theta, m->theta, &sq));
@@ -111,7 +114,9 @@ hs_status hs_model_accuracy(hs_model *m, double *acc) {
     HS_OP(m->ctx, OPS(m)->ce_correct(BE(m), m->dtype, s->rows, m->spec.output_dim, s->X[m->output_value], m->labels + s->first, &c));
     correct += c;
   }
-  *acc = (double)correct / (double)m->data->n;
+  double sum = (double)correct; /* exact: counts below 2^53 */
+  HS_TRY(hs_allreduce(m->ctx, &sum, 1));
+  *acc = sum / (double)m->data->n;
 cleanup:
   return st;
 }
@@ -120,11 +125,17 @@ hs_status hs_model_outputs(hs_model *m, double *F) {
   hs_status st = need_data(m);
   if (st != HS_OK) return st;
   const size_t C = (size_t)m->spec.output_dim;
+  hs_context *ctx = m->ctx;
+  /* Data parallel: each rank fills its rows and zeros the others; the sum over ranks adds
+   * only zeros to every value, so it is exact and gives every rank all of F. */
+  if (ctx->ranks > 1)
+    for (size_t i = 0; i < m->data->n * C; i++) F[i] = 0.0;
   for (size_t b = 0; b < m->n_batches; b++) {
     hs_batch_state *s;
     HS_TRY(hs_nn_state(m, b, NULL, &s));
-    HS_TRY(hs_dev_download_f64(m->ctx, m->dtype, F + s->first * C, s->X[m->output_value], (size_t)s->rows * C));
+    HS_TRY(hs_dev_download_f64(ctx, m->dtype, F + (m->row0 + s->first) * C, s->X[m->output_value], (size_t)s->rows * C));
   }
+  HS_TRY(hs_allreduce(ctx, F, m->data->n * C));
 cleanup:
   return st;
 }

@@ -212,7 +212,8 @@ size_t hs_dataset_size(const hs_dataset *d) { return d->n; }
  * cache_mb); beyond it one state is recomputed per batch and use. */
 static size_t cache_budget_bytes(const hs_context *ctx) { return ctx->cache_mb << 20; }
 
-static hs_status bind(hs_model *m, const hs_dataset *d, size_t batch, int may_cache) {
+/* may_cache: keep every batch's state; shard: only this rank's batches (hs_context_options). */
+static hs_status bind(hs_model *m, const hs_dataset *d, size_t batch, int may_cache, int shard) {
   hs_context *ctx = m->ctx;
   hs_status st = HS_OK;
   if (d->input_dim != m->spec.input_dim)
@@ -230,19 +231,27 @@ static hs_status bind(hs_model *m, const hs_dataset *d, size_t batch, int may_ca
     return hs_fail(ctx, HS_E_INVALID, "--batch %zu leaves a last batch of 1 sample: batch-mode batch norm needs >= 2", B);
   m->data = d;
   m->batch = B;
-  m->n_batches = (N + B - 1) / B;
-  HS_TRY(hs_dev_alloc(ctx, m->dtype, N * (size_t)d->input_dim, &m->X));
-  HS_TRY(hs_dev_upload_f64(ctx, m->dtype, m->X, d->X, N * (size_t)d->input_dim));
-  if (d->labels) {
-    HS_TRY(hs_dev_alloc_bytes(ctx, N * sizeof(int32_t), (void **)&m->labels));
-    HS_OP(ctx, ctx->be->ops->upload(ctx->be, m->labels, d->labels, N * sizeof(int32_t)));
-  } else {
-    HS_TRY(hs_dev_alloc(ctx, m->dtype, N * (size_t)d->output_dim, &m->T));
-    HS_TRY(hs_dev_upload_f64(ctx, m->dtype, m->T, d->targets, N * (size_t)d->output_dim));
+  /* this rank's shard: whole batches [b0, b1) of the n_b, rows [row0, row0 + n_local) */
+  size_t n_b = (N + B - 1) / B, b0 = 0, b1 = n_b;
+  if (shard) hs_rank_range(n_b, ctx->rank, ctx->ranks, &b0, &b1);
+  m->n_batches = b1 - b0;
+  m->row0 = b0 * B;
+  m->n_local = (b1 * B < N ? b1 * B : N) - m->row0;
+  const size_t nl = m->n_local, r0 = m->row0;
+  if (nl > 0) {
+    HS_TRY(hs_dev_alloc(ctx, m->dtype, nl * (size_t)d->input_dim, &m->X));
+    HS_TRY(hs_dev_upload_f64(ctx, m->dtype, m->X, d->X + r0 * (size_t)d->input_dim, nl * (size_t)d->input_dim));
+    if (d->labels) {
+      HS_TRY(hs_dev_alloc_bytes(ctx, nl * sizeof(int32_t), (void **)&m->labels));
+      HS_OP(ctx, ctx->be->ops->upload(ctx->be, m->labels, d->labels + r0, nl * sizeof(int32_t)));
+    } else {
+      HS_TRY(hs_dev_alloc(ctx, m->dtype, nl * (size_t)d->output_dim, &m->T));
+      HS_TRY(hs_dev_upload_f64(ctx, m->dtype, m->T, d->targets + r0 * (size_t)d->output_dim, nl * (size_t)d->output_dim));
+    }
   }
   int cache_all = may_cache && m->n_batches * hs_nn_state_bytes(m, B) <= cache_budget_bytes(ctx);
-  size_t n_states = cache_all ? m->n_batches : 1;
-  m->states = hs_calloc(n_states, sizeof *m->states);
+  size_t n_states = cache_all ? m->n_batches : m->n_batches > 0; /* a rank without batches needs none */
+  m->states = hs_calloc(n_states + 1, sizeof *m->states);
   if (!m->states) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   m->n_states = n_states; /* only now: unbind frees n_states states */
   for (size_t i = 0; i < m->n_states; i++) HS_TRY(hs_nn_state_create(m, &m->states[i], (int)B));
@@ -252,18 +261,27 @@ cleanup:
   return st;
 }
 
-hs_status hs_model_bind(hs_model *m, const hs_dataset *d, size_t batch) { return bind(m, d, batch, 1); }
+hs_status hs_model_bind(hs_model *m, const hs_dataset *d, size_t batch) { return bind(m, d, batch, 1, 1); }
 
-hs_status hs_nn_bind_streaming(hs_model *m, const hs_dataset *d, size_t batch) { return bind(m, d, batch, 0); }
+hs_status hs_nn_bind_streaming(hs_model *m, const hs_dataset *d, size_t batch) { return bind(m, d, batch, 0, 0); }
 
 hs_status hs_nn_state_mode(hs_model *m, size_t b, int bn_mode, void *G, hs_batch_state **out) {
-  hs_status st;
   if (!m->data) return hs_fail(m->ctx, HS_E_INVALID, "no data bound to the model");
   if (b >= m->n_batches) return hs_fail(m->ctx, HS_E_INTERNAL, "batch %zu of %zu", b, m->n_batches);
   size_t first = b * m->batch;
-  int rows = (int)(first + m->batch <= m->data->n ? m->batch : m->data->n - first);
+  int rows = (int)(first + m->batch <= m->n_local ? m->batch : m->n_local - first);
+  return hs_nn_state_rows(m, b, 0, (size_t)rows, bn_mode, G, out);
+}
+
+hs_status hs_nn_state_rows(hs_model *m, size_t b, size_t lo, size_t hi, int bn_mode, void *G, hs_batch_state **out) {
+  hs_status st;
+  if (!m->data) return hs_fail(m->ctx, HS_E_INVALID, "no data bound to the model");
+  size_t first = b * m->batch + lo;
+  if (b >= m->n_batches || hi <= lo || hi - lo > m->batch || first + (hi - lo) > m->n_local)
+    return hs_fail(m->ctx, HS_E_INTERNAL, "rows [%zu, %zu) of batch %zu of %zu", lo, hi, b, m->n_batches);
+  int rows = (int)(hi - lo);
   hs_batch_state *s = &m->states[m->n_states == m->n_batches ? b : 0];
-  if (!G && s->valid && s->first == first && s->bn_mode == bn_mode) { *out = s; return HS_OK; }
+  if (!G && s->valid && s->first == first && s->rows == rows && s->bn_mode == bn_mode) { *out = s; return HS_OK; }
   s->valid = 0;
   const void *Xb = hs_dptr(m->X, m->dtype, first * (size_t)m->spec.input_dim);
   HS_TRY(hs_nn_forward(m, s, Xb, rows, first, bn_mode));

@@ -113,10 +113,11 @@ struct hs_model {
 
   /* bound data */
   const hs_dataset *data;
-  size_t batch, n_batches;
-  void *X;         /* (N, in) device */
-  int32_t *labels; /* (N) device */
-  void *T;         /* (N, C) device (mse) */
+  size_t batch, n_batches; /* n_batches: this rank's (all of them in a single process) */
+  size_t row0, n_local;     /* this rank's rows [row0, row0 + n_local) of the bound data */
+  void *X;         /* (n_local, in) device: this rank's rows */
+  int32_t *labels; /* (n_local) device */
+  void *T;         /* (n_local, C) device (mse) */
   hs_batch_state *states; /* n_batches when cached, else 1 reused */
   size_t n_states;
   hs_rstate rs;
@@ -139,6 +140,8 @@ hs_context *hs_model_context(const hs_model *m);
 hs_status hs_nn_state(hs_model *m, size_t b, void *G, hs_batch_state **out);
 /* The same in an explicit batch-norm mode (training passes use HS_BN_BATCH). */
 hs_status hs_nn_state_mode(hs_model *m, size_t b, int bn_mode, void *G, hs_batch_state **out);
+/* The same for rows [lo, hi) of local batch b only (a rank's part of a minibatch). */
+hs_status hs_nn_state_rows(hs_model *m, size_t b, size_t lo, size_t hi, int bn_mode, void *G, hs_batch_state **out);
 /* Marks every cached state stale (after the parameters change). */
 void hs_nn_invalidate(hs_model *m);
 hs_status hs_nn_bind_streaming(hs_model *m, const hs_dataset *d, size_t batch);

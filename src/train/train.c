@@ -135,6 +135,12 @@ static hs_status push_record(hs_trainer *t, const hs_train_epoch *r) {
   return HS_OK;
 }
 
+/* Data parallel (hs_context_options.ranks > 1): each rank takes a contiguous part of every
+ * minibatch and the parts' gradients are summed before the step, so every rank takes the
+ * same step as one process would (to rounding). Batch norm needs the statistics of the
+ * whole minibatch, so a model with batch norm runs every minibatch whole on every rank. */
+static int split_batches(const hs_trainer *t) { return t->ctx->ranks > 1 && hs_model_num_norms(t->m) == 0; }
+
 /* Loss and accuracy over the test data in the spec's evaluation mode. */
 static hs_status evaluate(hs_trainer *t, double *loss, double *acc) {
   hs_model *m = t->m;
@@ -143,16 +149,29 @@ static hs_status evaluate(hs_trainer *t, double *loss, double *acc) {
   *loss = *acc = NAN;
   if (!t->test) return HS_OK;
   HS_TRY(hs_nn_bind_streaming(m, t->test, t->o.eval_batch));
+  const size_t N = t->test->n, EB = t->o.eval_batch == 0 || t->o.eval_batch > N ? N : t->o.eval_batch;
   double sum = 0;
   size_t correct = 0;
   for (size_t b = 0; b < hs_nn_num_batches(m); b++) {
     hs_nn_batch_result r;
-    HS_TRY(hs_nn_batch(m, b, sp->batchnorm, NULL, &r));
+    if (split_batches(t)) {
+      size_t lo, hi;
+      hs_rank_range(N - b * EB < EB ? N - b * EB : EB, t->ctx->rank, t->ctx->ranks, &lo, &hi);
+      HS_TRY(hs_nn_batch_rows(m, b, lo, hi, sp->batchnorm, NULL, &r));
+    } else {
+      HS_TRY(hs_nn_batch(m, b, sp->batchnorm, NULL, &r));
+    }
     sum += r.loss_sum;
     correct += r.correct;
   }
-  *loss = sum / (double)t->test->n;
-  if (sp->loss == HS_LOSS_CROSS_ENTROPY) *acc = (double)correct / (double)t->test->n;
+  if (split_batches(t)) {
+    double sc[2] = {sum, (double)correct};
+    HS_TRY(hs_allreduce(t->ctx, sc, 2));
+    sum = sc[0];
+    correct = (size_t)sc[1];
+  }
+  *loss = sum / (double)N;
+  if (sp->loss == HS_LOSS_CROSS_ENTROPY) *acc = (double)correct / (double)N;
 cleanup:
   return st;
 }
@@ -232,7 +251,16 @@ hs_status hs_trainer_run(hs_trainer *t) {
       hs_nn_batch_result r;
       HS_OP(ctx, OPS(t)->fill(BE(t), dt, P, 0.0, t->G));
       /* training mode: batch statistics whatever the spec's evaluation mode */
-      HS_TRY(hs_nn_batch(m, b, HS_BN_BATCH, t->G, &r));
+      if (split_batches(t)) {
+        size_t lo, hi;
+        hs_rank_range(N - b * B < B ? N - b * B : B, ctx->rank, ctx->ranks, &lo, &hi);
+        HS_TRY(hs_nn_batch_rows(m, b, lo, hi, HS_BN_BATCH, t->G, &r));
+        double sc[3] = {r.loss_sum, (double)r.correct, (double)r.rows};
+        HS_TRY(hs_allreduce_dev(ctx, dt, t->G, P, sc, 3));
+        r = (hs_nn_batch_result){.loss_sum = sc[0], .correct = (size_t)sc[1], .rows = (size_t)sc[2]};
+      } else {
+        HS_TRY(hs_nn_batch(m, b, HS_BN_BATCH, t->G, &r));
+      }
       if (!isfinite(r.loss_sum)) {
         char ck[4200];
         last_good(t, ck, sizeof ck);
