@@ -35,5 +35,6 @@ HS_CLI_DECLARE(compare);
 HS_CLI_DECLARE(landscape);
 HS_CLI_DECLARE(optimum);
 HS_CLI_DECLARE(critical);
+HS_CLI_DECLARE(run);
 
 #endif

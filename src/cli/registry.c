@@ -18,6 +18,7 @@ const hs_cli_command *const hs_cli_commands[] = {
     &hs_cmd_landscape,
     &hs_cmd_optimum,
     &hs_cmd_critical,
+    &hs_cmd_run,
     NULL,
 };
 

@@ -56,16 +56,21 @@ int hs_cli_exists(const char *name) {
   return stat(hs_cli_path(name), &sb) == 0;
 }
 
-int hs_cli_run(const char *env, const char *args, const char *extra) {
+const char *hs_cli_bin(void) {
   /* the CLI sits beside the test executable in the build directory */
-  char bin[1024];
-  ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
+  static char bin[1024];
+  if (bin[0]) return bin;
+  ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 16);
   cr_assert(n > 0);
   bin[n] = '\0';
-  *strrchr(bin, '/') = '\0';
+  strcpy(strrchr(bin, '/'), "/hesspec");
+  return bin;
+}
+
+int hs_cli_run(const char *env, const char *args, const char *extra) {
   char cmd[8192];
-  snprintf(cmd, sizeof cmd, "cd '%s' && %s'%s/hesspec' %s --quiet %s > stdout.txt 2> stderr.txt", hs_cli_dir,
-           env ? env : "", bin, args, extra ? extra : "");
+  snprintf(cmd, sizeof cmd, "cd '%s' && %s'%s' %s --quiet %s > stdout.txt 2> stderr.txt", hs_cli_dir,
+           env ? env : "", hs_cli_bin(), args, extra ? extra : "");
   int rc = system(cmd);
   FILE *f = fopen(hs_cli_path("stderr.txt"), "r");
   size_t len = f ? fread(hs_cli_err, 1, sizeof hs_cli_err - 1, f) : 0;

@@ -14,6 +14,8 @@ const char *hs_cli_path(const char *name);
 void hs_cli_write_text(const char *name, const char *text);
 char *hs_cli_read_text(const char *name); /* caller frees; asserts the file exists */
 int hs_cli_exists(const char *name);
+/* The hesspec binary of this build (absolute). */
+const char *hs_cli_bin(void);
 /* Runs `ENV hesspec ARGS --quiet EXTRA` in the folder (stdout to stdout.txt, stderr to
  * stderr.txt and hs_cli_err); returns the exit status (-1 when killed). */
 int hs_cli_run(const char *env, const char *args, const char *extra);
