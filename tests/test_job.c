@@ -445,3 +445,45 @@ Test(job, examples_job_file_and_array_script) {
   cr_expect(hs_cli_exists("g/epoch-0002.npy") && hs_cli_exists("g/s11.npy") && hs_cli_exists("g/s13.npy"));
   cr_expect(!hs_cli_exists("g/s12.npy") && !hs_cli_exists("g/epoch-0001.npy"), "tasks 0, 2, 4, 6 belong to the other worker");
 }
+
+/* A train task whose worker was killed after its first epochs continues from its
+ * last.safetensors: the final checkpoint is byte-identical to an uninterrupted run's, and the
+ * log equal but for the seconds column. */
+Test(job, killed_train_task_resumes_from_its_last_state) {
+  hs_cli_write_text("m3.json", "{\"input_dim\": 6, \"hidden\": [64, 64], \"output_dim\": 3, \"activation\": \"tanh\", "
+                               "\"loss\": \"cross_entropy\"}");
+  hs_cli_write_text("tj.json", "{\"format\": \"hesspec.job/1\", \"tasks\": [{\"command\": \"train\", \"model\": \"m3.json\", "
+                               "\"dataset\": \"mixture\", \"samples\": 40000, \"seed\": 3, \"epochs\": 6, \"batch\": 32, "
+                               "\"momentum\": 0.9, \"device\": \"cpu\", \"threads\": 1, \"out\": \"tt\"}]}\n");
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "cd '%s' && mkdir ref && cp m3.json tj.json ref/ && '%s' run ref/tj.json > ref.txt 2>&1",
+           hs_cli_dir, hs_cli_bin());
+  cr_assert_eq(system(cmd), 0, "%s", hs_cli_read_text("ref.txt"));
+  snprintf(cmd, sizeof cmd, "cd '%s' && { '%s' run tj.json > kill.txt 2>&1 & echo $! > worker.pid; }", hs_cli_dir, hs_cli_bin());
+  cr_assert_eq(system(cmd), 0);
+  char *pidtext = hs_cli_read_text("worker.pid");
+  pid_t pid = (pid_t)atol(pidtext);
+  free(pidtext);
+  int waited = 0;
+  while (!hs_cli_exists("tt/last.optim.safetensors") && waited < 60000) {
+    sleep_ms(2);
+    waited += 2;
+  }
+  cr_assert_eq(kill(pid, SIGKILL), 0);
+  while (kill(pid, 0) == 0 && waited < 70000) {
+    sleep_ms(5);
+    waited += 5;
+  }
+  sleep_ms(300);
+  cr_assert(!hs_cli_exists("tt/epoch-0006.safetensors"), "the worker was killed after the run had finished: make the run longer");
+  cr_assert_eq(run_worker(NULL, "tj.json", "rerun.txt"), 0, "%s", hs_cli_read_text("rerun.txt"));
+  cr_expect_eq(count_lines("rerun.txt", "done in", "(resumed)"), 1, "%s", hs_cli_read_text("rerun.txt"));
+  cr_expect_eq(count_lines("tt.log", "--resume tt/last.safetensors", NULL), 1);
+  snprintf(cmd, sizeof cmd, "cd '%s' && cmp tt/epoch-0006.safetensors ref/tt/epoch-0006.safetensors && "
+                            "cmp tt/epoch-0006.optim.safetensors ref/tt/epoch-0006.optim.safetensors && "
+                            "diff <(cut -d, -f1-6 tt/log.csv) <(cut -d, -f1-6 ref/tt/log.csv) > /dev/null",
+           hs_cli_dir);
+  char bash[9000];
+  snprintf(bash, sizeof bash, "bash -c \"%s\"", cmd);
+  cr_expect_eq(system(bash), 0, "the resumed run differs from the uninterrupted one");
+}

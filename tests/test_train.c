@@ -431,6 +431,38 @@ Test(train, resume_refuses_other_settings) {
   hs_context_destroy(ctx);
 }
 
+/* A run stopped between writing a checkpoint's model file and its optimiser state leaves a
+ * new model beside an old state: the digest in the state refuses the pair. */
+Test(train, resume_refuses_a_model_file_of_another_save) {
+  hs_context *ctx = hs_test_ctx(HS_F64, 1);
+  hs_model_spec s;
+  hs_model *a = bn_model(ctx, &s);
+  hs_dataset *tr = mixture(ctx, 40, 6, 4, 3.0, 4);
+  char dir[300], ck[400], cmd[1200];
+  snprintf(dir, sizeof dir, "%s/pair", tmpdir);
+  hs_train_options o = hs_train_defaults();
+  o.epochs = 2; o.batch = 8; o.checkpoint_dir = dir; o.momentum = 0.9;
+  o.save_epochs[0] = 1; o.n_save = 1;
+  hs_trainer *t;
+  OK(ctx, hs_trainer_create(a, tr, NULL, &o, &t));
+  OK(ctx, hs_trainer_run(t));
+  hs_trainer_destroy(t);
+  snprintf(ck, sizeof ck, "%s/epoch-0001.safetensors", dir);
+  OK(ctx, hs_trainer_create(a, tr, NULL, &o, &t));
+  OK(ctx, hs_trainer_resume(t, ck)); /* the true pair resumes */
+  hs_trainer_destroy(t);
+  snprintf(cmd, sizeof cmd, "cp '%s/epoch-0002.safetensors' '%s'", dir, ck);
+  cr_assert_eq(system(cmd), 0);
+  OK(ctx, hs_trainer_create(a, tr, NULL, &o, &t));
+  cr_assert_eq(hs_trainer_resume(t, ck), HS_E_INVALID);
+  cr_assert(strstr(hs_last_error(ctx), "was not saved with") && strstr(hs_last_error(ctx), "epoch-0001.optim.safetensors"),
+            "%s", hs_last_error(ctx));
+  hs_trainer_destroy(t);
+  hs_dataset_destroy(tr);
+  hs_model_destroy(a);
+  hs_context_destroy(ctx);
+}
+
 /* ---- divergence and bad options ---- */
 
 /* After epoch 2, a huge (finite) weight: epoch 3's loss overflows. */

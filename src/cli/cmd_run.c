@@ -80,7 +80,7 @@ static void print_argv(FILE *f, char *const *argv) {
 }
 
 /* The child: the task's command in the job's folder, output to the log; it dies with the worker. */
-static void exec_task(const hs_job *job, const hs_job_task *t, int log_fd, pid_t parent) {
+static void exec_task(const hs_job *job, char *const *argv, int log_fd, pid_t parent) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
   if (dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0) _exit(127);
   if (chdir(job->dir) != 0) {
@@ -91,7 +91,7 @@ static void exec_task(const hs_job *job, const hs_job_task *t, int log_fd, pid_t
   unsetenv("OMPI_COMM_WORLD_SIZE");
   unsetenv("PMI_SIZE");
   unsetenv("PMIX_RANK");
-  execv("/proc/self/exe", t->argv);
+  execv("/proc/self/exe", argv);
   fprintf(stderr, "hesspec run: cannot start /proc/self/exe (%s)\n", strerror(errno));
   _exit(127);
 }
@@ -171,18 +171,23 @@ static void run_task(const hs_job *job, size_t i, const run_args *a, run_tally *
     free(log);
     return;
   }
+  /* a train task a killed worker left half done continues from its last epoch */
+  char **resume = a->force ? NULL : hs_job_resume_argv(t);
+  char *const *argv = resume ? resume : t->argv;
   FILE *lf = fdopen(dup(fd), "w");
   if (lf) {
-    fprintf(lf, "# %s in %s: ", t->label, job->dir);
-    print_argv(lf, t->argv);
+    fprintf(lf, "# %s in %s%s: ", t->label, job->dir, resume ? " (resuming its last.safetensors)" : "");
+    print_argv(lf, argv);
     fprintf(lf, "\n");
     fclose(lf);
   }
   fflush(stdout);
   double t0 = hs_now();
   pid_t self = getpid(), pid = fork();
-  if (pid == 0) exec_task(job, t, fd, self);
+  if (pid == 0) exec_task(job, argv, fd, self);
   close(fd);
+  int resumed = resume != NULL;
+  hs_job_argv_free(resume);
   int status = pid > 0 ? wait_task(pid, &claim, tally) : -1;
   double secs = hs_now() - t0;
   int code = pid < 0 || status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -197,7 +202,7 @@ static void run_task(const hs_job *job, size_t i, const run_args *a, run_tally *
   int done = code == 0 && hs_job_task_done(t);
   hs_job_claim_release(&claim);
   if (done) {
-    if (!a->quiet) printf("%s: done in %.2f s: %s\n", head, secs, t->out_arg);
+    if (!a->quiet) printf("%s: done in %.2f s%s: %s\n", head, secs, resumed ? " (resumed)" : "", t->out_arg);
     tally->done_now++;
   } else if (code == 0) {
     printf("%s: FAILED: exited 0 but %s is missing; log %s\n", head, t->done[0], log);

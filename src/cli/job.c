@@ -117,6 +117,16 @@ static char *with_stem(const char *s, const char *stem) {
   return hs_sbuf_finish(&b);
 }
 
+/* The shortest of %.15g/%.16g/%.17g that reads back as x: 0.9, not 0.90000000000000002. */
+static void number_text(hs_sbuf *b, const char *sep, double x) {
+  char t[40];
+  for (int digits = 15; digits <= 17; digits++) {
+    snprintf(t, sizeof t, "%.*g", digits, x);
+    if (strtod(t, NULL) == x) break;
+  }
+  hs_sbuf_printf(b, "%s%s", sep, t);
+}
+
 /* The command-line text of a checked JSON value (lists comma-joined), {stem} replaced. */
 static char *value_text(const cJSON *v, const char *stem) {
   hs_sbuf b = {0};
@@ -125,13 +135,13 @@ static char *value_text(const cJSON *v, const char *stem) {
     int first = 1;
     cJSON_ArrayForEach(e, v) {
       if (cJSON_IsString(e)) hs_sbuf_printf(&b, "%s%s", first ? "" : ",", e->valuestring);
-      else hs_sbuf_printf(&b, "%s%.17g", first ? "" : ",", e->valuedouble);
+      else number_text(&b, first ? "" : ",", e->valuedouble);
       first = 0;
     }
   } else if (cJSON_IsString(v)) {
     hs_sbuf_printf(&b, "%s", v->valuestring);
   } else {
-    hs_sbuf_printf(&b, "%.17g", v->valuedouble);
+    number_text(&b, "", v->valuedouble);
   }
   char *t = hs_sbuf_finish(&b);
   if (!t) return NULL;
@@ -557,4 +567,36 @@ fail:
   free(text);
   hs_job_free(job);
   return st;
+}
+
+void hs_job_argv_free(char **argv) {
+  if (!argv) return;
+  for (size_t i = 0; argv[i]; i++) free(argv[i]);
+  free(argv);
+}
+
+char **hs_job_resume_argv(const hs_job_task *t) {
+  if (strcmp(t->command->name, "train") != 0) return NULL;
+  for (size_t i = 0; i < t->argc; i++)
+    if (strcmp(t->argv[i], "--resume") == 0) return NULL;
+  char *model = hs_job_sidecar(t->out, "/last.safetensors"), *state = hs_job_sidecar(t->out, "/last.optim.safetensors");
+  int ok = model && state && exists(model) && exists(state);
+  free(model);
+  free(state);
+  if (!ok) return NULL;
+  char **argv = calloc(t->argc + 3, sizeof *argv);
+  if (!argv) return NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < t->argc; i++) {
+    if (strcmp(t->argv[i], "--weights") == 0) { /* the resumed state replaces the starting weights */
+      i++;
+      continue;
+    }
+    if (!(argv[n++] = dup_str(t->argv[i]))) goto oom;
+  }
+  if (!(argv[n++] = dup_str("--resume")) || !(argv[n++] = hs_job_sidecar(t->out_arg, "/last.safetensors"))) goto oom;
+  return argv;
+oom:
+  hs_job_argv_free(argv);
+  return NULL;
 }

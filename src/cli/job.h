@@ -59,6 +59,14 @@ void hs_job_free(hs_job *job);
 /* Are all of the task's outputs present? */
 int hs_job_task_done(const hs_job_task *t);
 
+/* For a train task whose folder holds a resumable state (last.safetensors and its
+ * .optim.safetensors, as a killed run leaves them) and that does not resume by itself: the
+ * task's argv with --weights dropped and "--resume OUT/last.safetensors" added (NULL-terminated;
+ * free with hs_job_argv_free). NULL when it does not apply (or memory ran out: then the task
+ * starts from the beginning, which is also correct). */
+char **hs_job_resume_argv(const hs_job_task *t);
+void hs_job_argv_free(char **argv);
+
 /* out with ".log" appended (a trailing '/' dropped first): the task's log. Caller frees; NULL when out of memory. */
 char *hs_job_sidecar(const char *out, const char *suffix);
 

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,4 +133,19 @@ hs_status hs_mkdir_p(hs_context *ctx, const char *path, const char *what) {
   }
   free(dir);
   return st;
+}
+
+hs_status hs_file_digest(hs_context *ctx, const char *path, char out[17]) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return hs_fail(ctx, HS_E_IO, "%s: cannot open (%s)", path, strerror(errno));
+  uint64_t h = 1469598103934665603ull; /* FNV-1a offset basis and prime */
+  unsigned char buf[1 << 14];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+    for (size_t i = 0; i < n; i++) h = (h ^ buf[i]) * 1099511628211ull;
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) return hs_fail(ctx, HS_E_IO, "%s: read error", path);
+  snprintf(out, 17, "%016" PRIx64, h);
+  return HS_OK;
 }

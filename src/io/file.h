@@ -20,6 +20,10 @@ hs_status hs_read_file(hs_context *ctx, const char *path, char **buf, size_t *le
 hs_status hs_read_file_max(hs_context *ctx, const char *path, size_t max_bytes, char **buf,
                            size_t *len);
 
+/* A 64-bit FNV-1a digest of the file's bytes as 16 hex digits (out: 17 chars): tells two
+ * files apart (a checkpoint and the optimiser state saved with it), not a cryptographic hash. */
+hs_status hs_file_digest(hs_context *ctx, const char *path, char out[17]);
+
 /* mkdir -p: creates the folder `path` and every missing parent (mode 0777 less the umask).
  * A folder that exists already is fine. Otherwise HS_E_OUTPUT (an output location) naming the path and, where the
  * failure is a parent's, that parent: "<path>: cannot create the <what> (<reason>)" or

@@ -57,11 +57,15 @@ hs_status hs_trainer_save(hs_trainer *t, const char *name) {
   snprintf(seed, sizeof seed, "%" PRIu64, t->o.seed);
   snprintf(batch, sizeof batch, "%zu", t->o.batch);
   snprintf(n, sizeof n, "%zu", t->train->n);
-  const char *keys[] = {"format", "optimizer", "epoch", "step", "momentum_initialised", "seed", "batch", "samples"};
-  const char *vals[] = {OPTIM_FORMAT, hs_optimizer_name(t->o.optimizer), epoch, step, init, seed, batch, n};
-  /* The model file first: "last good checkpoint" names it, and a resume needs both. */
+  /* The model file first: "last good checkpoint" names it, and a resume needs both. The state
+   * records the model file's digest: a run killed between the two writes leaves a new model
+   * beside an old state, which a resume must refuse rather than pair. */
+  char digest[17];
   HS_TRY(hs_model_save(t->m, path, t->o.checkpoint_dtype));
-  HS_TRY(hs_st_write(ctx, opath, t->o.checkpoint_dtype, ent, n_ent, keys, vals, 8));
+  HS_TRY(hs_file_digest(ctx, path, digest));
+  const char *keys[] = {"format", "optimizer", "epoch", "step", "momentum_initialised", "seed", "batch", "samples", "model_digest"};
+  const char *vals[] = {OPTIM_FORMAT, hs_optimizer_name(t->o.optimizer), epoch, step, init, seed, batch, n, digest};
+  HS_TRY(hs_st_write(ctx, opath, t->o.checkpoint_dtype, ent, n_ent, keys, vals, 9));
   snprintf(t->last_ckpt, sizeof t->last_ckpt, "%s", path);
   t->last_ckpt_epoch = t->epoch;
 cleanup:
@@ -127,6 +131,16 @@ hs_status hs_trainer_resume(hs_trainer *t, const char *model_checkpoint) {
   if (epoch > t->o.epochs) {
     st = hs_fail(ctx, HS_E_INVALID, "%s: epoch %" PRIu64 " is beyond epochs = %zu", opath, epoch, t->o.epochs);
     goto cleanup;
+  }
+  const char *saved_digest = hs_st_meta(&f, "model_digest"); /* absent in states written before it existed */
+  if (saved_digest) {
+    char digest[17];
+    HS_TRY(hs_file_digest(ctx, model_checkpoint, digest));
+    if (strcmp(digest, saved_digest) != 0) {
+      st = hs_fail(ctx, HS_E_INVALID, "%s was not saved with %s (a run stopped between writing the two?): resume from "
+                   "an epoch checkpoint or start again", opath, model_checkpoint);
+      goto cleanup;
+    }
   }
   HS_TRY(hs_model_load(t->m, model_checkpoint));
   if (t->o.optimizer == HS_OPT_ADAM) {
