@@ -487,3 +487,23 @@ Test(job, killed_train_task_resumes_from_its_last_state) {
   snprintf(bash, sizeof bash, "bash -c \"%s\"", cmd);
   cr_expect_eq(system(bash), 0, "the resumed run differs from the uninterrupted one");
 }
+
+/* `mpirun -np 3 hesspec run`: three independent workers sharing the job through their claims
+ * (run never starts MPI, and its tasks run without the launcher's variables). */
+Test(job, workers_launched_by_mpirun_share_the_job) {
+  if (system("command -v mpirun > /dev/null 2>&1") != 0) cr_skip_test("mpirun is not on PATH");
+  write_seven();
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && ASAN_OPTIONS=\"${ASAN_OPTIONS}:detect_leaks=0\" OMP_NUM_THREADS=1 timeout 60 mpirun --allow-run-as-root "
+           "--oversubscribe --bind-to none -np 3 '%s' run seven.json > mpi.txt 2>&1",
+           hs_cli_dir, hs_cli_bin());
+  cr_assert_eq(system(cmd), 0, "%s", hs_cli_read_text("mpi.txt"));
+  for (int i = 0; i < 7; i++) {
+    char tag[32];
+    snprintf(tag, sizeof tag, "task %d of 7 ", i);
+    cr_expect_eq(count_lines("mpi.txt", tag, "done in"), 1, "task %d: %s", i, hs_cli_read_text("mpi.txt"));
+  }
+  cr_expect_eq(count_lines("mpi.txt", "run: 7 tasks", NULL), 3, "three workers");
+  cr_expect_eq(count_lines("g/s11.npy.log", "MPI", NULL), 0, "the task ran alone");
+}

@@ -87,10 +87,8 @@ static void exec_task(const hs_job *job, char *const *argv, int log_fd, pid_t pa
     fprintf(stderr, "hesspec run: %s: cannot enter the job's folder (%s)\n", job->dir, strerror(errno));
     _exit(127);
   }
-  /* a task is one process: MPI launch variables of the worker must not make it a rank */
-  unsetenv("OMPI_COMM_WORLD_SIZE");
-  unsetenv("PMI_SIZE");
-  unsetenv("PMIX_RANK");
+  /* a task is one process: a worker started by mpirun/srun must not make it a rank */
+  hs_cli_mpi_forget_launcher();
   execv("/proc/self/exe", argv);
   fprintf(stderr, "hesspec run: cannot start /proc/self/exe (%s)\n", strerror(errno));
   _exit(127);
@@ -270,9 +268,6 @@ static int run(int argc, char **argv) {
   hs_cli_parsed given;
   if (hs_cli_parse(cmd, b, 1, argc, argv, 1, &given)) return HS_EXIT_USAGE;
   if (given.n_positional != 1) return hs_cli_usage(cmd, "give the job file: hesspec run JOB.json");
-  if (hs_cli_mpi_ranks() > 1)
-    return hs_cli_usage(cmd, "a job runs one worker per process: start workers as a SLURM array or side by side, "
-                             "and use mpirun on the commands themselves (docs/jobs.md)");
   hs_context msg;
   memset(&msg, 0, sizeof msg);
   hs_job job;

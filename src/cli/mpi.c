@@ -25,12 +25,20 @@ void hs_cli_mpi_set_data_parallel(int on) { g_data_parallel = on; }
 int hs_cli_mpi_rank(void) { return g_rank; }
 int hs_cli_mpi_ranks(void) { return g_ranks; }
 
+/* What mpirun (OpenMPI), srun/PMI and PMIx set in the environment of the processes they
+ * launch: their presence means "start MPI". PMIX_RANK alone gives no size. */
+static const char *const launcher_vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "PMIX_RANK", NULL};
+
 static const char *launcher_size(void) {
-  const char *v = getenv("OMPI_COMM_WORLD_SIZE");
-  if (!v) v = getenv("PMI_SIZE");
-  if (!v) v = getenv("PMIX_SIZE");
-  if (!v && getenv("PMIX_RANK")) v = "?";
-  return v;
+  for (size_t i = 0; launcher_vars[i]; i++) {
+    const char *v = getenv(launcher_vars[i]);
+    if (v) return strcmp(launcher_vars[i], "PMIX_RANK") == 0 ? "?" : v;
+  }
+  return NULL;
+}
+
+void hs_cli_mpi_forget_launcher(void) {
+  for (size_t i = 0; launcher_vars[i]; i++) unsetenv(launcher_vars[i]);
 }
 
 int hs_cli_mpi_should_fail(void) {

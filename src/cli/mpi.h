@@ -15,6 +15,9 @@
  * stdout goes to /dev/null, so only rank 0 writes files and prints. Returns 0 or an exit code
  * (after printing why). */
 int hs_cli_mpi_init(int argc, char **argv);
+/* Removes the launcher's variables from the environment, so that processes started from
+ * here (the tasks of `hesspec run`) run alone instead of as ranks of the launch. */
+void hs_cli_mpi_forget_launcher(void);
 /* Ends the run with exit code `code`: MPI_Finalize when every rank succeeded; after a failure
  * (already printed) MPI_Abort, which ends the other ranks too, even those waiting in a
  * reduction. Returns the exit code for a single process. */
