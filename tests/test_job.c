@@ -35,7 +35,7 @@ static void setup(void) {
 
 static void teardown(void) { hs_cli_fixture_teardown(); }
 
-TestSuite(job, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(job, .init = setup, .fini = teardown, .timeout = 300);
 
 /* `hesspec run ARGS` in the fixture folder with ENV, stdout to OUT (a file name); exit status. */
 static int run_worker(const char *env, const char *args, const char *out) {
@@ -506,4 +506,45 @@ Test(job, workers_launched_by_mpirun_share_the_job) {
   }
   cr_expect_eq(count_lines("mpi.txt", "run: 7 tasks", NULL), 3, "three workers");
   cr_expect_eq(count_lines("g/s11.npy.log", "MPI", NULL), 0, "the task ran alone");
+}
+
+/* SIGKILL at moments spread over a run (start-up, inside tasks, between them, while writing):
+ * after every kill each output present is complete (equal to the uninterrupted run's), and
+ * reruns finish the job. */
+Test(job, kills_at_any_moment_leave_only_complete_outputs) {
+  write_slow("slow.json");
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "cd '%s' && mkdir ref && cp -r m.json ck slow.json ref/ && '%s' run ref/slow.json > ref.txt 2>&1",
+           hs_cli_dir, hs_cli_bin());
+  cr_assert_eq(system(cmd), 0, "%s", hs_cli_read_text("ref.txt"));
+  const char *stems[] = {"epoch-0001", "epoch-0002", "epoch-0003"};
+  const int delays_ms[] = {20, 150, 400, 650, 900, 1300};
+  for (size_t k = 0; k < sizeof delays_ms / sizeof delays_ms[0]; k++) {
+    snprintf(cmd, sizeof cmd, "cd '%s' && { '%s' run slow.json > k.txt 2>&1 & echo $! > worker.pid; }", hs_cli_dir, hs_cli_bin());
+    cr_assert_eq(system(cmd), 0);
+    char *pidtext = hs_cli_read_text("worker.pid");
+    pid_t pid = (pid_t)atol(pidtext);
+    free(pidtext);
+    sleep_ms(delays_ms[k]);
+    kill(pid, SIGKILL); /* it may have finished already: then this does nothing */
+    int waited = 0;
+    while (kill(pid, 0) == 0 && waited < 10000) {
+      sleep_ms(5);
+      waited += 5;
+    }
+    sleep_ms(200);
+    for (int i = 0; i < 3; i++) {
+      char a[64], b[64];
+      snprintf(a, sizeof a, "sp/%s.json", stems[i]);
+      snprintf(b, sizeof b, "ref/sp/%s.json", stems[i]);
+      if (hs_cli_exists(a)) expect_same_result(a, b);
+    }
+  }
+  cr_assert_eq(run_worker(NULL, "slow.json", "final.txt"), 0, "%s", hs_cli_read_text("final.txt"));
+  for (int i = 0; i < 3; i++) {
+    char a[64], b[64];
+    snprintf(a, sizeof a, "sp/%s.json", stems[i]);
+    snprintf(b, sizeof b, "ref/sp/%s.json", stems[i]);
+    expect_same_result(a, b);
+  }
 }
