@@ -197,13 +197,15 @@ static void run_task(const hs_job *job, size_t i, const run_args *a, run_tally *
     fprintf(tf, "%sexit status %d after %.2f s\n", TRAILER, code, secs);
     fclose(tf);
   }
-  int done = code == 0 && hs_job_task_done(t);
+  const char *missing = NULL;
+  for (size_t k = 0; k < t->n_done && !missing; k++)
+    if (access(t->done[k], F_OK) != 0) missing = t->done[k];
   hs_job_claim_release(&claim);
-  if (done) {
+  if (code == 0 && !missing) {
     if (!a->quiet) printf("%s: done in %.2f s%s: %s\n", head, secs, resumed ? " (resumed)" : "", t->out_arg);
     tally->done_now++;
   } else if (code == 0) {
-    printf("%s: FAILED: exited 0 but %s is missing; log %s\n", head, t->done[0], log);
+    printf("%s: FAILED: exited 0 but %s is missing; log %s\n", head, missing, log);
     tally->failed++;
   } else if (tally->signal) {
     printf("%s: cancelled (exit %d); log %s\n", head, code, log);
