@@ -3,10 +3,12 @@
 # Five network kinds of the same depth and width (linear, ReLU, ReLU + batch norm, ReLU +
 # skip connections, ReLU + batch norm + skip connections) are trained on a Fashion-MNIST
 # subset from three seeds; at initialisation and after epochs 2, 5 and 10 the loss Hessian is
-# analysed (SLQ spectral density, lambda_max/lambda_min by Lanczos, trace, negative mass).
+# analysed (SLQ spectral density, lambda_max/lambda_min by Lanczos, trace, negative mass); then
+# a 2D loss landscape around the trained relu and relu-bn-res nets and the critical points of a
+# small tanh net (Newton-MR, index against loss).
 # Output: the report folder demo-out/compare/ (override with DEMO_OUT) with index.html.
 # Without the Debian package dataset-fashion-mnist the data are a synthetic Gaussian mixture
-# (a notice says so). About 2-3 minutes on 2 CPU cores (README, "Comparing networks").
+# (a notice says so). About 3 minutes on 2 CPU cores (README, "Comparing networks").
 set -euo pipefail
 # OpenMP threads that spin while waiting (libgomp's default) lose most of their time when the
 # cores are shared with other work: on the 2-core development machine under a load of 4-6 the
@@ -27,4 +29,4 @@ start=$(date +%s)
 echo
 echo "== done in $(( $(date +%s) - start ))s: open $out/compare/index.html"
 echo "   (summary.csv and summary.md: one row per kind, seed and analysed epoch; plots/: SVG;"
-echo "    runs/<kind>-s<seed>/: training log, density and eigenvalue files)"
+echo "    runs/<kind>-s<seed>/: training log, density, eigenvalue and landscape files; critical/: critical points)"

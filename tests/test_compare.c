@@ -147,7 +147,11 @@ Test(compare, tiny_preset_writes_a_consistent_report) {
   cr_assert(!strstr(html, "http://") || !strstr(html, "src=\"http"), "external resource");
   cr_assert(!strstr(html, "<script"));
   cr_assert(strstr(html, "Findings"));
+  /* the landscape and critical-point panels are off unless the preset asks */
+  cr_assert(!strstr(html, "Loss landscape") && !strstr(html, "Critical points"), "a panel without its switch");
   free(html);
+  cr_assert(!exists("rep/plots/landscape-relu.svg") && !exists("rep/plots/critical.svg") && !exists("rep/critical") &&
+            !exists("rep/runs/relu-s1/landscape.json"), "panel files without the switches");
   /* config.json is a preset reproducing the run exactly (timings aside) */
   cr_assert_eq(hesspec("compare --preset rep/config.json --out rep2"), 0, "%s", errtext);
   cJSON *a = json_file("rep/runs/relu-bn-s2/density-e0002.json"), *b = json_file("rep2/runs/relu-bn-s2/density-e0002.json");
@@ -214,6 +218,162 @@ Test(compare, mse_linear_kinds_report_the_gap_to_the_global_optimum) {
   free(md);
 }
 
+/* ---- the landscape and critical-point panels ---- */
+
+static const char *PANELS =
+    "{ \"dataset\": \"mixture:sep=4\", \"train_samples\": 60, \"test_samples\": 30,\n"
+    "  \"synthetic_dim\": 12, \"synthetic_classes\": 3, \"hidden\": [6, 6],\n"
+    "  \"kinds\": [\"linear\", \"relu\", \"relu-bn-res\"], \"seeds\": [1, 2],\n"
+    "  \"train\": {\"optimizer\": \"sgd\", \"lr\": 0.05, \"momentum\": 0.9, \"epochs\": 2, \"batch\": 16},\n"
+    "  \"analysis\": {\"epochs\": [0], \"samples\": 40, \"slq_steps\": 12, \"slq_probes\": 2, \"checkpoints\": true,\n"
+    "    \"landscape\": %s, \"landscape_kinds\": [\"relu\", \"relu-bn-res\", \"tanh\"], \"landscape_points\": 5,\n"
+    "    \"landscape_range\": 0.5, \"critical\": %s, \"critical_kind\": \"tanh\", \"critical_hidden\": [3],\n"
+    "    \"critical_samples\": 30, \"critical_starts\": 2, \"critical_noise\": 0.3, \"critical_max_iter\": 20,\n"
+    "    \"critical_gtol\": 1e-3} }\n";
+
+/* Runs `hesspec loss --model MODEL --weights W` on the first n samples of the panels' data (the
+ * mixture draw is counter-based: its first n samples are those of the comparison's draw). */
+static void cli_loss(const char *model, const char *weights, int n, double *loss, double *grad_norm) {
+  char a[600];
+  snprintf(a, sizeof a, "loss --model %s --weights %s --dataset mixture:sep=4 --samples %d", model, weights, n);
+  cr_assert_eq(hesspec(a), 0, "%s: %s", a, errtext);
+  char *out = read_text("stdout.txt");
+  const char *l = strstr(out, "loss "), *g = strstr(out, "grad_norm ");
+  cr_assert(l && g, "hesspec loss printed '%s'", out);
+  *loss = strtod(l + 5, NULL);
+  *grad_norm = strtod(g + 10, NULL);
+  free(out);
+}
+
+/* The summary's loss of (kind, seed, epoch). */
+static double summary_loss(const char *kind, int seed, int epoch) {
+  char *csv = read_text("rep/summary.csv"), *save = NULL, prefix[64];
+  snprintf(prefix, sizeof prefix, "%s,%d,%d,", kind, seed, epoch);
+  double v = NAN;
+  for (char *line = strtok_r(csv, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+    if (strncmp(line, prefix, strlen(prefix)) == 0) v = atof(strchr(line + strlen(prefix), ',') + 1); /* after params */
+  free(csv);
+  cr_assert(isfinite(v), "no summary row %s", prefix);
+  return v;
+}
+
+static void valid_svg(const char *name) {
+  cr_assert(exists(name), "%s is missing", name);
+  char *t = read_text(name);
+  cr_assert(strstr(t, "<svg") && strstr(t, "</svg>"), "%s is not an SVG", name);
+  cr_assert(!strstr(t, "nan") && !strstr(t, "inf\""), "%s has a non-finite coordinate", name);
+  free(t);
+}
+
+/* With both switches on: the page shows both panels, their files exist and are valid, the
+ * landscape's centre is the trained model's loss (as the summary and `hesspec loss` on the
+ * epoch checkpoint give it), and every critical point's loss and gradient norm are what
+ * `hesspec loss` finds at its checkpoint. With the switches off: no panel, no panel file. */
+Test(compare, landscape_and_critical_panels) {
+  char preset[2048];
+  snprintf(preset, sizeof preset, PANELS, "true", "true");
+  write_text("panels.json", preset);
+  cr_assert_eq(hesspec("compare --preset panels.json --out rep"), 0, "%s", errtext);
+  no_leftovers();
+  char *html = read_text("rep/index.html");
+  cr_assert(strstr(html, "<h2>Loss landscape</h2>") && strstr(html, "<h2>Critical points</h2>"), "a panel is missing");
+  cr_assert(strstr(html, "plots/landscape-relu.svg") && strstr(html, "plots/landscape-relu-bn-res.svg") &&
+            strstr(html, "plots/critical.svg"), "a panel's plot is not on the page");
+  cr_assert(strstr(html, "tanh: not among the compared kinds"), "the kind that was not compared is not named");
+  free(html);
+  char *md = read_text("rep/summary.md");
+  cr_assert(strstr(md, "## Loss landscape") && strstr(md, "## Critical points") && strstr(md, "Loss landscape around"), "%s", md);
+  free(md);
+  /* the landscapes */
+  const char *kinds[] = {"relu", "relu-bn-res"};
+  for (int k = 0; k < 2; k++) {
+    char name[200];
+    snprintf(name, sizeof name, "rep/plots/landscape-%s.svg", kinds[k]);
+    valid_svg(name);
+    snprintf(name, sizeof name, "rep/runs/%s-s1/landscape.json", kinds[k]);
+    cJSON *j = json_file(name);
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "format")->valuestring, "hesspec.landscape/1");
+    cr_assert_eq(num_at(j, "dims", NULL), 2);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "directions"), "kind")->valuestring, "random");
+    const cJSON *al = cJSON_GetObjectItem(j, "alpha"), *be = cJSON_GetObjectItem(j, "beta"), *lo = cJSON_GetObjectItem(j, "loss");
+    cr_assert(cJSON_GetArraySize(al) == 5 && cJSON_GetArraySize(be) == 5 && cJSON_GetArraySize(lo) == 5, "not a 5 x 5 grid");
+    cr_assert_eq(cJSON_GetArrayItem(al, 0)->valuedouble, -0.5);
+    cr_assert_eq(cJSON_GetArrayItem(al, 2)->valuedouble, 0.0, "the centre is not alpha = 0");
+    cr_assert_eq(cJSON_GetArrayItem(be, 2)->valuedouble, 0.0, "the centre is not beta = 0");
+    for (int i = 0; i < 5; i++)
+      for (int jj = 0; jj < 5; jj++)
+        cr_assert(cJSON_IsNumber(cJSON_GetArrayItem(cJSON_GetArrayItem(lo, i), jj)), "loss[%d][%d] is not a number", i, jj);
+    double centre = cJSON_GetArrayItem(cJSON_GetArrayItem(lo, 2), 2)->valuedouble;
+    /* the summary prints 10 digits; `hesspec loss` on the checkpoint all of them */
+    double s = summary_loss(kinds[k], 1, 2);
+    cr_assert(fabs(centre - s) <= 1e-9 * fabs(s), "%s: landscape centre %.17g, summary loss %.17g", kinds[k], centre, s);
+    char *model = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "model"));
+    write_text("m.json", model);
+    free(model);
+    double l, g;
+    snprintf(name, sizeof name, "rep/runs/%s-s1/epoch-0002.safetensors", kinds[k]);
+    cli_loss("m.json", name, 40, &l, &g);
+    cr_assert(fabs(centre - l) <= 1e-12 * fabs(l), "%s: landscape centre %.17g, hesspec loss %.17g", kinds[k], centre, l);
+    cJSON_Delete(j);
+    snprintf(name, sizeof name, "rep/runs/%s-s1/landscape.csv", kinds[k]);
+    char *csv = read_text(name);
+    int lines = 0;
+    for (char *p = csv; *p; p++) lines += *p == '\n';
+    cr_assert_eq(lines, 26, "%s: %d lines", name, lines);
+    free(csv);
+  }
+  cr_assert(!exists("rep/runs/relu-s2/landscape.json") && !exists("rep/runs/linear-s1/landscape.json"),
+            "a landscape for a seed or kind not asked for");
+  /* the critical points */
+  valid_svg("rep/plots/critical.svg");
+  cr_assert(exists("rep/critical/model.json") && exists("rep/critical/trained.safetensors") && exists("rep/critical/log.csv"));
+  char *csv = read_text("rep/critical/critical.csv"), *save = NULL;
+  int rows = 0;
+  strtok_r(csv, "\n", &save);
+  for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save), rows++) {
+    char *f[20];
+    int nf = 0;
+    for (char *p = line; nf < 20;) {
+      f[nf++] = p;
+      char *c = strchr(p, ',');
+      if (!c) break;
+      *c = '\0';
+      p = c + 1;
+    }
+    cr_assert_eq(nf, 16, "critical.csv row with %d fields", nf);
+    double loss = atof(f[1]), g0 = atof(f[2]), gn = atof(f[3]), index = atof(f[8]);
+    int conv = atoi(f[6]);
+    cr_assert_eq(atoi(f[0]), rows);
+    cr_assert(gn < g0, "start %d: ||grad|| %g did not fall below the start's %g", rows, gn, g0);
+    cr_assert_eq(conv, gn <= 1e-3, "start %d: converged %d with ||grad|| %g", rows, conv, gn);
+    cr_assert_str_eq(f[10], "exact", "P = 51 is below the exact limit");
+    cr_assert(index >= 0 && index <= 1 && fabs(index - atof(f[11]) / 51) < 1e-15, "start %d: index %s of %s", rows, f[8], f[11]);
+    char name[200];
+    snprintf(name, sizeof name, "rep/%s", f[15]);
+    cr_assert(exists(name), "%s is missing", name);
+    double l, g;
+    cli_loss("rep/critical/model.json", name, 30, &l, &g);
+    cr_assert(fabs(l - loss) <= 1e-12 * fabs(loss), "start %d: loss %.17g, hesspec loss %.17g", rows, loss, l);
+    cr_assert(fabs(g - gn) <= 1e-8 * fmax(gn, 1e-12), "start %d: grad norm %.17g, hesspec loss %.17g", rows, gn, g);
+  }
+  cr_assert_eq(rows, 2, "%d starts", rows);
+  free(csv);
+  /* the effective preset carries the switches */
+  cJSON *cfg = json_file("rep/config.json");
+  const cJSON *an = cJSON_GetObjectItem(cfg, "analysis");
+  cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(an, "landscape")) && cJSON_IsTrue(cJSON_GetObjectItem(an, "critical")));
+  cJSON_Delete(cfg);
+  /* switches off: the same preset draws neither */
+  snprintf(preset, sizeof preset, PANELS, "false", "false");
+  write_text("panels.json", preset);
+  cr_assert_eq(hesspec("compare --preset panels.json --out rep"), 0, "%s", errtext);
+  html = read_text("rep/index.html");
+  cr_assert(!strstr(html, "Loss landscape") && !strstr(html, "Critical points"), "a panel without its switch");
+  free(html);
+  cr_assert(!exists("rep/plots/landscape-relu.svg") && !exists("rep/plots/critical.svg") && !exists("rep/critical") &&
+            !exists("rep/runs/relu-s1/landscape.json"), "panel files without the switches");
+}
+
 /* summary.csv without its timing column (17th) */
 static char *summary_without_seconds(const char *name) {
   char *t = read_text(name), *out = malloc(strlen(t) + 1), *o = out;
@@ -268,6 +428,21 @@ Test(compare, bad_input_exits_2_naming_it) {
   bad("{}", "--hidden 4,x", "--hidden");
   bad("{\"loss\": \"hinge\"}", "", "hinge");
   bad("{}", "--loss hinge", "--loss 'hinge'");
+  /* the panels' keys */
+  bad("{\"analysis\": {\"landscape\": true, \"landscape_points\": 4}}", "", "analysis.landscape_points");
+  bad("{\"analysis\": {\"landscape_points\": 1}}", "", "analysis.landscape_points");
+  bad("{\"analysis\": {\"landscape_range\": 0}}", "", "analysis.landscape_range");
+  bad("{\"analysis\": {\"landscape_kinds\": [\"relu\", \"sigmoid\"]}}", "", "sigmoid");
+  bad("{\"analysis\": {\"landscape\": \"yes\"}}", "", "analysis.landscape");
+  bad("{\"analysis\": {\"critical\": true, \"critical_starts\": 3, \"critical_noise\": 0}}", "", "analysis.critical_noise");
+  bad("{\"analysis\": {\"critical_gtol\": 0}}", "", "analysis.critical_gtol");
+  bad("{\"analysis\": {\"critical_starts\": 0}}", "", "analysis.critical_starts");
+  bad("{\"analysis\": {\"critical_noise\": -1}}", "", "analysis.critical_noise");
+  bad("{\"analysis\": {\"critical_hidden\": [3, 0]}}", "", "analysis.critical_hidden");
+  bad("{\"analysis\": {\"critical_kind\": \"softplus\"}}", "", "softplus");
+  bad("{\"train_samples\": 100, \"analysis\": {\"samples\": 50, \"critical\": true, \"critical_samples\": 500}}", "",
+      "analysis.critical_samples");
+  bad("{\"analysis\": {\"critical_hiden\": [3]}}", "", "analysis.critical_hiden");
   bad("{\"dataset\": \"spiral\"}", "", "spiral");
   bad("{\"train_samples\": 100, \"analysis\": {\"samples\": 50}}", "--batch 1000", "batch");
   write_text("ok.json", TINY);

@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "analysis/compare.h"
+#include "analysis/compare_panels.h"
 #include "analysis/optimum.h"
 #include "core/clock.h"
 #include "core/context.h"
@@ -37,6 +38,7 @@ typedef struct {
   void *user_progress_data;
   size_t units_done, units_total;
   size_t epoch_units, analysis_units; /* progress weights: rough relative costs */
+  size_t landscape_units, critical_units;
   double t_run;
 } drv;
 
@@ -136,84 +138,6 @@ cleanup:
 
 /* ---- one analysis ---- */
 
-static hs_layer_spec *push(hs_model_spec *s, hs_layer_type t) {
-  hs_layer_spec *e = &s->layers[s->n_layers++];
-  memset(e, 0, sizeof *e);
-  e->type = t;
-  e->bias = 1;
-  e->eps = 1e-5;
-  e->stride[0] = e->stride[1] = 1;
-  return e;
-}
-
-static void push_conv(hs_model_spec *s, int out, int kernel, int stride, int bn) {
-  hs_layer_spec *e = push(s, HS_LAYER_CONV2D);
-  e->out = out;
-  e->kernel[0] = e->kernel[1] = kernel;
-  e->stride[0] = e->stride[1] = stride;
-  e->padding[0] = e->padding[1] = kernel / 2;
-  e->bias = !bn; /* a conv followed by batch norm has its bias in the norm's beta */
-  if (bn) push(s, HS_LAYER_BATCHNORM);
-}
-
-/* The conv kinds on the hidden widths as channels: a 3x3 stem, then per further width a stage
- * of two 3x3 convs (stride 2 where the width changes), wrapped in a residual with an identity
- * shortcut, or a 1x1 projection where the shape changes (resnet kinds), then global average
- * pooling and a linear classifier. Images are square, one channel: 784 inputs -> [1, 28, 28]. */
-static hs_status conv_spec(hs_context *ctx, const hs_cmp_config *c, const hs_cmp_kind *k, const hs_dataset *data,
-                           hs_model_spec *s) {
-  int side = (int)lround(sqrt((double)data->input_dim));
-  if (side * side != data->input_dim || side < 4)
-    return hs_fail(ctx, HS_E_INVALID, "kind '%s': conv kinds need square one-channel images; the data have %d features",
-                   k->name, data->input_dim);
-  *s = hs_spec_defaults();
-  s->form = HS_SPEC_LAYERS;
-  s->input_shape = (hs_shape){3, {1, side, side}};
-  s->batchnorm = c->bn_mode;
-  s->loss = c->loss;
-  const int bn = k->batchnorm;
-  push_conv(s, c->hidden[0], 3, 1, bn);
-  push(s, HS_LAYER_RELU);
-  for (int i = 1; i < c->n_hidden; i++) {
-    int w = c->hidden[i], stride = w != c->hidden[i - 1] ? 2 : 1, r = s->n_layers;
-    if (k->residual) push(s, HS_LAYER_RESIDUAL);
-    push_conv(s, w, 3, stride, bn);
-    push(s, HS_LAYER_RELU);
-    push_conv(s, w, 3, 1, bn);
-    if (k->residual) {
-      s->layers[r].body_len = s->n_layers - r - 1;
-      if (stride != 1) push_conv(s, w, 1, stride, bn);
-      s->layers[r].shortcut_len = s->n_layers - r - 1 - s->layers[r].body_len;
-    }
-    push(s, HS_LAYER_RELU);
-  }
-  push(s, HS_LAYER_GLOBAL_AVGPOOL);
-  push(s, HS_LAYER_FLATTEN);
-  push(s, HS_LAYER_LINEAR)->out = data->output_dim;
-  return hs_spec_infer_dims(ctx, s);
-}
-
-static hs_model_spec kind_spec(const hs_cmp_config *c, const hs_cmp_kind *k, const hs_dataset *data) {
-  hs_model_spec s = hs_spec_defaults();
-  s.input_dim = data->input_dim;
-  s.output_dim = data->output_dim;
-  s.n_hidden = c->n_hidden;
-  for (int i = 0; i < c->n_hidden; i++) s.hidden[i] = c->hidden[i];
-  s.activation = k->act;
-  s.batchnorm = k->batchnorm ? c->bn_mode : HS_BN_NONE;
-  s.residual = k->residual;
-  s.bias = c->bias;
-  s.loss = c->loss;
-  return s;
-}
-
-/* Evaluation batches of the analysis batch size, so that memory stays bounded on large sets;
- * one more row where the last batch would hold a single sample (batch-mode BN needs two). */
-static size_t eval_batch(size_t n, size_t ab) {
-  if (ab >= n) return n;
-  return n % ab == 1 ? ab + 1 : ab;
-}
-
 /* mse: the fraction of samples whose largest output is where their target is largest (for
  * one-hot targets, the classification accuracy) */
 static hs_status argmax_agreement(hs_model *m, const hs_dataset *data, double *acc) {
@@ -235,7 +159,7 @@ static hs_status argmax_agreement(hs_model *m, const hs_dataset *data, double *a
 }
 
 static hs_status accuracy_on(hs_model *m, const hs_dataset *data, size_t batch, double *acc) {
-  hs_status st = hs_model_bind(m, data, eval_batch(data->n, batch));
+  hs_status st = hs_model_bind(m, data, hs_cmp_eval_batch(data->n, batch));
   if (st != HS_OK) return st;
   return data->labels ? hs_model_accuracy(m, acc) : argmax_agreement(m, data, acc);
 }
@@ -365,6 +289,13 @@ static hs_status cancelled(drv *d, hs_status st) {
   return hs_fail(d->ctx, st, "compare: cancelled after %zu of %zu units", d->units_done, d->units_total);
 }
 
+/* Is kind k one of the landscape panel's? */
+static int draws_landscape(const hs_cmp_config *c, size_t k) {
+  for (size_t i = 0; c->landscape && i < c->n_landscape_kinds; i++)
+    if (strcmp(c->landscape_kinds[i].name, c->kinds[k].name) == 0) return 1;
+  return 0;
+}
+
 static hs_status on_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
   drv *d = user;
   hs_status st;
@@ -376,6 +307,15 @@ static hs_status on_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
   if (!is_stage(d->cfg, r->epoch)) return HS_OK;
   if ((st = analyse(d, m, r->epoch)) != HS_OK) return st;
   if ((st = tick(d, d->analysis_units)) != HS_OK) return cancelled(d, st);
+  if (draws_landscape(d->cfg, d->kind) && d->seed_i == 0 && r->epoch == d->cfg->train.epochs) {
+    /* the model is still bound to the analysis samples: the landscape is that of the analysed loss */
+    if ((st = hs_cmp_landscape_panel(m, d->cfg, d->kind, d->dir, d->run_rel, d->spec_json, d->ana_desc, d->res)) != HS_OK)
+      return st;
+    const hs_ls_result *l = d->res->landscape[d->kind];
+    note(d, "%s seed %llu: loss landscape, %zu x %zu points in %.1fs", d->cfg->kinds[d->kind].name,
+         (unsigned long long)d->cfg->seeds[0], l->na, l->nb, l->seconds);
+    if ((st = tick(d, d->landscape_units)) != HS_OK) return cancelled(d, st);
+  }
   return HS_OK;
 }
 
@@ -389,8 +329,7 @@ static hs_status one_run(drv *d) {
   hs_status st;
   char run_dir[4096], log[4200];
   hs_model_spec s;
-  if (k->conv) HS_TRY(conv_spec(ctx, c, k, d->train, &s));
-  else s = kind_spec(c, k, d->train);
+  HS_TRY(hs_cmp_kind_spec(ctx, c, k, d->train, &s));
   snprintf(d->run_rel, sizeof d->run_rel, "runs/%s-s%llu", k->name, (unsigned long long)seed);
   snprintf(run_dir, sizeof run_dir, "%s/%s", d->dir, d->run_rel);
   snprintf(log, sizeof log, "%s/log.csv", run_dir);
@@ -412,7 +351,7 @@ static hs_status one_run(drv *d) {
   o.seed = seed;
   o.log_path = log;
   o.checkpoint_dtype = c->dtype;
-  o.eval_batch = eval_batch(d->test->n, c->analysis_batch ? c->analysis_batch : c->analysis_samples);
+  o.eval_batch = hs_cmp_eval_batch(d->test->n, c->analysis_batch ? c->analysis_batch : c->analysis_samples);
   o.checkpoint_dir = NULL;
   o.n_save = 0;
   if (c->save_checkpoints) {
@@ -463,7 +402,14 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
   d.epoch_units = 3 * cfg->train_samples;
   d.analysis_units = 2 * cfg->analysis_samples * (cfg->slq_steps * cfg->slq_probes / 4 + 200) +
                      2 * (cfg->train_samples + cfg->test_samples);
-  d.units_total = runs * (cfg->train.epochs * d.epoch_units + cfg->n_stages * d.analysis_units);
+  /* a landscape point is one forward pass; a Newton-MR step some 50 HVPs (~2 passes each) */
+  d.landscape_units = cfg->landscape_points * cfg->landscape_points * cfg->analysis_samples;
+  size_t crit_n = cfg->critical_samples ? cfg->critical_samples : cfg->analysis_samples;
+  d.critical_units = cfg->train.epochs * d.epoch_units + cfg->critical_starts * cfg->critical_max_iter * 100 * crit_n;
+  size_t n_landscapes = 0;
+  for (size_t k = 0; k < cfg->n_kinds; k++) n_landscapes += (size_t)draws_landscape(cfg, k);
+  d.units_total = runs * (cfg->train.epochs * d.epoch_units + cfg->n_stages * d.analysis_units) +
+                  n_landscapes * d.landscape_units + (cfg->critical ? d.critical_units : 0);
   res->n_epoch_recs = cfg->train.epochs;
   res->points = hs_calloc(runs * cfg->n_stages, sizeof *res->points);
   res->epochs = hs_calloc(runs * cfg->train.epochs, sizeof *res->epochs);
@@ -480,6 +426,12 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
       st = one_run(&d);
       if (st != HS_OK) goto cleanup;
     }
+  if (cfg->critical) {
+    HS_TRY(hs_cmp_critical_panel(ctx, &res->cfg, d.train, d.test, dir, &res->critical));
+    note(&d, "critical points: %zu starts of a %s network (P = %zu) in %.1fs", res->critical->n_starts,
+         cfg->critical_kind.name, res->critical->params, res->critical->seconds + res->critical->train_seconds);
+    if ((st = tick(&d, d.critical_units)) != HS_OK) { cancelled(&d, st); goto cleanup; }
+  }
   res->seconds = hs_now() - t0;
   res->backend = hs_backend_name(ctx);
   res->device = hs_device_name(ctx);
@@ -505,6 +457,8 @@ void hs_cmp_result_free(hs_cmp_result *r) {
   }
   free(r->points);
   free(r->epochs);
+  for (size_t k = 0; k < HS_CMP_MAX_KINDS; k++) hs_ls_free(r->landscape[k]);
+  hs_cmp_critical_free(r->critical);
   free(r);
 }
 

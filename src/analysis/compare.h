@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analysis/landscape.h"
 #include "core/settings.h"
 #include "hesspec.h"
 #include "train/train.h"
@@ -63,6 +64,27 @@ typedef struct {
   /* after the last epoch, the top 2C eigenvalues (outliers) instead of the top one; costs one
    * longer Lanczos chain per run (docs/experiments.md, section 6) */
   int outliers;
+  /* The landscape panel (docs/experiments.md, section 7): the loss on a points x points grid
+   * theta + alpha d1 + beta d2, alpha, beta in [-range, range], around the final weights of the
+   * first seed of each listed kind (those not compared are skipped), on the analysis samples;
+   * d1, d2 filter-normalised Gaussian directions (analysis/landscape.h, seed probe_seed).
+   * points is odd, so that the trained weights themselves are a grid point. */
+  int landscape;
+  size_t n_landscape_kinds;
+  hs_cmp_kind landscape_kinds[HS_CMP_MAX_KINDS];
+  size_t landscape_points;
+  double landscape_range;
+  /* The critical-point panel: a network of kind critical_kind with the (small) widths
+   * critical_hidden is trained like the others (first seed) and Newton-MR (analysis/critical.h)
+   * runs from critical_starts copies of its weights perturbed by critical_noise, on the first
+   * critical_samples training samples (0: the analysis samples), to ||grad|| <= critical_gtol
+   * or critical_max_iter steps; index exact when P <= critical_exact_limit, else SLQ. Small,
+   * because Newton-MR costs up to ~1000 HVPs per step: the compared widths would take minutes. */
+  int critical;
+  hs_cmp_kind critical_kind;
+  int n_critical_hidden, critical_hidden[HS_MAX_HIDDEN];
+  size_t critical_samples, critical_starts, critical_max_iter, critical_exact_limit;
+  double critical_noise, critical_gtol;
 } hs_cmp_config;
 
 /* The settings of a comparison (src/core/settings.h): preset keys ("analysis.slq_steps") and,
@@ -105,6 +127,29 @@ typedef struct {
   double *grid, *density;              /* the SLQ density (owned by the result) */
 } hs_cmp_point;
 
+/* One Newton-MR start of the critical-point panel. */
+typedef struct {
+  double loss, grad_norm0, grad_norm; /* at the end; grad_norm0 at the perturbed start */
+  size_t iterations, minres_iterations;
+  int converged;                      /* grad_norm <= critical_gtol */
+  const char *stop;                   /* why Newton-MR stopped (static text) */
+  int exact;                          /* index from the dense spectrum (else SLQ) */
+  double index, index_se;             /* fraction of negative eigenvalues; SLQ's standard error */
+  size_t negative;                    /* exact: the count */
+  double lambda_min, lambda_max;
+  double seconds;
+  char checkpoint[64];                /* the point, relative to the report folder */
+} hs_cmp_critical_start;
+
+typedef struct {
+  size_t params, samples, n_starts;
+  double trained_loss, trained_grad_norm; /* at the trained weights, on the same samples */
+  double train_seconds, seconds;          /* training; the starts with their indices */
+  int fit;                                /* the fit below exists (hs_critical_fit) */
+  double alpha0, eps_c, rms;
+  hs_cmp_critical_start *starts;          /* (n_starts), owned */
+} hs_cmp_critical;
+
 typedef struct {
   hs_cmp_config cfg;
   char data_desc[1024];
@@ -120,6 +165,11 @@ typedef struct {
   /* training logs: per (kind, seed) the epoch records, in run order */
   hs_train_epoch *epochs;  /* (n_kinds * n_seeds * epochs) */
   size_t n_epoch_recs;     /* per run: cfg.train.epochs */
+  /* the landscape panel: per compared kind, the grid around the first seed's final weights
+   * (NULL where not drawn) and its file (relative to the folder; "hesspec.landscape/1") */
+  hs_ls_result *landscape[HS_CMP_MAX_KINDS];
+  char landscape_file[HS_CMP_MAX_KINDS][96];
+  hs_cmp_critical *critical; /* the critical-point panel; NULL when off */
   double seconds;
   const char *backend, *device;
 } hs_cmp_result;
@@ -138,6 +188,16 @@ void hs_cmp_result_free(hs_cmp_result *r);
  * classes): given the n >= 2 largest eigenvalues in descending order, the k in [1, n-1] where
  * the relative gap (v[k-1] - v[k]) / max(|v[k]|, 1e-12 |v[0]|) is largest; *gap gets it. */
 int hs_cmp_outliers(const double *desc, size_t n, double *gap);
+
+/* The network of a kind under the configuration's widths and loss (conv kinds: a conv net of
+ * the widths as channels, which needs square one-channel images: HS_E_INVALID otherwise). */
+hs_status hs_cmp_kind_spec(hs_context *ctx, const hs_cmp_config *c, const hs_cmp_kind *k, const hs_dataset *data,
+                           hs_model_spec *s);
+/* Evaluation batches of b (0 = all) over n samples, one more row where the last batch would
+ * hold a single sample (batch-mode BN needs two). */
+size_t hs_cmp_eval_batch(size_t n, size_t b);
+/* Index of the compared kind named `name`, or -1. */
+int hs_cmp_kind_index(const hs_cmp_config *c, const char *name);
 
 /* The point of (kind, seed index, epoch), or NULL. */
 const hs_cmp_point *hs_cmp_find(const hs_cmp_result *r, size_t kind, size_t seed, size_t epoch);

@@ -83,6 +83,28 @@ hs_cmp_config hs_cmp_defaults(void) {
   c.eig_tol = 1e-6;
   c.neg_tol_rel = 1e-3;
   c.outliers = 1;
+  /* The panels are off unless a preset asks (compare-demo.json does): they cost time that
+   * short runs and the tests need not spend. Their parameters are compare-demo.json's, but
+   * critical_samples: 0 follows the analysis samples. gtol 5e-3, not Newton-MR's 1e-8: the
+   * critical points of these nets are degenerate and Newton-MR converges only linearly there
+   * (measured: ||grad|| from ~1 to 1e-3 - 5e-3 in 30 steps, 5e-4 after 150; docs/experiments.md
+   * section 7), so a tighter tolerance buys minutes, not a different picture. */
+  c.landscape = 0;
+  c.n_landscape_kinds = 2;
+  hs_cmp_parse_kind(NULL, "relu", &c.landscape_kinds[0]);
+  hs_cmp_parse_kind(NULL, "relu-bn-res", &c.landscape_kinds[1]);
+  c.landscape_points = 15;
+  c.landscape_range = 1;
+  c.critical = 0;
+  hs_cmp_parse_kind(NULL, "tanh", &c.critical_kind);
+  c.n_critical_hidden = 1;
+  c.critical_hidden[0] = 3;
+  c.critical_samples = 0;
+  c.critical_starts = 4;
+  c.critical_noise = 0.5;
+  c.critical_max_iter = 30;
+  c.critical_gtol = 5e-3;
+  c.critical_exact_limit = 3000;
   return c;
 }
 
@@ -149,6 +171,29 @@ const hs_setting hs_cmp_settings[] = {
     {.name = "checkpoints", .key = "analysis.checkpoints", .type = HS_SET_FLAG, HS_SET_FIELD(C, save_checkpoints),
      .help = "keep a checkpoint at every analysed epoch in runs/"},
     {.key = "analysis.outliers", .type = HS_SET_FLAG, HS_SET_FIELD(C, outliers)}, /* the top 2C eigenvalues at the end */
+    /* the landscape panel */
+    {.key = "analysis.landscape", .type = HS_SET_FLAG, HS_SET_FIELD(C, landscape)},
+    {.key = "analysis.landscape_kinds", .type = HS_SET_CUSTOM, HS_SET_LIST(C, landscape_kinds, n_landscape_kinds),
+     .parse = parse_kind},
+    {.key = "analysis.landscape_points", .type = HS_SET_UINT, HS_SET_FIELD(C, landscape_points),
+     .bounds = HS_SET_MIN | HS_SET_MAX, .min = 3, .max = 201},
+    {.key = "analysis.landscape_range", .type = HS_SET_DOUBLE, HS_SET_FIELD(C, landscape_range),
+     .bounds = HS_SET_MIN | HS_SET_MIN_OPEN | HS_SET_MAX, .min = 0, .max = 1e6},
+    /* the critical-point panel */
+    {.key = "analysis.critical", .type = HS_SET_FLAG, HS_SET_FIELD(C, critical)},
+    {.key = "analysis.critical_kind", .type = HS_SET_CUSTOM, HS_SET_FIELD(C, critical_kind), .parse = parse_kind},
+    {.key = "analysis.critical_hidden", .type = HS_SET_UINT, HS_SET_LIST(C, critical_hidden, n_critical_hidden),
+     .bounds = HS_SET_MIN | HS_SET_MAX, .min = 1, .max = 1000000},
+    {.key = "analysis.critical_samples", .type = HS_SET_UINT, HS_SET_FIELD(C, critical_samples)},
+    {.key = "analysis.critical_starts", .type = HS_SET_UINT, HS_SET_FIELD(C, critical_starts),
+     .bounds = HS_SET_MIN | HS_SET_MAX, .min = 1, .max = 1000},
+    {.key = "analysis.critical_noise", .type = HS_SET_DOUBLE, HS_SET_FIELD(C, critical_noise),
+     .bounds = HS_SET_MIN | HS_SET_MAX, .min = 0, .max = 1e6},
+    {.key = "analysis.critical_max_iter", .type = HS_SET_UINT, HS_SET_FIELD(C, critical_max_iter),
+     .bounds = HS_SET_MIN | HS_SET_MAX, .min = 1, .max = 100000},
+    {.key = "analysis.critical_gtol", .type = HS_SET_DOUBLE, HS_SET_FIELD(C, critical_gtol),
+     .bounds = HS_SET_MIN | HS_SET_MIN_OPEN | HS_SET_MAX, .min = 0, .max = 1e6},
+    {.key = "analysis.critical_exact_limit", .type = HS_SET_UINT, HS_SET_FIELD(C, critical_exact_limit)},
     {0}};
 #undef C
 
@@ -270,6 +315,23 @@ hs_status hs_cmp_validate(hs_context *ctx, hs_cmp_config *c) {
     BAD("analysis.batch = %zu leaves a batch of 1 sample of %zu: batch norm needs >= 2", ab, c->analysis_samples);
   if (any_bn && (c->train.batch < 2 || c->train_samples % c->train.batch == 1))
     BAD("train.batch = %zu leaves a batch of 1 sample of %zu: batch norm needs >= 2", c->train.batch, c->train_samples);
+  /* the panels: a symmetric grid of odd size has the trained weights at its centre */
+  if (c->landscape && c->landscape_points % 2 == 0)
+    BAD("analysis.landscape_points = %zu must be odd, so that the trained weights are the centre of the grid", c->landscape_points);
+  if (c->critical) {
+    if (c->n_critical_hidden < 1) BAD("analysis.critical_hidden: at least one hidden layer is needed");
+    size_t n = c->critical_samples ? c->critical_samples : c->analysis_samples;
+    if (n < 2 || n > c->train_samples)
+      BAD("analysis.critical_samples = %zu must be in [2, train_samples = %zu] (0: the analysis samples)", n, c->train_samples);
+    if (c->critical_starts > 1 && c->critical_noise == 0)
+      BAD("analysis.critical_starts = %zu needs analysis.critical_noise > 0 (every start would be the same point)",
+          c->critical_starts);
+    if (c->critical_kind.batchnorm && c->bn_mode == HS_BN_BATCH && c->analysis_batch == 1)
+      BAD("analysis.batch = 1: batch norm (analysis.critical_kind) needs batches of >= 2");
+    if (c->critical_kind.batchnorm && (c->train.batch < 2 || c->train_samples % c->train.batch == 1))
+      BAD("train.batch = %zu leaves a batch of 1 sample of %zu: batch norm (analysis.critical_kind) needs >= 2",
+          c->train.batch, c->train_samples);
+  }
   return HS_OK;
 #undef BAD
 }
@@ -319,6 +381,21 @@ char *hs_cmp_config_json(const hs_cmp_config *c) {
   cJSON_AddNumberToObject(an, "neg_tol_rel", c->neg_tol_rel);
   cJSON_AddBoolToObject(an, "checkpoints", c->save_checkpoints);
   cJSON_AddBoolToObject(an, "outliers", c->outliers);
+  cJSON_AddBoolToObject(an, "landscape", c->landscape);
+  a = cJSON_AddArrayToObject(an, "landscape_kinds");
+  for (size_t i = 0; i < c->n_landscape_kinds; i++) hs_json_push(a, cJSON_CreateString(c->landscape_kinds[i].name));
+  cJSON_AddNumberToObject(an, "landscape_points", (double)c->landscape_points);
+  cJSON_AddNumberToObject(an, "landscape_range", c->landscape_range);
+  cJSON_AddBoolToObject(an, "critical", c->critical);
+  cJSON_AddStringToObject(an, "critical_kind", c->critical_kind.name);
+  a = cJSON_AddArrayToObject(an, "critical_hidden");
+  for (int i = 0; i < c->n_critical_hidden; i++) hs_json_push(a, cJSON_CreateNumber(c->critical_hidden[i]));
+  cJSON_AddNumberToObject(an, "critical_samples", (double)c->critical_samples);
+  cJSON_AddNumberToObject(an, "critical_starts", (double)c->critical_starts);
+  cJSON_AddNumberToObject(an, "critical_noise", c->critical_noise);
+  cJSON_AddNumberToObject(an, "critical_max_iter", (double)c->critical_max_iter);
+  cJSON_AddNumberToObject(an, "critical_gtol", c->critical_gtol);
+  cJSON_AddNumberToObject(an, "critical_exact_limit", (double)c->critical_exact_limit);
   char *s = cJSON_Print(o);
   cJSON_Delete(o);
   if (s && hs_json_oom()) { /* an incomplete document is no document */

@@ -123,12 +123,15 @@ typedef struct {
 
 static double scaled(const scale *s, double v) { return s->log ? log10(v) : v; }
 
-static char *heat_map(const hs_ls_result *r, const char *title) {
+/* lo < hi: the colour scale and contour levels span [lo, hi] (values outside take the end
+ * colours), so that maps drawn side by side share them; otherwise the grid's own range. */
+static char *heat_map(const hs_ls_result *r, const char *title, double lo, double hi) {
   size_t na = r->na, nb = r->nb;
   double vmin = INFINITY, vmax = -INFINITY;
   for (size_t k = 0; k < na * nb; k++)
     if (isfinite(r->loss[k])) vmin = fmin(vmin, r->loss[k]), vmax = fmax(vmax, r->loss[k]);
   if (!isfinite(vmin)) return NULL;
+  if (isfinite(lo) && isfinite(hi) && lo < hi) vmin = lo, vmax = hi;
   scale sc = {vmin > 0 && vmax > 10 * vmin, 0, 0};
   sc.lo = scaled(&sc, vmin);
   sc.hi = scaled(&sc, vmax);
@@ -228,8 +231,13 @@ static char *heat_map(const hs_ls_result *r, const char *title) {
   return hs_sbuf_finish(&b);
 }
 
+char *hs_ls_svg_range(const hs_ls_result *r, const char *title, double lo, double hi) {
+  if (r->dims == 2) return heat_map(r, title, lo, hi);
+  return hs_ls_svg(r, title);
+}
+
 char *hs_ls_svg(const hs_ls_result *r, const char *title) {
-  if (r->dims == 2) return heat_map(r, title);
+  if (r->dims == 2) return heat_map(r, title, NAN, NAN);
   hs_line_series s = {"loss", r->na, r->alpha, r->loss};
   return hs_svg_lines(&s, 1, title, "alpha", "loss", 720, 450);
 }

@@ -25,6 +25,10 @@ hs_status hs_ls_write(hs_context *ctx, const char *path, const hs_provenance *pr
                       const hs_ls_result *r);
 /* The SVG text (caller frees); NULL when out of memory or no finite loss. */
 char *hs_ls_svg(const hs_ls_result *r, const char *title);
+/* 2D: the heat map with its colour scale and contour levels over [lo, hi] instead of the
+ * grid's own range, so that several maps share one scale (values outside take the end
+ * colours); 1D, or lo >= hi: hs_ls_svg. */
+char *hs_ls_svg_range(const hs_ls_result *r, const char *title, double lo, double hi);
 hs_status hs_ls_svg_write(hs_context *ctx, const char *path, const hs_ls_result *r, const char *title);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "analysis/report_panels.h"
 #include "analysis/svg_lines.h"
 #include "core/context.h"
 #include "io/atomic.h"
@@ -40,11 +41,7 @@ static double seed_mean(const hs_cmp_result *r, size_t kind, size_t epoch, size_
   return n ? s / (double)n : NAN;
 }
 
-static int kind_index(const hs_cmp_result *r, const char *name) {
-  for (size_t k = 0; k < r->cfg.n_kinds; k++)
-    if (strcmp(r->cfg.kinds[k].name, name) == 0) return (int)k;
-  return -1;
-}
+static int kind_index(const hs_cmp_result *r, const char *name) { return hs_cmp_kind_index(&r->cfg, name); }
 
 static const char *ratio_words(double a, double b) {
   if (!(a > 0) || !(b > 0)) return "different";
@@ -162,6 +159,7 @@ char *hs_cmp_findings(const hs_cmp_result *r) {
     }
     if (any) hs_sbuf_printf(&b, ".\n");
   }
+  hs_cmp_panel_findings(r, &b); /* the landscape and critical-point panels */
   /* along training */
   for (size_t k = 0; k < c->n_kinds; k++) {
     double a = seed_mean(r, k, 0, FIELD(lambda_max), NULL), z = seed_mean(r, k, E, FIELD(lambda_max), NULL);
@@ -318,7 +316,7 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
   plot plots[HS_CMP_MAX_STAGES + 8];
   size_t np = 0;
   char *csv = NULL, *findings = NULL, *cfgjson = NULL;
-  hs_sbuf md = {0}, html = {0};
+  hs_sbuf md = {0}, html = {0}, panel_md = {0}, panel_html = {0};
   char plots_dir[4096];
   snprintf(plots_dir, sizeof plots_dir, "%s/plots", dir);
   st = hs_mkdir_p(ctx, plots_dir, "folder");
@@ -357,6 +355,7 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
     snprintf(rel, sizeof rel, "plots/%.63s", plots[i].name);
     HS_TRY(write_text(ctx, dir, rel, plots[i].svg));
   }
+  HS_TRY(hs_cmp_report_panels(ctx, r, dir, &panel_html, &panel_md));
   csv = summary_csv(r);
   findings = hs_cmp_findings(r);
   cfgjson = hs_cmp_config_json(c);
@@ -407,8 +406,9 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
     if (isfinite(p->dead_frac)) hs_sbuf_printf(&md, "%zu of %zu (%.1f%%) |\n", p->dead_units, p->relu_units, 100 * p->dead_frac);
     else hs_sbuf_printf(&md, "- |\n");
   }
+  if (panel_md.s) hs_sbuf_printf(&md, "%s", panel_md.s);
   hs_sbuf_printf(&md, "\nPlots: plots/*.svg; per-run files (training log, density and eigenvalue files): runs/.\n");
-  if (md.bad) { st = hs_fail(ctx, HS_E_NOMEM, "out of memory writing the report"); goto cleanup; }
+  if (md.bad || panel_md.bad || panel_html.bad) { st = hs_fail(ctx, HS_E_NOMEM, "out of memory writing the report"); goto cleanup; }
   HS_TRY(write_text(ctx, dir, "summary.md", md.s));
 
   /* index.html: self-contained */
@@ -416,7 +416,8 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
              "<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}"
              "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}"
              "th{background:#f3f3f3}td:first-child{text-align:left}figure{display:inline-block;margin:0.5em;vertical-align:top}"
-             "figcaption{font-size:13px;color:#555;max-width:740px}li{margin:0.4em 0}</style>\n</head><body>\n");
+             "figcaption{font-size:13px;color:#555;max-width:740px}li{margin:0.4em 0}"
+             "figure.half svg{width:640px;height:auto}figure.half figcaption{max-width:640px}</style>\n</head><body>\n");
   hs_sbuf_printf(&html, "<h1>hesspec compare: Hessian spectra of linear, ReLU, batch-norm and residual networks</h1>\n<p>");
   hs_sbuf_escaped(&html, md.s + strlen("# hesspec compare\n\n"));
   /* only the first paragraph of the markdown (the setup line) */
@@ -443,6 +444,7 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
     hs_sbuf_escaped(&html, plots[i].caption);
     hs_sbuf_printf(&html, " (<code>plots/%s</code>)</figcaption></figure>\n", plots[i].name);
   }
+  if (panel_html.s) hs_sbuf_printf(&html, "%s", panel_html.s);
   hs_sbuf_printf(&html, "<h2>Summary</h2>\n<table>\n<tr><th>kind</th><th>seed</th><th>epoch</th><th>loss</th><th>grad norm</th><th>train acc</th>"
              "<th>test acc</th><th>&lambda;<sub>max</sub></th><th>&lambda;<sub>min</sub></th><th>trace</th><th>negative mass</th><th>files</th></tr>\n");
   for (size_t i = 0; i < r->n_points; i++) {
@@ -502,5 +504,7 @@ cleanup:
   free(cfgjson);
   free(md.s);
   free(html.s);
+  free(panel_md.s);
+  free(panel_html.s);
   return st;
 }
