@@ -305,6 +305,161 @@ typedef enum { HS_CURV_HESSIAN = 0, HS_CURV_GGN = 1, HS_CURV_RESIDUAL = 2 } hs_c
 /* Y = H V (or G V, or (H - G) V) for k directions. V and Y: (k, P) row-major (each row one direction). */
 hs_status hs_model_hvp(hs_model *m, hs_curvature which, size_t k, const double *V, double *Y);
 
+/* ---- models from JSON text, cancellation from another thread ------------------------------ */
+
+/* A model from a spec given as JSON text (either form, as hs_spec_load reads a file); `origin`
+ * names the text in messages ("spec.json", "from_torch"; NULL = "spec"). The parameters are
+ * the default initialisation of seed 0, as hs_model_create leaves them. */
+hs_status hs_model_create_json(hs_context *ctx, const char *json, const char *origin, hs_model **out);
+
+/* The bound data: its sample count N and batch size B (both 0 when unbound). */
+void hs_model_binding(const hs_model *m, size_t *samples, size_t *batch);
+
+/* A ready-made progress hook for cancelling from another thread or a signal handler:
+ * `user` points at an int flag; the hook returns HS_E_CANCELLED once the flag is nonzero
+ * (read atomically) and HS_OK otherwise. hs_set_progress(ctx, hs_progress_cancel_flag, &flag);
+ * the flag must outlive the calls it can cancel. The caller clears it before the next call. */
+hs_status hs_progress_cancel_flag(void *user, const char *what, size_t done, size_t total);
+
+/* ---- operators: what the spectral methods run on ------------------------------------------ */
+
+/* A symmetric operator A of dimension n: a model's curvature, or an explicit matrix. */
+typedef struct hs_operator hs_operator;
+
+/* H, G or H - G of a bound model, at the model's parameters and binding AT THE TIME OF EACH
+ * PRODUCT (the operator holds no copy). The operator borrows m: destroy it before m. */
+hs_status hs_operator_model(hs_model *m, hs_curvature which, hs_operator **out);
+/* An explicit symmetric n x n matrix A (row-major host array, copied to the device); entries
+ * must be finite, and |A_ij - A_ji| <= sym_tol max|A| (HS_E_INVALID naming the worst entry). */
+hs_status hs_operator_matrix(hs_context *ctx, size_t n, const double *A, double sym_tol, hs_operator **out);
+void hs_operator_destroy(hs_operator *op);
+size_t hs_operator_size(const hs_operator *op);
+/* Y = A X for k vectors: X and Y (k, n) row-major, each row one vector; Y must not alias X. */
+hs_status hs_operator_apply(hs_operator *op, size_t k, const double *X, double *Y);
+
+/* ---- spectral density (stochastic Lanczos quadrature; docs/spectra.md) --------------------- */
+
+typedef struct {
+  size_t steps;        /* Lanczos steps per probe, 1..n; 0 = min(80, n) */
+  size_t probes;       /* Rademacher probes, >= 1 (10) */
+  uint64_t seed;       /* of the probes (0): probe p is the same vector on every backend */
+  double sigma;        /* Gaussian kernel STANDARD DEVIATION > 0; 0 = (lambda_max - lambda_min) / 200 */
+  size_t grid_points;  /* >= 2; 0 = spacing <= sigma / 4, 1001..100001 points */
+  double grid_min, grid_max; /* both 0 = the extreme nodes -/+ 5 sigma; else grid_min < grid_max */
+  double neg_tol;      /* nodes below -neg_tol count as negative mass; < 0 = 1e-4 max|lambda| */
+  int partial_reorth;  /* 0: full reorthogonalisation; 1: Simon's partial reorthogonalisation */
+  /* Provenance only, recorded by hs_density_save (copied; NULL = absent): where the model's
+   * parameters came from (NULL with a model: "seeded default initialisation") and a
+   * description of the bound data ("fashion-mnist:train", "X.npy, Y.npy", "numpy arrays");
+   * for an explicit matrix, `data` names it (the file's "matrix" field). */
+  const char *weights;
+  const char *data;
+} hs_spectrum_options;
+
+hs_spectrum_options hs_spectrum_defaults(void);
+
+/* The density with its per-probe quadrature rules, summary and provenance. Borrows the
+ * context of the operator it came from (or of hs_density_load): destroy it before that. */
+typedef struct hs_density hs_density;
+
+typedef struct {
+  size_t params;        /* n, the operator's dimension */
+  size_t probes, steps; /* steps asked per probe (a probe that broke down has fewer nodes) */
+  uint64_t seed;
+  double sigma;         /* the kernel's standard deviation used */
+  double lambda_min, lambda_max; /* extreme nodes over all probes */
+  double trace, trace_stderr;    /* n sum_i w_i theta_i per probe: mean, standard error */
+  double negative_fraction, negative_fraction_stderr, negative_tolerance;
+  double negative_fraction_bounds[2]; /* Chebyshev-Markov-Stieltjes bracket, probe mean */
+  double grid_integral;          /* trapezoid integral of the density (about 1) */
+  size_t early_terminated_probes, operator_applications;
+  double operator_seconds, reorth_seconds, host_seconds, total_seconds;
+} hs_density_summary;
+/* Standard errors are NaN with one probe; fields a file did not hold (hs_density_load) are
+ * NaN, counts 0. */
+
+/* SLQ on op (docs/spectra.md): HS_E_INVALID naming the option when one is out of range. */
+hs_status hs_spectrum(hs_operator *op, const hs_spectrum_options *opt, hs_density **out);
+void hs_density_destroy(hs_density *d);
+void hs_density_get_summary(const hs_density *d, hs_density_summary *out);
+/* The grid, the density on it and its standard error across probes (NaN with one probe):
+ * borrowed arrays of the returned length, valid until hs_density_destroy. */
+size_t hs_density_grid(const hs_density *d, const double **grid, const double **density,
+                       const double **stderr_);
+/* Probe p's quadrature rule: borrowed nodes (Ritz values, ascending) and weights (summing to 1)
+ * of the returned length; 0 when p >= probes. */
+size_t hs_density_probe(const hs_density *d, size_t p, const double **nodes, const double **weights);
+/* Writes the "hesspec.density/1" file at path and its CSV beside it (x.json -> x.csv),
+ * atomically, as `hesspec spectrum` does (same fields; the provenance from the operator and
+ * the options). A density read by hs_density_load has no provenance to write:
+ * HS_E_UNSUPPORTED (copy the file instead). */
+hs_status hs_density_save(const hs_density *d, const char *path);
+/* Reads a "hesspec.density/1" file (nodes, weights, sigma, grid, density and the summary it
+ * holds); HS_E_IO if unreadable, HS_E_INVALID naming the field when malformed. */
+hs_status hs_density_load(hs_context *ctx, const char *path, hs_density **out);
+
+/* ---- eigenpairs: extremal by Lanczos, all of them densely (docs/spectra.md) --------------- */
+
+typedef enum { HS_EIGEN_TOP = 0, HS_EIGEN_BOTTOM = 1, HS_EIGEN_EXACT = 2 } hs_eigen_which;
+
+typedef struct {
+  hs_eigen_which which;
+  size_t count;       /* top/bottom: K, 1..n; exact: ignored (all n) */
+  double tol;         /* relative residual; <= 0: 1e-9 (f64) or 1e-4 (f32) */
+  size_t max_steps;   /* Lanczos steps at most; 0 = min(n, max(300, 4K + 50)) */
+  uint64_t seed;      /* of the Rademacher start vector */
+  int vectors;        /* also return the eigenvectors */
+  size_t exact_limit; /* exact: the largest n accepted (0 = 6000) */
+} hs_eigen_options;
+
+hs_eigen_options hs_eigen_defaults(void);
+
+/* Arrays owned by the result; hs_eigen_free releases them (and zeroes the struct). */
+typedef struct {
+  size_t n, requested, found; /* found < requested: only the converged pairs are here */
+  double *values;       /* (found) ascending */
+  double *residuals;    /* (found) explicit ||A y - theta y||; NULL for exact */
+  double *vectors;      /* (found, n) row i = unit eigenvector of values[i]; NULL unless asked */
+  double tol;           /* the relative tolerance used */
+  double anorm;         /* the ||A|| estimate the tolerance is relative to */
+  double asymmetry;     /* exact: max |A_ij - A_ji| / max |A_ij| before symmetrising */
+  size_t steps;         /* Lanczos steps taken (exact: 0) */
+  size_t operator_applications;
+  double operator_seconds, total_seconds;
+} hs_eigen_result;
+
+/* HS_OK also when fewer than `count` pairs converged within max_steps (found says how many). */
+hs_status hs_eigen(hs_operator *op, const hs_eigen_options *opt, hs_eigen_result *out);
+void hs_eigen_free(hs_eigen_result *r);
+
+/* ---- trace (Hutchinson, Hutch++; docs/spectra.md) ---------------------------------------- */
+
+typedef enum { HS_TRACE_EST_HUTCHINSON = 0, HS_TRACE_EST_HUTCHPP = 1 } hs_trace_est_method;
+
+typedef struct {
+  size_t probes;  /* operator products in all, >= 1 (100); Hutch++ needs >= 3 */
+  uint64_t seed;  /* probe p: the same Rademacher vector as SLQ's probe p */
+  size_t block;   /* probes per operator call; 0 = min(probes, 32) */
+  hs_trace_est_method method;
+} hs_trace_est_options;
+
+hs_trace_est_options hs_trace_est_defaults(void);
+
+/* samples owned by the result; hs_trace_est_free releases them (and zeroes the struct). */
+typedef struct {
+  size_t n, probes;
+  double trace, trace_stderr; /* estimate and standard error (NaN with one sample) */
+  double *samples;      /* (nsamples) the Hutchinson quadratic forms z^T A z */
+  size_t nsamples;
+  size_t sketch_rank;   /* Hutch++: columns of the sketch basis Q kept */
+  double sketch_trace;  /* Hutch++: tr(Q^T A Q) */
+  size_t operator_applications;
+  double operator_seconds, total_seconds;
+} hs_trace_est;
+
+hs_status hs_trace_estimate(hs_operator *op, const hs_trace_est_options *opt, hs_trace_est *out);
+void hs_trace_est_free(hs_trace_est *t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,7 +9,7 @@ packages=(
   libopenblas-dev liblapacke-dev
   libcriterion-dev libcjson-dev zlib1g-dev
   openmpi-bin libopenmpi-dev
-  python3 python3-numpy python3-torch
+  python3 python3-numpy python3-torch python3-pytest python3-scipy
   dataset-fashion-mnist
 )
 

@@ -423,6 +423,7 @@ void hs_density_file_free(hs_density_file *f) {
   free(f->weights);
   free(f->grid);
   free(f->density);
+  free(f->density_se);
   memset(f, 0, sizeof *f);
 }
 
@@ -437,6 +438,50 @@ static hs_status read_darray(hs_context *ctx, const char *path, const char *fiel
       return hs_fail(ctx, HS_E_INVALID, "%s: field \"%s\"[%zu] is not a finite number", path, field, i);
     out[i++] = e->valuedouble;
   }
+  return HS_OK;
+}
+
+/* A number of obj, or NaN where it is absent, null or not a number. */
+static double opt_num(const cJSON *obj, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The fields a reader of the numbers may want but re-plotting does not need: the steps and
+ * seed of the method, the standard error of the density, the summary. Absent ones are NaN
+ * (files of older versions, hand-made files); present ones of the wrong kind are errors. */
+static hs_status read_optional(hs_context *ctx, const char *path, const cJSON *root, hs_density_file *out) {
+  const cJSON *method = cJSON_GetObjectItemCaseSensitive(root, "method");
+  double steps = opt_num(method, "lanczos_steps"), seed = opt_num(method, "seed");
+  out->steps = steps >= 1 && steps <= 9007199254740992.0 && steps == floor(steps) && steps >= (double)out->stride
+                   ? (size_t)steps : out->stride;
+  out->seed = seed >= 0 && seed < 18446744073709551616.0 && seed == floor(seed) ? (uint64_t)seed : 0;
+  out->density_se = hs_malloc(out->grid_n * sizeof *out->density_se);
+  if (!out->density_se) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+  const cJSON *se = cJSON_GetObjectItemCaseSensitive(root, "density_stderr");
+  if (se && !(cJSON_IsArray(se) && (size_t)cJSON_GetArraySize(se) == out->grid_n))
+    return hs_fail(ctx, HS_E_INVALID, "%s: field \"density_stderr\" does not have %zu entries (one per grid point)",
+                   path, out->grid_n);
+  for (size_t g = 0; g < out->grid_n; g++) out->density_se[g] = NAN;
+  size_t g = 0;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, se) {
+    if (cJSON_IsNumber(e)) out->density_se[g] = e->valuedouble;
+    else if (!cJSON_IsNull(e))
+      return hs_fail(ctx, HS_E_INVALID, "%s: field \"density_stderr\"[%zu] is neither a number nor null", path, g);
+    g++;
+  }
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "summary");
+  out->trace = opt_num(s, "trace");
+  out->trace_se = opt_num(s, "trace_stderr");
+  out->neg_frac = opt_num(s, "negative_fraction");
+  out->neg_frac_se = opt_num(s, "negative_fraction_stderr");
+  out->neg_tol = opt_num(s, "negative_tolerance");
+  out->integral = opt_num(s, "grid_integral");
+  const cJSON *b = cJSON_GetObjectItemCaseSensitive(s, "negative_fraction_bounds");
+  const cJSON *lo = cJSON_GetArrayItem(b, 0), *hi = cJSON_GetArrayItem(b, 1);
+  out->neg_frac_lo = cJSON_IsArray(b) && cJSON_IsNumber(lo) ? lo->valuedouble : NAN;
+  out->neg_frac_hi = cJSON_IsArray(b) && cJSON_IsNumber(hi) ? hi->valuedouble : NAN;
   return HS_OK;
 }
 
@@ -525,6 +570,7 @@ hs_status hs_density_read(hs_context *ctx, const char *path, hs_density_file *ou
   HS_TRY(read_darray(ctx, path, "grid", grid, out->grid, out->grid_n));
   HS_TRY(read_darray(ctx, path, "density", cJSON_GetObjectItemCaseSensitive(root, "density"), out->density,
                      out->grid_n));
+  HS_TRY(read_optional(ctx, path, root, out));
   const char *base = strrchr(path, '/');
   base = base ? base + 1 : path;
   snprintf(out->label, sizeof out->label, "%s", base);

@@ -80,6 +80,11 @@ typedef struct {
   double *grid, *density;
   double lambda_min, lambda_max;
   char label[256];                 /* from the provenance: model/matrix and operator */
+  /* Optional fields (NaN, or steps = stride and seed 0, where the file lacks them): */
+  size_t steps;                    /* method.lanczos_steps */
+  uint64_t seed;                   /* method.seed */
+  double *density_se;              /* (grid_n) density_stderr; NaN where null */
+  double trace, trace_se, neg_frac, neg_frac_se, neg_tol, neg_frac_lo, neg_frac_hi, integral; /* summary */
 } hs_density_file;
 
 /* HS_E_IO if unreadable, HS_E_INVALID naming the file and field when malformed. */

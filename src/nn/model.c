@@ -20,6 +20,10 @@ const hs_param_info *hs_model_tensor(const hs_model *m, size_t i) {
 }
 size_t hs_model_num_norms(const hs_model *m) { return m->n_norms; }
 const hs_norm_info *hs_model_norm(const hs_model *m, size_t i) { return i < m->n_norms ? &m->norms[i] : NULL; }
+void hs_model_binding(const hs_model *m, size_t *samples, size_t *batch) {
+  *samples = m->data ? m->data->n : 0;
+  *batch = m->data ? m->batch : 0;
+}
 
 hs_status hs_model_create(hs_context *ctx, const hs_model_spec *spec, hs_model **out) {
   *out = NULL;

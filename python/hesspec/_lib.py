@@ -1,0 +1,199 @@
+"""ctypes declarations of include/hesspec.h (the public header only) and the library loader.
+
+The structures below mirror the header's field by field; ctypes lays them out by the platform's C
+rules, as the compiler does. A change of a struct in the header must be made here too
+(python/tests/test_model.py checks what the *_defaults() functions return against the header).
+"""
+import ctypes as C
+import glob
+import os
+import threading
+
+from ._errors import Error, INVALID, STATUS_NAMES
+
+c_size = C.c_size_t
+c_dbl = C.c_double
+P_dbl = C.POINTER(C.c_double)
+
+HS_F64, HS_F32 = 0, 1
+CURVATURE = {"hessian": 0, "ggn": 1, "residual": 2}
+HS_E_CANCELLED = 8
+
+
+class ContextOptions(C.Structure):
+    _fields_ = [("device", C.c_char_p), ("dtype", C.c_int), ("threads", C.c_int), ("tf32", C.c_int),
+                ("cache_mb", c_size), ("rstate_mb", c_size), ("conv_mb", c_size), ("data_dir", C.c_char_p),
+                ("rank", C.c_int), ("ranks", C.c_int), ("allreduce", C.c_void_p), ("allreduce_user", C.c_void_p)]
+
+
+class ParamInfo(C.Structure):
+    _fields_ = [("name", C.c_char_p), ("offset", c_size), ("rows", C.c_int), ("cols", C.c_int),
+                ("ndim", C.c_int), ("shape", C.c_int * 4)]
+
+
+class NormInfo(C.Structure):
+    _fields_ = [("name", C.c_char_p), ("features", C.c_int)]
+
+
+class SpecHead(C.Structure):
+    """The first fields of hs_model_spec (the rest is not needed here)."""
+    _fields_ = [("form", C.c_int), ("input_dim", C.c_int), ("n_hidden", C.c_int), ("hidden", C.c_int * 64),
+                ("output_dim", C.c_int)]
+
+
+class SpectrumOptions(C.Structure):
+    _fields_ = [("steps", c_size), ("probes", c_size), ("seed", C.c_uint64), ("sigma", c_dbl),
+                ("grid_points", c_size), ("grid_min", c_dbl), ("grid_max", c_dbl), ("neg_tol", c_dbl),
+                ("partial_reorth", C.c_int), ("weights", C.c_char_p), ("data", C.c_char_p)]
+
+
+class DensitySummary(C.Structure):
+    _fields_ = [("params", c_size), ("probes", c_size), ("steps", c_size), ("seed", C.c_uint64),
+                ("sigma", c_dbl), ("lambda_min", c_dbl), ("lambda_max", c_dbl), ("trace", c_dbl),
+                ("trace_stderr", c_dbl), ("negative_fraction", c_dbl), ("negative_fraction_stderr", c_dbl),
+                ("negative_tolerance", c_dbl), ("negative_fraction_bounds", c_dbl * 2), ("grid_integral", c_dbl),
+                ("early_terminated_probes", c_size), ("operator_applications", c_size),
+                ("operator_seconds", c_dbl), ("reorth_seconds", c_dbl), ("host_seconds", c_dbl),
+                ("total_seconds", c_dbl)]
+
+
+class EigenOptions(C.Structure):
+    _fields_ = [("which", C.c_int), ("count", c_size), ("tol", c_dbl), ("max_steps", c_size),
+                ("seed", C.c_uint64), ("vectors", C.c_int), ("exact_limit", c_size)]
+
+
+class EigenResult(C.Structure):
+    _fields_ = [("n", c_size), ("requested", c_size), ("found", c_size), ("values", P_dbl),
+                ("residuals", P_dbl), ("vectors", P_dbl), ("tol", c_dbl), ("anorm", c_dbl),
+                ("asymmetry", c_dbl), ("steps", c_size), ("operator_applications", c_size),
+                ("operator_seconds", c_dbl), ("total_seconds", c_dbl)]
+
+
+class TraceOptions(C.Structure):
+    _fields_ = [("probes", c_size), ("seed", C.c_uint64), ("block", c_size), ("method", C.c_int)]
+
+
+class TraceResult(C.Structure):
+    _fields_ = [("n", c_size), ("probes", c_size), ("trace", c_dbl), ("trace_stderr", c_dbl),
+                ("samples", P_dbl), ("nsamples", c_size), ("sketch_rank", c_size), ("sketch_trace", c_dbl),
+                ("operator_applications", c_size), ("operator_seconds", c_dbl), ("total_seconds", c_dbl)]
+
+
+vp = C.c_void_p
+PP = C.POINTER(C.c_void_p)
+_SIGNATURES = {
+    # name: (restype, argtypes); restype C.c_int = hs_status
+    "hs_status_string": (C.c_char_p, [C.c_int]),
+    "hs_context_defaults": (ContextOptions, []),
+    "hs_context_create": (C.c_int, [C.POINTER(ContextOptions), PP]),
+    "hs_context_destroy": (None, [vp]),
+    "hs_last_error": (C.c_char_p, [vp]),
+    "hs_set_progress": (None, [vp, vp, vp]),
+    "hs_backend_name": (C.c_char_p, [vp]),
+    "hs_device_name": (C.c_char_p, [vp]),
+    "hs_spec_to_json": (vp, [vp]),
+    "hs_model_create_json": (C.c_int, [vp, C.c_char_p, C.c_char_p, PP]),
+    "hs_model_destroy": (None, [vp]),
+    "hs_model_num_params": (c_size, [vp]),
+    "hs_model_get_spec": (vp, [vp]),
+    "hs_model_num_tensors": (c_size, [vp]),
+    "hs_model_tensor": (C.POINTER(ParamInfo), [vp, c_size]),
+    "hs_model_num_norms": (c_size, [vp]),
+    "hs_model_norm": (C.POINTER(NormInfo), [vp, c_size]),
+    "hs_model_init": (C.c_int, [vp, C.c_uint64]),
+    "hs_model_get_params": (C.c_int, [vp, P_dbl]),
+    "hs_model_set_params": (C.c_int, [vp, P_dbl]),
+    "hs_model_get_running": (C.c_int, [vp, C.c_int, P_dbl, P_dbl]),
+    "hs_model_set_running": (C.c_int, [vp, C.c_int, P_dbl, P_dbl]),
+    "hs_model_load": (C.c_int, [vp, C.c_char_p]),
+    "hs_model_save": (C.c_int, [vp, C.c_char_p, C.c_int]),
+    "hs_dataset_create": (C.c_int, [vp, c_size, C.c_int, P_dbl, C.c_int, C.POINTER(C.c_int32), P_dbl, PP]),
+    "hs_dataset_destroy": (None, [vp]),
+    "hs_model_bind": (C.c_int, [vp, vp, c_size]),
+    "hs_model_binding": (None, [vp, C.POINTER(c_size), C.POINTER(c_size)]),
+    "hs_model_loss_grad": (C.c_int, [vp, P_dbl, P_dbl]),
+    "hs_model_outputs": (C.c_int, [vp, P_dbl]),
+    "hs_model_accuracy": (C.c_int, [vp, P_dbl]),
+    "hs_model_hvp": (C.c_int, [vp, C.c_int, c_size, P_dbl, P_dbl]),
+    "hs_operator_model": (C.c_int, [vp, C.c_int, PP]),
+    "hs_operator_matrix": (C.c_int, [vp, c_size, P_dbl, c_dbl, PP]),
+    "hs_operator_destroy": (None, [vp]),
+    "hs_operator_size": (c_size, [vp]),
+    "hs_operator_apply": (C.c_int, [vp, c_size, P_dbl, P_dbl]),
+    "hs_spectrum_defaults": (SpectrumOptions, []),
+    "hs_spectrum": (C.c_int, [vp, C.POINTER(SpectrumOptions), PP]),
+    "hs_density_destroy": (None, [vp]),
+    "hs_density_get_summary": (None, [vp, C.POINTER(DensitySummary)]),
+    "hs_density_grid": (c_size, [vp, C.POINTER(P_dbl), C.POINTER(P_dbl), C.POINTER(P_dbl)]),
+    "hs_density_probe": (c_size, [vp, c_size, C.POINTER(P_dbl), C.POINTER(P_dbl)]),
+    "hs_density_save": (C.c_int, [vp, C.c_char_p]),
+    "hs_density_load": (C.c_int, [vp, C.c_char_p, PP]),
+    "hs_eigen_defaults": (EigenOptions, []),
+    "hs_eigen": (C.c_int, [vp, C.POINTER(EigenOptions), C.POINTER(EigenResult)]),
+    "hs_eigen_free": (None, [C.POINTER(EigenResult)]),
+    "hs_trace_est_defaults": (TraceOptions, []),
+    "hs_trace_estimate": (C.c_int, [vp, C.POINTER(TraceOptions), C.POINTER(TraceResult)]),
+    "hs_trace_est_free": (None, [C.POINTER(TraceResult)]),
+}
+
+_lock = threading.Lock()
+_lib = None
+_libc = None
+
+
+def _candidates():
+    """Where libhesspec.so is looked for, in order (docs/python.md)."""
+    env = os.environ.get("HESSPEC_LIBRARY")
+    if env:
+        return [("HESSPEC_LIBRARY", env)]
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = [("beside the package", p) for p in sorted(glob.glob(os.path.join(here, "libhesspec.so*")))]
+    repo = os.path.dirname(os.path.dirname(here))  # python/hesspec -> the repository
+    out.append(("the build folder", os.path.join(repo, "build", "libhesspec.so")))
+    return out
+
+
+def lib():
+    """The loaded library with its signatures declared (loaded on first use)."""
+    global _lib, _libc
+    with _lock:
+        if _lib is not None:
+            return _lib
+        # libgomp reads OMP_WAIT_POLICY once, when it is loaded: passive waiting unless the user
+        # chose otherwise, as the CLI does (spinning threads made shared machines 9x slower).
+        # Without effect when torch (or anything else) loaded libgomp first.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        tried = []
+        for where, path in _candidates():
+            if not os.path.exists(path):
+                tried.append(f"{path} ({where}: absent)")
+                continue
+            try:
+                handle = C.CDLL(path)
+            except OSError as e:
+                tried.append(f"{path} ({where}: {e})")
+                continue
+            for name, (res, args) in _SIGNATURES.items():
+                f = getattr(handle, name)
+                f.restype, f.argtypes = res, args
+            _libc = C.CDLL(None)
+            _libc.free.argtypes = [vp]
+            _libc.free.restype = None
+            _lib = handle
+            return _lib
+        raise Error(INVALID, "libhesspec.so not found; set HESSPEC_LIBRARY to its path, or build it "
+                    "(cmake --build build --target hesspec_shared). Tried: " + "; ".join(tried))
+
+
+def take_string(ptr):
+    """A malloc'ed C string of the library as str, freed."""
+    if not ptr:
+        raise Error(3, "out of memory")
+    try:
+        return C.string_at(ptr).decode()
+    finally:
+        _libc.free(ptr)
+
+
+def status_name(st):
+    return STATUS_NAMES.get(st, f"status {st}")
