@@ -5,10 +5,12 @@
 # subset from three seeds; at initialisation and after epochs 2, 5 and 10 the loss Hessian is
 # analysed (SLQ spectral density, lambda_max/lambda_min by Lanczos, trace, negative mass); then
 # a 2D loss landscape around the trained relu and relu-bn-res nets and the critical points of a
-# small tanh net (Newton-MR, index against loss).
+# small tanh net (Newton-MR, index against loss); lambda_max and the top-10 gradient overlap
+# after every epoch (against 2/lr); after training the densities of H, G and H - G and every
+# layer's lambda_max.
 # Output: the report folder demo-out/compare/ (override with DEMO_OUT) with index.html.
 # Without the Debian package dataset-fashion-mnist the data are a synthetic Gaussian mixture
-# (a notice says so). About 3 minutes on 2 CPU cores (README, "Comparing networks").
+# (a notice says so). About 4 minutes on 2 CPU cores (README, "Comparing networks").
 set -euo pipefail
 # OpenMP threads that spin while waiting (libgomp's default) lose most of their time when the
 # cores are shared with other work: on the 2-core development machine under a load of 4-6 the

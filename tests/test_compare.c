@@ -265,17 +265,23 @@ static void valid_svg(const char *name) {
   free(t);
 }
 
+/* Writes the preset fmt % (a, b) as panels.json, runs it into rep (exit 0, nothing left
+ * behind) and returns its index.html (caller frees). */
+static char *run_panels(const char *fmt, const char *a, const char *b) {
+  char preset[2048];
+  snprintf(preset, sizeof preset, fmt, a, b);
+  write_text("panels.json", preset);
+  cr_assert_eq(hesspec("compare --preset panels.json --out rep"), 0, "%s", errtext);
+  no_leftovers();
+  return read_text("rep/index.html");
+}
+
 /* With both switches on: the page shows both panels, their files exist and are valid, the
  * landscape's centre is the trained model's loss (as the summary and `hesspec loss` on the
  * epoch checkpoint give it), and every critical point's loss and gradient norm are what
  * `hesspec loss` finds at its checkpoint. With the switches off: no panel, no panel file. */
 Test(compare, landscape_and_critical_panels) {
-  char preset[2048];
-  snprintf(preset, sizeof preset, PANELS, "true", "true");
-  write_text("panels.json", preset);
-  cr_assert_eq(hesspec("compare --preset panels.json --out rep"), 0, "%s", errtext);
-  no_leftovers();
-  char *html = read_text("rep/index.html");
+  char *html = run_panels(PANELS, "true", "true");
   cr_assert(strstr(html, "<h2>Loss landscape</h2>") && strstr(html, "<h2>Critical points</h2>"), "a panel is missing");
   cr_assert(strstr(html, "plots/landscape-relu.svg") && strstr(html, "plots/landscape-relu-bn-res.svg") &&
             strstr(html, "plots/critical.svg"), "a panel's plot is not on the page");
@@ -364,14 +370,160 @@ Test(compare, landscape_and_critical_panels) {
   cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(an, "landscape")) && cJSON_IsTrue(cJSON_GetObjectItem(an, "critical")));
   cJSON_Delete(cfg);
   /* switches off: the same preset draws neither */
-  snprintf(preset, sizeof preset, PANELS, "false", "false");
-  write_text("panels.json", preset);
-  cr_assert_eq(hesspec("compare --preset panels.json --out rep"), 0, "%s", errtext);
-  html = read_text("rep/index.html");
+  html = run_panels(PANELS, "false", "false");
   cr_assert(!strstr(html, "Loss landscape") && !strstr(html, "Critical points"), "a panel without its switch");
   free(html);
   cr_assert(!exists("rep/plots/landscape-relu.svg") && !exists("rep/plots/critical.svg") && !exists("rep/critical") &&
             !exists("rep/runs/relu-s1/landscape.json"), "panel files without the switches");
+}
+
+/* ---- curvature along training and the operators panel ---- */
+
+static const char *CURVOPS =
+    "{ \"dataset\": \"mixture:sep=4\", \"train_samples\": 60, \"test_samples\": 30,\n"
+    "  \"synthetic_dim\": 12, \"synthetic_classes\": 3, \"hidden\": [6, 6],\n"
+    "  \"kinds\": [\"relu\", \"relu-bn-res\"], \"seeds\": [1, 2],\n"
+    "  \"train\": {\"optimizer\": \"sgd\", \"lr\": 0.05, \"momentum\": 0.9, \"epochs\": 2, \"batch\": 16},\n"
+    "  \"analysis\": {\"epochs\": [0, 1], \"samples\": 40, \"slq_steps\": 12, \"slq_probes\": 2, \"checkpoints\": true,\n"
+    "    \"eig_tol\": 1e-10, \"curvature_every\": %s, \"curvature_samples\": 30, \"curvature_overlap_k\": 2,\n"
+    "    \"operators\": %s} }\n";
+
+/* `hesspec ARGS --out t.json` on the mixture's first n samples; the file's first eigenvalue. */
+static double cli_eig(const char *args, int n) {
+  char a[800];
+  snprintf(a, sizeof a, "eig --model m.json --dataset mixture:sep=4 --samples %d --seed 0 --tol 1e-10 %s --out t.json", n, args);
+  cr_assert_eq(hesspec(a), 0, "%s: %s", a, errtext);
+  cJSON *j = json_file("t.json");
+  double v = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "eigenvalues"), 0)->valuedouble;
+  cJSON_Delete(j);
+  return v;
+}
+
+/* Every probe's nodes and weights of two density files agree to 1e-10 (relative to the largest node). */
+static void same_rules(const char *a, const char *b) {
+  cJSON *x = json_file(a), *y = json_file(b);
+  const cJSON *px = cJSON_GetObjectItem(x, "probes"), *py = cJSON_GetObjectItem(y, "probes");
+  cr_assert(cJSON_GetArraySize(px) == 2 && cJSON_GetArraySize(py) == 2, "%s, %s: probes", a, b);
+  double scale = fmax(fabs(num_at(x, "summary", "lambda_max")), fabs(num_at(x, "summary", "lambda_min")));
+  for (int p = 0; p < 2; p++) {
+    const char *keys[2] = {"nodes", "weights"};
+    for (int k = 0; k < 2; k++) {
+      const cJSON *u = cJSON_GetObjectItem(cJSON_GetArrayItem(px, p), keys[k]);
+      const cJSON *v = cJSON_GetObjectItem(cJSON_GetArrayItem(py, p), keys[k]);
+      cr_assert(cJSON_GetArraySize(u) > 0 && cJSON_GetArraySize(u) == cJSON_GetArraySize(v), "%s probe %d %s", a, p, keys[k]);
+      for (int i = 0; i < cJSON_GetArraySize(u); i++) {
+        double s1 = cJSON_GetArrayItem(u, i)->valuedouble, s2 = cJSON_GetArrayItem(v, i)->valuedouble;
+        cr_assert(fabs(s1 - s2) <= 1e-10 * (k ? 1 : scale), "%s vs %s: probe %d %s[%d] %.17g vs %.17g", a, b, p, keys[k], i, s1, s2);
+      }
+    }
+  }
+  cJSON_Delete(x);
+  cJSON_Delete(y);
+}
+
+/* With both switches on: the sections, plots and files exist; lambda_max at each epoch's last
+ * step equals `eig --top 1` on that epoch's checkpoint (1e-8 relative); the H, G and H - G
+ * densities equal `spectrum --operator hessian|ggn|residual` on the final checkpoint (nodes
+ * and weights to 1e-10); each layer's lambda_max equals `eig --top 1 --block NAME`. Off: none. */
+Test(compare, curvature_and_operators_panels) {
+  char *html = run_panels(CURVOPS, "3", "true");
+  cr_assert(strstr(html, "<h2>Curvature along training</h2>") && strstr(html, "<h2>Gauss-Newton, residual and layers</h2>"),
+            "a section is missing");
+  cr_assert(strstr(html, "plots/curvature-lambda_max.svg") && strstr(html, "plots/curvature-overlap.svg") &&
+            strstr(html, "plots/operators-relu.svg") && strstr(html, "plots/operators-relu-bn-res.svg"), "a plot is not on the page");
+  cr_assert(strstr(html, "<th>blocks.1.norm</th>") && strstr(html, "<th>head</th>"), "the layer table lacks a layer");
+  free(html);
+  char *md = read_text("rep/summary.md");
+  cr_assert(strstr(md, "## Curvature along training") && strstr(md, "## Gauss-Newton, residual and layers") &&
+            strstr(md, "Curvature along training (seed 1") && strstr(md, "Gauss-Newton and residual after 2 epochs"), "%s", md);
+  free(md);
+  valid_svg("rep/plots/curvature-lambda_max.svg");
+  valid_svg("rep/plots/curvature-overlap.svg");
+  char *svg = read_text("rep/plots/curvature-lambda_max.svg");
+  cr_assert(strstr(svg, "2 / lr") && strstr(svg, "stroke-dasharray=\"7 4\""), "SGD: no 2/lr line");
+  free(svg);
+  const char *kinds[] = {"relu", "relu-bn-res"};
+  for (int k = 0; k < 2; k++) {
+    char name[300], args[600];
+    snprintf(name, sizeof name, "rep/plots/operators-%s.svg", kinds[k]);
+    valid_svg(name);
+    snprintf(name, sizeof name, "rep/runs/%s-s1/density-e0002.json", kinds[k]);
+    cJSON *j = json_file(name);
+    char *model = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "model"));
+    write_text("m.json", model);
+    free(model);
+    cJSON_Delete(j);
+    /* curvature.csv of both seeds: 4 steps per epoch, every 3: rows 0, 3, 4, 6, 8 */
+    for (int seed = 1; seed <= 2; seed++) {
+      snprintf(name, sizeof name, "rep/runs/%s-s%d/curvature.csv", kinds[k], seed);
+      char *t = read_text(name), *line = strstr(t, "step,epoch,lambda_max,lambda_min,grad_overlap,seconds\n");
+      cr_assert(strncmp(t, "# hesspec curvature", 19) == 0 && line, "%s: %s", name, t);
+      line = strchr(line, '\n') + 1;
+      long want[5][2] = {{0, 0}, {3, 1}, {4, 1}, {6, 2}, {8, 2}};
+      for (int i = 0; i < 5; i++) {
+        long step, epoch;
+        double lmax, lmin, ov, sec;
+        cr_assert_eq(sscanf(line, "%ld,%ld,%lf,%lf,%lf,%lf", &step, &epoch, &lmax, &lmin, &ov, &sec), 6, "%s row %d", name, i);
+        cr_assert(step == want[i][0] && epoch == want[i][1], "%s row %d: step %ld epoch %ld", name, i, step, epoch);
+        cr_assert(ov >= 0 && ov <= 1 + 1e-12, "%s row %d: overlap %g", name, i, ov);
+        if (i == 2 || i == 4) { /* an epoch's last step: the parameters of its checkpoint */
+          snprintf(args, sizeof args, "--weights rep/runs/%s-s%d/epoch-%04ld.safetensors --top 1", kinds[k], seed, epoch);
+          double top = cli_eig(args, 30);
+          cr_assert(fabs(lmax - top) <= 1e-8 * fabs(top), "%s epoch %ld: lambda_max %.15g, eig --top 1 %.15g", name, epoch, lmax, top);
+        }
+        line = strchr(line, '\n') + 1;
+      }
+      cr_assert_eq(*line, '\0', "%s: more than 5 rows", name);
+      free(t);
+    }
+    /* H, G and H - G after training against `hesspec spectrum --operator` on the checkpoint */
+    const char *ops[3][2] = {{"hessian", "density-e0002.json"}, {"ggn", "density-ggn-e0002.json"},
+                             {"residual", "density-residual-e0002.json"}};
+    for (int o = 0; o < 3; o++) {
+      snprintf(args, sizeof args, "spectrum --model m.json --dataset mixture:sep=4 --samples 40 --weights "
+                                  "rep/runs/%s-s1/epoch-0002.safetensors --steps 12 --probes 2 --seed 0 --operator %s --out s.json",
+               kinds[k], ops[o][0]);
+      cr_assert_eq(hesspec(args), 0, "%s: %s", args, errtext);
+      snprintf(name, sizeof name, "rep/runs/%s-s1/%s", kinds[k], ops[o][1]);
+      same_rules(name, "s.json");
+      if (o) {
+        cJSON *d = json_file(name);
+        cr_assert_str_eq(cJSON_GetObjectItem(d, "operator")->valuestring, ops[o][0]);
+        cJSON_Delete(d);
+        snprintf(name, sizeof name, "rep/runs/%s-s1/%s", kinds[k], ops[o][1]);
+        strcpy(strrchr(name, '.'), ".csv");
+        cr_assert(exists(name), "%s is missing", name);
+      }
+    }
+    /* every layer's lambda_max against `hesspec eig --top 1 --block NAME` */
+    snprintf(name, sizeof name, "rep/runs/%s-s1/eig-layers-e0002.json", kinds[k]);
+    cJSON *l = json_file(name);
+    cr_assert_str_eq(cJSON_GetObjectItem(l, "format")->valuestring, "hesspec.eig/1");
+    const cJSON *blocks = cJSON_GetObjectItem(l, "blocks"), *b;
+    cr_assert_eq(cJSON_GetArraySize(blocks), k ? 5 : 3, "%s: %d layers", name, cJSON_GetArraySize(blocks));
+    cJSON_ArrayForEach(b, blocks) {
+      const char *layer = cJSON_GetObjectItem(b, "name")->valuestring;
+      double v = cJSON_GetArrayItem(cJSON_GetObjectItem(b, "eigenvalues"), 0)->valuedouble;
+      snprintf(args, sizeof args, "--weights rep/runs/%s-s1/epoch-0002.safetensors --top 1 --block %s", kinds[k], layer);
+      double top = cli_eig(args, 40);
+      cr_assert(fabs(v - top) <= 1e-8 * fabs(top), "%s %s: lambda_max %.15g, eig --block %.15g", kinds[k], layer, v, top);
+    }
+    cJSON_Delete(l);
+  }
+  cr_assert(!exists("rep/runs/relu-s2/density-ggn-e0002.json") && !exists("rep/runs/relu-s2/eig-layers-e0002.json"),
+            "operators for a seed other than the first");
+  cJSON *cfg = json_file("rep/config.json");
+  const cJSON *an = cJSON_GetObjectItem(cfg, "analysis");
+  cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(an, "operators")) && num_at(an, "curvature_every", NULL) == 3);
+  cJSON_Delete(cfg);
+  /* switches off: no section, no plot, no file */
+  html = run_panels(CURVOPS, "0", "false");
+  cr_assert(!strstr(html, "Curvature along training") && !strstr(html, "Gauss-Newton"), "a section without its switch");
+  free(html);
+  cr_assert(!exists("rep/plots/curvature-lambda_max.svg") && !exists("rep/plots/curvature-overlap.svg") &&
+            !exists("rep/plots/operators-relu.svg") && !exists("rep/runs/relu-s1/curvature.csv") &&
+            !exists("rep/runs/relu-s1/density-ggn-e0002.json") && !exists("rep/runs/relu-s1/density-residual-e0002.json") &&
+            !exists("rep/runs/relu-s1/eig-layers-e0002.json"), "files without the switches");
 }
 
 /* summary.csv without its timing column (17th) */
@@ -444,6 +596,21 @@ Test(compare, bad_input_exits_2_naming_it) {
       "analysis.critical_samples");
   bad("{\"analysis\": {\"critical_hiden\": [3]}}", "", "analysis.critical_hiden");
   bad("{\"dataset\": \"spiral\"}", "", "spiral");
+  /* curvature along training and the operators panel: {preset, what the message names} */
+  const char *curv_ops[][2] = {
+      {"{\"analysis\": {\"curvature_every\": -1}}", "analysis.curvature_every"},
+      {"{\"analysis\": {\"curvature_every\": 2.5}}", "analysis.curvature_every"},
+      {"{\"analysis\": {\"curvature_overlap_k\": 1000000}}", "analysis.curvature_overlap_k"},
+      {"{\"train_samples\": 100, \"analysis\": {\"samples\": 50, \"curvature_every\": 5, \"curvature_samples\": 500}}",
+       "analysis.curvature_samples"},
+      {"{\"analysis\": {\"operators\": \"yes\"}}", "analysis.operators"},
+      {"{\"analysis\": {\"operator\": true}}", "analysis.operator"},
+      /* more eigenvectors than the 141 parameters: found when the network is built */
+      {"{\"dataset\": \"mixture:sep=4\", \"train_samples\": 60, \"test_samples\": 30, \"synthetic_dim\": 12, "
+       "\"synthetic_classes\": 3, \"hidden\": [6, 6], \"kinds\": [\"relu\"], \"seeds\": [1], \"train\": {\"epochs\": 1, "
+       "\"batch\": 16}, \"analysis\": {\"epochs\": [0], \"samples\": 40, \"curvature_every\": 2, \"curvature_overlap_k\": 5000}}",
+       "analysis.curvature_overlap_k"}};
+  for (size_t i = 0; i < sizeof curv_ops / sizeof *curv_ops; i++) bad(curv_ops[i][0], "", curv_ops[i][1]);
   bad("{\"train_samples\": 100, \"analysis\": {\"samples\": 50}}", "--batch 1000", "batch");
   write_text("ok.json", TINY);
   /* an unwritable output folder */

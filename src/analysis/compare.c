@@ -38,7 +38,7 @@ typedef struct {
   void *user_progress_data;
   size_t units_done, units_total;
   size_t epoch_units, analysis_units; /* progress weights: rough relative costs */
-  size_t landscape_units, critical_units;
+  size_t landscape_units, critical_units, operators_units;
   double t_run;
 } drv;
 
@@ -218,12 +218,7 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   HS_TRY(hs_eig_extremal(op, &eo, &bot));
   pt->lambda_max = top->found ? top->values[top->found - 1] : NAN;
   pt->lambda_min = bot->found ? bot->values[0] : NAN;
-  hs_slq_options so = hs_slq_defaults();
-  so.steps = c->slq_steps < hs_model_num_params(m) ? c->slq_steps : hs_model_num_params(m);
-  so.probes = c->slq_probes;
-  so.seed = c->probe_seed;
-  double scale = fmax(fabs(pt->lambda_max), fabs(pt->lambda_min));
-  if (isfinite(scale) && scale > 0) so.neg_tol = c->neg_tol_rel * scale;
+  hs_slq_options so = hs_cmp_slq_options(c, P, pt->lambda_max, pt->lambda_min);
   HS_TRY(hs_slq_run(op, &so, &slq));
   pt->slq_lambda_max = slq->lambda_max;
   pt->slq_lambda_min = slq->lambda_min;
@@ -231,34 +226,14 @@ static hs_status analyse(drv *d, hs_model *m, size_t epoch) {
   pt->trace_se = slq->trace_se;
   pt->neg_frac = slq->neg_frac;
   pt->neg_frac_se = slq->neg_frac_se;
-  pt->grid_n = slq->grid_n;
-  pt->grid = hs_malloc(slq->grid_n * sizeof *pt->grid);
-  pt->density = hs_malloc(slq->grid_n * sizeof *pt->density);
-  if (!pt->grid || !pt->density) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
-  memcpy(pt->grid, slq->grid, slq->grid_n * sizeof *pt->grid);
-  memcpy(pt->density, slq->density, slq->grid_n * sizeof *pt->density);
+  HS_TRY(hs_cmp_keep_density(ctx, slq, &pt->grid_n, &pt->grid, &pt->density));
   snprintf(pt->density_file, sizeof pt->density_file, "%s/density-e%04zu.json", d->run_rel, epoch);
   snprintf(pt->eig_top_file, sizeof pt->eig_top_file, "%s/eig-top-e%04zu.json", d->run_rel, epoch);
   snprintf(pt->eig_bottom_file, sizeof pt->eig_bottom_file, "%s/eig-bottom-e%04zu.json", d->run_rel, epoch);
   char weights[200], path[4096];
-  snprintf(weights, sizeof weights, "trained by hesspec compare: %s, seed %llu, after %zu epochs%s", c->kinds[d->kind].name,
-           (unsigned long long)c->seeds[d->seed_i], epoch, epoch ? "" : " (the initialisation)");
   pt->seconds = hs_now() - t0;
-  hs_provenance prov = {.command = "compare",
-                        .operator_kind = "hessian",
-                        .model_json = d->spec_json,
-                        .weights = weights,
-                        .data = d->ana_desc,
-                        .samples = c->analysis_samples,
-                        .batch = ab,
-                        .matrix = NULL,
-                        .dtype = hs_nn_dtype(m),
-                        .backend = hs_backend_name(ctx),
-                        .device = hs_device_name(ctx),
-                        .seed = c->probe_seed,
-                        .elapsed = pt->seconds,
-                        .block = NULL,
-                        .model_params = 0};
+  hs_provenance prov = hs_cmp_provenance(c, m, d->kind, d->seed_i, epoch, "hessian", d->spec_json, d->ana_desc, weights);
+  prov.elapsed = pt->seconds;
   snprintf(path, sizeof path, "%s/%s", d->dir, pt->density_file);
   HS_TRY(hs_density_write(ctx, path, &prov, slq));
   snprintf(path, sizeof path, "%s/%s", d->dir, pt->eig_top_file);
@@ -296,6 +271,20 @@ static int draws_landscape(const hs_cmp_config *c, size_t k) {
   return 0;
 }
 
+/* After the last epoch's analysis of the first seed: G, H - G and the layers' lambda_max. */
+static hs_status operators_panel(drv *d, hs_model *m) {
+  const hs_cmp_config *c = d->cfg;
+  const hs_cmp_point *h = hs_cmp_find(d->res, d->kind, 0, c->train.epochs);
+  /* the model is still bound to the analysis samples, in the analysis batches */
+  hs_status st = hs_cmp_operators_panel(m, c, d->kind, h, d->dir, d->run_rel, d->spec_json, d->ana_desc, d->res);
+  if (st != HS_OK) return st;
+  const hs_cmp_operators *o = d->res->operators[d->kind];
+  note(d, "%s seed %llu: G in [%.4g, %.4g], H - G in [%.4g, %.4g], %zu layers' lambda_max (%.1fs)", c->kinds[d->kind].name,
+       (unsigned long long)c->seeds[0], o->ggn.lambda_min, o->ggn.lambda_max, o->residual.lambda_min,
+       o->residual.lambda_max, o->n_layers, o->seconds);
+  return (st = tick(d, d->operators_units)) != HS_OK ? cancelled(d, st) : HS_OK;
+}
+
 static hs_status on_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
   drv *d = user;
   hs_status st;
@@ -307,6 +296,8 @@ static hs_status on_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
   if (!is_stage(d->cfg, r->epoch)) return HS_OK;
   if ((st = analyse(d, m, r->epoch)) != HS_OK) return st;
   if ((st = tick(d, d->analysis_units)) != HS_OK) return cancelled(d, st);
+  if (d->cfg->operators && d->seed_i == 0 && r->epoch == d->cfg->train.epochs && (st = operators_panel(d, m)) != HS_OK)
+    return st;
   if (draws_landscape(d->cfg, d->kind) && d->seed_i == 0 && r->epoch == d->cfg->train.epochs) {
     /* the model is still bound to the analysis samples: the landscape is that of the analysed loss */
     if ((st = hs_cmp_landscape_panel(m, d->cfg, d->kind, d->dir, d->run_rel, d->spec_json, d->ana_desc, d->res)) != HS_OK)
@@ -319,6 +310,7 @@ static hs_status on_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
   return HS_OK;
 }
 
+
 static hs_status one_run(drv *d) {
   hs_context *ctx = d->ctx;
   const hs_cmp_config *c = d->cfg;
@@ -326,8 +318,9 @@ static hs_status one_run(drv *d) {
   uint64_t seed = c->seeds[d->seed_i];
   hs_model *m = NULL;
   hs_trainer *t = NULL;
+  hs_curvature_tracker *curv = NULL;
   hs_status st;
-  char run_dir[4096], log[4200];
+  char run_dir[4096], log[4200], curv_path[4200];
   hs_model_spec s;
   HS_TRY(hs_cmp_kind_spec(ctx, c, k, d->train, &s));
   snprintf(d->run_rel, sizeof d->run_rel, "runs/%s-s%llu", k->name, (unsigned long long)seed);
@@ -360,8 +353,15 @@ static hs_status one_run(drv *d) {
   }
   HS_TRY(hs_trainer_create(m, d->train, d->test, &o, &t));
   hs_trainer_set_hook(t, on_epoch, d);
+  if (c->curvature_every) {
+    snprintf(curv_path, sizeof curv_path, "%s/curvature.csv", run_dir);
+    HS_TRY(hs_cmp_curvature_attach(m, c, d->train, curv_path, d->run_rel, &curv));
+    hs_trainer_set_step_hook(t, hs_curvature_step, curv);
+  }
   double t0 = hs_now();
   st = hs_trainer_run(t);
+  if (st == HS_OK && curv)
+    st = hs_cmp_curvature_keep(ctx, c, curv, d->train, &d->res->curvature[d->kind * c->n_seeds + d->seed_i]);
   if (st != HS_OK) {
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", hs_last_error(ctx));
@@ -370,6 +370,7 @@ static hs_status one_run(drv *d) {
   }
   note(d, "%s seed %llu: trained and analysed in %.1fs (%zu parameters)", k->name, (unsigned long long)seed, hs_now() - t0, hs_model_num_params(m));
 cleanup:
+  hs_curvature_destroy(curv);
   hs_trainer_destroy(t);
   hs_model_destroy(m);
   return st;
@@ -406,14 +407,23 @@ hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir,
   d.landscape_units = cfg->landscape_points * cfg->landscape_points * cfg->analysis_samples;
   size_t crit_n = cfg->critical_samples ? cfg->critical_samples : cfg->analysis_samples;
   d.critical_units = cfg->train.epochs * d.epoch_units + cfg->critical_starts * cfg->critical_max_iter * 100 * crit_n;
+  /* a curvature measurement some 500 HVPs (top, bottom, top-k) on its samples, per measurement;
+   * the operators two SLQ runs and one Lanczos chain per layer */
+  size_t steps_per_epoch = (cfg->train_samples + cfg->train.batch - 1) / cfg->train.batch;
+  size_t n_curv = cfg->curvature_every ? 1 + cfg->train.epochs * (steps_per_epoch / cfg->curvature_every + 1) : 0;
+  size_t curv_units = n_curv * 1000 * (cfg->curvature_samples ? cfg->curvature_samples : cfg->analysis_samples);
+  d.operators_units = cfg->operators ? 2 * d.analysis_units : 0;
   size_t n_landscapes = 0;
   for (size_t k = 0; k < cfg->n_kinds; k++) n_landscapes += (size_t)draws_landscape(cfg, k);
+  d.epoch_units += curv_units / (cfg->train.epochs ? cfg->train.epochs : 1); /* ticked per epoch */
   d.units_total = runs * (cfg->train.epochs * d.epoch_units + cfg->n_stages * d.analysis_units) +
+                  cfg->n_kinds * d.operators_units +
                   n_landscapes * d.landscape_units + (cfg->critical ? d.critical_units : 0);
   res->n_epoch_recs = cfg->train.epochs;
   res->points = hs_calloc(runs * cfg->n_stages, sizeof *res->points);
   res->epochs = hs_calloc(runs * cfg->train.epochs, sizeof *res->epochs);
-  if (!res->points || !res->epochs) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
+  if (cfg->curvature_every) res->curvature = hs_calloc(runs, sizeof *res->curvature);
+  if (!res->points || !res->epochs || (cfg->curvature_every && !res->curvature)) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   HS_TRY(load_data(&d));
   res->classes = d.train->output_dim;
   char runs_dir[4096];
@@ -458,6 +468,8 @@ void hs_cmp_result_free(hs_cmp_result *r) {
   free(r->points);
   free(r->epochs);
   for (size_t k = 0; k < HS_CMP_MAX_KINDS; k++) hs_ls_free(r->landscape[k]);
+  for (size_t k = 0; k < HS_CMP_MAX_KINDS; k++) hs_cmp_operators_free(r->operators[k]);
+  hs_cmp_curvature_free(r->curvature, r->curvature ? r->cfg.n_kinds * r->cfg.n_seeds : 0);
   hs_cmp_critical_free(r->critical);
   free(r);
 }

@@ -17,7 +17,10 @@
 
 #include "analysis/landscape.h"
 #include "core/settings.h"
+#include "io/density.h"
+#include "linalg/slq.h"
 #include "hesspec.h"
+#include "train/curvature.h"
 #include "train/train.h"
 
 #define HS_CMP_MAX_KINDS 8
@@ -85,6 +88,18 @@ typedef struct {
   int n_critical_hidden, critical_hidden[HS_MAX_HIDDEN];
   size_t critical_samples, critical_starts, critical_max_iter, critical_exact_limit;
   double critical_noise, critical_gtol;
+  /* Curvature along training (docs/experiments.md section 4): with curvature_every = N > 0 every
+   * run carries `hesspec train --curvature-every N`'s tracker (train/curvature.h): lambda_max,
+   * lambda_min and the top-k gradient overlap of the Hessian on the first curvature_samples
+   * training samples (0: the analysis samples; one batch) after every N-th step, every epoch's
+   * last step and before the first, into runs/<kind>-s<seed>/curvature.csv; k =
+   * curvature_overlap_k (0: the classes). Lanczos tolerance eig_tol, start seed probe_seed. */
+  size_t curvature_every, curvature_samples, curvature_overlap_k;
+  /* Operators and blocks (docs/experiments.md section 5): after the last epoch of the first seed
+   * of every kind, the SLQ densities of the Gauss-Newton matrix G and the residual H - G (the
+   * Hessian's analysis settings) and lambda_max of every layer's diagonal block of H (the layers
+   * of `--block all`; Lanczos, eig_tol). */
+  int operators;
 } hs_cmp_config;
 
 /* The settings of a comparison (src/core/settings.h): preset keys ("analysis.slq_steps") and,
@@ -150,6 +165,34 @@ typedef struct {
   hs_cmp_critical_start *starts;          /* (n_starts), owned */
 } hs_cmp_critical;
 
+/* One run's curvature measurements (curvature_every > 0). */
+typedef struct {
+  size_t n;
+  hs_curvature_row *rows; /* (n) owned */
+  size_t overlap_k, samples;
+  double seconds;         /* the measurements' time */
+} hs_cmp_curvature;
+
+/* One operator's SLQ result after training, as drawn and tabulated. */
+typedef struct {
+  double lambda_min, lambda_max;      /* extreme Ritz nodes */
+  double trace, trace_se, neg_frac;
+  size_t grid_n;
+  double *grid, *density;             /* owned */
+  char file[96];                      /* the density file, relative to the report folder */
+} hs_cmp_op_density;
+
+/* The operators panel of one kind (first seed, after the last epoch). */
+typedef struct {
+  hs_cmp_op_density ggn, residual;    /* G and H - G (H: the analysis point of that epoch) */
+  size_t n_layers;
+  char (*layer)[80];                  /* (n_layers) the layers of `--block all` */
+  size_t *layer_params;
+  double *layer_lambda_max;           /* Lanczos top eigenvalue of each diagonal block; NaN: not converged */
+  char layers_file[96];               /* "hesspec.eig/1" with one entry per block */
+  double seconds;
+} hs_cmp_operators;
+
 typedef struct {
   hs_cmp_config cfg;
   char data_desc[1024];
@@ -170,6 +213,8 @@ typedef struct {
   hs_ls_result *landscape[HS_CMP_MAX_KINDS];
   char landscape_file[HS_CMP_MAX_KINDS][96];
   hs_cmp_critical *critical; /* the critical-point panel; NULL when off */
+  hs_cmp_curvature *curvature; /* (n_kinds * n_seeds) in run order; NULL when off */
+  hs_cmp_operators *operators[HS_CMP_MAX_KINDS]; /* per compared kind; NULL when off */
   double seconds;
   const char *backend, *device;
 } hs_cmp_result;
@@ -196,6 +241,17 @@ hs_status hs_cmp_kind_spec(hs_context *ctx, const hs_cmp_config *c, const hs_cmp
 /* Evaluation batches of b (0 = all) over n samples, one more row where the last batch would
  * hold a single sample (batch-mode BN needs two). */
 size_t hs_cmp_eval_batch(size_t n, size_t b);
+/* The SLQ options of the compare's Hessian analysis for a P-parameter operator: slq_steps
+ * (capped at P) x slq_probes, seed probe_seed, negative-mass threshold neg_tol_rel *
+ * max(|lambda_max|, |lambda_min|) when that is finite and positive (else SLQ's default). */
+hs_slq_options hs_cmp_slq_options(const hs_cmp_config *c, size_t P, double lambda_max, double lambda_min);
+/* The provenance of a compare result file about kind k, seed index si after `epoch` epochs of the
+ * model m bound to the analysis samples: op_kind "hessian", "ggn", "residual", "loss"; weights is
+ * a buffer of at least 200 bytes that receives the weights' description. */
+hs_provenance hs_cmp_provenance(const hs_cmp_config *c, hs_model *m, size_t k, size_t si, size_t epoch,
+                                const char *op_kind, const char *spec_json, const char *data_desc, char *weights);
+/* Copies an SLQ result's grid and density into *grid, *density (caller frees; *grid_n set). */
+hs_status hs_cmp_keep_density(hs_context *ctx, const hs_slq_result *r, size_t *grid_n, double **grid, double **density);
 /* Index of the compared kind named `name`, or -1. */
 int hs_cmp_kind_index(const hs_cmp_config *c, const char *name);
 

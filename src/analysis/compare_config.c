@@ -105,6 +105,10 @@ hs_cmp_config hs_cmp_defaults(void) {
   c.critical_max_iter = 30;
   c.critical_gtol = 5e-3;
   c.critical_exact_limit = 3000;
+  c.curvature_every = 0; /* off; compare-demo.json measures a few times per epoch */
+  c.curvature_samples = 0;
+  c.curvature_overlap_k = 0;
+  c.operators = 0;
   return c;
 }
 
@@ -194,6 +198,13 @@ const hs_setting hs_cmp_settings[] = {
     {.key = "analysis.critical_gtol", .type = HS_SET_DOUBLE, HS_SET_FIELD(C, critical_gtol),
      .bounds = HS_SET_MIN | HS_SET_MIN_OPEN | HS_SET_MAX, .min = 0, .max = 1e6},
     {.key = "analysis.critical_exact_limit", .type = HS_SET_UINT, HS_SET_FIELD(C, critical_exact_limit)},
+    /* curvature along training (0 = off) and the operators panel */
+    {.key = "analysis.curvature_every", .type = HS_SET_UINT, HS_SET_FIELD(C, curvature_every),
+     .bounds = HS_SET_MAX, .max = 1e12},
+    {.key = "analysis.curvature_samples", .type = HS_SET_UINT, HS_SET_FIELD(C, curvature_samples)},
+    {.key = "analysis.curvature_overlap_k", .type = HS_SET_UINT, HS_SET_FIELD(C, curvature_overlap_k),
+     .bounds = HS_SET_MAX, .max = 100000},
+    {.key = "analysis.operators", .type = HS_SET_FLAG, HS_SET_FIELD(C, operators)},
     {0}};
 #undef C
 
@@ -332,6 +343,9 @@ hs_status hs_cmp_validate(hs_context *ctx, hs_cmp_config *c) {
       BAD("train.batch = %zu leaves a batch of 1 sample of %zu: batch norm (analysis.critical_kind) needs >= 2",
           c->train.batch, c->train_samples);
   }
+  if (c->curvature_every && c->curvature_samples && (c->curvature_samples < 2 || c->curvature_samples > c->train_samples))
+    BAD("analysis.curvature_samples = %zu must be in [2, train_samples = %zu] (0: the analysis samples)",
+        c->curvature_samples, c->train_samples);
   return HS_OK;
 #undef BAD
 }
@@ -396,6 +410,10 @@ char *hs_cmp_config_json(const hs_cmp_config *c) {
   cJSON_AddNumberToObject(an, "critical_max_iter", (double)c->critical_max_iter);
   cJSON_AddNumberToObject(an, "critical_gtol", c->critical_gtol);
   cJSON_AddNumberToObject(an, "critical_exact_limit", (double)c->critical_exact_limit);
+  cJSON_AddNumberToObject(an, "curvature_every", (double)c->curvature_every);
+  cJSON_AddNumberToObject(an, "curvature_samples", (double)c->curvature_samples);
+  cJSON_AddNumberToObject(an, "curvature_overlap_k", (double)c->curvature_overlap_k);
+  cJSON_AddBoolToObject(an, "operators", c->operators);
   char *s = cJSON_Print(o);
   cJSON_Delete(o);
   if (s && hs_json_oom()) { /* an incomplete document is no document */

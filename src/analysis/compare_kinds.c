@@ -3,11 +3,14 @@
  * panels (compare_critical.c, compare_landscape.c), so that those depend on this file and not
  * on the driver that calls them. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "analysis/compare.h"
+#include "core/alloc.h"
 #include "core/context.h"
 #include "nn/dataset.h"
+#include "nn/engine.h"
 
 static hs_layer_spec *push(hs_model_spec *s, hs_layer_type t) {
   hs_layer_spec *e = &s->layers[s->n_layers++];
@@ -97,4 +100,42 @@ int hs_cmp_kind_index(const hs_cmp_config *c, const char *name) {
   for (size_t k = 0; k < c->n_kinds; k++)
     if (strcmp(c->kinds[k].name, name) == 0) return (int)k;
   return -1;
+}
+
+hs_slq_options hs_cmp_slq_options(const hs_cmp_config *c, size_t P, double lambda_max, double lambda_min) {
+  hs_slq_options so = hs_slq_defaults();
+  so.steps = c->slq_steps < P ? c->slq_steps : P;
+  so.probes = c->slq_probes;
+  so.seed = c->probe_seed;
+  double scale = fmax(fabs(lambda_max), fabs(lambda_min));
+  if (isfinite(scale) && scale > 0) so.neg_tol = c->neg_tol_rel * scale;
+  return so;
+}
+
+hs_provenance hs_cmp_provenance(const hs_cmp_config *c, hs_model *m, size_t k, size_t si, size_t epoch,
+                                const char *op_kind, const char *spec_json, const char *data_desc, char *weights) {
+  hs_context *ctx = hs_model_context(m);
+  snprintf(weights, 200, "trained by hesspec compare: %s, seed %llu, after %zu epochs%s", c->kinds[k].name,
+           (unsigned long long)c->seeds[si], epoch, epoch ? "" : " (the initialisation)");
+  return (hs_provenance){.command = "compare",
+                         .operator_kind = op_kind,
+                         .model_json = spec_json,
+                         .weights = weights,
+                         .data = data_desc,
+                         .samples = c->analysis_samples,
+                         .batch = c->analysis_batch ? c->analysis_batch : c->analysis_samples,
+                         .dtype = hs_nn_dtype(m),
+                         .backend = hs_backend_name(ctx),
+                         .device = hs_device_name(ctx),
+                         .seed = c->probe_seed};
+}
+
+hs_status hs_cmp_keep_density(hs_context *ctx, const hs_slq_result *r, size_t *grid_n, double **grid, double **density) {
+  *grid = hs_malloc(r->grid_n * sizeof **grid);
+  *density = hs_malloc(r->grid_n * sizeof **density);
+  if (!*grid || !*density) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
+  memcpy(*grid, r->grid, r->grid_n * sizeof **grid);
+  memcpy(*density, r->density, r->grid_n * sizeof **density);
+  *grid_n = r->grid_n;
+  return HS_OK;
 }

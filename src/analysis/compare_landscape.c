@@ -34,21 +34,8 @@ hs_status hs_cmp_landscape_panel(hs_model *m, const hs_cmp_config *c, size_t k, 
   hs_ls_directions dirs = {.kind = "random", .seed = c->probe_seed, .count = 2,
                            .norms = {norm2(D, P), norm2(D + P, P)}};
   char weights[200], path[4096];
-  snprintf(weights, sizeof weights, "trained by hesspec compare: %s, seed %llu, after %zu epochs", c->kinds[k].name,
-           (unsigned long long)c->seeds[0], c->train.epochs);
-  size_t ab = c->analysis_batch ? c->analysis_batch : c->analysis_samples;
-  hs_provenance prov = {.command = "compare",
-                        .operator_kind = "loss",
-                        .model_json = spec_json,
-                        .weights = weights,
-                        .data = data_desc,
-                        .samples = c->analysis_samples,
-                        .batch = ab,
-                        .dtype = hs_nn_dtype(m),
-                        .backend = hs_backend_name(ctx),
-                        .device = hs_device_name(ctx),
-                        .seed = c->probe_seed,
-                        .elapsed = r->seconds};
+  hs_provenance prov = hs_cmp_provenance(c, m, k, 0, c->train.epochs, "loss", spec_json, data_desc, weights);
+  prov.elapsed = r->seconds;
   snprintf(res->landscape_file[k], sizeof res->landscape_file[k], "%s/landscape.json", run_rel);
   snprintf(path, sizeof path, "%s/%s", dir, res->landscape_file[k]);
   HS_TRY(hs_ls_write(ctx, path, &prov, &dirs, r));

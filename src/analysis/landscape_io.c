@@ -238,7 +238,7 @@ char *hs_ls_svg_range(const hs_ls_result *r, const char *title, double lo, doubl
 
 char *hs_ls_svg(const hs_ls_result *r, const char *title) {
   if (r->dims == 2) return heat_map(r, title, NAN, NAN);
-  hs_line_series s = {"loss", r->na, r->alpha, r->loss};
+  hs_line_series s = {"loss", r->na, r->alpha, r->loss, 0};
   return hs_svg_lines(&s, 1, title, "alpha", "loss", 720, 450);
 }
 

@@ -259,7 +259,7 @@ static char *stage_metric_svg(const hs_cmp_result *r, size_t off, const char *ti
       x[k][i] = (double)c->stages[i];
       y[k][i] = seed_mean(r, k, c->stages[i], off, NULL);
     }
-    s[k] = (hs_line_series){c->kinds[k].name, c->n_stages, x[k], y[k]};
+    s[k] = (hs_line_series){c->kinds[k].name, c->n_stages, x[k], y[k], 0};
   }
   return hs_svg_lines(s, c->n_kinds, title, "epoch", ylabel, 680, 380);
 }
@@ -284,7 +284,7 @@ static char *curve_svg(const hs_cmp_result *r, size_t off, const char *title, co
       }
       y[k * E + e] = n ? sum / (double)n : NAN;
     }
-    s[k] = (hs_line_series){c->kinds[k].name, E, x, y + k * E};
+    s[k] = (hs_line_series){c->kinds[k].name, E, x, y + k * E, 0};
   }
   svg = hs_svg_lines(s, c->n_kinds, title, "epoch", ylabel, 680, 380);
 done:

@@ -1,7 +1,9 @@
 /* The compare report's optional panels (analysis/report_panels.h): the heat maps and the
  * index-vs-loss plot come from hesspec landscape's and hesspec critical's own drawing code
- * (landscape_io.h, critical_plot.h). */
+ * (landscape_io.h, critical_plot.h); curvature and operators: report_curvature.c,
+ * report_operators.c. */
 #include "analysis/report_panels.h"
+#include "analysis/report_plot.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -75,6 +77,8 @@ void hs_cmp_panel_findings(const hs_cmp_result *r, hs_sbuf *b) {
       g0 = g, first = (int)k;
   }
   if (first >= 0) hs_sbuf_printf(b, ".\n");
+  hs_cmp_curvature_findings(r, b);
+  hs_cmp_operators_findings(r, b);
   const hs_cmp_critical *p = r->critical;
   if (!p) return;
   char net[160];
@@ -96,18 +100,6 @@ void hs_cmp_panel_findings(const hs_cmp_result *r, hs_sbuf *b) {
 }
 
 /* ---- plots and sections ---- */
-
-static hs_status write_plot(hs_context *ctx, const char *dir, const char *name, const char *svg) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/plots/%s", dir, name);
-  return hs_write_file_atomic(ctx, path, svg, strlen(svg));
-}
-
-/* the SVG element without its XML declaration, for inlining into the page */
-static const char *svg_element(const char *svg) {
-  const char *e = strstr(svg, "<svg");
-  return e ? e : svg;
-}
 
 static hs_status landscape_section(hs_context *ctx, const hs_cmp_result *r, const char *dir, hs_sbuf *html, hs_sbuf *md) {
   const hs_cmp_config *c = &r->cfg;
@@ -140,9 +132,9 @@ static hs_status landscape_section(hs_context *ctx, const hs_cmp_result *r, cons
     snprintf(name, sizeof name, "landscape-%s.svg", c->kinds[k].name);
     char *svg = hs_ls_svg_range(l, title, lo, hi);
     if (!svg) return hs_fail(ctx, HS_E_NOMEM, "out of memory drawing plots/%s (or no finite loss on its grid)", name);
-    st = write_plot(ctx, dir, name, svg);
+    st = hs_cmp_write_plot(ctx, dir, name, svg);
     if (st == HS_OK) {
-      hs_sbuf_printf(html, "<figure class=\"half\">%s<figcaption>", svg_element(svg));
+      hs_sbuf_printf(html, "<figure class=\"half\">%s<figcaption>", hs_cmp_svg_element(svg));
       hs_sbuf_printf(html, "%s: %.4g at the weights, min %.4g, mean %.4g, max %.4g over %zu x %zu points in "
                            "[-%g, %g]<sup>2</sup> (<code>plots/%s</code>, grid: <a href=\"%s\">%s</a>).</figcaption></figure>\n",
                      c->kinds[k].name, g.centre, g.lo, g.mean, g.hi, l->na, l->nb, c->landscape_range, c->landscape_range,
@@ -168,7 +160,7 @@ static hs_status critical_section(hs_context *ctx, const hs_cmp_result *r, const
   for (size_t s = 0; s < n; s++) loss[s] = p->starts[s].loss, index[s] = p->starts[s].index, conv[s] = p->starts[s].converged;
   svg = hs_svg_critical(n, loss, index, conv, p->fit, p->alpha0, p->eps_c, p->rms);
   if (!svg) { st = hs_fail(ctx, HS_E_NOMEM, "out of memory drawing plots/critical.svg (or no finite point)"); goto cleanup; }
-  HS_TRY(write_plot(ctx, dir, "critical.svg", svg));
+  HS_TRY(hs_cmp_write_plot(ctx, dir, "critical.svg", svg));
   critical_net(c, net, sizeof net);
   hs_sbuf_printf(html, "<h2>Critical points</h2>\n<p>A small network (%s, P = %zu) trained like the others (seed %llu, %.2g s; "
                        "at its weights the loss on the first %zu training samples is %.4g, ||grad|| %.3g). From %zu copies of "
@@ -185,7 +177,7 @@ static hs_status critical_section(hs_context *ctx, const hs_cmp_result *r, const
                        "<table>\n<tr><th>start</th><th>loss</th><th>||grad|| start</th><th>||grad||</th><th>steps</th>"
                        "<th>converged</th><th>index</th><th>&lambda;<sub>min</sub></th><th>&lambda;<sub>max</sub></th>"
                        "<th>point</th></tr>\n",
-                 svg_element(svg));
+                 hs_cmp_svg_element(svg));
   hs_sbuf_printf(md, "\n## Critical points (%s, P = %zu, Newton-MR, %zu starts, noise %g)\n\n"
                      "| start | loss | grad norm | steps | converged | index | lambda_min | lambda_max |\n"
                      "|---:|---:|---:|---:|---|---:|---:|---:|\n",
@@ -217,6 +209,8 @@ hs_status hs_cmp_report_panels(hs_context *ctx, const hs_cmp_result *r, const ch
   hs_status st = HS_OK;
   if (r->cfg.landscape) HS_TRY(landscape_section(ctx, r, dir, html, md));
   if (r->critical) HS_TRY(critical_section(ctx, r, dir, html, md));
+  if (r->curvature) HS_TRY(hs_cmp_curvature_section(ctx, r, dir, html, md));
+  if (r->cfg.operators) HS_TRY(hs_cmp_operators_section(ctx, r, dir, html, md));
 cleanup:
   return st;
 }

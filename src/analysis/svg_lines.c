@@ -45,7 +45,7 @@ char *hs_svg_lines(const hs_line_series *s, size_t count, const char *title, con
     hs_sbuf_printf(&b, "</text>\n");
   }
   double xs = hs_svg_nice_step(x1 - x0, 8), ys = hs_svg_nice_step(y1 - y0, 6);
-  if (xs < 1 && x1 - x0 >= 1) xs = 1; /* epochs are integers */
+  if (xs < 1 && x1 - x0 >= 1) xs = 1; /* epochs and steps are integers */
   for (double x = ceil(x0 / xs) * xs; x <= x1 + 1e-9 * xs; x += xs) {
     hs_sbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", PX(x), mt, PX(x), mt + ph);
     hs_sbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", PX(x), mt + ph + 16, fabs(x) < 1e-12 * xs ? 0.0 : x);
@@ -63,12 +63,13 @@ char *hs_svg_lines(const hs_line_series *s, size_t count, const char *title, con
   hs_sbuf_escaped(&b, ylabel ? ylabel : "");
   hs_sbuf_printf(&b, "</text>\n");
   for (size_t c = 0; c < count; c++) {
-    const char *col = hs_svg_colors[c % HS_SVG_NCOLORS];
-    hs_sbuf_printf(&b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
+    const char *col = s[c].dashed ? "#555" : hs_svg_colors[c % HS_SVG_NCOLORS];
+    hs_sbuf_printf(&b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", col,
+                   s[c].dashed ? " stroke-dasharray=\"7 4\"" : "");
     for (size_t i = 0; i < s[c].n; i++)
       if (isfinite(s[c].x[i]) && isfinite(s[c].y[i])) hs_sbuf_printf(&b, "%.1f,%.1f ", PX(s[c].x[i]), PY(s[c].y[i]));
     hs_sbuf_printf(&b, "\"/>\n");
-    for (size_t i = 0; i < s[c].n; i++)
+    for (size_t i = 0; !s[c].dashed && i < s[c].n; i++)
       if (isfinite(s[c].x[i]) && isfinite(s[c].y[i]))
         hs_sbuf_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(s[c].x[i]), PY(s[c].y[i]), col);
     /* legend, right of the plot: never over the data */

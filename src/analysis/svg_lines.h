@@ -1,4 +1,4 @@
-/* Line charts (quantity against epoch) as standalone SVG, for the compare report: one line
+/* Line charts (quantity against epoch or step) as standalone SVG, for the compare report: one line
  * with point markers per series, a legend, linear axes. Densities use io/svg_plot.h. */
 #ifndef HS_ANALYSIS_SVG_LINES_H
 #define HS_ANALYSIS_SVG_LINES_H
@@ -9,6 +9,7 @@ typedef struct {
   const char *label;  /* legend text (XML-escaped here) */
   size_t n;
   const double *x, *y; /* borrowed; non-finite points are skipped */
+  int dashed;          /* a reference line: grey dashes, no markers (e.g. 2 / lr) */
 } hs_line_series;
 
 /* The SVG text (caller frees); NULL when out of memory or no finite point. */

@@ -16,11 +16,7 @@
 #include "nn/dataset.h"
 #include "nn/engine.h"
 
-typedef struct {
-  uint64_t step;
-  size_t epoch;
-  double lmax, lmin, overlap, seconds;
-} row;
+typedef hs_curvature_row row;
 
 struct hs_curvature_tracker {
   hs_context *ctx;
@@ -77,6 +73,7 @@ void hs_curvature_destroy(hs_curvature_tracker *c) {
 }
 
 size_t hs_curvature_count(const hs_curvature_tracker *c) { return c->n_rows; }
+const hs_curvature_row *hs_curvature_rows(const hs_curvature_tracker *c) { return c->rows; }
 double hs_curvature_seconds(const hs_curvature_tracker *c) { return c->t_spent; }
 double hs_curvature_other_seconds(const hs_curvature_tracker *c) { return hs_now() - c->t_created - c->t_spent; }
 
@@ -97,9 +94,9 @@ static hs_status write_csv(hs_curvature_tracker *c) {
   for (size_t i = 0; i < c->n_rows; i++) {
     const row *r = &c->rows[i];
     fprintf(f.fp, "%llu,%zu", (unsigned long long)r->step, r->epoch);
-    print_num(f.fp, r->lmax);
-    print_num(f.fp, r->lmin);
-    print_num(f.fp, r->overlap);
+    print_num(f.fp, r->lambda_max);
+    print_num(f.fp, r->lambda_min);
+    print_num(f.fp, r->grad_overlap);
     fprintf(f.fp, ",%.6f\n", r->seconds);
   }
   return hs_atomic_commit(c->ctx, &f);
@@ -130,17 +127,17 @@ static hs_status measure(hs_curvature_tracker *c, hs_model *m, row *out) {
   hs_eig_result *top = NULL;
   HS_TRY(hs_model_bind(m, c->sub, 0));
   HS_TRY(hs_linop_model(m, HS_CURV_HESSIAN, &H));
-  HS_TRY(extremal(c, H, HS_EIG_TOP, &c->vtop, &out->lmax));
-  HS_TRY(extremal(c, H, HS_EIG_BOTTOM, &c->vbot, &out->lmin));
+  HS_TRY(extremal(c, H, HS_EIG_TOP, &c->vtop, &out->lambda_max));
+  HS_TRY(extremal(c, H, HS_EIG_BOTTOM, &c->vbot, &out->lambda_min));
   double loss;
   HS_TRY(hs_model_loss_grad(m, &loss, c->grad));
   double gg = 0;
   for (size_t i = 0; i < c->P; i++) gg += c->grad[i] * c->grad[i];
-  out->overlap = NAN;
+  out->grad_overlap = NAN;
   const double *V = NULL;
   size_t found = 0;
   if (c->o.overlap_k == 1) {
-    if (isfinite(out->lmax)) V = c->vtop, found = 1;
+    if (isfinite(out->lambda_max)) V = c->vtop, found = 1;
   } else {
     hs_eig_options eo = {.which = HS_EIG_TOP, .count = c->o.overlap_k, .tol = c->o.tol, .seed = c->o.seed,
                          .want_vectors = 1};
@@ -154,7 +151,7 @@ static hs_status measure(hs_curvature_tracker *c, hs_model *m, row *out) {
       for (size_t j = 0; j < c->P; j++) d += V[i * c->P + j] * c->grad[j];
       proj += d * d;
     }
-    out->overlap = proj / gg;
+    out->grad_overlap = proj / gg;
   }
 cleanup:
   hs_eig_free(top);
@@ -207,7 +204,7 @@ hs_status hs_curvature_preload(hs_curvature_tracker *c, const char *path, uint64
       double e;
       int ok = end != p && *end == ',';
       p = end + (ok ? 1 : 0);
-      ok = ok && field(&p, &e) && field(&p, &r.lmax) && field(&p, &r.lmin) && field(&p, &r.overlap) &&
+      ok = ok && field(&p, &e) && field(&p, &r.lambda_max) && field(&p, &r.lambda_min) && field(&p, &r.grad_overlap) &&
            field(&p, &r.seconds) && *p == '\0' && e >= 0;
       if (!ok) {
         st = hs_fail(c->ctx, HS_E_INVALID, "%s: line %zu: not a curvature row (step,epoch,lambda_max,lambda_min,"

@@ -29,6 +29,13 @@ typedef struct {
 
 typedef struct hs_curvature_tracker hs_curvature_tracker;
 
+/* One measurement (one CSV row); NaN where a Lanczos pair did not converge. */
+typedef struct {
+  uint64_t step;
+  size_t epoch;
+  double lambda_max, lambda_min, grad_overlap, seconds;
+} hs_curvature_row;
+
 /* train: the training data (borrowed only here: the subset is copied). */
 hs_status hs_curvature_create(hs_model *m, const hs_dataset *train, const hs_curvature_options *o,
                               hs_curvature_tracker **out);
@@ -41,6 +48,9 @@ hs_status hs_curvature_preload(hs_curvature_tracker *c, const char *path, uint64
 hs_status hs_curvature_step(void *user, hs_model *m, uint64_t step, size_t epoch, int last, int *rebound);
 /* Measurements taken and their seconds; the wall time since creation without them. */
 size_t hs_curvature_count(const hs_curvature_tracker *c);
+/* The measurements in order (hs_curvature_count of them; preloaded rows first); borrowed, valid
+ * until the next measurement or hs_curvature_destroy. */
+const hs_curvature_row *hs_curvature_rows(const hs_curvature_tracker *c);
 double hs_curvature_seconds(const hs_curvature_tracker *c);
 double hs_curvature_other_seconds(const hs_curvature_tracker *c);
 
