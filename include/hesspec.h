@@ -302,7 +302,9 @@ hs_status hs_model_accuracy(hs_model *m, double *acc);
  * come from the network's second derivatives; weight decay, in both H and G, cancels in it). */
 typedef enum { HS_CURV_HESSIAN = 0, HS_CURV_GGN = 1, HS_CURV_RESIDUAL = 2 } hs_curvature;
 
-/* Y = H V (or G V, or (H - G) V) for k directions. V and Y: (k, P) row-major (each row one direction). */
+/* Y = H V (or G V, or (H - G) V) for k directions. V and Y: (k, P) row-major (each row one direction).
+ * The model keeps its device copies of V and Y (2 k P values of the largest k so far) between
+ * calls, so repeated products allocate nothing; hs_model_destroy frees them. */
 hs_status hs_model_hvp(hs_model *m, hs_curvature which, size_t k, const double *V, double *Y);
 
 /* ---- models from JSON text, cancellation from another thread ------------------------------ */

@@ -141,18 +141,22 @@ cleanup:
 }
 
 hs_status hs_model_hvp(hs_model *m, hs_curvature which, size_t k, const double *V, double *Y) {
-  void *Vd = NULL, *Yd = NULL;
   hs_status st = HS_OK;
   size_t n = k * m->P;
   if (k == 0) return HS_OK;
-  HS_TRY(hs_dev_alloc(m->ctx, m->dtype, n, &Vd));
-  HS_TRY(hs_dev_alloc(m->ctx, m->dtype, n, &Yd));
-  HS_TRY(hs_dev_upload_f64(m->ctx, m->dtype, Vd, V, n));
-  HS_TRY(hs_nn_apply(m, which, k, Vd, Yd));
-  HS_TRY(hs_dev_download_f64(m->ctx, m->dtype, Y, Yd, n));
+  if (n > m->hvp_cap) { /* grow the staging pair kept in the model (model.h) */
+    OPS(m)->free(BE(m), m->hvp_v);
+    OPS(m)->free(BE(m), m->hvp_y);
+    m->hvp_v = m->hvp_y = NULL;
+    m->hvp_cap = 0;
+    HS_TRY(hs_dev_alloc(m->ctx, m->dtype, n, &m->hvp_v));
+    HS_TRY(hs_dev_alloc(m->ctx, m->dtype, n, &m->hvp_y));
+    m->hvp_cap = n;
+  }
+  HS_TRY(hs_dev_upload_f64(m->ctx, m->dtype, m->hvp_v, V, n));
+  HS_TRY(hs_nn_apply(m, which, k, m->hvp_v, m->hvp_y));
+  HS_TRY(hs_dev_download_f64(m->ctx, m->dtype, Y, m->hvp_y, n));
 cleanup:
-  OPS(m)->free(BE(m), Vd);
-  OPS(m)->free(BE(m), Yd);
   return st;
 }
 

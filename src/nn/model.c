@@ -73,6 +73,8 @@ static void unbind(hs_model *m) {
 void hs_model_destroy(hs_model *m) {
   if (!m) return;
   unbind(m);
+  OPS(m)->free(BE(m), m->hvp_v);
+  OPS(m)->free(BE(m), m->hvp_y);
   OPS(m)->free(BE(m), m->theta);
   for (size_t i = 0; i < m->n_norms; i++) {
     OPS(m)->free(BE(m), m->run_mean[i]);

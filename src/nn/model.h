@@ -122,6 +122,11 @@ struct hs_model {
   size_t n_states;
   hs_rstate rs;
   hs_scratch scr;
+  /* hs_model_hvp's device copies of V and Y (hvp_cap values each), kept between calls: a fresh
+   * pair per call cost 6% of a single HVP of the 784-256x3-10 net in page faults and
+   * allocation (bench/results/2026-12-06-python-overhead.md) */
+  void *hvp_v, *hvp_y;
+  size_t hvp_cap;
 };
 
 /* nn/compile.c: nodes, values, parameter layout and cotangent slots from m->spec. */
