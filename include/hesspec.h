@@ -462,6 +462,178 @@ typedef struct {
 hs_status hs_trace_estimate(hs_operator *op, const hs_trace_est_options *opt, hs_trace_est *out);
 void hs_trace_est_free(hs_trace_est *t);
 
+/* ---- training (src/train; docs/training.md) ---------------------------------------------- */
+
+typedef enum { HS_TRAIN_SGD = 0, HS_TRAIN_ADAM = 1 } hs_train_optimizer;
+typedef enum { HS_TRAIN_CONSTANT = 0, HS_TRAIN_COSINE = 1 } hs_train_schedule;
+
+/* The options of `hesspec train` (defaults in parentheses, those of the CLI). PyTorch's update
+ * rules; the minibatch order of epoch e is a pure function of (seed, e, N), so a resumed run
+ * sees the batches of an uninterrupted one (docs/training.md). */
+typedef struct {
+  hs_train_optimizer optimizer; /* (sgd) */
+  double lr;                    /* > 0 (0.01) */
+  double momentum;              /* SGD, [0, 1) (0.9); Adam ignores it */
+  double dampening;             /* SGD, [0, 1] (0) */
+  int nesterov;                 /* SGD; needs momentum > 0 and dampening 0, as PyTorch */
+  double beta1, beta2;          /* Adam, [0, 1) (0.9, 0.999) */
+  double eps;                   /* Adam, > 0 (1e-8) */
+  double weight_decay;          /* the optimiser's coupled L2 (PyTorch's weight_decay), >= 0 (0),
+                                 * on top of the spec's weight_decay (which is part of the loss) */
+  hs_train_schedule schedule;   /* per-epoch learning rate (constant); cosine: PyTorch's
+                                 * CosineAnnealingLR over `epochs` down to lr_min */
+  double lr_min;                /* cosine floor, [0, lr] (0) */
+  size_t epochs;                /* total epochs, >= 1 (10); after a resume, up to this many */
+  size_t batch;                 /* minibatch size, >= 1 (128); with batch norm no batch may be 1 sample */
+  uint64_t seed;                /* of the shuffling (0); the initial parameters are the model's
+                                 * (hs_model_init: the CLI uses the same seed for both) */
+  double bn_momentum;           /* batch-norm running statistics (0.1) */
+  size_t eval_batch;            /* batch of the test evaluation (0 = all test samples) */
+  /* Checkpoints "<dir>/epoch-EEEE.safetensors" (+ ".optim.safetensors", the optimiser state
+   * for resuming) after the epochs in save_epochs (0 = the initial state) and the last one.
+   * NULL = none. The folder is made (with its parents) once the options are checked;
+   * failing that is HS_E_OUTPUT. */
+  const char *checkpoint_dir;
+  const size_t *save_epochs;    /* (n_save) epochs, borrowed for the call; n_save <= 64 */
+  size_t n_save;
+  hs_dtype checkpoint_dtype;    /* file dtype (f64); the context's dtype keeps resumes bit-exact */
+  int keep_last;                /* with checkpoint_dir: rewrite "<dir>/last.safetensors" (+ .optim)
+                                 * after every epoch, the last good state of a run that
+                                 * diverges or is cancelled (1) */
+  const char *log_path;         /* the CSV log (epoch, loss, accuracy, test_loss, test_accuracy,
+                                 * lr, seconds), rewritten atomically every epoch; NULL = none */
+  /* A checkpoint of a run with the same options, data and seed ("<dir>/epoch-EEEE.safetensors"
+   * with its ".optim.safetensors"): training continues from its epoch bit for bit as if it
+   * had not stopped, and the rows of the log.csv beside it come first in the records (as
+   * that file has them: 10 significant digits, seconds to 1 ms).
+   * NULL = a fresh run from the model's current parameters. */
+  const char *resume;
+} hs_train_config;
+
+hs_train_config hs_train_config_defaults(void);
+
+/* One epoch (1-based: the state after that many epochs). */
+typedef struct {
+  size_t epoch;
+  double loss;          /* mean minibatch loss over the epoch (before each step), + the spec's decay */
+  double accuracy;      /* of those minibatch forwards (NaN for mse) */
+  double test_loss;     /* at the end of the epoch, spec's batch-norm mode (NaN without test data) */
+  double test_accuracy; /* (NaN without test data or for mse) */
+  double lr;            /* used in this epoch */
+  double seconds;       /* wall time of the epoch, training and evaluation */
+} hs_train_record;
+
+/* records owned by the result; hs_train_log_free releases them (and zeroes the struct). */
+typedef struct {
+  size_t n;                /* records: epoch 1..epochs (after a resume, the carried-over rows first) */
+  hs_train_record *records;
+  uint64_t steps;          /* optimiser steps taken in all (a resumed run's included) */
+} hs_train_log;
+
+/* Trains m in place on train (labels or targets as the model needs), evaluating test after
+ * every epoch when it is not NULL. The data are borrowed for the call only. Progress: the
+ * context's hook, phase "train", one unit per minibatch; a hook status other than HS_OK stops
+ * the run with it (checkpoints already written are kept). A non-finite loss or parameter is
+ * HS_E_NUMERIC naming the epoch, batch and the last good checkpoint. Bad options are
+ * HS_E_INVALID naming the field, before anything is written or trained.
+ * On return, success or not, m holds the parameters reached (those of the last step taken)
+ * and is bound to train with the batch size of its binding before the call (one batch if it
+ * had none): training binds its own shuffled copies, which do not outlive the call.
+ * *out is filled on success only (zeroed otherwise). */
+hs_status hs_train(hs_model *m, const hs_dataset *train, const hs_dataset *test, const hs_train_config *c,
+                   hs_train_log *out);
+void hs_train_log_free(hs_train_log *log);
+
+/* ---- loss landscapes (docs/experiments.md) ------------------------------------------------ */
+
+typedef enum {
+  HS_LANDSCAPE_RANDOM = 0, /* Gaussian from seed, filter-normalised (Li et al. 2018): each row of
+                            * a weight tensor rescaled to that row's norm in the parameters;
+                            * biases and batch-norm parameters zeroed (as `hesspec landscape`) */
+  HS_LANDSCAPE_GIVEN = 1,  /* d1 (and d2), used as they are (interpolation: d1 = theta2 - theta) */
+  HS_LANDSCAPE_EIG = 2     /* unit eigenvectors of the top 1 (1D) or 2 (2D) Hessian eigenvalues,
+                            * by Lanczos from seed, each signed so its largest entry is positive */
+} hs_landscape_directions;
+
+typedef struct {
+  int dims;                           /* 1 or 2 (1) */
+  hs_landscape_directions directions; /* (random) */
+  const double *d1, *d2;              /* given: (P) each, host arrays borrowed for the call; d2 in 2D */
+  uint64_t seed;                      /* random and eig (0); random direction j is the CLI's --seed */
+  double alpha[2];                    /* alpha from alpha[0] to alpha[1], alpha[0] < alpha[1] (-1, 1) */
+  double beta[2];                     /* 2D: beta likewise (-1, 1) */
+  size_t points[2];                   /* per axis (alpha, beta), >= 2 (21, 21) */
+} hs_landscape_options;
+
+hs_landscape_options hs_landscape_defaults(void);
+
+/* Arrays owned by the result; hs_landscape_free releases them (and zeroes the struct). */
+typedef struct {
+  int dims;
+  size_t na, nb;       /* points along alpha and beta (nb = 1 in 1D) */
+  size_t params;       /* P */
+  double *alpha;       /* (na) */
+  double *beta;        /* (nb); NULL in 1D */
+  double *loss;        /* (na, nb) row-major: loss[i nb + j] at alpha[i], beta[j] */
+  double *accuracy;    /* (na, nb) like loss; NULL unless the loss is cross entropy */
+  double *directions;  /* (dims, P) the directions used, row 0 = d1 */
+  double eigenvalues[2]; /* eig: the eigenvalues of the directions, largest first; else NaN */
+  double seconds;      /* evaluation wall time */
+} hs_landscape_result;
+
+/* The loss (and accuracy) at theta + alpha d1 (+ beta d2) on the grid, theta the model's
+ * current parameters, over its bound data: each point exactly what hs_model_loss_grad and
+ * hs_model_accuracy give there (same batches and batch-norm mode, weight decay included; the
+ * running statistics stay the model's). The model is back at theta afterwards. The numbers
+ * equal those of `hesspec landscape` for the same model, data and options. Progress: phase
+ * "landscape", one unit per point. */
+hs_status hs_landscape(hs_model *m, const hs_landscape_options *opt, hs_landscape_result *out);
+void hs_landscape_free(hs_landscape_result *r);
+
+/* ---- critical points by Newton-MR (docs/critical.md) ------------------------------------- */
+
+/* Newton-MR (Roosta et al. 2022) minimises 0.5 ||grad||^2 with MINRES directions and Armijo
+ * backtracking, so it converges to critical points of any index (minima, saddles, maxima). */
+typedef struct {
+  double gtol;        /* stop when ||grad|| <= gtol, absolute, > 0 (1e-8) */
+  size_t max_iter;    /* Newton-MR iterations, >= 1 (100) */
+  size_t minres_max;  /* MINRES iterations per step; 0 = min(1000, max(100, 4P)) */
+  double minres_rtol; /* MINRES relative residual, in (0, 1) (1e-10) */
+  double theta;       /* inexact solves: MINRES stops at ||H (H d + grad)|| <= theta ||H grad||,
+                       * [0, 1) (1e-2); 0 = solve to minres_rtol (one step on a quadratic) */
+  /* Start: before iterating, every parameter tensor t gets
+   * theta_t += noise ||theta_t|| / sqrt(n_t) z_t, z_t ~ N(0, 1) from (seed, start, t), as
+   * start `start` of `hesspec critical --noise`. noise = 0 (the default) starts at the
+   * model's parameters as they are. */
+  double noise;
+  uint64_t seed;
+  size_t start;
+} hs_critical_options;
+
+hs_critical_options hs_critical_defaults(void);
+
+/* history owned by the result; hs_critical_free releases it (and zeroes the struct). */
+typedef struct {
+  double loss, grad_norm;   /* at the point found */
+  double grad_norm_start;   /* at the start (after the perturbation) */
+  size_t iterations;        /* Newton-MR steps taken */
+  int converged;            /* grad_norm <= gtol */
+  const char *stop;         /* why it stopped (static text) */
+  double *history;          /* (iterations + 1) ||grad|| at the start and after each step */
+  size_t minres_iterations, hvps, gradients;
+  size_t fallback_steps;    /* steps along -H grad (MINRES's direction did not descend) */
+  double seconds;
+} hs_critical_result;
+
+/* Newton-MR from the model's current parameters over its bound data. The model is left at
+ * the last accepted point (on success, the point reported; also when it did not converge, which
+ * is HS_OK with converged = 0). The index of the point is the caller's to compute, exactly
+ * as `hesspec critical` does for P <= its exact limit: the negative eigenvalues of
+ * hs_eigen (HS_EIGEN_EXACT) on hs_operator_model(m, HS_CURV_HESSIAN), counted below
+ * -1e-9 max|lambda| (f64); or SLQ's negative_fraction (hs_spectrum) for large P. */
+hs_status hs_critical(hs_model *m, const hs_critical_options *opt, hs_critical_result *out);
+void hs_critical_free(hs_critical_result *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,9 @@
 /* The public spectral API of include/hesspec.h (src/api): each call against the internal
  * engine it wraps (bit for bit: the same code runs), the density file against the one
  * `hesspec spectrum` writes for the same model, data and seed (equal apart from the clock
- * fields), loading a density back, cancellation through the flag hook, and bad arguments. */
+ * fields), loading a density back, cancellation through the flag hook, and bad arguments;
+ * training, landscapes and critical points against `hesspec train`, `hesspec landscape` and
+ * the engines they wrap. */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -10,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/critical.h"
+#include "analysis/landscape.h"
 #include "io/file.h"
 #include "io/npy.h"
 #include "linalg/eig.h"
@@ -17,6 +21,7 @@
 #include "linalg/slq.h"
 #include "linalg/trace.h"
 #include "spectra_fixture.h"
+#include "train/train.h"
 #include "support/cli_fixture.h"
 
 /* A layer-form net with every kind the Hessian has second-order terms for (tanh, batch norm,
@@ -431,4 +436,304 @@ Test(api, matrix_operator_spectra) {
   hs_density_destroy(d);
   hs_operator_destroy(op);
   free(A);
+}
+
+/* A second model of the same spec with the seeded initialisation, unbound. */
+static hs_model *fresh_model(void) {
+  hs_model *m = NULL;
+  cr_assert_eq(hs_model_create_json(ctx, SPEC_LAYERS, "layers.json", &m), HS_OK);
+  cr_assert_eq(hs_model_init(m, SEED), HS_OK);
+  return m;
+}
+
+/* Parameters and batch-norm running statistics of a and b, bit for bit. */
+static int same_state(hs_model *a, hs_model *b) {
+  size_t P = hs_model_num_params(a);
+  double *x = malloc(P * sizeof *x), *y = malloc(P * sizeof *y);
+  cr_assert_eq(hs_model_get_params(a, x), HS_OK);
+  cr_assert_eq(hs_model_get_params(b, y), HS_OK);
+  int same = same_bits(x, y, P);
+  for (size_t i = 0; i < hs_model_num_norms(a); i++) {
+    int f = hs_model_norm(a, i)->features;
+    double ma[64], va[64], mb[64], vb[64];
+    cr_assert(f <= 64);
+    cr_assert_eq(hs_model_get_running(a, (int)i, ma, va), HS_OK);
+    cr_assert_eq(hs_model_get_running(b, (int)i, mb, vb), HS_OK);
+    same = same && same_bits(ma, mb, (size_t)f) && same_bits(va, vb, (size_t)f);
+  }
+  free(x);
+  free(y);
+  return same;
+}
+
+/* hs_train against `hesspec train` with the same options, data and seed: the last checkpoint
+ * and the trained model bit for bit (parameters and running statistics); the records against
+ * the internal trainer's. */
+Test(api, train_equals_cli_and_trainer) {
+  make_model();
+  int rc = hs_cli_run("", "train --model spec.json --inputs X.npy --targets Y.npy --seed 7 --batch 8 --epochs 3 "
+                          "--lr 0.05 --momentum 0.8 --nesterov --schedule cosine --out cli", "");
+  cr_assert_eq(rc, 0, "hesspec train exited %d: %s", rc, hs_cli_err);
+  hs_train_config c = hs_train_config_defaults();
+  c.batch = 8, c.epochs = 3, c.lr = 0.05, c.momentum = 0.8, c.nesterov = 1, c.schedule = HS_TRAIN_COSINE, c.seed = SEED;
+  c.checkpoint_dir = hs_cli_path("api"), c.log_path = hs_cli_path("api.csv");
+  hs_train_log log;
+  cr_assert_eq(hs_train(model, data, NULL, &c, &log), HS_OK, "%s", hs_last_error(ctx));
+  hs_model *cli = fresh_model();
+  cr_assert_eq(hs_model_load(cli, hs_cli_path("cli/epoch-0003.safetensors")), HS_OK, "%s", hs_last_error(ctx));
+  cr_expect(same_state(model, cli), "hs_train's model differs from hesspec train's last checkpoint");
+  cr_expect(hs_cli_exists("api/epoch-0003.safetensors") && hs_cli_exists("api/last.safetensors") &&
+            hs_cli_exists("api.csv"));
+  size_t n, batch;
+  hs_model_binding(model, &n, &batch);
+  cr_expect(n == N_SAMPLES && batch == N_SAMPLES, "after training: bound to %zu samples, batch %zu", n, batch);
+
+  /* the internal trainer from the same start: the same records */
+  hs_model *ref = fresh_model();
+  hs_train_options o = hs_train_defaults();
+  o.batch = 8, o.epochs = 3, o.lr = 0.05, o.momentum = 0.8, o.nesterov = 1, o.schedule = HS_LR_COSINE, o.seed = SEED;
+  hs_trainer *t = NULL;
+  cr_assert_eq(hs_trainer_create(ref, data, NULL, &o, &t), HS_OK);
+  cr_assert_eq(hs_trainer_run(t), HS_OK);
+  cr_assert_eq(log.n, 3);
+  cr_expect_eq(log.steps, hs_trainer_steps(t));
+  for (size_t i = 0; i < 3; i++) {
+    const hs_train_epoch *e = hs_trainer_epoch(t, i);
+    const hs_train_record *r = &log.records[i];
+    cr_expect(r->epoch == i + 1 && r->loss == e->loss && r->accuracy == e->accuracy && r->lr == e->lr &&
+                  isnan(r->test_loss) && isnan(r->test_accuracy),
+              "epoch %zu: record differs from the trainer's", i + 1);
+  }
+  hs_trainer_destroy(t);
+  cr_expect(same_state(model, ref));
+  hs_train_log_free(&log);
+  cr_expect(log.records == NULL && log.n == 0, "hs_train_log_free zeroes the struct");
+  /* the loss on the data bound again is the trained model's */
+  double l1, l2;
+  cr_assert_eq(hs_model_bind(ref, data, 0), HS_OK);
+  cr_assert_eq(hs_model_loss_grad(model, &l1, NULL), HS_OK);
+  cr_assert_eq(hs_model_loss_grad(ref, &l2, NULL), HS_OK);
+  cr_expect(l1 == l2);
+  hs_model_destroy(ref);
+  hs_model_destroy(cli);
+}
+
+/* Two epochs, then a resume from their checkpoint to four: the state and the records of an
+ * uninterrupted four-epoch run (Adam, with test data). */
+Test(api, train_resume_equals_uninterrupted) {
+  make_model();
+  hs_dataset *test = NULL;
+  cr_assert_eq(hs_dataset_create(ctx, 10, 6, X, 3, labels, NULL, &test), HS_OK);
+  hs_train_config c = hs_train_config_defaults();
+  c.optimizer = HS_TRAIN_ADAM, c.lr = 0.01, c.batch = 8, c.epochs = 2, c.seed = 3;
+  c.checkpoint_dir = hs_cli_path("run"), c.log_path = hs_cli_path("run/log.csv");
+  hs_train_log part, whole, resumed;
+  cr_assert_eq(hs_train(model, data, test, &c, &part), HS_OK, "%s", hs_last_error(ctx));
+  hs_model *m2 = fresh_model(), *m3 = fresh_model();
+  c.epochs = 4, c.checkpoint_dir = NULL, c.log_path = NULL;
+  cr_assert_eq(hs_train(m2, data, test, &c, &whole), HS_OK, "%s", hs_last_error(ctx));
+  c.resume = hs_cli_path("run/epoch-0002.safetensors");
+  cr_assert_eq(hs_train(m3, data, test, &c, &resumed), HS_OK, "%s", hs_last_error(ctx));
+  cr_expect(same_state(m2, m3), "a resumed run differs from an uninterrupted one");
+  cr_assert(whole.n == 4 && resumed.n == 4 && part.n == 2, "records: %zu, %zu, %zu", whole.n, resumed.n, part.n);
+  cr_expect_eq(whole.steps, resumed.steps);
+  /* the carried-over epochs come from log.csv, which prints 10 significant digits; those
+   * trained after the resume are the uninterrupted run's bit for bit */
+  for (size_t i = 0; i < 4; i++) {
+    const hs_train_record *a = &whole.records[i], *b = &resumed.records[i];
+    double tol = i < 2 ? 5e-10 : 0;
+    cr_expect(a->epoch == b->epoch && fabs(b->loss - a->loss) <= tol * fabs(a->loss) &&
+                  fabs(b->test_loss - a->test_loss) <= tol * fabs(a->test_loss) && b->test_accuracy == a->test_accuracy &&
+                  !isnan(a->test_loss) && !isnan(a->test_accuracy),
+              "epoch %zu: %.17g / %.17g against %.17g / %.17g", i + 1, a->loss, a->test_loss, b->loss, b->test_loss);
+  }
+  hs_train_log_free(&part);
+  hs_train_log_free(&whole);
+  hs_train_log_free(&resumed);
+  hs_model_destroy(m2);
+  hs_model_destroy(m3);
+  hs_model_destroy(model); /* before its data: the binding borrows them */
+  model = NULL;
+  hs_dataset_destroy(test);
+}
+
+Test(api, train_rejects_bad_options_and_cancels) {
+  make_model();
+  hs_train_log log;
+  hs_train_config c = hs_train_config_defaults();
+  c.lr = -1;
+  cr_expect_eq(hs_train(model, data, NULL, &c, &log), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "lr"), "%s", hs_last_error(ctx));
+  c = hs_train_config_defaults();
+  c.optimizer = (hs_train_optimizer)5;
+  cr_expect_eq(hs_train(model, data, NULL, &c, &log), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "optimizer"), "%s", hs_last_error(ctx));
+  c = hs_train_config_defaults();
+  size_t save[] = {1, 99};
+  c.save_epochs = save, c.n_save = 2, c.checkpoint_dir = hs_cli_path("never");
+  cr_expect_eq(hs_train(model, data, NULL, &c, &log), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "save_epochs"), "%s", hs_last_error(ctx));
+  cr_expect(!hs_cli_exists("never"), "bad options left a folder behind");
+  c = hs_train_config_defaults();
+  c.batch = 39; /* a last batch of one sample with batch norm */
+  cr_expect_eq(hs_train(model, data, NULL, &c, &log), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "batch"), "%s", hs_last_error(ctx));
+  cr_expect(log.records == NULL);
+  /* cancelled at the first minibatch: the model bound to its data again, and usable */
+  int flag = 1;
+  hs_set_progress(ctx, hs_progress_cancel_flag, &flag);
+  c = hs_train_config_defaults();
+  c.batch = 8;
+  cr_expect_eq(hs_train(model, data, NULL, &c, &log), HS_E_CANCELLED);
+  cr_expect(strstr(hs_last_error(ctx), "cancelled"), "%s", hs_last_error(ctx));
+  hs_set_progress(ctx, NULL, NULL);
+  double loss;
+  cr_expect_eq(hs_model_loss_grad(model, &loss, NULL), HS_OK, "%s", hs_last_error(ctx));
+  size_t n, batch;
+  hs_model_binding(model, &n, &batch);
+  cr_expect(n == N_SAMPLES);
+}
+
+/* Reads "loss" (na x nb nested arrays, or a flat array in 1D) of a landscape file. */
+static void read_grid(cJSON *j, const char *key, double *out, size_t na, size_t nb) {
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, key);
+  cr_assert(cJSON_IsArray(a) && (size_t)cJSON_GetArraySize(a) == na, "%s: not %zu rows", key, na);
+  for (size_t i = 0; i < na; i++) {
+    const cJSON *row = cJSON_GetArrayItem(a, (int)i);
+    if (nb == 1 && cJSON_IsNumber(row)) {
+      out[i] = row->valuedouble;
+      continue;
+    }
+    cr_assert(cJSON_IsArray(row) && (size_t)cJSON_GetArraySize(row) == nb, "%s[%zu]: not %zu values", key, i, nb);
+    for (size_t k = 0; k < nb; k++) out[i * nb + k] = cJSON_GetArrayItem(row, (int)k)->valuedouble;
+  }
+}
+
+/* Random filter-normalised directions in 2D against `hesspec landscape`'s file, and given
+ * directions in 1D against hs_ls_evaluate, bit for bit. */
+Test(api, landscape_equals_cli_and_engine) {
+  make_model();
+  int rc = hs_cli_run("", "landscape --model spec.json --inputs X.npy --targets Y.npy --seed 7 --range -0.5:1,-1:0.25 "
+                          "--points 5,4 --out ls.json", "");
+  cr_assert_eq(rc, 0, "hesspec landscape exited %d: %s", rc, hs_cli_err);
+  hs_landscape_options lo = hs_landscape_defaults();
+  lo.dims = 2, lo.seed = SEED, lo.alpha[0] = -0.5, lo.alpha[1] = 1, lo.beta[0] = -1, lo.beta[1] = 0.25;
+  lo.points[0] = 5, lo.points[1] = 4;
+  hs_landscape_result r;
+  cr_assert_eq(hs_landscape(model, &lo, &r), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert(r.dims == 2 && r.na == 5 && r.nb == 4 && r.accuracy && r.beta);
+  cJSON *j = read_json("ls.json");
+  double loss[20], acc[20];
+  read_grid(j, "loss", loss, 5, 4);
+  read_grid(j, "accuracy", acc, 5, 4);
+  cr_expect(json_close(r.loss, loss, 20) && json_close(r.accuracy, acc, 20), "the grid differs from the CLI's file");
+  cJSON_Delete(j);
+  size_t P = hs_model_num_params(model);
+  double *theta = malloc(P * sizeof *theta), *d = malloc(P * sizeof *d), *after = malloc(P * sizeof *after);
+  cr_assert_eq(hs_model_get_params(model, theta), HS_OK);
+  hs_ls_random_direction(model, theta, SEED, 1, d);
+  cr_expect(same_bits(r.directions + P, d, P), "d2 is not random direction 1 of the seed");
+  hs_landscape_free(&r);
+  cr_expect(r.loss == NULL && r.directions == NULL);
+
+  /* given directions, 1D, against the engine */
+  double *v = hs_test_vec(P, 9);
+  lo = hs_landscape_defaults();
+  lo.directions = HS_LANDSCAPE_GIVEN, lo.d1 = v, lo.points[0] = 7;
+  cr_assert_eq(hs_landscape(model, &lo, &r), HS_OK, "%s", hs_last_error(ctx));
+  hs_ls_result *e = NULL;
+  hs_ls_grid g = {.dims = 1, .a0 = -1, .a1 = 1, .na = 7};
+  cr_assert_eq(hs_ls_evaluate(model, theta, v, NULL, &g, &e), HS_OK);
+  cr_expect(r.na == 7 && r.nb == 1 && r.beta == NULL && same_bits(r.alpha, e->alpha, 7) &&
+            same_bits(r.loss, e->loss, 7) && same_bits(r.accuracy, e->accuracy, 7) && isnan(r.eigenvalues[0]));
+  cr_assert_eq(hs_model_get_params(model, after), HS_OK);
+  cr_expect(same_bits(theta, after, P), "the model is not back at its parameters");
+  hs_ls_free(e);
+  hs_landscape_free(&r);
+
+  /* bad options name the field */
+  lo.d1 = NULL;
+  cr_expect_eq(hs_landscape(model, &lo, &r), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "d1"), "%s", hs_last_error(ctx));
+  lo = hs_landscape_defaults();
+  lo.points[0] = 1;
+  cr_expect_eq(hs_landscape(model, &lo, &r), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "points"), "%s", hs_last_error(ctx));
+  lo = hs_landscape_defaults();
+  lo.alpha[0] = 2;
+  cr_expect_eq(hs_landscape(model, &lo, &r), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "alpha"), "%s", hs_last_error(ctx));
+  cr_expect(r.loss == NULL);
+  free(v);
+  free(theta);
+  free(d);
+  free(after);
+}
+
+/* Newton-MR through the API and the engine from the same perturbed start: the same point,
+ * history and counts, bit for bit. */
+Test(api, critical_equals_newton_mr) {
+  make_model();
+  size_t P = hs_model_num_params(model);
+  double *theta = malloc(P * sizeof *theta), *a = malloc(P * sizeof *a), *b = malloc(P * sizeof *b);
+  cr_assert_eq(hs_model_get_params(model, theta), HS_OK);
+  hs_critical_options co = hs_critical_defaults();
+  co.max_iter = 6, co.gtol = 1e-12, co.noise = 0.1, co.seed = 5, co.start = 2;
+  hs_critical_result r;
+  cr_assert_eq(hs_critical(model, &co, &r), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_model_get_params(model, a), HS_OK);
+
+  cr_assert_eq(hs_model_set_params(model, theta), HS_OK);
+  cr_assert_eq(hs_critical_perturb(model, 5, 2, 0.1), HS_OK);
+  hs_newton_mr_options no = hs_newton_mr_defaults();
+  no.max_iter = 6, no.gtol = 1e-12;
+  hs_newton_mr_result e;
+  cr_assert_eq(hs_newton_mr(model, &no, &e), HS_OK);
+  cr_assert_eq(hs_model_get_params(model, b), HS_OK);
+  cr_expect(same_bits(a, b, P), "the point found differs from hs_newton_mr's");
+  cr_expect(r.loss == e.loss && r.grad_norm == e.grad_norm && r.grad_norm_start == e.grad_norm0 &&
+            r.iterations == e.iterations && r.converged == e.converged && r.hvps == e.hvps &&
+            r.minres_iterations == e.minres_iterations && same_bits(r.history, e.history, e.iterations + 1));
+  cr_expect(r.grad_norm < r.grad_norm_start, "Newton-MR did not reduce the gradient: %g -> %g", r.grad_norm_start,
+            r.grad_norm);
+  hs_newton_mr_free(&e);
+  hs_critical_free(&r);
+  cr_expect(r.history == NULL);
+
+  co = hs_critical_defaults();
+  co.gtol = 0;
+  cr_expect_eq(hs_critical(model, &co, &r), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "gtol"), "%s", hs_last_error(ctx));
+  co = hs_critical_defaults();
+  co.theta = 1;
+  cr_expect_eq(hs_critical(model, &co, &r), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "theta"), "%s", hs_last_error(ctx));
+  hs_model *unbound = fresh_model();
+  cr_expect_eq(hs_critical(unbound, NULL, &r), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "bound"), "%s", hs_last_error(ctx));
+  hs_model_destroy(unbound);
+  free(theta);
+  free(a);
+  free(b);
+}
+
+/* A quadratic loss (MSE of a linear model) is solved by one exact Newton step. */
+Test(api, critical_quadratic_one_step) {
+  hs_model *m = NULL;
+  hs_dataset *d = NULL;
+  cr_assert_eq(hs_model_create_json(ctx, "{\"input_dim\": 4, \"hidden\": [], \"output_dim\": 2, \"loss\": \"mse\"}",
+                                    "lin", &m), HS_OK, "%s", hs_last_error(ctx));
+  double *x = hs_test_vec(30 * 4, 2), *y = hs_test_vec(30 * 2, 3);
+  cr_assert_eq(hs_dataset_create(ctx, 30, 4, x, 2, NULL, y, &d), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_model_bind(m, d, 0), HS_OK);
+  hs_critical_options co = hs_critical_defaults();
+  co.theta = 0, co.gtol = 1e-9;
+  hs_critical_result r;
+  cr_assert_eq(hs_critical(m, &co, &r), HS_OK, "%s", hs_last_error(ctx));
+  cr_expect(r.converged && r.iterations == 1, "converged %d in %zu steps, ||g|| %g", r.converged, r.iterations, r.grad_norm);
+  hs_critical_free(&r);
+  hs_model_destroy(m);
+  hs_dataset_destroy(d);
+  free(x);
+  free(y);
 }
