@@ -56,17 +56,10 @@ static int count_lines(const char *name, const char *a, const char *b) {
   return n;
 }
 
-static cJSON *read_json(const char *name) {
-  char *t = hs_cli_read_text(name);
-  cJSON *j = cJSON_Parse(t);
-  free(t);
-  cr_assert(j, "%s is not JSON", name);
-  return j;
-}
 
 /* The JSON files a and b are equal apart from the clock fields. */
 static void expect_same_result(const char *a, const char *b) {
-  cJSON *ja = read_json(a), *jb = read_json(b);
+  cJSON *ja = hs_cli_read_json(a), *jb = hs_cli_read_json(b);
   static const char *const clock_fields[] = {"elapsed_seconds", "created", "timing"};
   for (int i = 0; i < 3; i++) {
     cJSON_DeleteItemFromObject(ja, clock_fields[i]);
@@ -197,6 +190,30 @@ static void sleep_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
+/* `hesspec run JOB` in the background, its output in OUT; its pid. */
+static pid_t start_worker(const char *job, const char *out) {
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "cd '%s' && { '%s' run %s > %s 2>&1 & echo $! > worker.pid; }", hs_cli_dir, hs_cli_bin(), job, out);
+  cr_assert_eq(system(cmd), 0);
+  char *pidtext = hs_cli_read_text("worker.pid");
+  pid_t pid = (pid_t)atol(pidtext);
+  free(pidtext);
+  cr_assert(pid > 0);
+  return pid;
+}
+
+/* Waits (up to a minute) until the file exists. */
+static void wait_for(const char *name) {
+  for (int waited = 0; !hs_cli_exists(name) && waited < 60000; waited += 2) sleep_ms(2);
+  cr_assert(hs_cli_exists(name), "%s never appeared", name);
+}
+
+/* Sends sig (it may have exited already: then nothing) and waits until the shell reaps it. */
+static void stop_worker(pid_t pid, int sig) {
+  kill(pid, sig);
+  for (int waited = 0; kill(pid, 0) == 0 && waited < 60000; waited += 5) sleep_ms(5);
+}
+
 Test(job, killed_worker_then_rerun_completes_as_uninterrupted) {
   write_slow("slow.json");
   /* reference: an uninterrupted run of the same job in a sibling folder */
@@ -205,24 +222,10 @@ Test(job, killed_worker_then_rerun_completes_as_uninterrupted) {
            hs_cli_dir, hs_cli_bin());
   cr_assert_eq(system(cmd), 0, "%s", hs_cli_read_text("ref.txt"));
   /* the worker in the background; killed once the second task holds its claim */
-  snprintf(cmd, sizeof cmd, "cd '%s' && { '%s' run slow.json > kill.txt 2>&1 & echo $! > worker.pid; }", hs_cli_dir, hs_cli_bin());
-  cr_assert_eq(system(cmd), 0);
-  char *pidtext = hs_cli_read_text("worker.pid");
-  pid_t pid = (pid_t)atol(pidtext);
-  free(pidtext);
-  cr_assert(pid > 0);
-  int waited = 0;
-  while (!hs_cli_exists("sp/epoch-0002.json.claim") && waited < 60000) {
-    sleep_ms(5);
-    waited += 5;
-  }
-  cr_assert(hs_cli_exists("sp/epoch-0002.json.claim"), "the worker never reached the second task");
+  pid_t pid = start_worker("slow.json", "kill.txt");
+  wait_for("sp/epoch-0002.json.claim");
   sleep_ms(150); /* into the second task's work */
-  cr_assert_eq(kill(pid, SIGKILL), 0);
-  while (kill(pid, 0) == 0 && waited < 70000) { /* the shell reaps it */
-    sleep_ms(5);
-    waited += 5;
-  }
+  stop_worker(pid, SIGKILL);
   sleep_ms(300); /* the task, killed with its worker (PR_SET_PDEATHSIG), writes nothing more */
   cr_expect(hs_cli_exists("sp/epoch-0001.json"), "the first task finished before the kill");
   cr_expect(!hs_cli_exists("sp/epoch-0002.json"), "no output from the killed task");
@@ -340,23 +343,10 @@ Test(job, failing_task_does_not_stop_the_others) {
 
 Test(job, sigterm_ends_the_worker_and_its_task) {
   write_slow("slow.json");
-  char cmd[8192];
-  snprintf(cmd, sizeof cmd, "cd '%s' && { '%s' run slow.json > term.txt 2>&1 & echo $! > worker.pid; }", hs_cli_dir, hs_cli_bin());
-  cr_assert_eq(system(cmd), 0);
-  char *pidtext = hs_cli_read_text("worker.pid");
-  pid_t pid = (pid_t)atol(pidtext);
-  free(pidtext);
-  int waited = 0;
-  while (!hs_cli_exists("sp/epoch-0001.json.claim") && waited < 60000) {
-    sleep_ms(5);
-    waited += 5;
-  }
+  pid_t pid = start_worker("slow.json", "term.txt");
+  wait_for("sp/epoch-0001.json.claim");
   sleep_ms(100);
-  cr_assert_eq(kill(pid, SIGTERM), 0);
-  while (kill(pid, 0) == 0 && waited < 70000) {
-    sleep_ms(5);
-    waited += 5;
-  }
+  stop_worker(pid, SIGTERM);
   cr_expect_eq(count_lines("term.txt", "run: cancelled by signal 15", NULL), 1, "%s", hs_cli_read_text("term.txt"));
   cr_expect(!hs_cli_exists("sp/epoch-0001.json") && !hs_cli_exists("sp/epoch-0001.json.claim"));
   cr_expect(!hs_cli_exists("sp/epoch-0002.json.log"), "no task starts after the signal");
@@ -459,21 +449,9 @@ Test(job, killed_train_task_resumes_from_its_last_state) {
   snprintf(cmd, sizeof cmd, "cd '%s' && mkdir ref && cp m3.json tj.json ref/ && '%s' run ref/tj.json > ref.txt 2>&1",
            hs_cli_dir, hs_cli_bin());
   cr_assert_eq(system(cmd), 0, "%s", hs_cli_read_text("ref.txt"));
-  snprintf(cmd, sizeof cmd, "cd '%s' && { '%s' run tj.json > kill.txt 2>&1 & echo $! > worker.pid; }", hs_cli_dir, hs_cli_bin());
-  cr_assert_eq(system(cmd), 0);
-  char *pidtext = hs_cli_read_text("worker.pid");
-  pid_t pid = (pid_t)atol(pidtext);
-  free(pidtext);
-  int waited = 0;
-  while (!hs_cli_exists("tt/last.optim.safetensors") && waited < 60000) {
-    sleep_ms(2);
-    waited += 2;
-  }
-  cr_assert_eq(kill(pid, SIGKILL), 0);
-  while (kill(pid, 0) == 0 && waited < 70000) {
-    sleep_ms(5);
-    waited += 5;
-  }
+  pid_t pid = start_worker("tj.json", "kill.txt");
+  wait_for("tt/last.optim.safetensors");
+  stop_worker(pid, SIGKILL);
   sleep_ms(300);
   cr_assert(!hs_cli_exists("tt/epoch-0006.safetensors"), "the worker was killed after the run had finished: make the run longer");
   cr_assert_eq(run_worker(NULL, "tj.json", "rerun.txt"), 0, "%s", hs_cli_read_text("rerun.txt"));
@@ -520,18 +498,9 @@ Test(job, kills_at_any_moment_leave_only_complete_outputs) {
   const char *stems[] = {"epoch-0001", "epoch-0002", "epoch-0003"};
   const int delays_ms[] = {20, 150, 400, 650, 900, 1300};
   for (size_t k = 0; k < sizeof delays_ms / sizeof delays_ms[0]; k++) {
-    snprintf(cmd, sizeof cmd, "cd '%s' && { '%s' run slow.json > k.txt 2>&1 & echo $! > worker.pid; }", hs_cli_dir, hs_cli_bin());
-    cr_assert_eq(system(cmd), 0);
-    char *pidtext = hs_cli_read_text("worker.pid");
-    pid_t pid = (pid_t)atol(pidtext);
-    free(pidtext);
+    pid_t pid = start_worker("slow.json", "k.txt");
     sleep_ms(delays_ms[k]);
-    kill(pid, SIGKILL); /* it may have finished already: then this does nothing */
-    int waited = 0;
-    while (kill(pid, 0) == 0 && waited < 10000) {
-      sleep_ms(5);
-      waited += 5;
-    }
+    stop_worker(pid, SIGKILL); /* it may have finished already: then this does nothing */
     sleep_ms(200);
     for (int i = 0; i < 3; i++) {
       char a[64], b[64];

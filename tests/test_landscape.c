@@ -156,13 +156,6 @@ static hs_model *cli_files(hs_model_spec *s) {
   return m;
 }
 
-static cJSON *read_json(const char *name) {
-  char *text = hs_cli_read_text(name);
-  cJSON *j = cJSON_Parse(text);
-  free(text);
-  cr_assert_not_null(j, "%s is not JSON", name);
-  return j;
-}
 
 /* "loss X" and "accuracy A" from the stdout of `hesspec loss` */
 static void loss_of(const char *weights, double *loss, double *acc) {
@@ -191,7 +184,7 @@ Test(landscape, every_grid_point_equals_hesspec_loss_at_those_weights) {
                           "--directions files --direction-files d1.npy,d2.npy --range -1:1,-0.5:1 --points 3,4 "
                           "--out L.json --plot L.svg", "");
   cr_assert_eq(rc, 0, "landscape failed: %s", hs_cli_err);
-  cJSON *j = read_json("L.json");
+  cJSON *j = hs_cli_read_json("L.json");
   cr_expect_str_eq(cJSON_GetObjectItem(j, "format")->valuestring, "hesspec.landscape/1");
   cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "directions"), "kind")->valuestring, "files");
   cr_expect_not_null(cJSON_GetObjectItem(j, "model"), "no provenance");
@@ -240,7 +233,7 @@ Test(landscape, interpolation_runs_from_the_weights_to_the_target) {
   int rc = hs_cli_run("", "landscape --model m.json --weights W.safetensors --inputs X.npy --targets y.npy --batch 4 "
                           "--directions interpolate --to W2.safetensors --points 5 --out I.json --plot I.svg", "");
   cr_assert_eq(rc, 0, "landscape failed: %s", hs_cli_err);
-  cJSON *j = read_json("I.json");
+  cJSON *j = hs_cli_read_json("I.json");
   const cJSON *al = cJSON_GetObjectItem(j, "alpha"), *lo = cJSON_GetObjectItem(j, "loss");
   cr_assert_eq(cJSON_GetArraySize(lo), 5);
   cr_expect(cJSON_GetArrayItem(al, 0)->valuedouble == 0 && cJSON_GetArrayItem(al, 4)->valuedouble == 1, "default range 0:1");
@@ -259,7 +252,7 @@ Test(landscape, interpolation_runs_from_the_weights_to_the_target) {
   rc = hs_cli_run("", "landscape --model m.json --weights W.safetensors --inputs X.npy --targets y.npy "
                       "--directions eig --dims 2 --points 3 --out E.json", "");
   cr_assert_eq(rc, 0, "eig landscape failed: %s", hs_cli_err);
-  j = read_json("E.json");
+  j = hs_cli_read_json("E.json");
   const cJSON *ev = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "directions"), "eigenvalues");
   cr_expect(cJSON_GetArraySize(ev) == 2 && cJSON_GetArrayItem(ev, 0)->valuedouble >= cJSON_GetArrayItem(ev, 1)->valuedouble);
   cJSON_Delete(j);

@@ -72,13 +72,6 @@ static double *read_npy(const char *name, size_t *n) {
   return x;
 }
 
-static cJSON *read_json(const char *name) {
-  char *t = hs_cli_read_text(name);
-  cJSON *j = cJSON_Parse(t);
-  free(t);
-  cr_assert(j, "%s is not JSON", name);
-  return j;
-}
 
 /* The array at a dotted path ("eigenvalues", "probes.1.nodes") as doubles; *n its length. */
 static double *json_array(cJSON *j, const char *path, size_t *n) {
@@ -177,11 +170,11 @@ Test(mpi, spectrum_eig_and_trace) {
     cr_assert_eq(run_np(np, NULL, "trace %s --probes 6 --out t%d.json", data, np), 0, "np %d: %s", np, hs_cli_err);
   }
   char f[64];
-  cJSON *s0 = read_json("s0.json"), *e0 = read_json("e0.json"), *t0 = read_json("t0.json");
+  cJSON *s0 = hs_cli_read_json("s0.json"), *e0 = hs_cli_read_json("e0.json"), *t0 = hs_cli_read_json("t0.json");
   for (int i = 1; i < 3; i++) {
     int np = nps[i];
     snprintf(f, sizeof f, "s%d.json", np);
-    cJSON *s = read_json(f);
+    cJSON *s = hs_cli_read_json(f);
     for (int p = 0; p < 3; p++) {
       const char *fields[2] = {"nodes", "weights"};
       for (int q = 0; q < 2; q++) {
@@ -199,7 +192,7 @@ Test(mpi, spectrum_eig_and_trace) {
     const struct { const char *prefix, *path; cJSON *ref; } other[2] = {{"e", "eigenvalues", e0}, {"t", "samples", t0}};
     for (int k = 0; k < 2; k++) {
       snprintf(f, sizeof f, "%s%d.json", other[k].prefix, np);
-      cJSON *x = read_json(f);
+      cJSON *x = hs_cli_read_json(f);
       size_t n0, n;
       double *a = json_array(other[k].ref, other[k].path, &n0), *b = json_array(x, other[k].path, &n);
       cr_assert_eq(n, n0);
@@ -214,7 +207,7 @@ Test(mpi, spectrum_eig_and_trace) {
   cJSON_Delete(t0);
   /* two np 2 runs: identical files but the clock fields */
   cr_assert_eq(run_np(2, NULL, "spectrum %s --steps 12 --probes 3 --out s2b.json", data), 0, "%s", hs_cli_err);
-  cJSON *a = read_json("s2.json"), *b = read_json("s2b.json");
+  cJSON *a = hs_cli_read_json("s2.json"), *b = hs_cli_read_json("s2b.json");
   const char *clock_fields[] = {"elapsed_seconds", "created", "timing"};
   for (int i = 0; i < 3; i++) {
     cJSON_DeleteItemFromObject(a, clock_fields[i]);
@@ -268,7 +261,7 @@ static int json_close(const cJSON *a, const cJSON *b, double tol, double scale, 
 }
 
 static void expect_same_json(const char *ref, const char *other, double tol) {
-  cJSON *a = read_json(ref), *b = read_json(other);
+  cJSON *a = hs_cli_read_json(ref), *b = hs_cli_read_json(other);
   char where[512] = "";
   cr_expect(json_close(a, b, tol, 0, where, sizeof where), "%s vs %s (tolerance %g): %s", other, ref, tol, where);
   cJSON_Delete(a);

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "support/cli_fixture.h"
 
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,4 +78,12 @@ int hs_cli_run(const char *env, const char *args, const char *extra) {
   hs_cli_err[len] = '\0';
   if (f) fclose(f);
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+cJSON *hs_cli_read_json(const char *name) {
+  char *t = hs_cli_read_text(name);
+  cJSON *j = cJSON_Parse(t);
+  free(t);
+  cr_assert(j, "%s is not JSON", name);
+  return j;
 }

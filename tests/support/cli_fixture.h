@@ -13,6 +13,8 @@ void hs_cli_fixture_teardown(void);
 const char *hs_cli_path(const char *name);
 void hs_cli_write_text(const char *name, const char *text);
 char *hs_cli_read_text(const char *name); /* caller frees; asserts the file exists */
+struct cJSON;
+struct cJSON *hs_cli_read_json(const char *name); /* cJSON_Delete it; asserts it parses */
 int hs_cli_exists(const char *name);
 /* The hesspec binary of this build (absolute). */
 const char *hs_cli_bin(void);
