@@ -9,6 +9,9 @@
     d.save("density.json"); d.plot()
     top = hesspec.eig(model, top=3).values
     tr = hesspec.trace(model, probes=100, method="hutch++")
+    log = hesspec.train(model, X, y, epochs=10, lr=0.01)   # trains in place; per-epoch records
+    ls = hesspec.landscape(model, dims=2)              # ls.alpha, ls.beta, ls.loss, ls.accuracy
+    cp = hesspec.critical(model, gtol=1e-8)            # Newton-MR; the model left at the point
 
 The library is found through the HESSPEC_LIBRARY environment variable, else beside this package
 (pip install), else in the repository's build/ folder. Details: docs/python.md.
@@ -16,6 +19,8 @@ The library is found through the HESSPEC_LIBRARY environment variable, else besi
 from ._errors import Error
 from ._model import Model
 from ._spectra import Density, Eigen, Trace, eig, read_density, spectrum, trace
+from ._train import Critical, Landscape, TrainLog, TrainRecord, critical, landscape, train
 
 __version__ = "0.1.0"
-__all__ = ["Error", "Model", "Density", "Eigen", "Trace", "spectrum", "eig", "trace", "read_density"]
+__all__ = ["Error", "Model", "Density", "Eigen", "Trace", "spectrum", "eig", "trace", "read_density",
+           "TrainLog", "TrainRecord", "Landscape", "Critical", "train", "landscape", "critical"]

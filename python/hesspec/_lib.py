@@ -79,6 +79,47 @@ class TraceResult(C.Structure):
                 ("operator_applications", c_size), ("operator_seconds", c_dbl), ("total_seconds", c_dbl)]
 
 
+class TrainConfig(C.Structure):
+    _fields_ = [("optimizer", C.c_int), ("lr", c_dbl), ("momentum", c_dbl), ("dampening", c_dbl),
+                ("nesterov", C.c_int), ("beta1", c_dbl), ("beta2", c_dbl), ("eps", c_dbl),
+                ("weight_decay", c_dbl), ("schedule", C.c_int), ("lr_min", c_dbl), ("epochs", c_size),
+                ("batch", c_size), ("seed", C.c_uint64), ("bn_momentum", c_dbl), ("eval_batch", c_size),
+                ("checkpoint_dir", C.c_char_p), ("save_epochs", C.POINTER(c_size)), ("n_save", c_size),
+                ("checkpoint_dtype", C.c_int), ("keep_last", C.c_int), ("log_path", C.c_char_p),
+                ("resume", C.c_char_p)]
+
+
+class TrainRecord(C.Structure):
+    _fields_ = [("epoch", c_size), ("loss", c_dbl), ("accuracy", c_dbl), ("test_loss", c_dbl),
+                ("test_accuracy", c_dbl), ("lr", c_dbl), ("seconds", c_dbl)]
+
+
+class TrainLog(C.Structure):
+    _fields_ = [("n", c_size), ("records", C.POINTER(TrainRecord)), ("steps", C.c_uint64)]
+
+
+class LandscapeOptions(C.Structure):
+    _fields_ = [("dims", C.c_int), ("directions", C.c_int), ("d1", P_dbl), ("d2", P_dbl), ("seed", C.c_uint64),
+                ("alpha", c_dbl * 2), ("beta", c_dbl * 2), ("points", c_size * 2)]
+
+
+class LandscapeResult(C.Structure):
+    _fields_ = [("dims", C.c_int), ("na", c_size), ("nb", c_size), ("params", c_size), ("alpha", P_dbl),
+                ("beta", P_dbl), ("loss", P_dbl), ("accuracy", P_dbl), ("directions", P_dbl),
+                ("eigenvalues", c_dbl * 2), ("seconds", c_dbl)]
+
+
+class CriticalOptions(C.Structure):
+    _fields_ = [("gtol", c_dbl), ("max_iter", c_size), ("minres_max", c_size), ("minres_rtol", c_dbl),
+                ("theta", c_dbl), ("noise", c_dbl), ("seed", C.c_uint64), ("start", c_size)]
+
+
+class CriticalResult(C.Structure):
+    _fields_ = [("loss", c_dbl), ("grad_norm", c_dbl), ("grad_norm_start", c_dbl), ("iterations", c_size),
+                ("converged", C.c_int), ("stop", C.c_char_p), ("history", P_dbl), ("minres_iterations", c_size),
+                ("hvps", c_size), ("gradients", c_size), ("fallback_steps", c_size), ("seconds", c_dbl)]
+
+
 vp = C.c_void_p
 PP = C.POINTER(C.c_void_p)
 _SIGNATURES = {
@@ -134,6 +175,15 @@ _SIGNATURES = {
     "hs_trace_est_defaults": (TraceOptions, []),
     "hs_trace_estimate": (C.c_int, [vp, C.POINTER(TraceOptions), C.POINTER(TraceResult)]),
     "hs_trace_est_free": (None, [C.POINTER(TraceResult)]),
+    "hs_train_config_defaults": (TrainConfig, []),
+    "hs_train": (C.c_int, [vp, vp, vp, C.POINTER(TrainConfig), C.POINTER(TrainLog)]),
+    "hs_train_log_free": (None, [C.POINTER(TrainLog)]),
+    "hs_landscape_defaults": (LandscapeOptions, []),
+    "hs_landscape": (C.c_int, [vp, C.POINTER(LandscapeOptions), C.POINTER(LandscapeResult)]),
+    "hs_landscape_free": (None, [C.POINTER(LandscapeResult)]),
+    "hs_critical_defaults": (CriticalOptions, []),
+    "hs_critical": (C.c_int, [vp, C.POINTER(CriticalOptions), C.POINTER(CriticalResult)]),
+    "hs_critical_free": (None, [C.POINTER(CriticalResult)]),
 }
 
 _lock = threading.Lock()

@@ -131,6 +131,7 @@ class Model:
         h = C.c_void_p()
         self._h = None
         self._data = None
+        self._retired = []  # datasets a binding may still borrow (see _adopt), freed at close
         self._data_label = None
         self._weights_label = None
         self._ctx.call(L.hs_model_create_json, self._ctx.h, spec_json.encode(), origin.encode(), C.byref(h))
@@ -274,50 +275,64 @@ class Model:
         (cross_entropy) or (N, outputs) targets (mse); numpy arrays or CPU torch tensors (copied).
         batch: samples per batch, also the batch-norm batch (None = all in one). source: a
         description of the data for the provenance of saved results (default: what X was)."""
-        spec_in = self.spec.get("input_shape") or [self.spec["input_dim"]]
-        D = int(np.prod(spec_in))
-        out_dim = self._output_dim()
-        Xa = _arrays.floats(X, "X")
-        if Xa.ndim < 2 or (tuple(Xa.shape[1:]) != tuple(spec_in) and tuple(Xa.shape[1:]) != (D,)):
-            raise invalid(f"X: shape {tuple(Xa.shape)}: expected (N, {', '.join(map(str, spec_in))})"
-                          + (f" or (N, {D})" if len(spec_in) > 1 else ""))
-        N = Xa.shape[0]
-        if N < 1:
-            raise invalid("X: no samples (N = 0)")
-        Xa = Xa.reshape(N, D)
-        lab = tgt = None
-        if self.spec["loss"] == "cross_entropy":
-            lab = _arrays.labels(y, "y", out_dim)
-            if lab.shape[0] != N:
-                raise invalid(f"y: {lab.shape[0]} labels for {N} samples of X")
-        else:
-            tgt = _arrays.floats(y, "y")
-            if tgt.ndim == 1 and out_dim == 1:
-                tgt = tgt.reshape(-1, 1)
-            if tgt.shape != (N, out_dim):
-                raise invalid(f"y: shape {tuple(tgt.shape)}: mse needs targets of shape ({N}, {out_dim})")
+        d, N, label = self._dataset(X, y, "X", "y", source)
         if batch is None:
             batch = 0
         elif not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or not 1 <= batch <= N:
+            lib().hs_dataset_destroy(d)
             raise invalid(f"batch: expected an integer in 1..{N} (the samples) or None, got {batch!r}")
+        try:
+            self._ctx.call(lib().hs_model_bind, self._h, d, int(batch), what="bind")
+        except Error:
+            lib().hs_dataset_destroy(d)  # an invalid binding keeps the previous one
+            raise
+        self._adopt(d, label)
+        return self
+
+    def _dataset(self, X, y, xname="X", yname="y", source=None):
+        """(hs_dataset handle, N, source label) of X and y, checked as bind checks them; the caller
+        owns the handle (hs_dataset_destroy)."""
+        spec_in = self.spec.get("input_shape") or [self.spec["input_dim"]]
+        D = int(np.prod(spec_in))
+        out_dim = self._output_dim()
+        Xa = _arrays.floats(X, xname)
+        if Xa.ndim < 2 or (tuple(Xa.shape[1:]) != tuple(spec_in) and tuple(Xa.shape[1:]) != (D,)):
+            raise invalid(f"{xname}: shape {tuple(Xa.shape)}: expected (N, {', '.join(map(str, spec_in))})"
+                          + (f" or (N, {D})" if len(spec_in) > 1 else ""))
+        N = Xa.shape[0]
+        if N < 1:
+            raise invalid(f"{xname}: no samples (N = 0)")
+        Xa = Xa.reshape(N, D)
+        lab = tgt = None
+        if self.spec["loss"] == "cross_entropy":
+            lab = _arrays.labels(y, yname, out_dim)
+            if lab.shape[0] != N:
+                raise invalid(f"{yname}: {lab.shape[0]} labels for {N} samples of {xname}")
+        else:
+            tgt = _arrays.floats(y, yname)
+            if tgt.ndim == 1 and out_dim == 1:
+                tgt = tgt.reshape(-1, 1)
+            if tgt.shape != (N, out_dim):
+                raise invalid(f"{yname}: shape {tuple(tgt.shape)}: mse needs targets of shape ({N}, {out_dim})")
         if source is None:
             kind = "torch tensors" if _arrays.is_tensor(X) else "numpy arrays"
             source = f"{kind} ({N} samples)"
-        L = lib()
         d = C.c_void_p()
-        self._ctx.call(L.hs_dataset_create, self._ctx.h, N, D, Xa.ctypes.data_as(P_dbl), out_dim,
+        self._ctx.call(lib().hs_dataset_create, self._ctx.h, N, D, Xa.ctypes.data_as(P_dbl), out_dim,
                        lab.ctypes.data_as(C.POINTER(C.c_int32)) if lab is not None else None,
                        tgt.ctypes.data_as(P_dbl) if tgt is not None else None, C.byref(d), what="bind")
-        try:
-            self._ctx.call(L.hs_model_bind, self._h, d, int(batch), what="bind")
-        except Error:
-            L.hs_dataset_destroy(d)  # an invalid binding keeps the previous one
-            raise
-        old, self._data = self._data, d.value
-        if old:
-            L.hs_dataset_destroy(old)
-        self._data_label = str(source)
-        return self
+        return d.value, N, str(source)
+
+    def _adopt(self, d, label, keep_old=False):
+        """Makes dataset d the bound data's owner (the model is bound to it). keep_old: the
+        previous dataset may still be bound (a failed hs_train), so it is kept until close."""
+        old, self._data = self._data, d
+        if old and old != d:
+            if keep_old:
+                self._retired.append(old)
+            else:
+                lib().hs_dataset_destroy(old)
+        self._data_label = label
 
     def _output_dim(self):
         head = C.cast(lib().hs_model_get_spec(self._h), C.POINTER(SpecHead)).contents
@@ -401,6 +416,9 @@ class Model:
         if self._data:
             L.hs_dataset_destroy(self._data)
             self._data = None
+        for d in getattr(self, "_retired", ()):
+            L.hs_dataset_destroy(d)
+        self._retired = []
 
     def __del__(self):
         try:

@@ -1,0 +1,345 @@
+"""hesspec.train / landscape / critical: the trainer of `hesspec train`, loss landscapes and
+Newton-MR critical points (docs/training.md, docs/experiments.md, docs/critical.md)."""
+import ctypes as C
+import math
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _arrays
+from ._errors import Error, invalid
+from ._lib import (CriticalResult, LandscapeResult, P_dbl, TrainLog as _CTrainLog, c_size, lib)
+from ._model import DTYPES, Model
+from ._spectra import _count, _seed
+
+OPTIMIZERS = {"sgd": 0, "adam": 1}
+SCHEDULES = {"constant": 0, "cosine": 1}
+DIRECTIONS = {"random": 0, "eig": 2}
+
+
+def _model_arg(model, need_data=True):
+    if not isinstance(model, Model):
+        raise invalid(f"model: expected a hesspec.Model, got {type(model).__name__}")
+    if need_data:
+        model._need_data("model")
+    return model
+
+
+def _real(x, name):
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not math.isfinite(x):
+        raise invalid(f"{name}: expected a finite number, got {x!r}")
+    return float(x)
+
+
+def _path(x, name):
+    if x is None:
+        return None
+    if not isinstance(x, (str, bytes, os.PathLike)):
+        raise invalid(f"{name}: expected a path or None, got {type(x).__name__}")
+    return os.fsencode(x)
+
+
+def _nan_none(x):
+    return None if isinstance(x, float) and math.isnan(x) else x
+
+
+# ---- training ----
+
+@dataclass
+class TrainRecord:
+    """One epoch (1-based: the state after that many epochs). accuracy is None for mse;
+    test_loss and test_accuracy None without test data."""
+    epoch: int
+    loss: float
+    accuracy: float
+    test_loss: float
+    test_accuracy: float
+    lr: float
+    seconds: float
+
+
+class TrainLog(list):
+    """The per-epoch TrainRecords (a list), with `steps` (optimiser steps in all) and the columns as
+    arrays: log.loss, log.accuracy, log.test_loss, log.test_accuracy, log.lr, log.seconds, log.epoch
+    (NaN where a record has None)."""
+
+    def __init__(self, records, steps):
+        super().__init__(records)
+        self.steps = steps
+
+    def __getattr__(self, name):
+        if name in TrainRecord.__dataclass_fields__:
+            return np.array([np.nan if getattr(r, name) is None else getattr(r, name) for r in self], dtype=float)
+        raise AttributeError(name)
+
+    def __repr__(self):
+        last = f", last loss {self[-1].loss:.6g}" if self else ""
+        return f"hesspec.TrainLog({len(self)} epochs, {self.steps} steps{last})"
+
+
+_TRAIN_EXTRA = {  # the other hs_train_config fields by their C names: kind
+    "dampening": "real", "nesterov": "bool", "beta1": "real", "beta2": "real", "eps": "real", "lr_min": "real",
+    "bn_momentum": "real", "eval_batch": "count0", "checkpoint_dtype": "dtype", "keep_last": "bool",
+    "log_path": "path",
+}
+
+
+def train(model, X=None, y=None, epochs=10, lr=0.01, optimizer="sgd", momentum=0.9, batch=128, seed=0,
+          schedule="constant", weight_decay=0.0, test=None, checkpoint_dir=None, save_epochs=(), resume=None,
+          **config):
+    """Trains the model in place on X, y (numpy or CPU torch, as bind takes them; None: the data
+    bound now) with PyTorch's update rules, as `hesspec train` does with the same options, data and
+    seed (bit for bit): `epochs` epochs of minibatches of `batch` samples reshuffled from `seed`,
+    optimizer "sgd" (momentum) or "adam", schedule "constant" or "cosine" (to lr_min), the
+    optimiser's coupled weight_decay. test=(X_test, y_test) is evaluated after every epoch.
+    checkpoint_dir: "<dir>/epoch-EEEE.safetensors" (+ .optim) after the epochs of save_epochs
+    (0 = the start) and the last one, and "<dir>/last.safetensors" after each (keep_last);
+    resume: such a checkpoint of a run with the same options, continued bit for bit.
+    Other fields of hs_train_config by their C names: dampening, nesterov, beta1, beta2, eps,
+    lr_min, bn_momentum, eval_batch, checkpoint_dtype ("f64"|"f32"), keep_last, log_path.
+    Returns a TrainLog of per-epoch TrainRecords. Afterwards the model is bound to X, y (with its
+    previous batch size). Ctrl-C cancels it (KeyboardInterrupt; the model keeps the parameters of
+    the last step taken, and checkpoints written stay)."""
+    _model_arg(model, need_data=X is None)
+    L = lib()
+    c = L.hs_train_config_defaults()
+    if optimizer not in OPTIMIZERS:
+        raise invalid(f"optimizer: expected \"sgd\" or \"adam\", got {optimizer!r}")
+    c.optimizer = OPTIMIZERS[optimizer]
+    if schedule not in SCHEDULES:
+        raise invalid(f"schedule: expected \"constant\" or \"cosine\", got {schedule!r}")
+    c.schedule = SCHEDULES[schedule]
+    c.lr = _real(lr, "lr")
+    c.momentum = _real(momentum, "momentum")
+    c.weight_decay = _real(weight_decay, "weight_decay")
+    c.epochs = _count(epochs, "epochs")
+    c.batch = _count(batch, "batch")
+    c.seed = _seed(seed)
+    for k, v in config.items():
+        kind = _TRAIN_EXTRA.get(k)
+        if kind is None:
+            raise invalid(f"{k}: not an option of train (hs_train_config fields: {', '.join(_TRAIN_EXTRA)})")
+        if kind == "real":
+            v = _real(v, k)
+        elif kind == "bool":
+            if not isinstance(v, (bool, int, np.integer)):
+                raise invalid(f"{k}: expected True or False, got {v!r}")
+            v = int(bool(v))
+        elif kind == "count0":
+            v = _count(v, k, lo=0)
+        elif kind == "dtype":
+            if v not in DTYPES:
+                raise invalid(f"{k}: expected \"f64\" or \"f32\", got {v!r}")
+            v = DTYPES[v]
+        else:
+            v = _path(v, k)
+        setattr(c, k, v)
+    c.checkpoint_dir = _path(checkpoint_dir, "checkpoint_dir")
+    c.resume = _path(resume, "resume")
+    try:
+        epochs_saved = [_count(e, "save_epochs", lo=0) for e in save_epochs]
+    except TypeError:
+        raise invalid(f"save_epochs: expected a sequence of epochs, got {save_epochs!r}") from None
+    save = (c_size * max(1, len(epochs_saved)))(*epochs_saved)
+    c.save_epochs, c.n_save = C.cast(save, C.POINTER(c_size)), len(epochs_saved)
+    if epochs_saved and checkpoint_dir is None:
+        raise invalid("save_epochs: needs checkpoint_dir")
+
+    test_h = None
+    if test is not None:
+        if not isinstance(test, (tuple, list)) or len(test) != 2:
+            raise invalid(f"test: expected an (X, y) pair or None, got {type(test).__name__}")
+        test_h, _, _ = model._dataset(test[0], test[1], "test[0]", "test[1]")
+    own = None
+    try:
+        if X is None:
+            if y is not None:
+                raise invalid("X: None (the bound data) but y given")
+            train_h, label = model._data, model._data_label
+        else:
+            if y is None:
+                raise invalid("y: needed with X")
+            own, _, label = model._dataset(X, y, "X", "y")
+            train_h = own
+        log = _CTrainLog()
+        try:
+            model._ctx.call_long(L.hs_train, model._h, train_h, test_h, C.byref(c), C.byref(log), what="train")
+        finally:
+            if own is not None:
+                # hs_train binds the model to the training data again, whatever its outcome, once
+                # its options passed: the old data may still be bound after an early failure,
+                # so they are kept until the model is closed
+                model._adopt(own, label, keep_old=True)
+                own = None
+        try:
+            recs = [TrainRecord(int(r.epoch), r.loss, _nan_none(r.accuracy), _nan_none(r.test_loss),
+                                _nan_none(r.test_accuracy), r.lr, r.seconds) for r in log.records[:log.n]]
+            return TrainLog(recs, int(log.steps))
+        finally:
+            L.hs_train_log_free(C.byref(log))
+    finally:
+        if own is not None:
+            L.hs_dataset_destroy(own)
+        if test_h is not None:
+            L.hs_dataset_destroy(test_h)
+
+
+# ---- landscapes ----
+
+@dataclass
+class Landscape:
+    """The loss (and accuracy; None for mse) at theta + alpha d1 (+ beta d2): `alpha` (na,),
+    `beta` (nb,) or None in 1D, `loss` and `accuracy` of shape (na,) in 1D and (na, nb) in 2D,
+    `directions` (dims, P), `eigenvalues` of eig directions (largest first; else None)."""
+    dims: int
+    alpha: np.ndarray
+    beta: np.ndarray
+    loss: np.ndarray
+    accuracy: np.ndarray
+    directions: np.ndarray
+    eigenvalues: tuple = None
+    seconds: float = 0.0
+
+
+def _pair(x, name):
+    try:
+        lo, hi = (_real(v, name) for v in x)
+    except (TypeError, ValueError, Error):
+        raise invalid(f"{name}: expected (lo, hi) with lo < hi, got {x!r}") from None
+    return lo, hi
+
+
+def landscape(model, dims=1, directions="random", range=(-1.0, 1.0), points=21, seed=0):
+    """The loss landscape of the model over its bound data, as `hesspec landscape`: the loss at
+    theta + alpha d1 (+ beta d2) on a grid, theta the current parameters (the model is back at
+    them afterwards). directions: "random" (Gaussian of `seed`, filter-normalised; the CLI's
+    --seed), "eig" (unit top Hessian eigenvectors by Lanczos from `seed`), or arrays used as
+    given: d1 of shape (P,) in 1D, (d1, d2) or a (2, P) array in 2D. range: (lo, hi) of alpha,
+    in 2D ((lo, hi), (lo, hi)) for alpha and beta (one pair: both). points: per axis, an int
+    (both) or (na, nb). Ctrl-C cancels it."""
+    _model_arg(model)
+    L = lib()
+    o = L.hs_landscape_defaults()
+    if dims not in (1, 2) or isinstance(dims, bool):
+        raise invalid(f"dims: expected 1 or 2, got {dims!r}")
+    o.dims = dims
+    keep = []
+    if isinstance(directions, str):
+        if directions not in DIRECTIONS:
+            raise invalid(f"directions: expected \"random\", \"eig\" or arrays, got {directions!r}")
+        o.directions = DIRECTIONS[directions]
+    else:
+        P = model.num_params
+        rows = list(directions) if isinstance(directions, (tuple, list)) else None
+        if rows is None:
+            D = _arrays.floats(directions, "directions")
+            rows = [D] if D.ndim == 1 else list(D)
+        if len(rows) != dims:
+            raise invalid(f"directions: {len(rows)} given for dims={dims}: expected {dims} of shape ({P},)")
+        for i, r in enumerate(rows):
+            a = np.ascontiguousarray(_arrays.floats(r, f"directions[{i}]"), dtype=np.float64)
+            if a.shape != (P,):
+                raise invalid(f"directions[{i}]: shape {tuple(a.shape)}: expected ({P},), the model's parameter count")
+            keep.append(a)
+        o.directions = 1
+        o.d1 = keep[0].ctypes.data_as(P_dbl)
+        if dims == 2:
+            o.d2 = keep[1].ctypes.data_as(P_dbl)
+    o.seed = _seed(seed)
+    rng = range
+    nested = isinstance(rng, (tuple, list)) and len(rng) == 2 and all(isinstance(v, (tuple, list, np.ndarray))
+                                                                       for v in rng)
+    if dims == 1 or not nested:
+        a = _pair(rng, "range")
+        b = a
+    else:
+        a, b = _pair(rng[0], "range"), _pair(rng[1], "range")
+    o.alpha[0], o.alpha[1] = a
+    o.beta[0], o.beta[1] = b
+    if isinstance(points, (tuple, list)):
+        if len(points) != dims:
+            raise invalid(f"points: expected {dims} counts, got {points!r}")
+        pts = [_count(p, "points", lo=2) for p in points]
+    else:
+        pts = [_count(points, "points", lo=2)] * dims
+    o.points[0] = pts[0]
+    o.points[1] = pts[1] if dims == 2 else o.points[1]
+    r = LandscapeResult()
+    model._ctx.call_long(L.hs_landscape, model._h, C.byref(o), C.byref(r), what="landscape")
+    try:
+        na, nb, P = r.na, r.nb, r.params
+        shape = (na,) if r.dims == 1 else (na, nb)
+
+        def arr(p, n):
+            return np.ctypeslib.as_array(p, (n,)).copy() if p else None
+
+        loss = arr(r.loss, na * nb).reshape(shape)
+        acc = arr(r.accuracy, na * nb)
+        ev = tuple(_nan_none(float(v)) for v in r.eigenvalues[:r.dims])
+        return Landscape(r.dims, arr(r.alpha, na), arr(r.beta, nb) if r.dims == 2 else None, loss,
+                         acc.reshape(shape) if acc is not None else None,
+                         arr(r.directions, r.dims * P).reshape(r.dims, P),
+                         None if all(v is None for v in ev) else ev, r.seconds)
+    finally:
+        L.hs_landscape_free(C.byref(r))
+
+
+# ---- critical points ----
+
+@dataclass
+class Critical:
+    """A Newton-MR run: `loss` and `grad_norm` at the point found (the model is left there),
+    `grad_norm_start`, `iterations`, `converged` (grad_norm <= gtol), `stop` (why it stopped),
+    `history` (iterations + 1) of ||grad||, and the work done."""
+    loss: float
+    grad_norm: float
+    grad_norm_start: float
+    iterations: int
+    converged: bool
+    stop: str
+    history: np.ndarray
+    minres_iterations: int = 0
+    hvps: int = 0
+    gradients: int = 0
+    fallback_steps: int = 0
+    seconds: float = 0.0
+
+
+def critical(model, gtol=1e-8, max_iter=100, noise=0.0, seed=0, start=0, theta=1e-2, minres_max=0,
+             minres_rtol=1e-10):
+    """A critical point (of any index) near the model's parameters by Newton-MR over its bound
+    data, as one start of `hesspec critical`: minimises 0.5 ||grad||^2 with MINRES directions
+    until ||grad|| <= gtol (absolute) or max_iter steps. noise > 0 first perturbs every tensor
+    by noise ||theta_t|| / sqrt(n_t) z from (seed, start). theta: MINRES's inexactness (0 =
+    solve to minres_rtol); minres_max: its iterations per step (0 = min(1000, max(100, 4P))).
+    The model is left at the point found; hesspec.eig(model, exact=True) then gives its index.
+    A run that does not converge returns converged=False with a RuntimeWarning. Ctrl-C cancels."""
+    _model_arg(model)
+    L = lib()
+    o = L.hs_critical_defaults()
+    o.gtol = _real(gtol, "gtol")
+    o.max_iter = _count(max_iter, "max_iter")
+    o.noise = _real(noise, "noise")
+    o.seed = _seed(seed)
+    o.start = _count(start, "start", lo=0)
+    o.theta = _real(theta, "theta")
+    o.minres_max = _count(minres_max, "minres_max", lo=0)
+    o.minres_rtol = _real(minres_rtol, "minres_rtol")
+    r = CriticalResult()
+    model._ctx.call_long(L.hs_critical, model._h, C.byref(o), C.byref(r), what="critical")
+    try:
+        hist = np.ctypeslib.as_array(r.history, (r.iterations + 1,)).copy() if r.history else np.empty(0)
+        out = Critical(r.loss, r.grad_norm, r.grad_norm_start, int(r.iterations), bool(r.converged),
+                       r.stop.decode() if r.stop else "", hist, int(r.minres_iterations), int(r.hvps),
+                       int(r.gradients), int(r.fallback_steps), r.seconds)
+    finally:
+        L.hs_critical_free(C.byref(r))
+    if not out.converged:
+        warnings.warn(f"hesspec.critical: not converged after {out.iterations} iterations ({out.stop}): "
+                      f"||grad|| = {out.grad_norm:.3g} > gtol = {o.gtol:g}", RuntimeWarning, stacklevel=2)
+    return out
+
+
+__all__ = ["TrainRecord", "TrainLog", "Landscape", "Critical", "train", "landscape", "critical"]
