@@ -473,8 +473,7 @@ Test(job, workers_launched_by_mpirun_share_the_job) {
   write_seven();
   char cmd[8192];
   snprintf(cmd, sizeof cmd,
-           "cd '%s' && ASAN_OPTIONS=\"${ASAN_OPTIONS}:detect_leaks=0\" OMP_NUM_THREADS=1 timeout 60 mpirun --allow-run-as-root "
-           "--oversubscribe --bind-to none -np 3 '%s' run seven.json > mpi.txt 2>&1",
+           "cd '%s' && " HS_CLI_MPIRUN "3 '%s' run seven.json > mpi.txt 2>&1",
            hs_cli_dir, hs_cli_bin());
   cr_assert_eq(system(cmd), 0, "%s", hs_cli_read_text("mpi.txt"));
   for (int i = 0; i < 7; i++) {
@@ -483,7 +482,6 @@ Test(job, workers_launched_by_mpirun_share_the_job) {
     cr_expect_eq(count_lines("mpi.txt", tag, "done in"), 1, "task %d: %s", i, hs_cli_read_text("mpi.txt"));
   }
   cr_expect_eq(count_lines("mpi.txt", "run: 7 tasks", NULL), 3, "three workers");
-  cr_expect_eq(count_lines("g/s11.npy.log", "MPI", NULL), 0, "the task ran alone");
 }
 
 /* SIGKILL at moments spread over a run (start-up, inside tasks, between them, while writing):

@@ -17,18 +17,7 @@
 #include "support/cli_fixture.h"
 #include "support/hs_test.h"
 
-/* OMP_NUM_THREADS=1: np 3 on two cores would otherwise oversubscribe threads 3x; the bits do
- * not depend on the thread count (docs/cpu-backend.md). --bind-to none: ranks may share a
- * core (--oversubscribe). A timeout so a hang fails the test instead of the CI job.
- * detect_leaks=0 for the ranks only (later ASAN_OPTIONS entries win; inert without ASan):
- * OpenMPI leaves its runtime's allocations to process exit by design (it ships valgrind
- * suppressions for them) and unloads its components at MPI_Finalize, so LeakSanitizer can
- * neither attribute nor suppress those stacks and `make check` failed on them. Memory errors
- * are still checked under mpirun; leaks of the sharded bind and the reductions are checked
- * in process by test_shard, which runs the same code with a rank-order reduction callback. */
-#define MPIRUN                                                                                            \
-  "ASAN_OPTIONS=\"${ASAN_OPTIONS}:detect_leaks=0\" OMP_NUM_THREADS=1 timeout 60 mpirun --allow-run-as-root " \
-  "--oversubscribe --bind-to none -np "
+#define MPIRUN HS_CLI_MPIRUN /* the launch prefix and its reasons: support/cli_fixture.h */
 
 /* 60 samples in batches of 7: 9 batches (8 of 7 and one of 4), shared 4/5 by np 2 and 3/3/3
  * by np 3, so shards are unequal and one holds the short batch. */

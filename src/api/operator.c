@@ -13,13 +13,8 @@
 
 char *hs_api_strdup(const char *s, int *ok) {
   if (!s) return NULL;
-  size_t n = strlen(s) + 1;
-  char *c = hs_malloc(n);
-  if (!c) {
-    *ok = 0;
-    return NULL;
-  }
-  memcpy(c, s, n);
+  char *c = hs_strdup(s);
+  if (!c) *ok = 0;
   return c;
 }
 

@@ -158,8 +158,10 @@ done:
 }
 
 const hs_cli_command hs_cmd_compare = {
-    "compare", run, "train and analyse linear/ReLU/BN/residual networks; HTML report",
-    "usage: hesspec compare --out DIR [--preset FILE.json] [options]\n\n"
+    .name = "compare",
+    .run = run,
+    .summary = "train and analyse linear/ReLU/BN/residual networks; HTML report",
+    .usage = "usage: hesspec compare --out DIR [--preset FILE.json] [options]\n\n"
     "Trains every network kind (same depth and width, same data) from every seed and\n"
     "analyses the loss Hessian at the chosen epochs (0 = initialisation, the last epoch\n"
     "always): SLQ density, lambda_max/lambda_min (Lanczos), trace, negative mass, loss,\n"
@@ -170,4 +172,4 @@ const hs_cli_command hs_cmd_compare = {
     "DATA: --dataset NAME (fashion-mnist, fashion-mnist:test, mixture[:sep=S], teacher[:...]), --samples N\n"
     "(training samples); --batch B (minibatch); --dtype, --device, --threads, --quiet as usual.\n"
     "On a terminal a progress bar shows; otherwise one line per analysis (batch jobs).\n",
-    tables};
+    .options = tables};

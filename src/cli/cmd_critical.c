@@ -250,12 +250,14 @@ cleanup:
 }
 
 const hs_cli_command hs_cmd_critical = {
-    "critical", run, "critical points by Newton-MR, with their index",
-    "usage: hesspec critical --model M.json --weights W DATA --out C.json [--starts N --noise S]\n"
+    .name = "critical",
+    .run = run,
+    .summary = "critical points by Newton-MR, with their index",
+    .usage = "usage: hesspec critical --model M.json --weights W DATA --out C.json [--starts N --noise S]\n"
     "                        [--gtol G] [--max-iter N] [--exact-limit N] [--plot F.svg]\n\n"
     "From W (and N - 1 more copies, every start perturbed by --noise S relative to each tensor's\n"
     "norm, seeded by --seed), minimises 0.5 ||grad||^2 by Newton-MR: d = MINRES(H, -grad), a\n"
     "backtracking line search on ||grad||^2; it converges to critical points of any index.\n"
     "Writes C.json (\"hesspec.critical/1\") and C-start-NNN.safetensors per start. Exit status 1\n"
     "when a start did not converge (the file is written and says which). docs/critical.md.\n",
-    tables};
+    .options = tables};

@@ -158,10 +158,12 @@ static int run(int argc, char **argv) {
 }
 
 const hs_cli_command hs_cmd_eig = {
-    "eig", run, "extremal eigenpairs (Lanczos) or the exact spectrum (dense)",
-    "usage: hesspec eig (--model M.json [--weights W] DATA [--operator hessian|ggn|residual]\n"
+    .name = "eig",
+    .run = run,
+    .summary = "extremal eigenpairs (Lanczos) or the exact spectrum (dense)",
+    .usage = "usage: hesspec eig (--model M.json [--weights W] DATA [--operator hessian|ggn|residual]\n"
     "                   [--block NAME|all] | --matrix A.npy) --out E.json\n"
     "                   (--top K | --bottom K | --exact) [--vectors-out V.npy]\n\n"
     "--block all: every layer's block, one file (\"blocks\": per block; top level: the union's\n"
     "extreme K, or all). Eigenvalues are written ascending (\"hesspec.eig/1\"). Exit status 1 when fewer than K converged.\n",
-    tables};
+    .options = tables};

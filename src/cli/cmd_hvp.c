@@ -70,8 +70,10 @@ static int run(int argc, char **argv) {
 }
 
 const hs_cli_command hs_cmd_hvp = {
-    "hvp", run, "Hessian-vector products (--ggn: Gauss-Newton)",
-    "usage: hesspec hvp --model M.json [--weights W] DATA --vectors V.npy --out HV.npy [--ggn]\n\n"
+    .name = "hvp",
+    .run = run,
+    .summary = "Hessian-vector products (--ggn: Gauss-Newton)",
+    .usage = "usage: hesspec hvp --model M.json [--weights W] DATA --vectors V.npy --out HV.npy [--ggn]\n\n"
     "V has shape (P,) or (k, P) in the parameter order of DESIGN.md; HV gets the same shape.\n"
     "k vectors are applied as one block (every GEMM k times wider). --ggn gives J^T H_loss J v.\n",
-    tables};
+    .options = tables};

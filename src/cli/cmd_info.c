@@ -30,8 +30,11 @@ static int run(int argc, char **argv) {
   return HS_EXIT_OK;
 }
 
-const hs_cli_command hs_cmd_info = {"info", run, "version, build options, backends and devices",
-                                    "usage: hesspec info [--device D]\n\n"
-                                    "Prints the version, the compiled-in backends, the devices found and the one\n"
-                                    "--device selects.\n",
-                                    tables};
+const hs_cli_command hs_cmd_info = {
+    .name = "info",
+    .run = run,
+    .summary = "version, build options, backends and devices",
+    .usage = "usage: hesspec info [--device D]\n\n"
+             "Prints the version, the compiled-in backends, the devices found and the one\n"
+             "--device selects.\n",
+    .options = tables};

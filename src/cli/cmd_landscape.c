@@ -207,8 +207,10 @@ done:
 }
 
 const hs_cli_command hs_cmd_landscape = {
-    "landscape", run, "loss and accuracy on a 1D or 2D grid of directions around the weights",
-    "usage: hesspec landscape --model M.json [--weights W.safetensors] DATA --out L.json [--plot L.svg]\n"
+    .name = "landscape",
+    .run = run,
+    .summary = "loss and accuracy on a 1D or 2D grid of directions around the weights",
+    .usage = "usage: hesspec landscape --model M.json [--weights W.safetensors] DATA --out L.json [--plot L.svg]\n"
     "                         [--directions random|eig|interpolate|files] [--dims 1|2]\n"
     "                         [--range A:B[,C:D]] [--points N[,M]] [--to W2.safetensors]\n"
     "                         [--direction-files d1.npy[,d2.npy]]\n\n"
@@ -217,4 +219,4 @@ const hs_cli_command hs_cmd_landscape = {
     "the accuracy for cross entropy. --out writes \"hesspec.landscape/1\" (alpha, beta,\n"
     "loss[i][j], accuracy, how the directions were made) and a CSV beside it\n"
     "(docs/experiments.md).\n",
-    tables};
+    .options = tables};

@@ -42,9 +42,11 @@ static int run(int argc, char **argv) {
 }
 
 const hs_cli_command hs_cmd_loss = {
-    "loss", run, "loss and gradient norm; --out writes the gradient",
-    "usage: hesspec loss --model M.json [--weights W.safetensors] DATA [--out GRAD.npy]\n\n"
+    .name = "loss",
+    .run = run,
+    .summary = "loss and gradient norm; --out writes the gradient",
+    .usage = "usage: hesspec loss --model M.json [--weights W.safetensors] DATA [--out GRAD.npy]\n\n"
     "Prints the loss over the data (the sample-weighted mean over batches, plus weight\n"
     "decay), the gradient norm, the parameter count and, for classifiers, the accuracy.\n"
     "--out writes the gradient as a (P,) .npy in the parameter order of DESIGN.md.\n",
-    tables};
+    .options = tables};

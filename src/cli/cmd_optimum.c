@@ -100,12 +100,14 @@ cleanup:
 }
 
 const hs_cli_command hs_cmd_optimum = {
-    "optimum", run, "closed-form global minimum of a linear mse network (least squares / reduced rank)",
-    "usage: hesspec optimum --model M.json DATA --out O.json [--weights-out W.safetensors]\n\n"
+    .name = "optimum",
+    .run = run,
+    .summary = "closed-form global minimum of a linear mse network (least squares / reduced rank)",
+    .usage = "usage: hesspec optimum --model M.json DATA --out O.json [--weights-out W.safetensors]\n\n"
     "For a network with linear activations and mse loss (no batch norm, no weight decay): the\n"
     "minimum of the loss over all parameters, in closed form. Its end-to-end map is the least-squares\n"
     "fit (with a free output bias when the last layer has one), or, when a hidden width r is below\n"
     "min(input, output), the reduced-rank fit (Eckart-Young on the fitted values). --out writes\n"
     "\"hesspec.optimum/1\": loss, rank (the bound), map_rank, method (least_squares | reduced_rank),\n"
     "least_squares_loss. Non-linear, batch-norm or cross-entropy models exit 2 with the reason.\n",
-    tables};
+    .options = tables};

@@ -110,10 +110,12 @@ cleanup:
 }
 
 const hs_cli_command hs_cmd_plot = {
-    "plot", run, "draw density files as one SVG (overlaid, with a legend)",
-    "usage: hesspec plot D1.json [D2.json ...] --out FIG.svg [--log] [--sigma S [--grid G]] [--labels a,b,...]\n"
+    .name = "plot",
+    .run = run,
+    .summary = "draw density files as one SVG (overlaid, with a legend)",
+    .usage = "usage: hesspec plot D1.json [D2.json ...] --out FIG.svg [--log] [--sigma S [--grid G]] [--labels a,b,...]\n"
     "                    [--title T]\n\n"
     "Draws the densities stored in the files, or, with --sigma, re-smooths each file's per-probe\n"
     "nodes and weights with a Gaussian of standard deviation S on a common grid (no recomputation).\n"
     "At most 10 files.\n",
-    tables};
+    .options = tables};

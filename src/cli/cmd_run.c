@@ -51,26 +51,20 @@ typedef struct {
   int signal; /* a SIGINT/SIGTERM ended the run */
 } run_tally;
 
-/* The last non-empty line of a text file that does not start with the trailer, and whether the
- * file ends with a trailer (and its exit status). */
-static void read_log(const char *path, char *last, size_t len, int *has_trailer, int *status) {
+/* A task's log: its last line that is not the worker's trailer (the task's own last word),
+ * and whether the worker wrote its trailer after that (the task ended, rather than its
+ * worker being killed). */
+static void read_log(const char *path, char *last, size_t len, int *has_trailer) {
   last[0] = '\0';
   *has_trailer = 0;
-  *status = -1;
   FILE *f = fopen(path, "r");
   if (!f) return;
   char line[1024];
   while (fgets(line, sizeof line, f)) {
     line[strcspn(line, "\n")] = '\0';
     if (!line[0]) continue;
-    if (strncmp(line, TRAILER, strlen(TRAILER)) == 0) {
-      const char *p = strstr(line, "exit status ");
-      *has_trailer = 1;
-      *status = p ? atoi(p + 12) : 1;
-      continue;
-    }
-    *has_trailer = 0;
-    snprintf(last, len, "%s", line);
+    *has_trailer = strncmp(line, TRAILER, strlen(TRAILER)) == 0;
+    if (!*has_trailer) snprintf(last, len, "%s", line);
   }
   fclose(f);
 }
@@ -130,13 +124,13 @@ static void run_task(const hs_job *job, size_t i, const run_args *a, run_tally *
   }
   hs_context msg; /* messages only */
   memset(&msg, 0, sizeof msg);
-  char *parent = hs_job_sidecar(t->out, "");
-  char *slash = parent ? strrchr(parent, '/') : NULL;
-  if (slash && slash != parent) *slash = '\0';
-  hs_status st = parent ? (slash ? hs_mkdir_p(&msg, parent, "output folder") : HS_OK) : HS_E_NOMEM;
-  free(parent);
-  if (st != HS_OK) {
-    printf("%s: FAILED: %s\n", head, st == HS_E_NOMEM ? "out of memory" : hs_last_error(&msg));
+  char parent[4096]; /* t->out is absolute (job.c), so it has a '/' */
+  snprintf(parent, sizeof parent, "%s", t->out);
+  size_t n = strlen(parent);
+  while (n > 1 && parent[n - 1] == '/') parent[--n] = '\0';
+  *strrchr(parent, '/') = '\0';
+  if (parent[0] && hs_mkdir_p(&msg, parent, "output folder") != HS_OK) {
+    printf("%s: FAILED: %s\n", head, hs_last_error(&msg));
     tally->failed++;
     return;
   }
@@ -190,8 +184,8 @@ static void run_task(const hs_job *job, size_t i, const run_args *a, run_tally *
   double secs = hs_now() - t0;
   int code = pid < 0 || status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   char last[1024];
-  int has_trailer, old_status;
-  read_log(log, last, sizeof last, &has_trailer, &old_status);
+  int has_trailer;
+  read_log(log, last, sizeof last, &has_trailer);
   FILE *tf = fopen(log, "a");
   if (tf) {
     fprintf(tf, "%sexit status %d after %.2f s\n", TRAILER, code, secs);
@@ -233,9 +227,9 @@ static void list_tasks(const hs_job *job, const run_args *a) {
     } else {
       char *log = hs_job_sidecar(t->out, ".log");
       char last[1024];
-      int has_trailer = 0, status = -1;
+      int has_trailer = 0;
       if (log && access(log, F_OK) == 0) {
-        read_log(log, last, sizeof last, &has_trailer, &status);
+        read_log(log, last, sizeof last, &has_trailer);
         snprintf(state, sizeof state, has_trailer ? "failed" : "interrupted");
       }
       free(log);
@@ -317,8 +311,10 @@ done:
 }
 
 const hs_cli_command hs_cmd_run = {
-    "run", run, "run the tasks of a job file (checkpoints, SLURM arrays, resume after a kill)",
-    "usage: hesspec run JOB.json [--task I] [--list] [--force] [--claim-timeout S]\n\n"
+    .name = "run",
+    .run = run,
+    .summary = "run the tasks of a job file (checkpoints, SLURM arrays, resume after a kill)",
+    .usage = "usage: hesspec run JOB.json [--task I] [--list] [--force] [--claim-timeout S]\n\n"
     "Runs every task of the job file (\"hesspec.job/1\": defaults and tasks, each a command and\n"
     "its options; a list or glob of weights gives one task per file, {stem} in out its name)\n"
     "that is not done yet, one child process each, in the job file's folder, with its output\n"
@@ -328,4 +324,5 @@ const hs_cli_command hs_cmd_run = {
     "a worker takes tasks i with i mod COUNT = ID - MIN. A failing task does not stop the\n"
     "others. Exit status 0 when no task failed, 1 when one did, 2 for a bad job file (the\n"
     "message names the task and the key). docs/jobs.md.\n",
-    tables};
+    .options = tables,
+    .outside_mpi = 1};

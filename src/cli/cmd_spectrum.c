@@ -144,12 +144,14 @@ static int run(int argc, char **argv) {
 }
 
 const hs_cli_command hs_cmd_spectrum = {
-    "spectrum", run, "spectral density by stochastic Lanczos quadrature",
-    "usage: hesspec spectrum (--model M.json [--weights W] DATA [--operator hessian|ggn|residual]\n"
+    .name = "spectrum",
+    .run = run,
+    .summary = "spectral density by stochastic Lanczos quadrature",
+    .usage = "usage: hesspec spectrum (--model M.json [--weights W] DATA [--operator hessian|ggn|residual]\n"
     "                        [--block NAME|all] | --matrix A.npy) --out D.json\n"
     "                        [--steps M] [--probes K] [--sigma S] [--grid G] [--grid-min A --grid-max B]\n"
     "                        [--neg-tol T] [--reorth full|partial] [--plot FIG.svg [--log]]\n\n"
     "Density phi(x) = (1/K) sum_p sum_i w_pi N(x; theta_pi, sigma^2): the probe average of Gaussians of\n"
     "STANDARD DEVIATION sigma at the Ritz values theta (weights w: squared first components).\n"
     "Writes D.json (\"hesspec.density/1\", per-probe nodes and weights included) and D.csv beside it.\n",
-    tables};
+    .options = tables};

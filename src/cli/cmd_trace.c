@@ -117,10 +117,12 @@ static int run(int argc, char **argv) {
 }
 
 const hs_cli_command hs_cmd_trace = {
-    "trace", run, "trace by Hutchinson's estimator, with its standard error",
-    "usage: hesspec trace (--model M.json [--weights W] DATA [--operator hessian|ggn|residual]\n"
+    .name = "trace",
+    .run = run,
+    .summary = "trace by Hutchinson's estimator, with its standard error",
+    .usage = "usage: hesspec trace (--model M.json [--weights W] DATA [--operator hessian|ggn|residual]\n"
     "                     [--block NAME|all] | --matrix A.npy) [--probes K]\n"
     "                     [--method hutchinson|hutch++] [--out T.json]\n\n"
     "tr(A) ~ mean of z^T A z over K Rademacher vectors z (default K = 100, seeded by --seed; the same\n"
     "vectors SLQ starts from). Prints the estimate and its standard error; --out writes \"hesspec.trace/1\".\n",
-    tables};
+    .options = tables};

@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/data.h"
 #include "cli/options.h"
+#include "core/alloc.h"
+#include "core/sbuf.h"
 #include "core/settings.h"
 #include "train/curvature.h"
 #include "core/clock.h"
@@ -71,15 +74,22 @@ static const hs_setting train_cli_options[] = {
 
 static const hs_setting *const tables[] = {hs_cli_common_options, hs_train_settings, train_cli_options, NULL};
 
+/* The command line (argv[0] = "train") into its three tables: 0, or HS_EXIT_USAGE (printed). */
+static int parse(int argc, char **argv, hs_cli_opts *o, hs_train_options *t, train_args *ta, hs_cli_parsed *given) {
+  hs_cli_opts_init(o);
+  *t = hs_train_defaults();
+  *ta = (train_args){.keep_last = 1};
+  hs_cli_binding b[] = {{hs_cli_common_options, o}, {hs_train_settings, t}, {train_cli_options, ta}};
+  return hs_cli_parse("train", b, 3, argc, argv, 0, given);
+}
+
 static int run(int argc, char **argv) {
   const char *cmd = "train";
   hs_cli_opts o;
-  hs_cli_opts_init(&o);
-  hs_train_options t = hs_train_defaults();
-  train_args ta = {.keep_last = 1};
-  hs_cli_binding b[] = {{hs_cli_common_options, &o}, {hs_train_settings, &t}, {train_cli_options, &ta}};
+  hs_train_options t;
+  train_args ta;
   hs_cli_parsed given;
-  if (hs_cli_parse(cmd, b, 3, argc, argv, 0, &given)) return HS_EXIT_USAGE;
+  if (parse(argc, argv, &o, &t, &ta, &given)) return HS_EXIT_USAGE;
   const char *test_dataset = ta.test_dataset, *test_inputs = ta.test_inputs, *test_targets = ta.test_targets;
   const char *resume = ta.resume;
   size_t test_samples = ta.test_samples;
@@ -165,9 +175,58 @@ done:
   return code;
 }
 
+/* ---- as a job task (cli/job.c, docs/jobs.md) ---- */
+
+/* A train task is done when its last file is there: the optimiser state of its final epoch
+ * (written after the model file, the log and the curvature rows). argv: the task's command
+ * line from "train" on, checked by the job reader. */
+static char *job_done_file(int argc, char **argv, const char *out) {
+  hs_cli_opts o;
+  hs_train_options t;
+  train_args ta;
+  if (parse(argc, argv, &o, &t, &ta, NULL)) return NULL;
+  hs_sbuf b = {0};
+  hs_sbuf_printf(&b, "%s/epoch-%04zu.optim.safetensors", out, t.epochs);
+  return hs_sbuf_finish(&b);
+}
+
+/* A task a killed worker left half done continues from OUT/last.safetensors when that state is
+ * whole (its .optim.safetensors beside it; a resume also checks the pair's digest), unless the
+ * task resumes from elsewhere itself. The resumed state replaces --weights. */
+static char **job_resume_argv(int argc, char **argv, const char *out, const char *out_arg) {
+  hs_sbuf m = {0}, s = {0};
+  hs_sbuf_printf(&m, "%s/last.safetensors", out);
+  hs_sbuf_printf(&s, "%s/last.optim.safetensors", out);
+  char *model = hs_sbuf_finish(&m), *state = hs_sbuf_finish(&s);
+  int whole = model && state && access(model, F_OK) == 0 && access(state, F_OK) == 0;
+  free(model);
+  free(state);
+  for (int i = 0; whole && i < argc; i++) whole = strcmp(argv[i], "--resume") != 0;
+  if (!whole) return NULL;
+  char **r = hs_calloc((size_t)argc + 3, sizeof *r);
+  int n = 0;
+  for (int i = 0; r && i < argc; i++) {
+    if (strcmp(argv[i], "--weights") == 0) {
+      i++;
+      continue;
+    }
+    if (!(r[n++] = hs_strdup(argv[i]))) goto oom;
+  }
+  hs_sbuf a = {0};
+  hs_sbuf_printf(&a, "%s/last.safetensors", out_arg);
+  if (!r || !(r[n++] = hs_strdup("--resume")) || !(r[n++] = hs_sbuf_finish(&a))) goto oom;
+  return r;
+oom:
+  for (int i = 0; r && r[i]; i++) free(r[i]);
+  free(r);
+  return NULL;
+}
+
 const hs_cli_command hs_cmd_train = {
-    "train", run, "train a model (SGD/Adam) with checkpoints and a CSV log",
-    "usage: hesspec train --model M.json DATA --out DIR [options]\n\n"
+    .name = "train",
+    .run = run,
+    .summary = "train a model (SGD/Adam) with checkpoints and a CSV log",
+    .usage = "usage: hesspec train --model M.json DATA --out DIR [options]\n\n"
     "Minibatch training with PyTorch's update rules. Writes DIR/log.csv (epoch, loss,\n"
     "accuracy, test_loss, test_accuracy, lr, seconds) after every epoch and checkpoints\n"
     "DIR/epoch-EEEE.safetensors (+ .optim.safetensors, the optimiser state) after the\n"
@@ -175,4 +234,6 @@ const hs_cli_command hs_cmd_train = {
     "keeping the checkpoints written so far.\n\n"
     "DATA as in the common options; --batch B is the minibatch size (default 128), the data\n"
     "reshuffled every epoch; --seed S seeds initialisation and shuffling.\n",
-    tables};
+    .options = tables,
+    .job_done_file = job_done_file,
+    .job_resume_argv = job_resume_argv};

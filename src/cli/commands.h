@@ -12,6 +12,17 @@ typedef struct {
   /* the command's option tables, the common options first, NULL-terminated: what `run` parses,
    * what `help` lists and what job files are checked against */
   const hs_setting *const *options;
+  /* 1: never an MPI program. Launched R times by mpirun/srun, it runs as R independent
+   * processes (main.c skips hs_cli_mpi_init): `run`, whose workers share a job by claims. */
+  int outside_mpi;
+  /* Job files (cli/job.c, docs/jobs.md), for commands whose --out is a folder filled over a long
+   * run; argv is the task's checked command line from the command's name on, out its --out
+   * resolved, out_arg as given. job_done_file: the file written last in it, which marks the
+   * task done (caller frees). job_resume_argv: the command line that continues a task a killed
+   * worker left half done, NULL-terminated (caller frees the strings and the array), or NULL
+   * when there is nothing to continue. NULL hooks: --out itself marks done; no resume. */
+  char *(*job_done_file)(int argc, char **argv, const char *out);
+  char **(*job_resume_argv)(int argc, char **argv, const char *out, const char *out_arg);
 } hs_cli_command;
 
 /* The command called name, NULL if none. */

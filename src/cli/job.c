@@ -11,10 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "core/sbuf.h"
 #include "io/file.h"
-#include "train/train.h"
 
 #define MAX_OPTIONS 96 /* more keys than any command has options */
 
@@ -46,16 +46,9 @@ typedef struct {
   size_t cap;
 } job_reader;
 
-static char *dup_str(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
 /* p against the job's folder, unless absolute. Caller frees. */
 static char *resolve(const char *dir, const char *p) {
-  if (p[0] == '/') return dup_str(p);
+  if (p[0] == '/') return hs_strdup(p);
   hs_sbuf b = {0};
   hs_sbuf_printf(&b, "%s/%s", dir, p);
   return hs_sbuf_finish(&b);
@@ -103,7 +96,7 @@ void hs_job_free(hs_job *job) {
 
 /* s with every "{stem}" replaced (stem NULL: s unchanged). Caller frees. */
 static char *with_stem(const char *s, const char *stem) {
-  if (!stem || !strstr(s, "{stem}")) return dup_str(s);
+  if (!stem || !strstr(s, "{stem}")) return hs_strdup(s);
   hs_sbuf b = {0};
   for (const char *p = s; *p;) {
     const char *q = strstr(p, "{stem}");
@@ -150,6 +143,15 @@ static char *value_text(const cJSON *v, const char *stem) {
   return r;
 }
 
+/* Does a string value, or a string in a list, contain "{stem}"? */
+static int mentions_stem(const cJSON *v) {
+  if (cJSON_IsString(v)) return strstr(v->valuestring, "{stem}") != NULL;
+  const cJSON *e;
+  if (cJSON_IsArray(v))
+    cJSON_ArrayForEach(e, v) if (mentions_stem(e)) return 1;
+  return 0;
+}
+
 /* The stem of a path: its file name without the last extension. */
 static void stem_of(const char *path, char *out, size_t cap) {
   const char *base = strrchr(path, '/');
@@ -171,7 +173,7 @@ static hs_status add_task(job_reader *r, hs_job_task *t) {
   hs_job *job = r->job;
   if (job->n_tasks == r->cap) {
     size_t cap = r->cap ? 2 * r->cap : 16;
-    hs_job_task *n = realloc(job->tasks, cap * sizeof *n);
+    hs_job_task *n = hs_realloc(job->tasks, cap * sizeof *n);
     if (!n) {
       task_free(t);
       return hs_fail(r->ctx, HS_E_NOMEM, "%s: out of memory", r->path);
@@ -237,7 +239,7 @@ static hs_status expand_weights(job_reader *r, const char *label, const cJSON *v
       const char *shown = pat[0] != '/' && strncmp(f, r->dir, dl) == 0 && f[dl] == '/' ? f + dl + 1 : f;
       if (*n == cap) {
         cap = cap ? 2 * cap : 8;
-        char **nf = realloc(*files, cap * sizeof *nf);
+        char **nf = hs_realloc(*files, cap * sizeof *nf);
         if (!nf) {
           globfree(&g);
           free(full);
@@ -245,7 +247,7 @@ static hs_status expand_weights(job_reader *r, const char *label, const cJSON *v
         }
         *files = nf;
       }
-      if (!((*files)[*n] = dup_str(shown))) {
+      if (!((*files)[*n] = hs_strdup(shown))) {
         globfree(&g);
         free(full);
         goto oom;
@@ -288,26 +290,6 @@ static hs_status check_input(job_reader *r, const char *label, const char *name,
   return HS_OK;
 }
 
-/* The file a train task writes last: the optimiser state of its final epoch. */
-static hs_status train_done_file(job_reader *r, const char *label, const job_option *opt, size_t n, const char *out_path,
-                                 char **done) {
-  hs_train_options t = hs_train_defaults();
-  const hs_setting *s = hs_setting_find(hs_train_settings, "epochs", 0);
-  for (size_t i = 0; s && i < n; i++) {
-    if (strcmp(opt[i].name, "epochs") != 0) continue;
-    hs_status st = hs_setting_from_json(r->ctx, s, "'epochs'", opt[i].v, &t);
-    if (st != HS_OK) {
-      char msg[1024];
-      snprintf(msg, sizeof msg, "%s", hs_last_error(r->ctx));
-      return hs_fail(r->ctx, st, "%s: %s: %s", r->path, label, msg);
-    }
-  }
-  hs_sbuf b = {0};
-  hs_sbuf_printf(&b, "%s/epoch-%04zu.optim.safetensors", out_path, t.epochs);
-  if (!(*done = hs_sbuf_finish(&b))) return hs_fail(r->ctx, HS_E_NOMEM, "%s: out of memory", r->path);
-  return HS_OK;
-}
-
 /* Builds the task of one (expanded) entry: argv, out, done files. weights_file: the expanded
  * file replacing the weights option (NULL: none). */
 static hs_status build_task(job_reader *r, size_t source, const hs_cli_command *cmd, const job_option *opt, size_t n,
@@ -321,9 +303,9 @@ static hs_status build_task(job_reader *r, size_t source, const hs_cli_command *
   if (weights_file) hs_sbuf_printf(&lb, "tasks[%zu] (weights '%s')", source, weights_file);
   else hs_sbuf_printf(&lb, "tasks[%zu]", source);
   if (!(t.label = hs_sbuf_finish(&lb))) goto oom;
-  if (!(t.argv = calloc(2 * n + 3, sizeof *t.argv))) goto oom;
-  if (!(t.argv[t.argc++] = dup_str("hesspec")) || !(t.argv[t.argc++] = dup_str(cmd->name))) goto oom;
-  if (!(t.done = calloc(n + 1, sizeof *t.done))) goto oom;
+  if (!(t.argv = hs_calloc(2 * n + 3, sizeof *t.argv))) goto oom;
+  if (!(t.argv[t.argc++] = hs_strdup("hesspec")) || !(t.argv[t.argc++] = hs_strdup(cmd->name))) goto oom;
+  if (!(t.done = hs_calloc(n + 1, sizeof *t.done))) goto oom;
   hs_status st = HS_OK;
   for (size_t i = 0; i < n; i++) {
     const job_option *o = &opt[i];
@@ -332,7 +314,7 @@ static hs_status build_task(job_reader *r, size_t source, const hs_cli_command *
     hs_sbuf_printf(&ab, "--%s", o->name);
     if (!(t.argv[t.argc++] = hs_sbuf_finish(&ab))) goto oom;
     if (o->s->type == HS_SET_FLAG) continue;
-    char *text = strcmp(o->name, "weights") == 0 && weights_file ? dup_str(weights_file) : value_text(o->v, stem);
+    char *text = strcmp(o->name, "weights") == 0 && weights_file ? hs_strdup(weights_file) : value_text(o->v, stem);
     if (!text) goto oom;
     t.argv[t.argc++] = text;
     if (in_list(input_options, o->name) && !(weights_file && strcmp(o->name, "weights") == 0)) {
@@ -347,7 +329,7 @@ static hs_status build_task(job_reader *r, size_t source, const hs_cli_command *
       if (!full) goto oom;
       if (strcmp(o->name, "out") == 0) {
         t.out_arg = text;
-        if (!(t.out = dup_str(full))) {
+        if (!(t.out = hs_strdup(full))) {
           free(full);
           goto oom;
         }
@@ -360,10 +342,10 @@ static hs_status build_task(job_reader *r, size_t source, const hs_cli_command *
                  r->path, t.label);
     goto fail;
   }
-  if (strcmp(cmd->name, "train") == 0) { /* a folder: done when its last file is there */
+  if (cmd->job_done_file) { /* a folder filled over a long run: done when its last file is there */
     for (size_t i = 0; i < t.n_done; i++) free(t.done[i]);
     t.n_done = 0;
-    if ((st = train_done_file(r, t.label, opt, n, t.out, &t.done[0])) != HS_OK) goto fail;
+    if (!(t.done[0] = cmd->job_done_file((int)t.argc - 1, t.argv + 1, t.out))) goto oom;
     t.n_done = 1;
   }
   return add_task(r, &t);
@@ -430,10 +412,7 @@ static hs_status read_task(job_reader *r, size_t index, const cJSON *task, const
       return hs_fail(ctx, HS_E_INVALID, "%s: %s: %s", r->path, label, msg);
     }
     if (strcmp(opt[i].name, "weights") == 0) weights = opt[i].v;
-    char *t = value_text(opt[i].v, NULL);
-    if (!t) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", r->path);
-    wants_stem |= strstr(t, "{stem}") != NULL;
-    free(t);
+    wants_stem |= mentions_stem(opt[i].v);
   }
   if (wants_stem && !weights)
     return hs_fail(ctx, HS_E_INVALID, "%s: %s: '{stem}' needs 'weights' (it is the weights file's name)", r->path, label);
@@ -472,7 +451,7 @@ hs_status hs_job_load(hs_context *ctx, const char *path, hs_job *job) {
   hs_status st = hs_read_file_max(ctx, path, (size_t)64 << 20, &text, &len);
   if (st != HS_OK) return st;
   job_reader r = {ctx, path, NULL, job, 0};
-  if (!(job->path = dup_str(path))) goto oom;
+  if (!(job->path = hs_strdup(path))) goto oom;
   root = cJSON_ParseWithLength(text, len);
   if (!root) {
     const char *at = cJSON_GetErrorPtr();
@@ -535,7 +514,7 @@ hs_status hs_job_load(hs_context *ctx, const char *path, hs_job *job) {
     r.dir = abs;
   }
   size_t nd = defaults ? (size_t)cJSON_GetArraySize(defaults) : 0;
-  if (!(default_used = calloc(nd + 1, sizeof *default_used))) goto oom;
+  if (!(default_used = hs_calloc(nd + 1, sizeof *default_used))) goto oom;
   size_t i = 0;
   for (const cJSON *t = tasks->child; t; t = t->next, i++)
     if ((st = read_task(&r, i, t, defaults, default_used)) != HS_OK) goto fail;
@@ -576,27 +555,18 @@ void hs_job_argv_free(char **argv) {
 }
 
 char **hs_job_resume_argv(const hs_job_task *t) {
-  if (strcmp(t->command->name, "train") != 0) return NULL;
-  for (size_t i = 0; i < t->argc; i++)
-    if (strcmp(t->argv[i], "--resume") == 0) return NULL;
-  char *model = hs_job_sidecar(t->out, "/last.safetensors"), *state = hs_job_sidecar(t->out, "/last.optim.safetensors");
-  int ok = model && state && exists(model) && exists(state);
-  free(model);
-  free(state);
-  if (!ok) return NULL;
-  char **argv = calloc(t->argc + 3, sizeof *argv);
-  if (!argv) return NULL;
+  const hs_cli_command *c = t->command;
+  char **rest = c->job_resume_argv ? c->job_resume_argv((int)t->argc - 1, t->argv + 1, t->out, t->out_arg) : NULL;
+  if (!rest) return NULL;
   size_t n = 0;
-  for (size_t i = 0; i < t->argc; i++) {
-    if (strcmp(t->argv[i], "--weights") == 0) { /* the resumed state replaces the starting weights */
-      i++;
-      continue;
-    }
-    if (!(argv[n++] = dup_str(t->argv[i]))) goto oom;
+  while (rest[n]) n++;
+  char **argv = hs_calloc(n + 2, sizeof *argv); /* the program name in front, as in t->argv */
+  if (!argv || !(argv[0] = hs_strdup(t->argv[0]))) {
+    free(argv);
+    hs_job_argv_free(rest);
+    return NULL;
   }
-  if (!(argv[n++] = dup_str("--resume")) || !(argv[n++] = hs_job_sidecar(t->out_arg, "/last.safetensors"))) goto oom;
+  memcpy(argv + 1, rest, n * sizeof *rest);
+  free(rest);
   return argv;
-oom:
-  hs_job_argv_free(argv);
-  return NULL;
 }

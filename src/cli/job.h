@@ -17,8 +17,8 @@
  *    without its extension;
  *  - paths are relative to the job file's folder, which is the tasks' working directory;
  *  - every task has an "out"; a task is done when all its outputs exist (they are written
- *    atomically): out, plot, vectors-out, weights-out; for train, the optimiser state of the
- *    last epoch, the last file the trainer writes;
+ *    atomically): out, plot, vectors-out, weights-out; for a command with a job_done_file
+ *    hook (train), the file it names instead, the last one it writes;
  *  - input files (model, weights, inputs, targets, matrix, ...) must exist when the job is read.
  * Any violation is HS_E_INVALID naming the job file, the task index and the key. */
 #ifndef HS_CLI_JOB_H
@@ -59,11 +59,10 @@ void hs_job_free(hs_job *job);
 /* Are all of the task's outputs present? */
 int hs_job_task_done(const hs_job_task *t);
 
-/* For a train task whose folder holds a resumable state (last.safetensors and its
- * .optim.safetensors, as a killed run leaves them) and that does not resume by itself: the
- * task's argv with --weights dropped and "--resume OUT/last.safetensors" added (NULL-terminated;
- * free with hs_job_argv_free). NULL when it does not apply (or memory ran out: then the task
- * starts from the beginning, which is also correct). */
+/* The command line that continues a task a killed worker left half done (the command's
+ * job_resume_argv: train from OUT/last.safetensors), NULL-terminated, program name first;
+ * free with hs_job_argv_free. NULL when it does not apply, or memory ran out: then the task
+ * starts from the beginning, which is also correct. */
 char **hs_job_resume_argv(const hs_job_task *t);
 void hs_job_argv_free(char **argv);
 

@@ -109,11 +109,10 @@ int main(int argc, char **argv) {
   default_to_passive_waiting(argv);
   install_signal_handlers();
   arm_write_failure();
-  /* under mpirun/srun: MPI up, and on ranks > 0 outputs and stdout discarded (cli/mpi.h).
-   * Not for `run`: R launched job workers are R independent workers that share the job
-   * through their claims (docs/jobs.md), and its tasks are started without the launcher. */
-  int is_run = argc > 1 && strcmp(argv[1], "run") == 0;
-  int code = is_run ? 0 : hs_cli_mpi_init(argc, argv);
+  /* under mpirun/srun: MPI up, and on ranks > 0 outputs and stdout discarded (cli/mpi.h);
+   * not for the commands that are never MPI programs (hs_cli_command.outside_mpi) */
+  const hs_cli_command *c = argc > 1 ? hs_cli_find_command(argv[1]) : NULL;
+  int code = c && c->outside_mpi ? 0 : hs_cli_mpi_init(argc, argv);
   if (code) return code;
   return hs_cli_mpi_finish(dispatch(argc, argv));
 }
