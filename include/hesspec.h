@@ -323,6 +323,31 @@ void hs_model_binding(const hs_model *m, size_t *samples, size_t *batch);
  * the flag must outlive the calls it can cancel. The caller clears it before the next call. */
 hs_status hs_progress_cancel_flag(void *user, const char *what, size_t done, size_t total);
 
+/* ---- arrays: NumPy .npy files (docs/io.md) ----------------------------------------------- */
+
+#define HS_ARRAY_MAX_DIMS 8
+
+/* A C-order array of doubles; data owned (hs_array_free). */
+typedef struct {
+  int ndim;                       /* 0 (a scalar) .. HS_ARRAY_MAX_DIMS */
+  size_t dim[HS_ARRAY_MAX_DIMS];
+  size_t count;                   /* product of the dims (1 for a scalar) */
+  double *data;                   /* (count) */
+} hs_array;
+
+/* Reads a .npy file (format 1.0-3.0, little-endian f4, f8, i4, i8 or u1) as doubles. HS_E_IO
+ * when unreadable; HS_E_INVALID naming the file and the problem when malformed, and naming the
+ * first element that is NaN or infinite ("V.npy: element [3, 17] is nan"). *out is zeroed on
+ * failure. */
+hs_status hs_array_load(hs_context *ctx, const char *path, hs_array *out);
+void hs_array_free(hs_array *a);
+/* Writes data (dims[0] x ... x dims[ndim-1]) as f8 (HS_F64) or rounded to f4 (HS_F32), a
+ * version 1.0 file, atomically (a failed write leaves no file); HS_E_OUTPUT when it cannot. */
+hs_status hs_array_save(hs_context *ctx, const char *path, hs_dtype file_dtype, const double *data, int ndim,
+                        const size_t *dims);
+/* The shape for messages: "1024x784", "5", "()". */
+void hs_array_shape_string(int ndim, const size_t *dims, char *out, size_t outlen);
+
 /* ---- operators: what the spectral methods run on ------------------------------------------ */
 
 /* A symmetric operator A of dimension n: a model's curvature, or an explicit matrix. */

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # `make check`: the safety-net gates, each in its own build folder beside BUILD.
+#   0. the CLI's includes of internal headers only shrink (scripts/check-boundaries.sh);
 #   1. the release suite (BUILD, as `make test`);
 #   2. the whole CPU suite under AddressSanitizer + UndefinedBehaviorSanitizer, Debug, halting
 #      on the first error (BUILD-asan); allocator_may_return_null=1 because the suites test
@@ -18,6 +19,9 @@ BUILD=${1:-build}
 JOBS=${JOBS:-$(nproc)}
 t0=$(date +%s)
 step() { echo "== check: $* ($(($(date +%s) - t0)) s)"; }
+
+step "0/4 the CLI's internal includes"
+bash scripts/check-boundaries.sh
 
 step "1/4 release suite in $BUILD"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -737,3 +737,39 @@ Test(api, critical_quadratic_one_step) {
   free(x);
   free(y);
 }
+
+Test(api, arrays_round_trip_and_name_bad_elements) {
+  const double A[6] = {1.5, -2, 1e-300, 3.25, 0, 1.0 / 3};
+  const size_t dims[2] = {2, 3};
+  hs_array a;
+  cr_assert_eq(hs_array_save(ctx, hs_cli_path("a.npy"), HS_F64, A, 2, dims), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_array_load(ctx, hs_cli_path("a.npy"), &a), HS_OK, "%s", hs_last_error(ctx));
+  cr_expect(a.ndim == 2 && a.dim[0] == 2 && a.dim[1] == 3 && a.count == 6 && same_bits(a.data, A, 6));
+  hs_array_free(&a);
+  cr_expect(a.data == NULL && a.count == 0);
+  /* f32 files hold each value rounded once */
+  cr_assert_eq(hs_array_save(ctx, hs_cli_path("f.npy"), HS_F32, A, 1, (size_t[]){6}), HS_OK);
+  cr_assert_eq(hs_array_load(ctx, hs_cli_path("f.npy"), &a), HS_OK);
+  for (size_t i = 0; i < 6; i++) cr_expect_eq(a.data[i], (double)(float)A[i], "element %zu", i);
+  hs_array_free(&a);
+  /* integer files (labels) come back as doubles */
+  const int32_t L[3] = {7, -1, 2147483647};
+  cr_assert_eq(hs_npy_write(ctx, hs_cli_path("i.npy"), HS_NPY_I4, L, 1, (size_t[]){3}), HS_OK);
+  cr_assert_eq(hs_array_load(ctx, hs_cli_path("i.npy"), &a), HS_OK);
+  cr_expect(a.data[0] == 7 && a.data[1] == -1 && a.data[2] == 2147483647.0);
+  hs_array_free(&a);
+  /* a NaN is named by its index; a missing file is HS_E_IO; *out is zeroed */
+  const double B[4] = {0, 1, NAN, 3};
+  cr_assert_eq(hs_array_save(ctx, hs_cli_path("nan.npy"), HS_F64, B, 2, (size_t[]){2, 2}), HS_OK);
+  cr_expect_eq(hs_array_load(ctx, hs_cli_path("nan.npy"), &a), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "nan.npy") && strstr(hs_last_error(ctx), "[1, 0]"), "%s", hs_last_error(ctx));
+  cr_expect(a.data == NULL);
+  cr_expect_eq(hs_array_load(ctx, hs_cli_path("missing.npy"), &a), HS_E_IO);
+  cr_expect_eq(hs_array_save(ctx, hs_cli_path("bad.npy"), (hs_dtype)7, A, 1, (size_t[]){6}), HS_E_INVALID);
+  cr_expect(!hs_cli_exists("bad.npy"));
+  char sh[32];
+  hs_array_shape_string(2, dims, sh, sizeof sh);
+  cr_expect_str_eq(sh, "2x3");
+  hs_array_shape_string(0, dims, sh, sizeof sh);
+  cr_expect_str_eq(sh, "()");
+}

@@ -10,7 +10,6 @@
 #include "analysis/critical.h"
 #include "analysis/critical_plot.h"
 #include "cli/commands.h"
-#include "core/clock.h"
 #include "cli/common.h"
 #include "cli/options.h"
 #include "core/context.h"
@@ -177,7 +176,7 @@ static int run(int argc, char **argv) {
     return code;
   }
   hs_status st = HS_OK;
-  double t0 = hs_now();
+  double t0 = hs_cli_now();
   double *theta = malloc(P * sizeof *theta), *eps = malloc(starts * sizeof *eps), *alpha = malloc(starts * sizeof *alpha);
   int *conv = malloc(starts * sizeof *conv);
   start_result *res = calloc(starts, sizeof *res);
@@ -213,7 +212,7 @@ static int run(int argc, char **argv) {
                         .data = s.data_desc, .samples = hs_dataset_size(s.data),
                         .batch = o.batch ? o.batch : hs_dataset_size(s.data), .dtype = o.dtype,
                         .backend = hs_backend_name(ctx), .device = hs_device_name(ctx), .seed = o.seed,
-                        .elapsed = hs_now() - t0};
+                        .elapsed = hs_cli_now() - t0};
   if (plot) {
     char *svg = hs_svg_critical(starts, eps, alpha, conv, fit, a0, ec, rms);
     if (!svg) {

@@ -6,9 +6,6 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/common.h"
-#include "core/clock.h"
-#include "core/context.h"
-#include "io/npy.h"
 
 typedef struct {
   const char *vectors;
@@ -38,32 +35,32 @@ static int run(int argc, char **argv) {
   int code = hs_cli_open(cmd, &o, &s);
   if (code) return code;
   size_t P = hs_model_num_params(s.model), k = 0;
-  double *V = NULL, *HV = NULL;
-  hs_npy_shape vs;
-  hs_status st = hs_npy_read_f64(s.ctx, vectors, HS_NPY_FINITE, &V, &vs);
-  if (st == HS_OK) {
-    int ok = (vs.ndim == 1 && vs.dim[0] == P) || (vs.ndim == 2 && vs.dim[1] == P && vs.dim[0] > 0);
-    if (!ok) {
-      char sh[64];
-      hs_npy_shape_str(&vs, sh, sizeof sh);
-      st = hs_fail(s.ctx, HS_E_INVALID, "%s: shape %s, but the model has P = %zu parameters: expected (%zu,) or (k, %zu)",
-                          vectors, sh, P, P, P);
-    } else {
-      k = vs.ndim == 1 ? 1 : vs.dim[0];
-    }
+  double *HV = NULL, seconds = 0, t0;
+  hs_array V;
+  hs_status st = hs_array_load(s.ctx, vectors, &V);
+  if (st != HS_OK) goto report;
+  if (!((V.ndim == 1 && V.dim[0] == P) || (V.ndim == 2 && V.dim[1] == P && V.dim[0] > 0))) {
+    char sh[64];
+    hs_array_shape_string(V.ndim, V.dim, sh, sizeof sh);
+    code = hs_cli_usage(cmd, "%s: shape %s, but the model has P = %zu parameters: expected (%zu,) or (k, %zu)",
+                        vectors, sh, P, P, P);
+    goto done;
   }
-  if (st == HS_OK && !(HV = malloc(k * P * sizeof *HV))) st = HS_E_NOMEM;
-  double t0 = hs_now();
-  if (st == HS_OK) st = hs_model_hvp(s.model, ggn ? HS_CURV_GGN : HS_CURV_HESSIAN, k, V, HV);
-  double seconds = hs_now() - t0;
-  if (st == HS_OK) st = hs_npy_write_f64(s.ctx, o.out, o.dtype, HV, vs.ndim, vs.dim);
+  k = V.ndim == 1 ? 1 : V.dim[0];
+  if (!(HV = malloc(k * P * sizeof *HV))) st = HS_E_NOMEM;
+  t0 = hs_cli_now();
+  if (st == HS_OK) st = hs_model_hvp(s.model, ggn ? HS_CURV_GGN : HS_CURV_HESSIAN, k, V.data, HV);
+  seconds = hs_cli_now() - t0;
+  if (st == HS_OK) st = hs_array_save(s.ctx, o.out, o.dtype, HV, V.ndim, V.dim);
+report:
   if (st != HS_OK) {
     code = hs_cli_fail(cmd, s.ctx, st);
   } else if (!o.quiet) {
     fprintf(stderr, "hesspec hvp: %zu %s product%s of P = %zu in %.3f s (%s, %s) -> %s\n", k, ggn ? "Gauss-Newton" : "Hessian",
             k > 1 ? "s" : "", P, seconds, hs_backend_name(s.ctx), hs_dtype_name(o.dtype), o.out);
   }
-  free(V);
+done:
+  hs_array_free(&V);
   free(HV);
   hs_cli_close(&s);
   return code;

@@ -9,7 +9,6 @@
 #include "analysis/landscape.h"
 #include "analysis/landscape_io.h"
 #include "cli/commands.h"
-#include "core/clock.h"
 #include "cli/common.h"
 #include "cli/options.h"
 #include "core/context.h"
@@ -134,7 +133,7 @@ static int run(int argc, char **argv) {
   (void)given;
 
   hs_cli_session s;
-  double t0 = hs_now();
+  double t0 = hs_cli_now();
   int code = hs_cli_open(cmd, &o, &s);
   if (code) return code;
   hs_context *ctx = s.ctx;
@@ -174,7 +173,7 @@ static int run(int argc, char **argv) {
                         .data = s.data_desc, .samples = hs_dataset_size(s.data),
                         .batch = o.batch ? o.batch : hs_dataset_size(s.data), .dtype = o.dtype,
                         .backend = hs_backend_name(ctx), .device = hs_device_name(ctx), .seed = o.seed,
-                        .elapsed = hs_now() - t0};
+                        .elapsed = hs_cli_now() - t0};
   if ((st = hs_ls_write(ctx, o.out, &prov, &dirs, res)) != HS_OK) goto fail;
   if (plot) {
     char title[160];

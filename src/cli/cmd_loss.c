@@ -7,7 +7,6 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/common.h"
-#include "io/npy.h"
 
 static const hs_setting *const tables[] = {hs_cli_common_options, NULL};
 
@@ -25,7 +24,7 @@ static int run(int argc, char **argv) {
   hs_status st = grad ? HS_OK : HS_E_NOMEM;
   if (st == HS_OK) st = hs_model_loss_grad(s.model, &loss, grad);
   if (st == HS_OK && hs_model_get_spec(s.model)->loss == HS_LOSS_CROSS_ENTROPY) st = hs_model_accuracy(s.model, &acc);
-  if (st == HS_OK && o.out) st = hs_npy_write_f64(s.ctx, o.out, o.dtype, grad, 1, &P);
+  if (st == HS_OK && o.out) st = hs_array_save(s.ctx, o.out, o.dtype, grad, 1, &P);
   if (st != HS_OK) {
     code = hs_cli_fail(cmd, s.ctx, st);
   } else {

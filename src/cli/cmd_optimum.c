@@ -6,7 +6,6 @@
 
 #include "analysis/optimum.h"
 #include "cli/commands.h"
-#include "core/clock.h"
 #include "cli/common.h"
 #include "cli/options.h"
 #include "core/alloc.h"
@@ -37,7 +36,7 @@ static int run(int argc, char **argv) {
   const char *weights_out = oa.weights_out;
   if (o.weights) return hs_cli_usage(cmd, "--weights: the optimum does not depend on parameters (use --weights-out to write it)");
   if (!o.out) return hs_cli_usage(cmd, "--out O.json is required (the optimum file)");
-  double t0 = hs_now();
+  double t0 = hs_cli_now();
   hs_cli_session s;
   int code = hs_cli_open(cmd, &o, &s);
   if (code) return code;
@@ -64,7 +63,7 @@ static int run(int argc, char **argv) {
                         .data = s.data_desc, .samples = hs_dataset_size(s.data),
                         .batch = o.batch ? o.batch : hs_dataset_size(s.data), .dtype = o.dtype,
                         .backend = hs_backend_name(ctx), .device = hs_device_name(ctx), .seed = o.seed,
-                        .elapsed = hs_now() - t0};
+                        .elapsed = hs_cli_now() - t0};
   cJSON_AddStringToObject(root, "format", "hesspec.optimum/1");
   hs_json_add_provenance(root, &prov);
   cJSON_ReplaceItemInObject(root, "weights", cJSON_CreateNull());

@@ -19,7 +19,6 @@
 #include "cli/job_claim.h"
 #include "cli/mpi.h"
 #include "cli/options.h"
-#include "core/clock.h"
 #include "core/context.h"
 #include "io/file.h"
 
@@ -91,7 +90,7 @@ static void exec_task(const hs_job *job, char *const *argv, int log_fd, pid_t pa
 /* Waits for the child, touching the claim and passing a SIGINT/SIGTERM on. Returns the
  * wait status. */
 static int wait_task(pid_t pid, const hs_job_claim *claim, run_tally *tally) {
-  double last_touch = hs_now();
+  double last_touch = hs_cli_now();
   int forwarded = 0, status = 0;
   for (;;) {
     pid_t w = waitpid(pid, &status, WNOHANG);
@@ -103,9 +102,9 @@ static int wait_task(pid_t pid, const hs_job_claim *claim, run_tally *tally) {
       forwarded = 1;
       tally->signal = sig;
     }
-    if (hs_now() - last_touch >= TOUCH_EVERY) {
+    if (hs_cli_now() - last_touch >= TOUCH_EVERY) {
       hs_job_claim_touch(claim);
-      last_touch = hs_now();
+      last_touch = hs_cli_now();
     }
     struct timespec ts = {0, 50 * 1000 * 1000};
     nanosleep(&ts, NULL);
@@ -174,14 +173,14 @@ static void run_task(const hs_job *job, size_t i, const run_args *a, run_tally *
     fclose(lf);
   }
   fflush(stdout);
-  double t0 = hs_now();
+  double t0 = hs_cli_now();
   pid_t self = getpid(), pid = fork();
   if (pid == 0) exec_task(job, argv, fd, self);
   close(fd);
   int resumed = resume != NULL;
   hs_job_argv_free(resume);
   int status = pid > 0 ? wait_task(pid, &claim, tally) : -1;
-  double secs = hs_now() - t0;
+  double secs = hs_cli_now() - t0;
   int code = pid < 0 || status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   char last[1024];
   int has_trailer;

@@ -16,7 +16,6 @@
 #include "core/sbuf.h"
 #include "core/settings.h"
 #include "train/curvature.h"
-#include "core/clock.h"
 #include "io/file.h"
 #include "train/train.h"
 
@@ -153,12 +152,12 @@ static int run(int argc, char **argv) {
     code = HS_EXIT_FAIL; /* an output-side failure: the inputs were fine */
     goto done;
   }
-  double t0 = hs_now();
+  double t0 = hs_cli_now();
   st = hs_trainer_run(tr);
   if (st != HS_OK) goto fail;
   if (!o.quiet)
     printf("trained %zu epochs in %.1fs (%s, %s); data %s; checkpoint %s/epoch-%04zu.safetensors; log %s\n", t.epochs,
-           hs_now() - t0, hs_optimizer_name(t.optimizer), hs_lr_schedule_name(t.schedule), s.data_desc, o.out, t.epochs,
+           hs_cli_now() - t0, hs_optimizer_name(t.optimizer), hs_lr_schedule_name(t.schedule), s.data_desc, o.out, t.epochs,
            log_path);
   if (curv && !o.quiet)
     printf("curvature: %zu measurements in %.2fs, %.1f%% of the training time (%.2fs); %s\n", hs_curvature_count(curv),

@@ -59,6 +59,9 @@ void hs_cli_note_signal(int sig);
 int hs_cli_caught_signal(void); /* 0 when none */
 hs_status hs_cli_cancel_status(void);
 
+/* Seconds on the monotonic clock (only differences mean something): the CLI's timings. */
+double hs_cli_now(void);
+
 /* The common options (fields of hs_cli_opts): every command's first table. */
 extern const hs_setting hs_cli_common_options[];
 

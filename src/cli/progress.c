@@ -5,10 +5,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/common.h"
-#include "core/clock.h" /* the library's timer: a leaf header, no other internals */
 
 typedef struct {
   int draw;
@@ -19,6 +19,12 @@ typedef struct {
 
 static progress_state g_progress; /* the CLI runs one job per process */
 static volatile sig_atomic_t g_signal;
+
+double hs_cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 void hs_cli_note_signal(int sig) { g_signal = sig; }
 int hs_cli_caught_signal(void) { return (int)g_signal; }
@@ -31,7 +37,7 @@ static hs_status on_progress(void *user, const char *what, size_t done, size_t t
     return HS_E_CANCELLED;
   }
   if (!p->draw) return HS_OK;
-  double now = hs_now();
+  double now = hs_cli_now();
   if (strncmp(p->phase, what, sizeof p->phase - 1) != 0) {
     snprintf(p->phase, sizeof p->phase, "%s", what);
     p->start = now;

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
 #include "core/context.h"
 #include "cli/mpi.h"
 #include "io/npy.h"
@@ -87,7 +86,7 @@ int hs_spectra_open(const char *cmd, const hs_cli_opts *o, const hs_spectra_args
   hs_curvature curv = sa->curv >= 0 ? (hs_curvature)sa->curv : ggn ? HS_CURV_GGN : HS_CURV_HESSIAN;
   if (sa->block && (!*sa->block || *sa->block == '-'))
     return hs_cli_usage(cmd, "--block '%s': expected a tensor or layer name, or all", sa->block);
-  ss->t0 = hs_now();
+  ss->t0 = hs_cli_now();
   int code;
   hs_status st;
   if (sa->matrix) {
@@ -135,7 +134,7 @@ fail_st:
   return code;
 }
 
-void hs_spectra_finish(hs_spectra_session *ss) { ss->prov.elapsed = hs_now() - ss->t0; }
+void hs_spectra_finish(hs_spectra_session *ss) { ss->prov.elapsed = hs_cli_now() - ss->t0; }
 
 void hs_spectra_close(hs_spectra_session *ss) {
   hs_linop_destroy(ss->op);
@@ -208,9 +207,9 @@ hs_status hs_spectra_gather_slq(hs_context *ctx, const hs_slq_options *so, hs_sl
     all->reorth_passes += (size_t)a[4];
     from += counts[r];
   }
-  double t0 = hs_now();
+  double t0 = hs_cli_now();
   HS_TRY(hs_slq_summarise(ctx, so, all));
-  all->t_total = mine->t_total + (hs_now() - t0);
+  all->t_total = mine->t_total + (hs_cli_now() - t0);
   hs_slq_free(mine); /* all shares none of its arrays */
   *rp = all;
   all = NULL;
