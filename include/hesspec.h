@@ -615,6 +615,26 @@ typedef struct {
 hs_status hs_landscape(hs_model *m, const hs_landscape_options *opt, hs_landscape_result *out);
 void hs_landscape_free(hs_landscape_result *r);
 
+/* What a landscape file records besides the result (strings borrowed; NULL = absent). */
+typedef struct {
+  const char *weights;   /* where the parameters came from (NULL: "seeded default initialisation") */
+  const char *data;      /* the bound data, e.g. "fashion-mnist:train (1024 samples)" */
+  const char *label;     /* the directions' kind in the file; NULL: "random", "given" or "eig"
+                          * from the options ("interpolate" and "files" are the CLI's given kinds) */
+  const char *to;        /* interpolation: the checkpoint at alpha = 1 */
+  const char *files[2];  /* given directions read from files: their paths */
+  double elapsed;        /* seconds of the whole run; <= 0: the result's evaluation seconds */
+} hs_landscape_provenance;
+
+/* Writes the "hesspec.landscape/1" file at path and its CSV beside it (x.json -> x.csv),
+ * atomically, the CSV first (docs/experiments.md): r as hs_landscape made it on m with opt
+ * (the model's spec, binding, backend and dtype, and the options' seed, are recorded). prov
+ * may be NULL. The file is byte for byte `hesspec landscape`'s apart from the clock field. */
+hs_status hs_landscape_save(hs_model *m, const hs_landscape_options *opt, const hs_landscape_result *r,
+                            const hs_landscape_provenance *prov, const char *path);
+/* The SVG plot: a curve (1D) or a heat map with contour lines and the origin marked (2D). */
+hs_status hs_landscape_plot(hs_context *ctx, const hs_landscape_result *r, const char *title, const char *path);
+
 /* ---- critical points by Newton-MR (docs/critical.md) ------------------------------------- */
 
 /* Newton-MR (Roosta et al. 2022) minimises 0.5 ||grad||^2 with MINRES directions and Armijo

@@ -773,3 +773,58 @@ Test(api, arrays_round_trip_and_name_bad_elements) {
   hs_array_shape_string(0, dims, sh, sizeof sh);
   cr_expect_str_eq(sh, "()");
 }
+
+/* Drops the fields that hold a clock reading, so two runs' files compare equal. */
+static void drop_clock_fields(cJSON *j) {
+  const char *clock[] = {"elapsed_seconds", "created", "timing", "evaluation_seconds"};
+  for (size_t i = 0; i < sizeof clock / sizeof *clock; i++) cJSON_DeleteItemFromObjectCaseSensitive(j, clock[i]);
+}
+
+Test(api, landscape_save_writes_the_cli_file) {
+  make_model();
+  size_t P = hs_model_num_params(model);
+  double *v = hs_test_vec(P, 4), *w = hs_test_vec(P, 5);
+  cr_assert_eq(hs_array_save(ctx, hs_cli_path("d1.npy"), HS_F64, v, 1, &P), HS_OK);
+  cr_assert_eq(hs_array_save(ctx, hs_cli_path("d2.npy"), HS_F64, w, 1, &P), HS_OK);
+  int rc = hs_cli_run("", "landscape --model spec.json --inputs X.npy --targets Y.npy --seed 7 --directions files "
+                          "--direction-files d1.npy,d2.npy --points 4,3 --range -1:2,0:1 --out cli.json", "");
+  cr_assert_eq(rc, 0, "hesspec landscape exited %d: %s", rc, hs_cli_err);
+  cJSON *cli = read_json("cli.json");
+  const cJSON *src = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cli, "data"), "source");
+  cr_assert(cJSON_IsString(src));
+
+  hs_landscape_options lo = hs_landscape_defaults();
+  lo.dims = 2, lo.directions = HS_LANDSCAPE_GIVEN, lo.d1 = v, lo.d2 = w, lo.seed = SEED;
+  lo.alpha[0] = -1, lo.alpha[1] = 2, lo.beta[0] = 0, lo.beta[1] = 1, lo.points[0] = 4, lo.points[1] = 3;
+  hs_landscape_result r;
+  cr_assert_eq(hs_landscape(model, &lo, &r), HS_OK, "%s", hs_last_error(ctx));
+  const hs_landscape_provenance pv = {.data = src->valuestring, .label = "files", .files = {"d1.npy", "d2.npy"}};
+  cr_assert_eq(hs_landscape_save(model, &lo, &r, &pv, hs_cli_path("api.json")), HS_OK, "%s", hs_last_error(ctx));
+  cJSON *api = read_json("api.json");
+  drop_clock_fields(cli);
+  drop_clock_fields(api);
+  cr_expect(cJSON_Compare(cli, api, 1), "the API's landscape file differs from the CLI's (files in %s)", hs_cli_dir);
+  cJSON_Delete(api);
+
+  /* without provenance: the kind from the options, the norms of the directions, no CSV half-written */
+  cr_assert_eq(hs_landscape_save(model, &lo, &r, NULL, hs_cli_path("bare.json")), HS_OK, "%s", hs_last_error(ctx));
+  cJSON *bare = read_json("bare.json");
+  const cJSON *dirs = cJSON_GetObjectItemCaseSensitive(bare, "directions");
+  cr_expect_str_eq(cJSON_GetObjectItemCaseSensitive(dirs, "kind")->valuestring, "given");
+  cr_expect_str_eq(cJSON_GetObjectItemCaseSensitive(bare, "weights")->valuestring, "seeded default initialisation");
+  double nv = 0;
+  for (size_t p = 0; p < P; p++) nv += v[p] * v[p];
+  const cJSON *norms = cJSON_GetObjectItemCaseSensitive(dirs, "norms");
+  cr_expect(fabs(cJSON_GetArrayItem(norms, 0)->valuedouble - sqrt(nv)) <= 1e-14 * sqrt(nv));
+  cr_expect(hs_cli_exists("bare.csv"));
+  cJSON_Delete(bare);
+  cr_expect_eq(hs_landscape_plot(ctx, &r, NULL, hs_cli_path("ls.svg")), HS_OK, "%s", hs_last_error(ctx));
+  char *svg = hs_cli_read_text("ls.svg");
+  cr_expect(svg && strstr(svg, "<svg"), "no SVG written");
+  free(svg);
+  cr_expect_eq(hs_landscape_save(model, &lo, &r, NULL, ""), HS_E_INVALID);
+  hs_landscape_free(&r);
+  cJSON_Delete(cli);
+  free(v);
+  free(w);
+}

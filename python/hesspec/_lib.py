@@ -109,6 +109,11 @@ class LandscapeResult(C.Structure):
                 ("eigenvalues", c_dbl * 2), ("seconds", c_dbl)]
 
 
+class LandscapeProvenance(C.Structure):
+    _fields_ = [("weights", C.c_char_p), ("data", C.c_char_p), ("label", C.c_char_p), ("to", C.c_char_p),
+                ("files", C.c_char_p * 2), ("elapsed", c_dbl)]
+
+
 class CriticalOptions(C.Structure):
     _fields_ = [("gtol", c_dbl), ("max_iter", c_size), ("minres_max", c_size), ("minres_rtol", c_dbl),
                 ("theta", c_dbl), ("noise", c_dbl), ("seed", C.c_uint64), ("start", c_size)]
@@ -181,6 +186,9 @@ _SIGNATURES = {
     "hs_landscape_defaults": (LandscapeOptions, []),
     "hs_landscape": (C.c_int, [vp, C.POINTER(LandscapeOptions), C.POINTER(LandscapeResult)]),
     "hs_landscape_free": (None, [C.POINTER(LandscapeResult)]),
+    "hs_landscape_save": (C.c_int, [vp, C.POINTER(LandscapeOptions), C.POINTER(LandscapeResult),
+                                    C.POINTER(LandscapeProvenance), C.c_char_p]),
+    "hs_landscape_plot": (C.c_int, [vp, C.POINTER(LandscapeResult), C.c_char_p, C.c_char_p]),
     "hs_critical_defaults": (CriticalOptions, []),
     "hs_critical": (C.c_int, [vp, C.POINTER(CriticalOptions), C.POINTER(CriticalResult)]),
     "hs_critical_free": (None, [C.POINTER(CriticalResult)]),

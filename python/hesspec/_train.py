@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _arrays
 from ._errors import Error, invalid
-from ._lib import (CriticalResult, LandscapeResult, P_dbl, TrainLog as _CTrainLog, c_size, lib)
+from ._lib import (CriticalResult, LandscapeProvenance, LandscapeResult, P_dbl, TrainLog as _CTrainLog, c_size, lib)
 from ._model import DTYPES, Model
 from ._spectra import _count, _seed
 
@@ -188,6 +188,19 @@ def train(model, X=None, y=None, epochs=10, lr=0.01, optimizer="sgd", momentum=0
 
 # ---- landscapes ----
 
+def _path_arg(path, name):
+    """None, or a path as bytes for the C calls (str or os.PathLike)."""
+    if path is None:
+        return None
+    try:
+        p = os.fsencode(path)
+    except TypeError:
+        raise invalid(f"{name}: expected a path, got {path!r}") from None
+    if not p:
+        raise invalid(f"{name}: an empty path")
+    return p
+
+
 @dataclass
 class Landscape:
     """The loss (and accuracy; None for mse) at theta + alpha d1 (+ beta d2): `alpha` (na,),
@@ -211,14 +224,15 @@ def _pair(x, name):
     return lo, hi
 
 
-def landscape(model, dims=1, directions="random", range=(-1.0, 1.0), points=21, seed=0):
+def landscape(model, dims=1, directions="random", range=(-1.0, 1.0), points=21, seed=0, out=None, plot=None):
     """The loss landscape of the model over its bound data, as `hesspec landscape`: the loss at
     theta + alpha d1 (+ beta d2) on a grid, theta the current parameters (the model is back at
     them afterwards). directions: "random" (Gaussian of `seed`, filter-normalised; the CLI's
     --seed), "eig" (unit top Hessian eigenvectors by Lanczos from `seed`), or arrays used as
     given: d1 of shape (P,) in 1D, (d1, d2) or a (2, P) array in 2D. range: (lo, hi) of alpha,
     in 2D ((lo, hi), (lo, hi)) for alpha and beta (one pair: both). points: per axis, an int
-    (both) or (na, nb). Ctrl-C cancels it."""
+    (both) or (na, nb). out: also write the "hesspec.landscape/1" file there (and its CSV beside
+    it), as `hesspec landscape --out`; plot: an SVG of the curve or heat map. Ctrl-C cancels it."""
     _model_arg(model)
     L = lib()
     o = L.hs_landscape_defaults()
@@ -266,9 +280,19 @@ def landscape(model, dims=1, directions="random", range=(-1.0, 1.0), points=21, 
         pts = [_count(points, "points", lo=2)] * dims
     o.points[0] = pts[0]
     o.points[1] = pts[1] if dims == 2 else o.points[1]
+    out_b = _path_arg(out, "out")
+    plot_b = _path_arg(plot, "plot")
     r = LandscapeResult()
     model._ctx.call_long(L.hs_landscape, model._h, C.byref(o), C.byref(r), what="landscape")
     try:
+        if out_b:
+            pv = LandscapeProvenance()
+            pv.weights = model._weights_label.encode() if model._weights_label else None
+            pv.data = model._data_label.encode() if model._data_label else None
+            model._ctx.call(L.hs_landscape_save, model._h, C.byref(o), C.byref(r), C.byref(pv), out_b, what="out")
+        if plot_b:
+            title = f"loss along {directions if isinstance(directions, str) else 'given'} direction{'s' if dims == 2 else ''}"
+            model._ctx.call(L.hs_landscape_plot, model._ctx.h, C.byref(r), title.encode(), plot_b, what="plot")
         na, nb, P = r.na, r.nb, r.params
         shape = (na,) if r.dims == 1 else (na, nb)
 

@@ -82,7 +82,14 @@ def test_landscape_equals_cli(workdir):
              "Y.npy", "--seed", "7", "--range", "-0.5:1,-1:0.25", "--points", "5,4", "--device", "cpu",
              "--out", "ls.json"], cwd=workdir)
     f = json.loads((workdir / "ls.json").read_text())
-    ls = hesspec.landscape(m, dims=2, range=((-0.5, 1), (-1, 0.25)), points=(5, 4), seed=7)
+    ls = hesspec.landscape(m, dims=2, range=((-0.5, 1), (-1, 0.25)), points=(5, 4), seed=7,
+                           out=workdir / "py.json", plot=workdir / "py.svg")
+    # the file too: the CLI's apart from the clock fields and where the weights and data came from
+    g = json.loads((workdir / "py.json").read_text())
+    for key in ("elapsed_seconds", "created", "evaluation_seconds", "data", "weights"):
+        f.pop(key, None), g.pop(key, None)
+    assert g == f
+    assert (workdir / "py.csv").exists() and (workdir / "py.svg").read_text().startswith("<")
     assert ls.loss.shape == (5, 4) and ls.accuracy.shape == (5, 4) and ls.directions.shape == (2, m.num_params)
     for key, got in (("loss", ls.loss), ("accuracy", ls.accuracy), ("alpha", ls.alpha), ("beta", ls.beta)):
         ref = np.array(f[key], dtype=float)

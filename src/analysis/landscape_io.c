@@ -57,7 +57,8 @@ static const char *normalisation(const char *kind) {
            "rescaled to the norm of that row of the weights; biases and batch-norm parameters zeroed";
   if (strcmp(kind, "eig") == 0) return "unit Hessian eigenvectors (Lanczos), largest eigenvalue first";
   if (strcmp(kind, "interpolate") == 0) return "none: d1 = theta(to) - theta(weights), alpha = 1 at 'to'";
-  return "none: the vectors of the files as given";
+  if (strcmp(kind, "files") == 0) return "none: the vectors of the files as given";
+  return "none: the vectors as given";
 }
 
 hs_status hs_ls_write(hs_context *ctx, const char *path, const hs_provenance *prov, const hs_ls_directions *d,

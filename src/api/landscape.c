@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/landscape.h"
+#include "analysis/landscape_io.h"
 #include "core/alloc.h"
 #include "core/context.h"
 #include "nn/engine.h"
@@ -90,4 +91,50 @@ cleanup:
   free(theta);
   free(D);
   return st;
+}
+
+static double norm2(const double *x, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) s += x[i] * x[i];
+  return sqrt(s);
+}
+
+hs_status hs_landscape_save(hs_model *m, const hs_landscape_options *opt, const hs_landscape_result *r,
+                            const hs_landscape_provenance *prov, const char *path) {
+  hs_context *ctx = hs_model_context(m);
+  if (!path || !*path) return hs_fail(ctx, HS_E_INVALID, "landscape save: no path given");
+  const hs_landscape_options o = opt ? *opt : hs_landscape_defaults();
+  const hs_landscape_provenance pv = prov ? *prov : (hs_landscape_provenance){0};
+  if (r->dims != 1 && r->dims != 2) return hs_fail(ctx, HS_E_INVALID, "%s: the result has dims %d", path, r->dims);
+  if (r->params != hs_model_num_params(m))
+    return hs_fail(ctx, HS_E_INVALID, "%s: the result has P = %zu, the model %zu", path, r->params, hs_model_num_params(m));
+  static const char *const kinds[] = {[HS_LANDSCAPE_RANDOM] = "random", [HS_LANDSCAPE_GIVEN] = "given",
+                                      [HS_LANDSCAPE_EIG] = "eig"};
+  if ((unsigned)o.directions > HS_LANDSCAPE_EIG)
+    return hs_fail(ctx, HS_E_INVALID, "%s: directions %d is not random, given or eig", path, (int)o.directions);
+  hs_ls_directions dirs = {.kind = pv.label ? pv.label : kinds[o.directions], .seed = o.seed,
+                           .count = (size_t)r->dims, .eigenvalues = {r->eigenvalues[0], r->eigenvalues[1]},
+                           .to = pv.to, .files = {pv.files[0], pv.files[1]}};
+  for (int j = 0; j < r->dims; j++) dirs.norms[j] = norm2(r->directions + (size_t)j * r->params, r->params);
+  const hs_ls_result lr = {.dims = r->dims, .na = r->na, .nb = r->nb, .alpha = r->alpha, .beta = r->beta,
+                           .loss = r->loss, .accuracy = r->accuracy, .seconds = r->seconds};
+  size_t samples, batch;
+  hs_model_binding(m, &samples, &batch);
+  char *spec_json = hs_spec_to_json(hs_model_get_spec(m));
+  if (!spec_json) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
+  const hs_provenance p = {.command = "landscape", .operator_kind = "loss", .model_json = spec_json,
+                           .weights = pv.weights, .data = pv.data, .samples = samples, .batch = batch,
+                           .dtype = hs_context_dtype(ctx), .backend = hs_backend_name(ctx),
+                           .device = hs_device_name(ctx), .seed = o.seed,
+                           .elapsed = pv.elapsed > 0 ? pv.elapsed : r->seconds};
+  hs_status st = hs_ls_write(ctx, path, &p, &dirs, &lr);
+  free(spec_json);
+  return st;
+}
+
+hs_status hs_landscape_plot(hs_context *ctx, const hs_landscape_result *r, const char *title, const char *path) {
+  if (!path || !*path) return hs_fail(ctx, HS_E_INVALID, "landscape plot: no path given");
+  const hs_ls_result lr = {.dims = r->dims, .na = r->na, .nb = r->nb, .alpha = r->alpha, .beta = r->beta,
+                           .loss = r->loss, .accuracy = r->accuracy, .seconds = r->seconds};
+  return hs_ls_svg_write(ctx, path, &lr, title ? title : "loss landscape");
 }

@@ -6,13 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/landscape.h"
-#include "analysis/landscape_io.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
-#include "core/context.h"
-#include "io/npy.h"
+#include "core/context.h" /* hs_fail for the custom --range parser of core/settings.h */
 
 typedef struct {
   double lo, hi;
@@ -78,26 +75,21 @@ static const hs_setting landscape_options[] = {
 
 static const hs_setting *const tables[] = {hs_cli_common_options, landscape_options, NULL};
 
-static hs_status read_direction(hs_context *ctx, const char *path, size_t P, double *d) {
-  double *v = NULL;
-  hs_npy_shape sh;
-  hs_status st = hs_npy_read_f64(ctx, path, HS_NPY_FINITE, &v, &sh);
-  if (st != HS_OK) return st;
-  if (sh.ndim != 1 || sh.dim[0] != P) {
+/* A direction file of shape (P,) into d; an exit code (messages printed). */
+static int read_direction(const char *cmd, hs_context *ctx, const char *path, size_t P, double *d) {
+  hs_array v;
+  hs_status st = hs_array_load(ctx, path, &v);
+  if (st != HS_OK) return hs_cli_fail(cmd, ctx, st);
+  int code = HS_EXIT_OK;
+  if (v.ndim != 1 || v.dim[0] != P) {
     char t[64];
-    hs_npy_shape_str(&sh, t, sizeof t);
-    st = hs_fail(ctx, HS_E_INVALID, "%s: shape %s: expected a direction of shape (%zu,) (the model's P)", path, t, P);
+    hs_array_shape_string(v.ndim, v.dim, t, sizeof t);
+    code = hs_cli_usage(cmd, "%s: shape %s: expected a direction of shape (%zu,) (the model's P)", path, t, P);
   } else {
-    memcpy(d, v, P * sizeof *d);
+    memcpy(d, v.data, P * sizeof *d);
   }
-  free(v);
-  return st;
-}
-
-static double norm2(const double *x, size_t n) {
-  double s = 0;
-  for (size_t i = 0; i < n; i++) s += x[i] * x[i];
-  return sqrt(s);
+  hs_array_free(&v);
+  return code;
 }
 
 static int run(int argc, char **argv) {
@@ -106,11 +98,9 @@ static int run(int argc, char **argv) {
   hs_cli_opts_init(&o);
   landscape_args la = {.directions = DIR_RANDOM};
   hs_cli_binding b[] = {{hs_cli_common_options, &o}, {landscape_options, &la}};
-  hs_cli_parsed given;
-  if (hs_cli_parse(cmd, b, 2, argc, argv, 0, &given)) return HS_EXIT_USAGE;
+  if (hs_cli_parse(cmd, b, 2, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
   const char *kind = direction_names[la.directions], *to = la.to, *plot = la.plot, *files[2] = {la.files[0], la.files[1]};
-  size_t dims = la.dims, n_files = la.n_files, points[2] = {21, 21};
-  double range[4] = {-1, 1, -1, 1};
+  size_t dims = la.dims, n_files = la.n_files;
   int is_interp = la.directions == DIR_INTERPOLATE, is_files = la.directions == DIR_FILES;
   /* consistency of the direction options */
   if (to && !is_interp) return hs_cli_usage(cmd, "--to needs --directions interpolate");
@@ -123,14 +113,20 @@ static int run(int argc, char **argv) {
     return hs_cli_usage(cmd, "--dims %zu but --direction-files names %zu file%s", dims, n_files, n_files == 1 ? "" : "s");
   if (la.n_range == 2 && dims == 1) return hs_cli_usage(cmd, "--range gives two intervals for a 1D landscape");
   if (la.n_points == 2 && dims == 1) return hs_cli_usage(cmd, "--points gives two counts for a 1D landscape");
-  if (is_interp && !la.n_range) range[0] = 0, range[1] = 1;
+  hs_landscape_options lo = hs_landscape_defaults();
+  lo.dims = (int)dims;
+  lo.seed = o.seed;
+  lo.directions = la.directions == DIR_RANDOM ? HS_LANDSCAPE_RANDOM
+                  : la.directions == DIR_EIG  ? HS_LANDSCAPE_EIG
+                                              : HS_LANDSCAPE_GIVEN;
+  if (is_interp && !la.n_range) lo.alpha[0] = 0, lo.alpha[1] = 1;
+  double *axis[2] = {lo.alpha, lo.beta};
   for (size_t k = 0; k < 2; k++) {
     const interval *iv = &la.range[k < la.n_range ? k : 0];
-    if (la.n_range) range[2 * k] = iv->lo, range[2 * k + 1] = iv->hi;
-    if (la.n_points) points[k] = la.points[k < la.n_points ? k : 0];
+    if (la.n_range) axis[k][0] = iv->lo, axis[k][1] = iv->hi;
+    if (la.n_points) lo.points[k] = la.points[k < la.n_points ? k : 0];
   }
   if (!o.out) return hs_cli_usage(cmd, "--out L.json is required (the landscape file)");
-  (void)given;
 
   hs_cli_session s;
   double t0 = hs_cli_now();
@@ -139,67 +135,59 @@ static int run(int argc, char **argv) {
   hs_context *ctx = s.ctx;
   hs_model *m = s.model;
   size_t P = hs_model_num_params(m);
-  double *theta = malloc(P * sizeof *theta), *D = malloc(2 * P * sizeof *D);
-  char *spec_json = hs_spec_to_json(hs_model_get_spec(m));
-  hs_ls_result *res = NULL;
-  hs_ls_directions dirs = {.kind = kind, .seed = o.seed, .count = dims, .to = to};
-  hs_status st = theta && D && spec_json ? HS_OK : HS_E_NOMEM;
-  if (st != HS_OK) {
-    fprintf(stderr, "hesspec %s: out of host memory\n", cmd);
-    code = HS_EXIT_FAIL;
-    goto done;
-  }
-  if ((st = hs_model_get_params(m, theta)) != HS_OK) goto fail;
-  if (la.directions == DIR_RANDOM) {
-    for (size_t j = 0; j < dims; j++) hs_ls_random_direction(m, theta, o.seed, j, D + j * P);
-  } else if (la.directions == DIR_EIG) {
-    if ((st = hs_ls_eig_directions(m, dims, o.seed, 0, D, dirs.eigenvalues)) != HS_OK) goto fail;
-  } else if (is_interp) {
-    /* theta2 through the model, then the model back at --weights (or its seeded init) */
-    if ((st = hs_model_load(m, to)) != HS_OK || (st = hs_model_get_params(m, D)) != HS_OK) goto fail;
-    st = o.weights ? hs_model_load(m, o.weights) : hs_model_init(m, o.seed);
-    if (st != HS_OK) goto fail;
-    for (size_t p = 0; p < P; p++) D[p] -= theta[p];
-  } else {
-    for (size_t j = 0; j < dims; j++) {
-      dirs.files[j] = files[j];
-      if ((st = read_direction(ctx, files[j], P, D + j * P)) != HS_OK) goto fail;
+  double *D = NULL;
+  hs_landscape_result res = {0};
+  hs_status st = HS_OK;
+  if (lo.directions == HS_LANDSCAPE_GIVEN) {
+    if (!(D = malloc(dims * P * sizeof *D))) {
+      st = HS_E_NOMEM;
+      goto fail;
     }
+    lo.d1 = D, lo.d2 = dims == 2 ? D + P : NULL;
   }
-  for (size_t j = 0; j < dims; j++) dirs.norms[j] = norm2(D + j * P, P);
-  hs_ls_grid g = {(int)dims, range[0], range[1], range[2], range[3], points[0], points[1]};
-  if ((st = hs_ls_evaluate(m, theta, D, dims == 2 ? D + P : NULL, &g, &res)) != HS_OK) goto fail;
-  hs_provenance prov = {.command = cmd, .operator_kind = "loss", .model_json = spec_json, .weights = o.weights,
-                        .data = s.data_desc, .samples = hs_dataset_size(s.data),
-                        .batch = o.batch ? o.batch : hs_dataset_size(s.data), .dtype = o.dtype,
-                        .backend = hs_backend_name(ctx), .device = hs_device_name(ctx), .seed = o.seed,
-                        .elapsed = hs_cli_now() - t0};
-  if ((st = hs_ls_write(ctx, o.out, &prov, &dirs, res)) != HS_OK) goto fail;
+  if (is_interp) {
+    /* theta2 through the model, then the model back at --weights (or its seeded init) */
+    double *theta = malloc(P * sizeof *theta);
+    if (!theta) st = HS_E_NOMEM;
+    if (st == HS_OK) st = hs_model_get_params(m, theta);
+    if (st == HS_OK) st = hs_model_load(m, to);
+    if (st == HS_OK) st = hs_model_get_params(m, D);
+    if (st == HS_OK) st = o.weights ? hs_model_load(m, o.weights) : hs_model_init(m, o.seed);
+    for (size_t p = 0; st == HS_OK && p < P; p++) D[p] -= theta[p];
+    free(theta);
+    if (st != HS_OK) goto fail;
+  } else if (is_files) {
+    for (size_t j = 0; j < dims; j++)
+      if ((code = read_direction(cmd, ctx, files[j], P, D + j * P))) goto done;
+  }
+  if ((st = hs_landscape(m, &lo, &res)) != HS_OK) goto fail;
+  const hs_landscape_provenance prov = {.weights = o.weights, .data = s.data_desc, .label = kind, .to = to,
+                                        .files = {is_files ? files[0] : NULL, is_files ? files[1] : NULL},
+                                        .elapsed = hs_cli_now() - t0};
+  if ((st = hs_landscape_save(m, &lo, &res, &prov, o.out)) != HS_OK) goto fail;
   if (plot) {
     char title[160];
     snprintf(title, sizeof title, "loss along %s direction%s", kind, dims == 2 ? "s" : "");
-    if ((st = hs_ls_svg_write(ctx, plot, res, title)) != HS_OK) goto fail;
+    if ((st = hs_landscape_plot(ctx, &res, title, plot)) != HS_OK) goto fail;
   }
   if (!o.quiet) {
-    size_t n = res->na * res->nb, best = 0;
+    size_t n = res.na * res.nb, best = 0;
     for (size_t k = 1; k < n; k++)
-      if (res->loss[k] < res->loss[best] || !isfinite(res->loss[best])) best = k;
-    printf("%zu points (%s, %zu direction%s, P = %zu) in %.3f s\n", n, kind, dims, dims == 2 ? "s" : "", P, res->seconds);
+      if (res.loss[k] < res.loss[best] || !isfinite(res.loss[best])) best = k;
+    printf("%zu points (%s, %zu direction%s, P = %zu) in %.3f s\n", n, kind, dims, dims == 2 ? "s" : "", P, res.seconds);
     if (dims == 2)
-      printf("lowest loss %.10g at alpha %g, beta %g\n", res->loss[best], res->alpha[best / res->nb], res->beta[best % res->nb]);
+      printf("lowest loss %.10g at alpha %g, beta %g\n", res.loss[best], res.alpha[best / res.nb], res.beta[best % res.nb]);
     else
-      printf("lowest loss %.10g at alpha %g\n", res->loss[best], res->alpha[best]);
-    if (strcmp(kind, "eig") == 0 && dims == 2) printf("eigenvalues %.10g, %.10g\n", dirs.eigenvalues[0], dirs.eigenvalues[1]);
-    else if (strcmp(kind, "eig") == 0) printf("eigenvalue %.10g\n", dirs.eigenvalues[0]);
+      printf("lowest loss %.10g at alpha %g\n", res.loss[best], res.alpha[best]);
+    if (la.directions == DIR_EIG && dims == 2) printf("eigenvalues %.10g, %.10g\n", res.eigenvalues[0], res.eigenvalues[1]);
+    else if (la.directions == DIR_EIG) printf("eigenvalue %.10g\n", res.eigenvalues[0]);
     printf("wrote %s%s%s\n", o.out, plot ? " and " : "", plot ? plot : "");
   }
   goto done;
 fail:
   code = hs_cli_fail(cmd, ctx, st);
 done:
-  hs_ls_free(res);
-  free(spec_json);
-  free(theta);
+  hs_landscape_free(&res);
   free(D);
   hs_cli_close(&s);
   return code;
