@@ -127,6 +127,14 @@ hs_status hs_context_create(const hs_context_options *opt, hs_context **out);
 void hs_context_destroy(hs_context *ctx);
 /* The message of the last failure, "" if none. Valid until the next call on ctx. */
 const char *hs_last_error(const hs_context *ctx);
+/* Records a formatted message as the context's last error and returns st: for code that
+ * reports through the context, such as hooks (progress, allreduce) returning a failure, or a
+ * client that keeps the library's convention. */
+hs_status hs_set_error(hs_context *ctx, hs_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 void hs_set_progress(hs_context *ctx, hs_progress_fn fn, void *user);
 /* Backend name ("cpu", "cuda") and device name (CPU model or GPU name) actually in use. */
 const char *hs_backend_name(const hs_context *ctx);

@@ -12,7 +12,6 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
-#include "core/context.h"
 #include "io/atomic.h"
 #include "io/density.h"
 #include "io/result_json.h"
@@ -34,7 +33,7 @@ static hs_status write_file(hs_context *ctx, const char *path, const hs_provenan
                             const hs_newton_mr_options *no, size_t starts, double noise, size_t limit,
                             const start_result *r, int fit, double a0, double ec, double rms) {
   cJSON *root = cJSON_CreateObject();
-  if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+  if (!root) return hs_set_error(ctx, HS_E_NOMEM, "%s: out of memory", path);
   cJSON_AddStringToObject(root, "format", "hesspec.critical/1");
   hs_json_add_provenance(root, prov);
   cJSON_AddNumberToObject(root, "params", (double)r[0].idx.params);
@@ -183,7 +182,7 @@ static int run(int argc, char **argv) {
   char *spec_json = hs_spec_to_json(hs_model_get_spec(s.model));
   size_t done = 0, n_conv = 0;
   if (!theta || !eps || !alpha || !conv || !res || !spec_json) {
-    st = hs_fail(ctx, HS_E_NOMEM, "out of host memory");
+    st = hs_set_error(ctx, HS_E_NOMEM, "out of host memory");
     goto cleanup;
   }
   HS_TRY(hs_model_get_params(s.model, theta));
@@ -216,7 +215,7 @@ static int run(int argc, char **argv) {
   if (plot) {
     char *svg = hs_svg_critical(starts, eps, alpha, conv, fit, a0, ec, rms);
     if (!svg) {
-      st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory drawing the plot", plot);
+      st = hs_set_error(ctx, HS_E_NOMEM, "%s: out of memory drawing the plot", plot);
       goto cleanup;
     }
     st = hs_write_file_atomic(ctx, plot, svg, strlen(svg));

@@ -44,7 +44,7 @@ static hs_status run_blocks(hs_spectra_session *ss, const hs_eig_options *eo, in
   hs_status st = HS_OK;
   hs_eig_result **parts = calloc(nb, sizeof *parts);
   hs_linop *op = NULL;
-  if (!parts) return hs_fail(ss->s.ctx, HS_E_NOMEM, "out of host memory");
+  if (!parts) return hs_set_error(ss->s.ctx, HS_E_NOMEM, "out of host memory");
   for (size_t b = 0; b < nb; b++) {
     hs_eig_options bo = *eo;
     size_t nbp = ss->blocks.b[b].params;
@@ -55,7 +55,7 @@ static hs_status run_blocks(hs_spectra_session *ss, const hs_eig_options *eo, in
     hs_linop_destroy(op);
     op = NULL;
     if (parts[b]->found < parts[b]->requested) {
-      st = hs_fail(ss->s.ctx, HS_E_NUMERIC,
+      st = hs_set_error(ss->s.ctx, HS_E_NUMERIC,
                    "block %s: only %zu of %zu eigenpairs converged within %zu Lanczos steps; raise --max-steps "
                    "or --tol", ss->blocks.b[b].name, parts[b]->found, parts[b]->requested, parts[b]->steps);
       goto cleanup;

@@ -9,7 +9,6 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
-#include "core/context.h" /* hs_fail for the custom --range parser of core/settings.h */
 
 typedef struct {
   double lo, hi;
@@ -45,7 +44,7 @@ static hs_status parse_interval(hs_context *ctx, const hs_setting *s, const char
     iv->hi = strtod(colon + 1, &end);
     bad |= errno || *end || end == colon + 1 || !isfinite(iv->lo) || !isfinite(iv->hi) || !(iv->lo < iv->hi);
   }
-  return bad ? hs_fail(ctx, HS_E_INVALID, "%s '%s': expected A:B with A < B (two intervals: A:B,C:D)", label, text) : HS_OK;
+  return bad ? hs_set_error(ctx, HS_E_INVALID, "%s '%s': expected A:B with A < B (two intervals: A:B,C:D)", label, text) : HS_OK;
 }
 
 #define A landscape_args

@@ -9,7 +9,6 @@
 #include "cli/common.h"
 #include "cli/options.h"
 #include "core/alloc.h"
-#include "core/context.h"
 #include "io/result_json.h"
 #include "nn/dataset.h"
 
@@ -49,11 +48,11 @@ static int run(int argc, char **argv) {
   hs_json_oom_clear(); /* hs_json_write fails if building the tree ran out */
   cJSON *root = cJSON_CreateObject();
   hs_status st;
-  if (!spec_json || !root) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
+  if (!spec_json || !root) { st = hs_set_error(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
   HS_TRY(hs_optimum_check(ctx, spec));
   HS_TRY(hs_optimum_solve(ctx, spec, s.data, &opt));
   if (weights_out) {
-    if (!(theta = malloc(P * sizeof *theta))) { st = hs_fail(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
+    if (!(theta = malloc(P * sizeof *theta))) { st = hs_set_error(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
     HS_TRY(hs_optimum_factorise(s.model, opt, theta));
     HS_TRY(hs_model_set_params(s.model, theta));
     HS_TRY(hs_model_loss_grad(s.model, &fact_loss, NULL));

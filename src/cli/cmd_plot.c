@@ -7,7 +7,6 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
-#include "core/context.h"
 #include "io/density.h"
 #include "io/svg_plot.h"
 #include "linalg/slq.h"
@@ -95,7 +94,7 @@ static int run(int argc, char **argv) {
   if ((st = hs_svg_density_write(ctx, out, s, nf, &po)) != HS_OK) goto fail_st;
   goto cleanup;
 nomem:
-  st = hs_fail(ctx, HS_E_NOMEM, "out of memory");
+  st = hs_set_error(ctx, HS_E_NOMEM, "out of memory");
 fail_st:
   code = hs_cli_fail(cmd, ctx, st);
 cleanup:

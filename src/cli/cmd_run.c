@@ -19,7 +19,6 @@
 #include "cli/job_claim.h"
 #include "cli/mpi.h"
 #include "cli/options.h"
-#include "core/context.h"
 #include "io/file.h"
 
 #define TOUCH_EVERY 5.0 /* seconds between heartbeats of a held claim */
@@ -112,7 +111,8 @@ static int wait_task(pid_t pid, const hs_job_claim *claim, run_tally *tally) {
 }
 
 /* Runs one task (claim, log, child, verdict) and prints one line about it. */
-static void run_task(const hs_job *job, size_t i, const run_args *a, run_tally *tally) {
+/* ctx: for messages only (a CPU context with one thread; the tasks are child processes). */
+static void run_task(hs_context *ctx, const hs_job *job, size_t i, const run_args *a, run_tally *tally) {
   const hs_job_task *t = &job->tasks[i];
   char head[256];
   snprintf(head, sizeof head, "task %zu of %zu (%s)", i, job->n_tasks, t->command->name);
@@ -121,15 +121,13 @@ static void run_task(const hs_job *job, size_t i, const run_args *a, run_tally *
     tally->done_before++;
     return;
   }
-  hs_context msg; /* messages only */
-  memset(&msg, 0, sizeof msg);
   char parent[4096]; /* t->out is absolute (job.c), so it has a '/' */
   snprintf(parent, sizeof parent, "%s", t->out);
   size_t n = strlen(parent);
   while (n > 1 && parent[n - 1] == '/') parent[--n] = '\0';
   *strrchr(parent, '/') = '\0';
-  if (parent[0] && hs_mkdir_p(&msg, parent, "output folder") != HS_OK) {
-    printf("%s: FAILED: %s\n", head, hs_last_error(&msg));
+  if (parent[0] && hs_mkdir_p(ctx, parent, "output folder") != HS_OK) {
+    printf("%s: FAILED: %s\n", head, hs_last_error(ctx));
     tally->failed++;
     return;
   }
@@ -263,13 +261,18 @@ static int run(int argc, char **argv) {
   hs_cli_parsed given;
   if (hs_cli_parse(cmd, b, 1, argc, argv, 1, &given)) return HS_EXIT_USAGE;
   if (given.n_positional != 1) return hs_cli_usage(cmd, "give the job file: hesspec run JOB.json");
-  hs_context msg;
-  memset(&msg, 0, sizeof msg);
-  hs_job job;
-  hs_status st = hs_job_load(&msg, given.positional[0], &job);
+  /* a context for the messages of the job reader and the folders; the tasks make their own */
+  hs_context_options co = hs_context_defaults();
+  co.device = "cpu";
+  co.threads = 1;
+  hs_context *ctx = NULL;
+  hs_job job = {0};
+  hs_status st = hs_context_create(&co, &ctx);
+  if (st == HS_OK) st = hs_job_load(ctx, given.positional[0], &job);
   if (st != HS_OK) {
-    fprintf(stderr, "hesspec %s: %s\n", cmd, hs_last_error(&msg));
-    return hs_cli_exit_code(st);
+    int code = hs_cli_fail(cmd, ctx, st);
+    hs_context_destroy(ctx);
+    return code;
   }
   int code = HS_EXIT_OK;
   int one = hs_cli_given(&given, "task");
@@ -293,7 +296,7 @@ static int run(int argc, char **argv) {
   for (size_t i = 0; i < job.n_tasks && !tally.signal; i++) {
     if (one ? i != a.task : i % count != offset) continue;
     selected++;
-    run_task(&job, i, &a, &tally);
+    run_task(ctx, &job, i, &a, &tally);
   }
   if (tally.signal) {
     printf("run: cancelled by signal %d; a rerun continues with what is not done\n", tally.signal);
@@ -306,6 +309,7 @@ static int run(int argc, char **argv) {
   code = tally.failed ? HS_EXIT_FAIL : HS_EXIT_OK;
 done:
   hs_job_free(&job);
+  hs_context_destroy(ctx);
   return code;
 }
 

@@ -57,7 +57,7 @@ static hs_status run_blocks(hs_spectra_session *ss, const hs_slq_options *so, co
   hs_status st = HS_OK;
   hs_slq_result **parts = calloc(nb, sizeof *parts);
   hs_linop *op = NULL;
-  if (!parts) return hs_fail(ss->s.ctx, HS_E_NOMEM, "out of host memory");
+  if (!parts) return hs_set_error(ss->s.ctx, HS_E_NOMEM, "out of host memory");
   for (size_t b = 0; b < nb; b++) {
     hs_slq_options bo = *so;
     size_t nbp = ss->blocks.b[b].params;

@@ -42,7 +42,7 @@ static hs_status run_blocks(hs_spectra_session *ss, const hs_trace_options *to, 
   hs_trace_result **parts = calloc(nb, sizeof *parts);
   hs_linop *op = NULL;
   double sum = 0, var = 0;
-  if (!parts) return hs_fail(ss->s.ctx, HS_E_NOMEM, "out of host memory");
+  if (!parts) return hs_set_error(ss->s.ctx, HS_E_NOMEM, "out of host memory");
   for (size_t b = 0; b < nb; b++) {
     HS_TRY(hs_spectra_block(ss, b, &op));
     HS_TRY(hs_trace_hutchinson(op, to, &parts[b]));

@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 
 #include "core/alloc.h"
-#include "core/context.h"
 #include "core/sbuf.h"
 #include "io/file.h"
 
@@ -176,7 +175,7 @@ static hs_status add_task(job_reader *r, hs_job_task *t) {
     hs_job_task *n = hs_realloc(job->tasks, cap * sizeof *n);
     if (!n) {
       task_free(t);
-      return hs_fail(r->ctx, HS_E_NOMEM, "%s: out of memory", r->path);
+      return hs_set_error(r->ctx, HS_E_NOMEM, "%s: out of memory", r->path);
     }
     job->tasks = n;
     r->cap = cap;
@@ -202,11 +201,11 @@ static hs_status expand_weights(job_reader *r, const char *label, const cJSON *v
   hs_status st = HS_OK;
   const cJSON *single[1] = {v};
   size_t count = cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 1;
-  if (cJSON_IsArray(v) && count == 0) return hs_fail(ctx, HS_E_INVALID, "%s: %s: 'weights' is an empty list", r->path, label);
+  if (cJSON_IsArray(v) && count == 0) return hs_set_error(ctx, HS_E_INVALID, "%s: %s: 'weights' is an empty list", r->path, label);
   const cJSON *e = cJSON_IsArray(v) ? v->child : single[0];
   for (size_t k = 0; k < count; k++, e = e->next) {
     if (!cJSON_IsString(e) || !*e->valuestring) {
-      st = hs_fail(ctx, HS_E_INVALID, "%s: %s: 'weights' must be a path, a glob or a list of them", r->path, label);
+      st = hs_set_error(ctx, HS_E_INVALID, "%s: %s: 'weights' must be a path, a glob or a list of them", r->path, label);
       goto fail;
     }
     const char *pat = e->valuestring;
@@ -219,13 +218,13 @@ static hs_status expand_weights(job_reader *r, const char *label, const cJSON *v
     if (is_glob && rc != 0) {
       globfree(&g);
       free(full);
-      st = hs_fail(ctx, HS_E_INVALID, "%s: %s: 'weights' glob '%s' matches no file (paths are relative to the job file)",
+      st = hs_set_error(ctx, HS_E_INVALID, "%s: %s: 'weights' glob '%s' matches no file (paths are relative to the job file)",
                    r->path, label, pat);
       goto fail;
     }
     if (!is_glob && !exists(full)) {
       free(full);
-      st = hs_fail(ctx, HS_E_INVALID, "%s: %s: 'weights': no such file '%s' (paths are relative to the job file)",
+      st = hs_set_error(ctx, HS_E_INVALID, "%s: %s: 'weights': no such file '%s' (paths are relative to the job file)",
                    r->path, label, pat);
       goto fail;
     }
@@ -257,14 +256,14 @@ static hs_status expand_weights(job_reader *r, const char *label, const cJSON *v
     if (is_glob) globfree(&g);
     free(full);
     if (!kept) {
-      st = hs_fail(ctx, HS_E_INVALID, "%s: %s: 'weights' glob '%s' matches only optimiser states (*.optim.safetensors)",
+      st = hs_set_error(ctx, HS_E_INVALID, "%s: %s: 'weights' glob '%s' matches only optimiser states (*.optim.safetensors)",
                    r->path, label, pat);
       goto fail;
     }
   }
   return HS_OK;
 oom:
-  st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", r->path);
+  st = hs_set_error(ctx, HS_E_NOMEM, "%s: out of memory", r->path);
 fail:
   for (size_t j = 0; j < *n; j++) free((*files)[j]);
   free(*files);
@@ -277,14 +276,14 @@ fail:
 static hs_status check_input(job_reader *r, const char *label, const char *name, const char *value) {
   char buf[4096];
   if (snprintf(buf, sizeof buf, "%s", value) >= (int)sizeof buf)
-    return hs_fail(r->ctx, HS_E_INVALID, "%s: %s: '%s' is too long", r->path, label, name);
+    return hs_set_error(r->ctx, HS_E_INVALID, "%s: %s: '%s' is too long", r->path, label, name);
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     char *full = resolve(r->dir, tok);
-    if (!full) return hs_fail(r->ctx, HS_E_NOMEM, "%s: out of memory", r->path);
+    if (!full) return hs_set_error(r->ctx, HS_E_NOMEM, "%s: out of memory", r->path);
     int ok = exists(full);
     free(full);
     if (!ok)
-      return hs_fail(r->ctx, HS_E_INVALID, "%s: %s: '%s': no such file '%s' (paths are relative to the job file)", r->path,
+      return hs_set_error(r->ctx, HS_E_INVALID, "%s: %s: '%s': no such file '%s' (paths are relative to the job file)", r->path,
                      label, name, tok);
   }
   return HS_OK;
@@ -322,7 +321,7 @@ static hs_status build_task(job_reader *r, size_t source, const hs_cli_command *
     }
     if (in_list(output_options, o->name)) {
       if (!*text) {
-        st = hs_fail(ctx, HS_E_INVALID, "%s: %s: '%s' is empty", r->path, t.label, o->name);
+        st = hs_set_error(ctx, HS_E_INVALID, "%s: %s: '%s' is empty", r->path, t.label, o->name);
         goto fail;
       }
       char *full = resolve(r->dir, text);
@@ -338,7 +337,7 @@ static hs_status build_task(job_reader *r, size_t source, const hs_cli_command *
     }
   }
   if (!t.out) {
-    st = hs_fail(ctx, HS_E_INVALID, "%s: %s: 'out' is missing: a task is done when its output exists, so every task needs one",
+    st = hs_set_error(ctx, HS_E_INVALID, "%s: %s: 'out' is missing: a task is done when its output exists, so every task needs one",
                  r->path, t.label);
     goto fail;
   }
@@ -350,7 +349,7 @@ static hs_status build_task(job_reader *r, size_t source, const hs_cli_command *
   }
   return add_task(r, &t);
 oom:
-  st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", r->path);
+  st = hs_set_error(ctx, HS_E_NOMEM, "%s: out of memory", r->path);
 fail:
   task_free(&t);
   return st;
@@ -362,17 +361,17 @@ static hs_status read_task(job_reader *r, size_t index, const cJSON *task, const
   char label[64];
   snprintf(label, sizeof label, "tasks[%zu]", index);
   if (!cJSON_IsObject(task))
-    return hs_fail(ctx, HS_E_INVALID, "%s: %s must be an object {\"command\": ..., options}", r->path, label);
+    return hs_set_error(ctx, HS_E_INVALID, "%s: %s must be an object {\"command\": ..., options}", r->path, label);
   const char *dup = duplicate_key(task);
-  if (dup) return hs_fail(ctx, HS_E_INVALID, "%s: %s: '%s' is given twice", r->path, label, dup);
+  if (dup) return hs_set_error(ctx, HS_E_INVALID, "%s: %s: '%s' is given twice", r->path, label, dup);
   const cJSON *c = cJSON_GetObjectItemCaseSensitive(task, "command");
   if (!cJSON_IsString(c))
-    return hs_fail(ctx, HS_E_INVALID, "%s: %s: 'command' is missing or not a string (e.g. \"spectrum\")", r->path, label);
+    return hs_set_error(ctx, HS_E_INVALID, "%s: %s: 'command' is missing or not a string (e.g. \"spectrum\")", r->path, label);
   const hs_cli_command *cmd = hs_cli_find_command(c->valuestring);
-  if (!cmd) return hs_fail(ctx, HS_E_INVALID, "%s: %s: 'command': unknown command '%s' (see `hesspec help`)", r->path, label, c->valuestring);
-  if (strcmp(cmd->name, "run") == 0) return hs_fail(ctx, HS_E_INVALID, "%s: %s: 'command': a job cannot run jobs", r->path, label);
+  if (!cmd) return hs_set_error(ctx, HS_E_INVALID, "%s: %s: 'command': unknown command '%s' (see `hesspec help`)", r->path, label, c->valuestring);
+  if (strcmp(cmd->name, "run") == 0) return hs_set_error(ctx, HS_E_INVALID, "%s: %s: 'command': a job cannot run jobs", r->path, label);
   if (!hs_cli_find_option(cmd->name, "out"))
-    return hs_fail(ctx, HS_E_INVALID, "%s: %s: 'command': %s writes no output file, so it cannot be a task", r->path, label, cmd->name);
+    return hs_set_error(ctx, HS_E_INVALID, "%s: %s: 'command': %s writes no output file, so it cannot be a task", r->path, label, cmd->name);
   job_option opt[MAX_OPTIONS];
   size_t n = 0;
   /* the defaults this command takes, unless the task sets them */
@@ -381,16 +380,16 @@ static hs_status read_task(job_reader *r, size_t index, const cJSON *task, const
     const hs_setting *s = hs_cli_find_option(cmd->name, v->string);
     if (!s || cJSON_GetObjectItemCaseSensitive(task, v->string)) continue;
     default_used[d] = 1;
-    if (n == MAX_OPTIONS) return hs_fail(ctx, HS_E_INVALID, "%s: %s: too many options", r->path, label);
+    if (n == MAX_OPTIONS) return hs_set_error(ctx, HS_E_INVALID, "%s: %s: too many options", r->path, label);
     opt[n++] = (job_option){s, v->string, v, 1};
   }
   for (const cJSON *v = task->child; v; v = v->next) {
     if (strcmp(v->string, "command") == 0) continue;
     const hs_setting *s = hs_cli_find_option(cmd->name, v->string);
     if (!s)
-      return hs_fail(ctx, HS_E_INVALID, "%s: %s: '%s' is not an option of %s (see `hesspec help %s`)", r->path, label,
+      return hs_set_error(ctx, HS_E_INVALID, "%s: %s: '%s' is not an option of %s (see `hesspec help %s`)", r->path, label,
                      v->string, cmd->name, cmd->name);
-    if (n == MAX_OPTIONS) return hs_fail(ctx, HS_E_INVALID, "%s: %s: too many options", r->path, label);
+    if (n == MAX_OPTIONS) return hs_set_error(ctx, HS_E_INVALID, "%s: %s: too many options", r->path, label);
     opt[n++] = (job_option){s, v->string, v, 0};
   }
   /* types and ranges, through the same tables the command line uses */
@@ -408,14 +407,14 @@ static hs_status read_task(job_reader *r, size_t index, const cJSON *task, const
       char msg[1024]; /* copied: hs_fail formats into the context's own buffer */
       snprintf(msg, sizeof msg, "%s", hs_last_error(ctx));
       if (opt[i].from_defaults)
-        return hs_fail(ctx, HS_E_INVALID, "%s: defaults (as used by %s, %s): %s", r->path, label, cmd->name, msg);
-      return hs_fail(ctx, HS_E_INVALID, "%s: %s: %s", r->path, label, msg);
+        return hs_set_error(ctx, HS_E_INVALID, "%s: defaults (as used by %s, %s): %s", r->path, label, cmd->name, msg);
+      return hs_set_error(ctx, HS_E_INVALID, "%s: %s: %s", r->path, label, msg);
     }
     if (strcmp(opt[i].name, "weights") == 0) weights = opt[i].v;
     wants_stem |= mentions_stem(opt[i].v);
   }
   if (wants_stem && !weights)
-    return hs_fail(ctx, HS_E_INVALID, "%s: %s: '{stem}' needs 'weights' (it is the weights file's name)", r->path, label);
+    return hs_set_error(ctx, HS_E_INVALID, "%s: %s: '{stem}' needs 'weights' (it is the weights file's name)", r->path, label);
   if (!weights) return build_task(r, index, cmd, opt, n, NULL, NULL);
   char **files = NULL;
   size_t nf = 0;
@@ -436,7 +435,7 @@ static hs_status check_distinct_outputs(job_reader *r) {
   for (size_t i = 0; i < job->n_tasks; i++)
     for (size_t j = i + 1; j < job->n_tasks; j++)
       if (strcmp(job->tasks[i].out, job->tasks[j].out) == 0)
-        return hs_fail(r->ctx, HS_E_INVALID,
+        return hs_set_error(r->ctx, HS_E_INVALID,
                        "%s: %s and %s both write 'out' '%s' (with a list of weights, put {stem} in 'out')", r->path,
                        job->tasks[i].label, job->tasks[j].label, job->tasks[i].out_arg);
   return HS_OK;
@@ -455,46 +454,46 @@ hs_status hs_job_load(hs_context *ctx, const char *path, hs_job *job) {
   root = cJSON_ParseWithLength(text, len);
   if (!root) {
     const char *at = cJSON_GetErrorPtr();
-    st = hs_fail(ctx, HS_E_INVALID, "%s: malformed JSON near byte %zu", path,
+    st = hs_set_error(ctx, HS_E_INVALID, "%s: malformed JSON near byte %zu", path,
                  at && at >= text && at <= text + len ? (size_t)(at - text) : (size_t)0);
     goto fail;
   }
   if (!cJSON_IsObject(root)) {
-    st = hs_fail(ctx, HS_E_INVALID, "%s: a job file is a JSON object {\"format\": \"%s\", \"defaults\": ..., \"tasks\": [...]}",
+    st = hs_set_error(ctx, HS_E_INVALID, "%s: a job file is a JSON object {\"format\": \"%s\", \"defaults\": ..., \"tasks\": [...]}",
                  path, HS_JOB_FORMAT);
     goto fail;
   }
   const char *dup = duplicate_key(root);
   if (dup) {
-    st = hs_fail(ctx, HS_E_INVALID, "%s: '%s' is given twice", path, dup);
+    st = hs_set_error(ctx, HS_E_INVALID, "%s: '%s' is given twice", path, dup);
     goto fail;
   }
   for (const cJSON *k = root->child; k; k = k->next)
     if (strcmp(k->string, "format") != 0 && strcmp(k->string, "defaults") != 0 && strcmp(k->string, "tasks") != 0) {
-      st = hs_fail(ctx, HS_E_INVALID, "%s: unknown key '%s' (a job file has format, defaults and tasks)", path, k->string);
+      st = hs_set_error(ctx, HS_E_INVALID, "%s: unknown key '%s' (a job file has format, defaults and tasks)", path, k->string);
       goto fail;
     }
   const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
   if (!cJSON_IsString(format) || strcmp(format->valuestring, HS_JOB_FORMAT) != 0) {
-    st = hs_fail(ctx, HS_E_INVALID, "%s: 'format' must be \"%s\"", path, HS_JOB_FORMAT);
+    st = hs_set_error(ctx, HS_E_INVALID, "%s: 'format' must be \"%s\"", path, HS_JOB_FORMAT);
     goto fail;
   }
   const cJSON *defaults = cJSON_GetObjectItemCaseSensitive(root, "defaults");
   if (defaults && !cJSON_IsObject(defaults)) {
-    st = hs_fail(ctx, HS_E_INVALID, "%s: 'defaults' must be an object of options", path);
+    st = hs_set_error(ctx, HS_E_INVALID, "%s: 'defaults' must be an object of options", path);
     goto fail;
   }
   if (defaults && (dup = duplicate_key(defaults))) {
-    st = hs_fail(ctx, HS_E_INVALID, "%s: defaults: '%s' is given twice", path, dup);
+    st = hs_set_error(ctx, HS_E_INVALID, "%s: defaults: '%s' is given twice", path, dup);
     goto fail;
   }
   if (defaults && cJSON_GetObjectItemCaseSensitive(defaults, "command")) {
-    st = hs_fail(ctx, HS_E_INVALID, "%s: defaults: 'command' belongs in each task", path);
+    st = hs_set_error(ctx, HS_E_INVALID, "%s: defaults: 'command' belongs in each task", path);
     goto fail;
   }
   const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(root, "tasks");
   if (!cJSON_IsArray(tasks) || cJSON_GetArraySize(tasks) == 0) {
-    st = hs_fail(ctx, HS_E_INVALID, "%s: 'tasks' must be a non-empty array", path);
+    st = hs_set_error(ctx, HS_E_INVALID, "%s: 'tasks' must be a non-empty array", path);
     goto fail;
   }
   /* the folder of the job file, absolute: tasks run there, whatever the caller's folder */
@@ -507,7 +506,7 @@ hs_status hs_job_load(hs_context *ctx, const char *path, hs_job *job) {
     else snprintf(buf, sizeof buf, ".");
     char *abs = realpath(buf, NULL);
     if (!abs) {
-      st = hs_fail(ctx, HS_E_IO, "%s: cannot resolve the job file's folder (%s)", path, strerror(errno));
+      st = hs_set_error(ctx, HS_E_IO, "%s: cannot resolve the job file's folder (%s)", path, strerror(errno));
       goto fail;
     }
     job->dir = abs;
@@ -529,7 +528,7 @@ hs_status hs_job_load(hs_context *ctx, const char *path, hs_job *job) {
         taken = cJSON_IsString(c) && hs_cli_find_option(c->valuestring, v->string);
       }
       if (!taken) {
-        st = hs_fail(ctx, HS_E_INVALID, "%s: defaults: '%s' is not an option of any task's command", path, v->string);
+        st = hs_set_error(ctx, HS_E_INVALID, "%s: defaults: '%s' is not an option of any task's command", path, v->string);
         goto fail;
       }
     }
@@ -539,7 +538,7 @@ hs_status hs_job_load(hs_context *ctx, const char *path, hs_job *job) {
   free(text);
   return HS_OK;
 oom:
-  st = hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
+  st = hs_set_error(ctx, HS_E_NOMEM, "%s: out of memory", path);
 fail:
   free(default_used);
   cJSON_Delete(root);

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli/common.h"
-#include "core/context.h"
 
 static const hs_setting *lookup(const hs_cli_binding *b, size_t nb, const char *name, void **base) {
   for (size_t i = 0; i < nb; i++) {
@@ -22,8 +21,6 @@ int hs_cli_parse(const char *cmd, const hs_cli_binding *b, size_t nb, int argc, 
   hs_cli_parsed local;
   if (!parsed) parsed = &local;
   memset(parsed, 0, sizeof *parsed);
-  hs_context msg; /* messages only */
-  memset(&msg, 0, sizeof msg);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (a[0] != '-' || a[1] != '-' || !a[2]) {
@@ -54,7 +51,8 @@ int hs_cli_parse(const char *cmd, const hs_cli_binding *b, size_t nb, int argc, 
       char hint[256];
       return hs_cli_usage(cmd, "%s needs a value (%s)", label, hs_setting_value_hint(s, hint, sizeof hint));
     }
-    if (hs_setting_from_text(&msg, s, label, value, base) != HS_OK) return hs_cli_usage(cmd, "%s", msg.errmsg);
+    char msg[1024];
+    if (hs_setting_from_text_msg(msg, sizeof msg, s, label, value, base) != HS_OK) return hs_cli_usage(cmd, "%s", msg);
     if (parsed->n_given < HS_CLI_MAX_GIVEN) parsed->given[parsed->n_given++] = s;
   }
   return 0;

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/context.h"
 #include "cli/mpi.h"
 #include "io/npy.h"
 
@@ -42,7 +41,7 @@ static hs_status describe_blocks(hs_spectra_session *ss) {
   size_t T = hs_model_num_tensors(m);
   ss->desc = calloc(ss->blocks.n, sizeof *ss->desc);
   ss->tensor_names = calloc(T, sizeof *ss->tensor_names);
-  if (!ss->desc || !ss->tensor_names) return hs_fail(ss->s.ctx, HS_E_NOMEM, "out of host memory");
+  if (!ss->desc || !ss->tensor_names) return hs_set_error(ss->s.ctx, HS_E_NOMEM, "out of host memory");
   for (size_t i = 0; i < T; i++) ss->tensor_names[i] = hs_model_tensor(m, i)->name;
   for (size_t b = 0; b < ss->blocks.n; b++) {
     const hs_param_block *pb = &ss->blocks.b[b];
@@ -65,13 +64,13 @@ static hs_status open_matrix(hs_context *ctx, const char *path, double tol, hs_l
   if (sh.ndim != 2 || sh.dim[0] != sh.dim[1] || sh.dim[0] == 0) {
     char t[64];
     hs_npy_shape_str(&sh, t, sizeof t);
-    st = hs_fail(ctx, HS_E_INVALID, "%s: shape %s: expected a square n x n matrix", path, t);
+    st = hs_set_error(ctx, HS_E_INVALID, "%s: shape %s: expected a square n x n matrix", path, t);
   } else {
     st = hs_linop_matrix(ctx, sh.dim[0], A, tol, op);
     if (st != HS_OK) {
       char msg[1024];
       snprintf(msg, sizeof msg, "%s", hs_last_error(ctx));
-      hs_fail(ctx, st, "%s: %s", path, msg);
+      hs_set_error(ctx, st, "%s: %s", path, msg);
     }
   }
   free(A);
@@ -215,7 +214,7 @@ hs_status hs_spectra_gather_slq(hs_context *ctx, const hs_slq_options *so, hs_sl
   all = NULL;
   goto cleanup;
 nomem:
-  st = hs_fail(ctx, HS_E_NOMEM, "out of host memory gathering the probes");
+  st = hs_set_error(ctx, HS_E_NOMEM, "out of host memory gathering the probes");
 cleanup:
   hs_slq_free(all);
   free(counts);
@@ -262,7 +261,7 @@ hs_status hs_spectra_gather_trace(hs_context *ctx, const hs_trace_options *to, h
   all = NULL;
   goto cleanup;
 nomem:
-  st = hs_fail(ctx, HS_E_NOMEM, "out of host memory gathering the probes");
+  st = hs_set_error(ctx, HS_E_NOMEM, "out of host memory gathering the probes");
 cleanup:
   hs_trace_free(all);
   free(counts);

@@ -92,6 +92,15 @@ static hs_status scalar_from_text(hs_context *ctx, const hs_setting *s, const ch
   return hs_fail(ctx, HS_E_INTERNAL, "%s: setting of type %d takes no value", label, (int)s->type);
 }
 
+hs_status hs_setting_from_text_msg(char *msg, size_t msglen, const hs_setting *s, const char *label, const char *text,
+                                   void *base) {
+  hs_context sink; /* messages only: no backend, never passed beyond the parsers */
+  memset(&sink, 0, sizeof sink);
+  hs_status st = hs_setting_from_text(&sink, s, label, text, base);
+  if (msglen) snprintf(msg, msglen, "%s", st == HS_OK ? "" : sink.errmsg);
+  return st;
+}
+
 hs_status hs_setting_from_text(hs_context *ctx, const hs_setting *s, const char *label, const char *text, void *base) {
   char *field = (char *)base + s->offset;
   if (s->type == HS_SET_FLAG) {

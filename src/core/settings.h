@@ -72,6 +72,10 @@ const hs_setting *hs_setting_find(const hs_setting *table, const char *name, int
 int hs_setting_takes_value(const hs_setting *s);
 /* Parses a command-line value (NULL for flags) into base. HS_E_INVALID naming label when bad. */
 hs_status hs_setting_from_text(hs_context *ctx, const hs_setting *s, const char *label, const char *text, void *base);
+/* The same for a caller without a context (a command line parsed before one exists): the
+ * message goes to msg (msglen bytes; custom parsers get a context that only holds it). */
+hs_status hs_setting_from_text_msg(char *msg, size_t msglen, const hs_setting *s, const char *label, const char *text,
+                                   void *base);
 /* Parses a JSON value (number, string, bool, or array for lists) into base. */
 hs_status hs_setting_from_json(hs_context *ctx, const hs_setting *s, const char *label, const struct cJSON *v, void *base);
 /* Checks a JSON value's type and range without storing it (job-file validation). */
