@@ -142,6 +142,14 @@ const char *hs_device_name(const hs_context *ctx);
 hs_dtype hs_context_dtype(const hs_context *ctx);
 /* One line per compiled-in backend and its devices, for `hesspec info`. Caller frees. */
 char *hs_build_info(void);
+/* Usable CUDA devices: 0 in a build without CUDA or on a machine without a GPU or driver. */
+int hs_cuda_device_count(void);
+/* Testing output failures (a full disk without a full disk): the n-th write-side step of the
+ * library's file writers from now on fails with errno err, as the system call would. Steps,
+ * each counting one: creating the temporary file, each write, and at commit the flush, the
+ * fsync and the rename; a failed file leaves nothing behind (docs/robustness.md). n = 0
+ * disarms. Process-wide: for single-threaded tests only. */
+void hs_test_fail_writes(size_t n, int err);
 
 /* ---- model ----------------------------------------------------------------------------- */
 
@@ -285,6 +293,19 @@ hs_status hs_dataset_create(hs_context *ctx, size_t n, int input_dim, const doub
                             hs_dataset **out);
 void hs_dataset_destroy(hs_dataset *d);
 size_t hs_dataset_size(const hs_dataset *d);
+/* A dataset by name, the CLI's --dataset (docs/io.md): "fashion-mnist[:train|:test]" (IDX
+ * files from the context's data_dir), "mixture[:sep=S]" or "teacher[:hidden=HxH,act=A,noise=E]"
+ * (synthetic, drawn from seed), checked against and shaped for spec (its input_dim, output_dim
+ * and loss). n > 0 keeps the first n samples (more than the set holds is HS_E_INVALID); 0 = all.
+ * source (source_len bytes; may be NULL) receives its provenance, e.g.
+ * "fashion-mnist:train (1024 samples) from /usr/share/datasets/fashion-mnist". */
+hs_status hs_dataset_open(hs_context *ctx, const char *name, size_t n, uint64_t seed, const hs_model_spec *spec,
+                          hs_dataset **out, char *source, size_t source_len);
+/* Inputs X.npy (N, input_dim) and targets Y.npy, the CLI's --inputs and --targets: (N,)
+ * integer labels in [0, output_dim) for cross_entropy, (N, output_dim) floats for mse; any
+ * numeric dtype, finite values. n and source as hs_dataset_open. */
+hs_status hs_dataset_load(hs_context *ctx, const char *inputs, const char *targets, size_t n,
+                          const hs_model_spec *spec, hs_dataset **out, char *source, size_t source_len);
 
 /* Binds the data (uploaded once) and the batch size B (0 = all samples in one batch). The
  * per-batch state of the current parameters is computed lazily and cached.

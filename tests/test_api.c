@@ -15,6 +15,7 @@
 #include "analysis/critical.h"
 #include "analysis/landscape.h"
 #include "io/file.h"
+#include "io/datasets.h"
 #include "io/npy.h"
 #include "linalg/eig.h"
 #include "linalg/linop.h"
@@ -827,4 +828,53 @@ Test(api, landscape_save_writes_the_cli_file) {
   cJSON_Delete(cli);
   free(v);
   free(w);
+}
+
+/* The loss of the model over d, at batch 0 (all samples). */
+static double loss_over(hs_dataset *d) {
+  double loss;
+  cr_assert_eq(hs_model_bind(model, d, 0), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_model_loss_grad(model, &loss, NULL), HS_OK, "%s", hs_last_error(ctx));
+  return loss;
+}
+
+Test(api, datasets_by_name_and_from_npy) {
+  make_model();
+  const double ref = loss_over(data);
+  hs_dataset *d = NULL;
+  char src[512];
+  cr_assert_eq(hs_dataset_load(ctx, hs_cli_path("X.npy"), hs_cli_path("Y.npy"), 0, hs_model_get_spec(model), &d, src,
+                               sizeof src),
+               HS_OK, "%s", hs_last_error(ctx));
+  cr_expect_eq(hs_dataset_size(d), N_SAMPLES);
+  cr_expect(strstr(src, "X.npy"), "source '%s'", src);
+  cr_expect_eq(loss_over(d), ref, "the .npy pair gives another loss than the arrays it holds");
+  hs_dataset_destroy(d);
+  d = NULL;
+  /* a named synthetic set equals the reader's own arrays */
+  hs_data raw;
+  cr_assert_eq(hs_data_open(ctx, "mixture:sep=2", 30, 5, hs_model_get_spec(model), &raw), HS_OK, "%s",
+               hs_last_error(ctx));
+  hs_dataset *direct = NULL;
+  cr_assert_eq(hs_dataset_create(ctx, raw.n, raw.input_dim, raw.X, raw.output_dim, raw.labels, raw.targets, &direct),
+               HS_OK);
+  cr_assert_eq(hs_dataset_open(ctx, "mixture:sep=2", 30, 5, hs_model_get_spec(model), &d, src, sizeof src), HS_OK,
+               "%s", hs_last_error(ctx));
+  cr_expect(hs_dataset_size(d) == 30 && strstr(src, "mixture"), "source '%s'", src);
+  const double a = loss_over(direct), b = loss_over(d);
+  cr_expect_eq(a, b, "hs_dataset_open gives another loss (%.17g) than hs_data_open's arrays (%.17g)", b, a);
+  hs_model_bind(model, data, 0);
+  hs_dataset_destroy(direct);
+  hs_dataset_destroy(d);
+  d = NULL;
+  hs_data_free(&raw);
+  /* bad input names the value */
+  cr_expect_eq(hs_dataset_load(ctx, hs_cli_path("X.npy"), hs_cli_path("Y.npy"), N_SAMPLES + 1, hs_model_get_spec(model),
+                               &d, NULL, 0),
+               HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "X.npy") && strstr(hs_last_error(ctx), "41"), "%s", hs_last_error(ctx));
+  cr_expect_eq(hs_dataset_open(ctx, "no-such-set", 0, 0, hs_model_get_spec(model), &d, NULL, 0), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "no-such-set"), "%s", hs_last_error(ctx));
+  cr_expect_eq(hs_dataset_load(ctx, hs_cli_path("X.npy"), NULL, 0, hs_model_get_spec(model), &d, NULL, 0), HS_E_INVALID);
+  cr_expect(d == NULL);
 }

@@ -28,7 +28,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  hs_atomic_test_fail(0, 0);
+  hs_test_fail_writes(0, 0);
   hs_context_destroy(ctx);
   hs_cli_fixture_teardown();
 }
@@ -91,9 +91,9 @@ static size_t fail_every_step(const char *name, hs_status (*write)(const char *p
   write_old(name, old);
   size_t n = 1;
   for (;; n++) {
-    hs_atomic_test_fail(n, ENOSPC);
+    hs_test_fail_writes(n, ENOSPC);
     hs_status st = write(path(name));
-    hs_atomic_test_fail(0, 0);
+    hs_test_fail_writes(0, 0);
     if (st == HS_OK) break;
     cr_assert_eq(st, HS_E_OUTPUT, "%s, step %zu: status %s (%s)", name, n, hs_status_string(st), hs_last_error(ctx));
     cr_assert(strstr(hs_last_error(ctx), hs_cli_dir), "%s, step %zu: message names no path: %s", name, n,

@@ -102,3 +102,5 @@ char *hs_build_info(void) {
 #endif
   return buf;
 }
+
+int hs_cuda_device_count(void) { return hs_backend_cuda_device_count(); }

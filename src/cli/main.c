@@ -9,7 +9,6 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
-#include "io/atomic.h"
 #include "cli/mpi.h"
 
 static void overview(FILE *f) {
@@ -69,7 +68,7 @@ static void arm_write_failure(void) {
   if (!e || !*e) return;
   char *end;
   unsigned long long n = strtoull(e, &end, 10);
-  if (*end == '\0' && n > 0) hs_atomic_test_fail((size_t)n, ENOSPC);
+  if (*end == '\0' && n > 0) hs_test_fail_writes((size_t)n, ENOSPC);
 }
 
 static int dispatch(int argc, char **argv) {

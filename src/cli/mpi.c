@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
 
 #ifdef HS_HAVE_MPI
 #include <mpi.h>
@@ -321,7 +320,7 @@ const char *hs_cli_mpi_device(const char *device, char *buf, size_t len) {
   if (!local) local = getenv("SLURM_LOCALID");
   if (!local) local = getenv("MPI_LOCALRANKID"); /* MPICH/Intel MPI */
   if (!local) return device;
-  int n = hs_backend_cuda_device_count();
+  int n = hs_cuda_device_count();
   if (n <= 0) return device; /* auto falls back to the CPU; cuda reports the missing GPU */
   snprintf(buf, len, "cuda:%d", atoi(local) % n);
   return buf;

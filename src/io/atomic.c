@@ -13,7 +13,7 @@
 static size_t fail_at, steps;
 static int fail_errno;
 
-void hs_atomic_test_fail(size_t n, int err) {
+void hs_test_fail_writes(size_t n, int err) {
   fail_at = n;
   steps = 0;
   fail_errno = err;

@@ -40,11 +40,8 @@ void hs_atomic_abort(hs_atomic_file *f);
 /* Writes len bytes of data to path atomically. */
 hs_status hs_write_file_atomic(hs_context *ctx, const char *path, const void *data, size_t len);
 
-/* Test hook (a full disk without a full disk): the n-th write-side step from now fails with
- * errno err, as the system call would. Steps, each counting one: creating the temporary,
- * each hs_atomic_write, and in hs_atomic_commit the flush, the fsync and the rename.
- * n = 0 disarms. Process-wide, for single-threaded tests; the CLI arms it from
- * HESSPEC_TEST_FAIL_WRITE (docs/robustness.md). Unarmed: one branch per step. */
-void hs_atomic_test_fail(size_t n, int err);
+/* hs_test_fail_writes (include/hesspec.h) arms the failure of the steps below: creating the
+ * temporary, each hs_atomic_write, and in hs_atomic_commit the flush, the fsync and the
+ * rename. The CLI arms it from HESSPEC_TEST_FAIL_WRITE (docs/robustness.md). */
 
 #endif
