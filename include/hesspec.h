@@ -144,6 +144,9 @@ hs_dtype hs_context_dtype(const hs_context *ctx);
 char *hs_build_info(void);
 /* Usable CUDA devices: 0 in a build without CUDA or on a machine without a GPU or driver. */
 int hs_cuda_device_count(void);
+/* sizeof the public struct named type ("hs_spectrum_options", "hs_eigen_result", ...), 0 for
+ * a name it does not know: bindings that mirror the structs check their layouts against it. */
+size_t hs_abi_sizeof(const char *type);
 /* Testing output failures (a full disk without a full disk): the n-th write-side step of the
  * library's file writers from now on fails with errno err, as the system call would. Steps,
  * each counting one: creating the temporary file, each write, and at commit the flush, the
@@ -390,8 +393,37 @@ hs_status hs_operator_model(hs_model *m, hs_curvature which, hs_operator **out);
 hs_status hs_operator_matrix(hs_context *ctx, size_t n, const double *A, double sym_tol, hs_operator **out);
 void hs_operator_destroy(hs_operator *op);
 size_t hs_operator_size(const hs_operator *op);
+/* "hessian", "ggn", "residual" (a model's, or a block of it) or "matrix". */
+const char *hs_operator_kind(const hs_operator *op);
 /* Y = A X for k vectors: X and Y (k, n) row-major, each row one vector; Y must not alias X. */
 hs_status hs_operator_apply(hs_operator *op, size_t k, const double *X, double *Y);
+/* The diagonal block of a model's operator on one tensor's parameters ("blocks.1.linear.weight")
+ * or one layer's or module's ("blocks.1.linear", "layers.3.body.0": every tensor under it),
+ * docs/spectra.md: the operator A_bb on the block's coordinates in parameter order, as
+ * `--block NAME`; results from it record the block in their files. Borrows op (destroy the
+ * block first). HS_E_INVALID naming the name and listing the layers when the model has no
+ * such tensor or module; HS_E_UNSUPPORTED for an explicit matrix or a block of a block. */
+hs_status hs_operator_block(hs_operator *op, const char *name, hs_operator **out);
+/* The layers of op's model in parameter order (what `--block all` runs): *count of them;
+ * HS_E_UNSUPPORTED for an explicit matrix or a block. */
+hs_status hs_operator_layers(hs_operator *op, size_t *count);
+/* The name of layer i (after hs_operator_layers), borrowed from op; NULL when i is out of range. */
+const char *hs_operator_layer_name(const hs_operator *op, size_t i);
+
+/* What a result file records besides the numbers and the operator's own provenance (the
+ * model's spec, binding, backend, dtype): strings borrowed, NULL = absent. */
+typedef struct {
+  const char *weights; /* where the parameters came from; NULL: "seeded default initialisation" */
+  const char *data;    /* the bound data, e.g. "fashion-mnist:train (1024 samples)"; for an
+                        * explicit matrix its name (the file's "matrix"; NULL: "host array") */
+  double elapsed;      /* seconds of the whole run; <= 0: the method's own time */
+} hs_run_info;
+
+/* Probe parallel runs (docs/mpi.md): every part r of R sends counts[r] doubles; each part
+ * receives all of them, in part order, in recv (MPI_Allgatherv). HS_OK, or a failure every
+ * part sees. */
+typedef hs_status (*hs_allgather_fn)(void *user, const double *send, size_t n_send, const size_t *counts,
+                                     double *recv);
 
 /* ---- spectral density (stochastic Lanczos quadrature; docs/spectra.md) --------------------- */
 
@@ -410,6 +442,12 @@ typedef struct {
    * for an explicit matrix, `data` names it (the file's "matrix" field). */
   const char *weights;
   const char *data;
+  /* Probe parallel: with parts > 1 this process runs probes part, part + parts, ... (part <
+   * parts <= probes) and allgather collects every part's rules, so every part returns the
+   * density of all probes, equal to one process's. parts 0 or 1: all probes here. */
+  size_t part, parts;
+  hs_allgather_fn allgather;
+  void *allgather_user;
 } hs_spectrum_options;
 
 hs_spectrum_options hs_spectrum_defaults(void);
@@ -453,6 +491,46 @@ hs_status hs_density_save(const hs_density *d, const char *path);
 /* Reads a "hesspec.density/1" file (nodes, weights, sigma, grid, density and the summary it
  * holds); HS_E_IO if unreadable, HS_E_INVALID naming the field when malformed. */
 hs_status hs_density_load(hs_context *ctx, const char *path, hs_density **out);
+/* hs_density_save with info's provenance in place of the options' (fields given only). */
+hs_status hs_density_save_with(const hs_density *d, const hs_run_info *info, const char *path);
+
+/* The density of the block-diagonal operator diag(A_1, ..., A_B) from densities of its blocks
+ * (hs_spectrum on hs_operator_block operators of one model, same probes and seed): probe p's
+ * rule is the union of the blocks', block b's weights scaled by n_b / n; sigma, grid and
+ * summary follow opt as hs_spectrum does (grid_min/grid_max of opt, or the union's range).
+ * Takes the blocks (freed with *out, or here on failure). hs_density_save writes the
+ * `--block all` file: the whole on top, the blocks under "blocks". */
+hs_status hs_density_combine(hs_density **blocks, size_t nb, const hs_spectrum_options *opt, hs_density **out);
+/* The blocks of a combined density (0 otherwise) and block i's density, borrowed. */
+size_t hs_density_num_blocks(const hs_density *d);
+const hs_density *hs_density_block(const hs_density *d, size_t i);
+
+/* Re-smoothing (`hesspec plot --sigma`): the grid size hs_spectrum would choose for [lo, hi]
+ * and sigma, and the density of d's quadrature rules with a Gaussian of standard deviation
+ * sigma > 0 at the n points x (into y). */
+size_t hs_density_grid_size(double lo, double hi, double sigma);
+void hs_density_smooth(const hs_density *d, double sigma, size_t n, const double *x, double *y);
+
+/* ---- plots ---------------------------------------------------------------------------------- */
+
+typedef struct {
+  const char *label;     /* legend text; NULL: none */
+  size_t n;
+  const double *x, *y;   /* (n) each; y >= 0 */
+} hs_plot_line;
+
+typedef struct {
+  int log_y;             /* logarithmic y axis (values below max * 1e-8 clipped) */
+  const char *title;     /* NULL: none */
+  const char *xlabel;    /* NULL: "eigenvalue" */
+  const char *ylabel;    /* NULL: "density" */
+  int width, height;     /* pixels; 0: 800 x 500 */
+} hs_plot_style;
+
+/* An SVG of count lines (densities, as `hesspec spectrum --plot` and `hesspec plot` draw them),
+ * written atomically. style may be NULL. */
+hs_status hs_plot_svg(hs_context *ctx, const char *path, const hs_plot_line *lines, size_t count,
+                      const hs_plot_style *style);
 
 /* ---- eigenpairs: extremal by Lanczos, all of them densely (docs/spectra.md) --------------- */
 
@@ -487,6 +565,15 @@ typedef struct {
 /* HS_OK also when fewer than `count` pairs converged within max_steps (found says how many). */
 hs_status hs_eigen(hs_operator *op, const hs_eigen_options *opt, hs_eigen_result *out);
 void hs_eigen_free(hs_eigen_result *r);
+/* Writes the "hesspec.eig/1" file of r (from hs_eigen on op with opt), atomically, as
+ * `hesspec eig --out` (docs/spectra.md); vectors_path: where the caller saved the eigenvectors
+ * (recorded; NULL = none). info may be NULL. */
+hs_status hs_eigen_save(hs_operator *op, const hs_eigen_options *opt, const hs_eigen_result *r,
+                        const hs_run_info *info, const char *vectors_path, const char *path);
+/* The `--block all` file: results[b] from hs_eigen on block operator ops[b] (all of one model,
+ * one set of options), the block-diagonal operator's eigenvalues on top. */
+hs_status hs_eigen_save_blocks(size_t nb, hs_operator *const *ops, const hs_eigen_options *opt,
+                               const hs_eigen_result *results, const hs_run_info *info, const char *path);
 
 /* ---- trace (Hutchinson, Hutch++; docs/spectra.md) ---------------------------------------- */
 
@@ -497,6 +584,10 @@ typedef struct {
   uint64_t seed;  /* probe p: the same Rademacher vector as SLQ's probe p */
   size_t block;   /* probes per operator call; 0 = min(probes, 32) */
   hs_trace_est_method method;
+  /* Probe parallel, Hutchinson only: as hs_spectrum_options (every part gets all samples). */
+  size_t part, parts;
+  hs_allgather_fn allgather;
+  void *allgather_user;
 } hs_trace_est_options;
 
 hs_trace_est_options hs_trace_est_defaults(void);
@@ -515,6 +606,13 @@ typedef struct {
 
 hs_status hs_trace_estimate(hs_operator *op, const hs_trace_est_options *opt, hs_trace_est *out);
 void hs_trace_est_free(hs_trace_est *t);
+/* Writes the "hesspec.trace/1" file of t (from hs_trace_estimate on op with opt), atomically,
+ * as `hesspec trace --out`. info may be NULL. */
+hs_status hs_trace_save(hs_operator *op, const hs_trace_est_options *opt, const hs_trace_est *t,
+                        const hs_run_info *info, const char *path);
+/* The `--block all` file: results[b] on block operator ops[b]; the top-level trace is the sum. */
+hs_status hs_trace_save_blocks(size_t nb, hs_operator *const *ops, const hs_trace_est_options *opt,
+                               const hs_trace_est *results, const hs_run_info *info, const char *path);
 
 /* ---- training (src/train; docs/training.md) ---------------------------------------------- */
 

@@ -44,7 +44,8 @@ class SpecHead(C.Structure):
 class SpectrumOptions(C.Structure):
     _fields_ = [("steps", c_size), ("probes", c_size), ("seed", C.c_uint64), ("sigma", c_dbl),
                 ("grid_points", c_size), ("grid_min", c_dbl), ("grid_max", c_dbl), ("neg_tol", c_dbl),
-                ("partial_reorth", C.c_int), ("weights", C.c_char_p), ("data", C.c_char_p)]
+                ("partial_reorth", C.c_int), ("weights", C.c_char_p), ("data", C.c_char_p),
+                ("part", c_size), ("parts", c_size), ("allgather", C.c_void_p), ("allgather_user", C.c_void_p)]
 
 
 class DensitySummary(C.Structure):
@@ -70,7 +71,8 @@ class EigenResult(C.Structure):
 
 
 class TraceOptions(C.Structure):
-    _fields_ = [("probes", c_size), ("seed", C.c_uint64), ("block", c_size), ("method", C.c_int)]
+    _fields_ = [("probes", c_size), ("seed", C.c_uint64), ("block", c_size), ("method", C.c_int),
+                ("part", c_size), ("parts", c_size), ("allgather", C.c_void_p), ("allgather_user", C.c_void_p)]
 
 
 class TraceResult(C.Structure):
@@ -211,6 +213,27 @@ def _candidates():
     return out
 
 
+# The C structs mirrored above (SpecHead mirrors only the first fields of hs_model_spec).
+_MIRRORS = {"hs_context_options": ContextOptions, "hs_param_info": ParamInfo, "hs_norm_info": NormInfo,
+            "hs_spectrum_options": SpectrumOptions, "hs_density_summary": DensitySummary,
+            "hs_eigen_options": EigenOptions, "hs_eigen_result": EigenResult, "hs_trace_est_options": TraceOptions,
+            "hs_trace_est": TraceResult, "hs_train_config": TrainConfig, "hs_train_record": TrainRecord,
+            "hs_train_log": TrainLog, "hs_landscape_options": LandscapeOptions,
+            "hs_landscape_result": LandscapeResult, "hs_landscape_provenance": LandscapeProvenance,
+            "hs_critical_options": CriticalOptions, "hs_critical_result": CriticalResult}
+
+
+def _check_layouts(handle, path):
+    """Every mirrored struct has the library's size: a package and a library from different
+    versions fail here, naming the struct, instead of corrupting memory in a call."""
+    handle.hs_abi_sizeof.restype, handle.hs_abi_sizeof.argtypes = c_size, [C.c_char_p]
+    for name, cls in _MIRRORS.items():
+        want = handle.hs_abi_sizeof(name.encode())
+        if want != C.sizeof(cls):
+            raise Error(INVALID, f"{path}: struct {name} is {want} bytes in the library but {C.sizeof(cls)} in "
+                        "this package: they come from different versions of hesspec")
+
+
 def lib():
     """The loaded library with its signatures declared (loaded on first use)."""
     global _lib, _libc
@@ -234,6 +257,7 @@ def lib():
             for name, (res, args) in _SIGNATURES.items():
                 f = getattr(handle, name)
                 f.restype, f.argtypes = res, args
+            _check_layouts(handle, path)
             _libc = C.CDLL(None)
             _libc.free.argtypes = [vp]
             _libc.free.restype = None

@@ -107,3 +107,22 @@ def test_files_and_devices(workdir):
     assert np.array_equal(a.get_params(), b.get_params())
     m = hesspec.Model.load(workdir / "ok.json", device="cpu")
     assert m.num_params == 3 * 4 + 4 + 4 * 2 + 2 and m.backend == "cpu"
+
+def test_struct_layout_mismatch_is_named():
+    """A package and a library of different versions fail at load, naming the struct."""
+    from hesspec import _lib
+
+    class Sizeof:
+        restype = argtypes = None
+
+        def __call__(self, name):
+            return 1  # no mirrored struct is one byte
+
+    class Handle:
+        hs_abi_sizeof = Sizeof()
+
+    with pytest.raises(hesspec.Error, match="hs_context_options is 1 bytes in the library"):
+        _lib._check_layouts(Handle(), "libfake.so")
+    # and the real library agrees with every mirror (lib() checked it when it loaded)
+    assert _lib.lib().hs_abi_sizeof(b"hs_spectrum_options") == _lib.C.sizeof(_lib.SpectrumOptions)
+    assert _lib.lib().hs_abi_sizeof(b"no_such_struct") == 0

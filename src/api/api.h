@@ -4,14 +4,27 @@
 #ifndef HS_API_API_H
 #define HS_API_API_H
 
+#include "analysis/blocks.h"
 #include "hesspec.h"
+#include "io/density.h"
 #include "linalg/linop.h"
 #include "linalg/slq.h"
+#include "linalg/trace.h"
 
 struct hs_operator {
   hs_context *ctx; /* borrowed */
   hs_linop *op;    /* owned */
   hs_model *model; /* borrowed; NULL for an explicit matrix */
+  hs_curvature which;
+  /* A block operator (hs_operator_block): its description for the files (name and tensor
+   * names borrowed from block and the model) and the parent's dimension. block_of = 0: the
+   * whole operator. */
+  int block_of;
+  hs_param_block block;        /* owned segments */
+  const char **tensor_names;   /* (block.ntensors) owned array of borrowed names */
+  size_t model_params;
+  hs_block_list layers;        /* the model's layers, resolved on first use (hs_operator_layers) */
+  int layers_resolved;
 };
 
 struct hs_density {
@@ -27,9 +40,33 @@ struct hs_density {
   size_t samples, batch;
   uint64_t seed;
   double elapsed;
+  /* from a block operator: its description (owned copies) */
+  int has_block;
+  char block_name[HS_BLOCK_NAME];
+  size_t block_params, model_params, ntensors;
+  char **tensor_names;
+  /* a combination of blocks (hs_density_combine): the blocks, owned */
+  size_t nblocks;
+  hs_density **blocks;
 };
 
 /* A copy of s (NULL stays NULL); *ok is cleared when out of memory. */
 char *hs_api_strdup(const char *s, int *ok);
+
+/* The provenance of a result on op for its file: the model's spec (owned by *spec_json,
+ * caller frees), binding, backend and dtype, the block when op is one, and info's strings
+ * and time (elapsed <= 0: `seconds`). HS_E_NOMEM only. */
+hs_status hs_api_provenance(hs_operator *op, const char *command, const hs_run_info *info, double seconds,
+                            uint64_t seed, hs_provenance *prov, hs_block_desc *block, char **spec_json);
+/* desc[b] of block operators ops[b] of one model (names borrowed from them); HS_E_INVALID
+ * naming path when one is not a block of the first one's model. */
+hs_status hs_api_block_descs(size_t nb, hs_operator *const *ops, const char *path, hs_block_desc *desc);
+/* Probe parallel (hs_spectrum_options.parts): *r is this part's result on entry (the
+ * probes part, part + parts, ...) and that of all probes on return, through gather. */
+hs_status hs_api_gather_slq(hs_context *ctx, const hs_slq_options *so, hs_allgather_fn gather, void *user,
+                            hs_slq_result **r);
+hs_status hs_api_gather_trace(hs_context *ctx, const hs_trace_options *to, hs_allgather_fn gather, void *user,
+                              hs_trace_result **r);
+
 
 #endif

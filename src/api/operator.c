@@ -49,6 +49,7 @@ hs_status hs_operator_model(hs_model *m, hs_curvature which, hs_operator **out) 
   }
   op->ctx = ctx;
   op->model = m;
+  op->which = which;
   *out = op;
   return HS_OK;
 }
@@ -72,6 +73,9 @@ hs_status hs_operator_matrix(hs_context *ctx, size_t n, const double *A, double 
 void hs_operator_destroy(hs_operator *op) {
   if (!op) return;
   hs_linop_destroy(op->op);
+  free(op->block.segs);
+  free(op->tensor_names);
+  hs_blocks_free(&op->layers);
   free(op);
 }
 

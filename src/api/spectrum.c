@@ -4,6 +4,7 @@
 #include "api/api.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,8 @@
 hs_spectrum_options hs_spectrum_defaults(void) {
   return (hs_spectrum_options){.steps = 0, .probes = HS_SLQ_DEFAULT_PROBES, .seed = 0, .sigma = 0,
                                .grid_points = 0, .grid_min = 0, .grid_max = 0, .neg_tol = -1,
-                               .partial_reorth = 0, .weights = NULL, .data = NULL};
+                               .partial_reorth = 0, .weights = NULL, .data = NULL, .part = 0, .parts = 0,
+                               .allgather = NULL, .allgather_user = NULL};
 }
 
 void hs_density_destroy(hs_density *d) {
@@ -26,6 +28,10 @@ void hs_density_destroy(hs_density *d) {
   free(d->data);
   free(d->backend);
   free(d->device);
+  for (size_t t = 0; t < d->ntensors; t++) free(d->tensor_names[t]);
+  free(d->tensor_names);
+  for (size_t b = 0; b < d->nblocks; b++) hs_density_destroy(d->blocks[b]);
+  free(d->blocks);
   free(d);
 }
 
@@ -45,6 +51,16 @@ static hs_status record_provenance(hs_operator *op, const hs_spectrum_options *o
   d->device = hs_api_strdup(hs_device_name(op->ctx), &ok);
   d->dtype = op->op->dtype;
   d->seed = opt->seed;
+  if (ok && op->block_of) {
+    d->has_block = 1;
+    snprintf(d->block_name, sizeof d->block_name, "%s", op->block.name);
+    d->block_params = op->block.params;
+    d->model_params = op->model_params;
+    d->tensor_names = hs_calloc(op->block.ntensors ? op->block.ntensors : 1, sizeof *d->tensor_names);
+    ok = d->tensor_names != NULL;
+    for (size_t t = 0; ok && t < op->block.ntensors; t++, d->ntensors++)
+      ok = (d->tensor_names[t] = hs_strdup(op->tensor_names[t])) != NULL;
+  }
   return ok ? HS_OK : hs_fail(op->ctx, HS_E_NOMEM, "out of host memory");
 }
 
@@ -65,12 +81,20 @@ hs_status hs_spectrum(hs_operator *op, const hs_spectrum_options *opt, hs_densit
   so.grid_hi = o.grid_max;
   so.neg_tol = o.neg_tol;
   so.reorth = o.partial_reorth ? HS_REORTH_PARTIAL : HS_REORTH_FULL;
+  if (o.parts > 1) {
+    if (o.part >= o.parts || o.probes < o.parts || !o.allgather)
+      return hs_fail(ctx, HS_E_INVALID, "spectrum: part %zu of %zu parts with %zu probes%s: need part < parts <= probes "
+                     "and an allgather hook", o.part, o.parts, o.probes, o.allgather ? "" : " and no allgather");
+    so.part = o.part;
+    so.parts = o.parts;
+  }
   hs_status st = HS_OK;
   hs_density *d = hs_calloc(1, sizeof *d);
   if (!d) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
   d->ctx = ctx;
   HS_TRY(record_provenance(op, &o, d));
   HS_TRY(hs_slq_run(op->op, &so, &d->r));
+  if (so.parts > 1) HS_TRY(hs_api_gather_slq(ctx, &so, o.allgather, o.allgather_user, &d->r));
   d->steps = d->r->steps;
   d->elapsed = hs_now() - t0;
   *out = d;
@@ -111,19 +135,57 @@ size_t hs_density_probe(const hs_density *d, size_t p, const double **nodes, con
   return r->count[p];
 }
 
-hs_status hs_density_save(const hs_density *d, const char *path) {
+/* The provenance of d for its file, info's fields in place of the recorded ones; *blk
+ * receives the block's description when d is a block's. */
+static hs_provenance provenance(const hs_density *d, const hs_run_info *info, hs_block_desc *blk) {
+  const hs_run_info in = info ? *info : (hs_run_info){0};
+  int matrix = strcmp(d->operator_kind, "matrix") == 0;
+  const char *data = in.data ? in.data : d->data;
+  hs_provenance prov = {.command = "spectrum", .operator_kind = d->operator_kind, .model_json = d->spec_json,
+                        .weights = in.weights ? in.weights : d->weights, .data = matrix ? NULL : data,
+                        .samples = d->samples, .batch = d->batch, .matrix = matrix ? (data ? data : "host array") : NULL,
+                        .dtype = d->dtype, .backend = d->backend, .device = d->device, .seed = d->seed,
+                        .elapsed = in.elapsed > 0 ? in.elapsed : d->elapsed};
+  if (d->has_block) {
+    *blk = (hs_block_desc){.name = d->block_name, .params = d->block_params, .ntensors = d->ntensors,
+                           .tensors = (const char *const *)d->tensor_names};
+    prov.block = blk;
+    prov.model_params = d->model_params;
+  }
+  return prov;
+}
+
+hs_status hs_density_save_with(const hs_density *d, const hs_run_info *info, const char *path) {
   if (!path || !*path) return hs_fail(d->ctx, HS_E_INVALID, "density save: no path given");
   if (!d->has_provenance)
     return hs_fail(d->ctx, HS_E_UNSUPPORTED,
                    "%s: a density read from a file has no provenance to write; copy that file instead", path);
-  int matrix = strcmp(d->operator_kind, "matrix") == 0;
-  hs_provenance prov = {.command = "spectrum", .operator_kind = d->operator_kind, .model_json = d->spec_json,
-                        .weights = d->weights, .data = matrix ? NULL : d->data, .samples = d->samples,
-                        .batch = d->batch, .matrix = matrix ? (d->data ? d->data : "host array") : NULL,
-                        .dtype = d->dtype, .backend = d->backend, .device = d->device, .seed = d->seed,
-                        .elapsed = d->elapsed};
-  return hs_density_write(d->ctx, path, &prov, d->r);
+  hs_block_desc blk;
+  hs_provenance prov = provenance(d, info, &blk);
+  if (!d->nblocks) return hs_density_write(d->ctx, path, &prov, d->r);
+  /* --block all: the whole on top, every block's description and rule beneath */
+  hs_status st = HS_OK;
+  hs_block_desc *desc = hs_calloc(d->nblocks, sizeof *desc);
+  const hs_slq_result **parts = hs_calloc(d->nblocks, sizeof *parts);
+  if (!desc || !parts) {
+    st = hs_fail(d->ctx, HS_E_NOMEM, "out of host memory");
+    goto cleanup;
+  }
+  for (size_t b = 0; b < d->nblocks; b++) {
+    const hs_density *e = d->blocks[b];
+    desc[b] = (hs_block_desc){.name = e->block_name, .params = e->block_params, .ntensors = e->ntensors,
+                              .tensors = (const char *const *)e->tensor_names};
+    parts[b] = e->r;
+  }
+  prov.model_params = d->r->n;
+  st = hs_density_write_blocks(d->ctx, path, &prov, d->nblocks, desc, parts, d->r);
+cleanup:
+  free(desc);
+  free(parts);
+  return st;
 }
+
+hs_status hs_density_save(const hs_density *d, const char *path) { return hs_density_save_with(d, NULL, path); }
 
 /* The file's arrays moved into an SLQ result (f is left empty). */
 static hs_status from_file(hs_context *ctx, hs_density_file *f, hs_slq_result **out) {

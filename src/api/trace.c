@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/context.h"
 #include "linalg/trace.h"
 
 hs_trace_est_options hs_trace_est_defaults(void) {
   return (hs_trace_est_options){.probes = HS_TRACE_DEFAULT_PROBES, .seed = 0, .block = 0,
-                                .method = HS_TRACE_EST_HUTCHINSON};
+                                .method = HS_TRACE_EST_HUTCHINSON, .part = 0, .parts = 0, .allgather = NULL,
+                                .allgather_user = NULL};
 }
 
 void hs_trace_est_free(hs_trace_est *t) {
@@ -31,9 +33,22 @@ hs_status hs_trace_estimate(hs_operator *op, const hs_trace_est_options *opt, hs
   hs_trace_options to = {.probes = o.probes, .seed = o.seed, .block = o.block,
                          .method = o.method == HS_TRACE_EST_HUTCHPP ? HS_TRACE_HUTCHPP : HS_TRACE_HUTCHINSON,
                          .part = 0, .parts = 0};
+  if (o.parts > 1) {
+    if (o.method != HS_TRACE_EST_HUTCHINSON)
+      return hs_fail(ctx, HS_E_INVALID, "trace: probe parallel needs hutchinson (hutch++ couples its probes through the sketch)");
+    if (o.part >= o.parts || o.probes < o.parts || !o.allgather)
+      return hs_fail(ctx, HS_E_INVALID, "trace: part %zu of %zu parts with %zu probes%s: need part < parts <= probes "
+                     "and an allgather hook", o.part, o.parts, o.probes, o.allgather ? "" : " and no allgather");
+    to.part = o.part;
+    to.parts = o.parts;
+  }
   hs_trace_result *r = NULL;
   hs_status st = hs_trace_hutchinson(op->op, &to, &r);
-  if (st != HS_OK) return st;
+  if (st == HS_OK && to.parts > 1) st = hs_api_gather_trace(ctx, &to, o.allgather, o.allgather_user, &r);
+  if (st != HS_OK) {
+    hs_trace_free(r);
+    return st;
+  }
   *out = (hs_trace_est){.n = r->n, .probes = r->probes, .trace = r->trace, .trace_stderr = r->trace_se,
                         .samples = r->samples, .nsamples = r->nsamples, .sketch_rank = r->rank,
                         .sketch_trace = r->exact_part, .operator_applications = r->applies,
@@ -41,4 +56,65 @@ hs_status hs_trace_estimate(hs_operator *op, const hs_trace_est_options *opt, hs
   r->samples = NULL;
   hs_trace_free(r);
   return HS_OK;
+}
+
+/* The internal view of a public estimate, for the writers (no arrays change hands). */
+static hs_trace_result internal(const hs_trace_est_options *o, const hs_trace_est *t) {
+  return (hs_trace_result){.n = t->n, .probes = t->probes, .seed = o->seed,
+                           .method = o->method == HS_TRACE_EST_HUTCHPP ? HS_TRACE_HUTCHPP : HS_TRACE_HUTCHINSON,
+                           .trace = t->trace, .trace_se = t->trace_stderr, .samples = t->samples,
+                           .nsamples = t->nsamples, .rank = t->sketch_rank, .exact_part = t->sketch_trace,
+                           .t_apply = t->operator_seconds, .t_total = t->total_seconds,
+                           .applies = t->operator_applications};
+}
+
+hs_status hs_trace_save(hs_operator *op, const hs_trace_est_options *opt, const hs_trace_est *t,
+                        const hs_run_info *info, const char *path) {
+  if (!path || !*path) return hs_fail(op->ctx, HS_E_INVALID, "trace save: no path given");
+  const hs_trace_est_options o = opt ? *opt : hs_trace_est_defaults();
+  hs_provenance prov;
+  hs_block_desc blk;
+  char *spec_json;
+  hs_status st = hs_api_provenance(op, "trace", info, t->total_seconds, o.seed, &prov, &blk, &spec_json);
+  if (st != HS_OK) return st;
+  const hs_trace_result r = internal(&o, t);
+  st = hs_trace_write(op->ctx, path, &prov, &r);
+  free(spec_json);
+  return st;
+}
+
+hs_status hs_trace_save_blocks(size_t nb, hs_operator *const *ops, const hs_trace_est_options *opt,
+                               const hs_trace_est *results, const hs_run_info *info, const char *path) {
+  if (nb == 0 || !ops || !ops[0]) return HS_E_INVALID;
+  hs_context *ctx = ops[0]->ctx;
+  if (!path || !*path) return hs_fail(ctx, HS_E_INVALID, "trace save: no path given");
+  const hs_trace_est_options o = opt ? *opt : hs_trace_est_defaults();
+  hs_trace_result *r = hs_calloc(nb, sizeof *r);
+  const hs_trace_result **parts = hs_calloc(nb, sizeof *parts);
+  hs_block_desc *desc = hs_calloc(nb, sizeof *desc);
+  char *spec_json = NULL;
+  hs_status st = HS_OK;
+  double seconds = 0;
+  if (!r || !parts || !desc) {
+    st = hs_fail(ctx, HS_E_NOMEM, "out of host memory");
+    goto cleanup;
+  }
+  HS_TRY(hs_api_block_descs(nb, ops, path, desc));
+  for (size_t b = 0; b < nb; b++) {
+    r[b] = internal(&o, &results[b]);
+    parts[b] = &r[b];
+    seconds += results[b].total_seconds;
+  }
+  hs_provenance prov;
+  hs_block_desc unused;
+  HS_TRY(hs_api_provenance(ops[0], "trace", info, seconds, o.seed, &prov, &unused, &spec_json));
+  prov.block = NULL; /* every block: listed under "blocks" */
+  prov.model_params = ops[0]->model_params;
+  st = hs_trace_write_blocks(ctx, path, &prov, nb, desc, parts);
+cleanup:
+  free(spec_json);
+  free(r);
+  free(parts);
+  free(desc);
+  return st;
 }

@@ -6,8 +6,6 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/spectra_cli.h"
-#include "io/npy.h"
-#include "linalg/eig.h"
 
 typedef struct {
   int exact;
@@ -38,43 +36,44 @@ static const hs_setting *const tables[] = {hs_cli_common_options, hs_spectra_opt
 
 /* --block all: each layer's block in turn (top/bottom K capped at the block's size), one file.
  * A block with fewer converged pairs than asked is a failure (HS_E_NUMERIC). */
-static hs_status run_blocks(hs_spectra_session *ss, const hs_eig_options *eo, int exact, size_t limit,
-                            const char *out, int quiet) {
-  size_t nb = ss->blocks.n;
+static hs_status run_blocks(hs_spectra_session *ss, const hs_eigen_options *eo, const char *out, int quiet) {
+  const size_t nb = ss->nlayers;
   hs_status st = HS_OK;
-  hs_eig_result **parts = calloc(nb, sizeof *parts);
-  hs_linop *op = NULL;
-  if (!parts) return hs_set_error(ss->s.ctx, HS_E_NOMEM, "out of host memory");
+  hs_eigen_result *parts = calloc(nb, sizeof *parts);
+  hs_operator **ops = calloc(nb, sizeof *ops);
+  if (!parts || !ops) {
+    st = hs_set_error(ss->s.ctx, HS_E_NOMEM, "out of host memory");
+    goto cleanup;
+  }
+  const int exact = eo->which == HS_EIGEN_EXACT, top = eo->which == HS_EIGEN_TOP;
   for (size_t b = 0; b < nb; b++) {
-    hs_eig_options bo = *eo;
-    size_t nbp = ss->blocks.b[b].params;
+    hs_eigen_options bo = *eo;
+    if ((st = hs_spectra_layer(ss, b, &ops[b])) != HS_OK) goto cleanup;
+    size_t nbp = hs_operator_size(ops[b]);
     if (bo.count > nbp) bo.count = nbp;
     if (bo.max_steps > nbp) bo.max_steps = nbp;
-    HS_TRY(hs_spectra_block(ss, b, &op));
-    HS_TRY(exact ? hs_eig_exact(op, limit, 0, &parts[b]) : hs_eig_extremal(op, &bo, &parts[b]));
-    hs_linop_destroy(op);
-    op = NULL;
-    if (parts[b]->found < parts[b]->requested) {
+    if ((st = hs_eigen(ops[b], &bo, &parts[b])) != HS_OK) goto cleanup;
+    const hs_eigen_result *r = &parts[b];
+    if (r->found < r->requested) {
       st = hs_set_error(ss->s.ctx, HS_E_NUMERIC,
-                   "block %s: only %zu of %zu eigenpairs converged within %zu Lanczos steps; raise --max-steps "
-                   "or --tol", ss->blocks.b[b].name, parts[b]->found, parts[b]->requested, parts[b]->steps);
+                        "block %s: only %zu of %zu eigenpairs converged within %zu Lanczos steps; raise --max-steps "
+                        "or --tol", hs_operator_layer_name(ss->whole, b), r->found, r->requested, r->steps);
       goto cleanup;
     }
-    if (!quiet && parts[b]->found)
-      printf("  %-28s params %8zu  %s %.15g\n", ss->blocks.b[b].name, nbp,
-             exact ? "largest" : eo->which == HS_EIG_TOP ? "largest" : "smallest",
-             eo->which == HS_EIG_TOP || exact ? parts[b]->values[parts[b]->found - 1] : parts[b]->values[0]);
+    if (!quiet && r->found)
+      printf("  %-28s params %8zu  %s %.15g\n", hs_operator_layer_name(ss->whole, b), nbp,
+             exact || top ? "largest" : "smallest", exact || top ? r->values[r->found - 1] : r->values[0]);
   }
   hs_spectra_finish(ss);
-  size_t max_steps = eo->max_steps ? eo->max_steps : (4 * eo->count + 50 > 300 ? 4 * eo->count + 50 : 300);
-  HS_TRY(hs_eig_write_blocks(ss->s.ctx, out, &ss->prov, nb, ss->desc, (const hs_eig_result *const *)parts,
-                             exact ? "dense" : "lanczos", exact ? "all" : eo->which == HS_EIG_TOP ? "top" : "bottom",
-                             exact ? 0 : eo->count, max_steps));
+  if ((st = hs_eigen_save_blocks(nb, ops, eo, parts, &ss->info, out)) != HS_OK) goto cleanup;
   if (!quiet) printf("wrote %s\n", out);
 cleanup:
-  hs_linop_destroy(op);
-  for (size_t b = 0; b < nb; b++) hs_eig_free(parts[b]);
+  for (size_t b = 0; parts && ops && b < nb; b++) {
+    hs_eigen_free(&parts[b]);
+    hs_operator_destroy(ops[b]);
+  }
   free(parts);
+  free(ops);
   return st;
 }
 
@@ -84,20 +83,21 @@ static int run(int argc, char **argv) {
   hs_cli_opts_init(&o);
   hs_spectra_args sa;
   hs_spectra_args_init(&sa);
-  eig_args ea = {.limit = HS_EIG_EXACT_LIMIT};
+  eig_args ea = {0};
   hs_cli_binding b[] = {{hs_cli_common_options, &o}, {hs_spectra_options, &sa}, {eig_options, &ea}};
   if (hs_cli_parse(cmd, b, 3, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
   int exact = ea.exact, modes = (ea.exact != 0) + (ea.top != 0) + (ea.bottom != 0);
   const char *vectors_out = ea.vectors_out;
-  size_t limit = ea.limit;
-  hs_eig_options eo = {.which = ea.bottom ? HS_EIG_BOTTOM : HS_EIG_TOP,
-                       .count = ea.bottom ? ea.bottom : ea.top,
-                       .tol = ea.tol,
-                       .max_steps = ea.max_steps};
+  hs_eigen_options eo = hs_eigen_defaults();
+  eo.which = exact ? HS_EIGEN_EXACT : ea.bottom ? HS_EIGEN_BOTTOM : HS_EIGEN_TOP;
+  eo.count = ea.bottom ? ea.bottom : ea.top;
+  eo.tol = ea.tol;
+  eo.max_steps = ea.max_steps;
+  eo.exact_limit = ea.limit;
   if (modes != 1) return hs_cli_usage(cmd, "give exactly one of --exact, --top K, --bottom K");
   if (!o.out) return hs_cli_usage(cmd, "--out FILE.json is required (the eigenvalue file)");
   eo.seed = o.seed;
-  eo.want_vectors = vectors_out != NULL;
+  eo.vectors = vectors_out != NULL;
   if (sa.block && strcmp(sa.block, "all") == 0 && vectors_out)
     return hs_cli_usage(cmd, "--vectors-out needs one operator, not --block all (give one block)");
 
@@ -105,54 +105,53 @@ static int run(int argc, char **argv) {
   int code = hs_spectra_open(cmd, &o, &sa, &ss);
   if (code) return code;
   hs_context *ctx = ss.s.ctx;
-  hs_eig_result *r = NULL;
   if (ss.all) {
-    hs_status sb = run_blocks(&ss, &eo, exact, limit, o.out, o.quiet);
+    hs_status sb = run_blocks(&ss, &eo, o.out, o.quiet);
     code = sb == HS_OK ? HS_EXIT_OK : hs_cli_fail(cmd, ctx, sb);
     hs_spectra_close(&ss);
     return code;
   }
-  hs_status st = exact ? hs_eig_exact(ss.op, limit, eo.want_vectors, &r) : hs_eig_extremal(ss.op, &eo, &r);
-  if (st == HS_OK && vectors_out && r->found > 0) {
-    size_t dims[2] = {r->found, r->n};
-    st = hs_npy_write_f64(ctx, vectors_out, o.dtype, r->vectors, 2, dims);
+  if (!exact && eo.count > hs_operator_size(ss.op)) {
+    code = hs_cli_usage(cmd, "--%s %zu: the operator has dimension %zu", ea.bottom ? "bottom" : "top", eo.count,
+                        hs_operator_size(ss.op));
+    hs_spectra_close(&ss);
+    return code;
+  }
+  hs_eigen_result r;
+  hs_status st = hs_eigen(ss.op, &eo, &r);
+  if (st == HS_OK && vectors_out && r.found > 0) {
+    size_t dims[2] = {r.found, r.n};
+    st = hs_array_save(ctx, vectors_out, o.dtype, r.vectors, 2, dims);
   }
   if (st == HS_OK) {
     hs_spectra_finish(&ss);
-    size_t max_steps = eo.max_steps ? eo.max_steps : 0;
-    if (!exact && !max_steps) {
-      max_steps = 4 * eo.count + 50 > 300 ? 4 * eo.count + 50 : 300;
-      if (max_steps > r->n) max_steps = r->n;
-    }
-    st = hs_eig_write(ctx, o.out, &ss.prov, r, exact ? "dense" : "lanczos",
-                      exact ? "all" : eo.which == HS_EIG_TOP ? "top" : "bottom", max_steps,
-                      vectors_out && r->found ? vectors_out : NULL);
+    st = hs_eigen_save(ss.op, &eo, &r, &ss.info, vectors_out, o.out);
   }
   if (st != HS_OK) {
     code = hs_cli_fail(cmd, ctx, st);
   } else {
     if (!o.quiet) {
-      size_t show = r->found < 20 ? r->found : 20;
-      printf("%zu eigenvalue%s (P = %zu, %s, %.3f s)%s\n", r->found, r->found == 1 ? "" : "s", r->n,
-             exact ? "dense" : "Lanczos", r->t_total, r->found > show ? ", the first 20:" : ":");
+      size_t show = r.found < 20 ? r.found : 20;
+      printf("%zu eigenvalue%s (P = %zu, %s, %.3f s)%s\n", r.found, r.found == 1 ? "" : "s", r.n,
+             exact ? "dense" : "Lanczos", r.total_seconds, r.found > show ? ", the first 20:" : ":");
       for (size_t i = 0; i < show; i++) {
-        if (r->residuals)
-          printf("  %.15g  (residual %.2g)\n", r->values[i], r->residuals[i]);
+        if (r.residuals)
+          printf("  %.15g  (residual %.2g)\n", r.values[i], r.residuals[i]);
         else
-          printf("  %.15g\n", r->values[i]);
+          printf("  %.15g\n", r.values[i]);
       }
-      if (exact) printf("asymmetry of the assembled matrix: %.3g (relative)\n", r->asymmetry);
+      if (exact) printf("asymmetry of the assembled matrix: %.3g (relative)\n", r.asymmetry);
       printf("wrote %s\n", o.out);
     }
-    if (r->found < r->requested) {
+    if (r.found < r.requested) {
       fprintf(stderr,
               "hesspec eig: only %zu of %zu eigenpairs converged to a relative residual of %g within %zu Lanczos "
               "steps; raise --max-steps or --tol (the file holds the converged ones)\n",
-              r->found, r->requested, r->tol, r->steps);
+              r.found, r.requested, r.tol, r.steps);
       code = HS_EXIT_FAIL;
     }
   }
-  hs_eig_free(r);
+  hs_eigen_free(&r);
   hs_spectra_close(&ss);
   return code;
 }

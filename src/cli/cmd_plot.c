@@ -7,9 +7,6 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
-#include "io/density.h"
-#include "io/svg_plot.h"
-#include "linalg/slq.h"
 
 #define MAX_FILES 10
 
@@ -36,6 +33,14 @@ static const hs_setting plot_options[] = {
 
 static const hs_setting *const tables[] = {plot_options, NULL};
 
+/* The legend entry of a density file: its name without the folder and ".json". */
+static void file_label(const char *path, char *out, size_t len) {
+  const char *slash = strrchr(path, '/');
+  snprintf(out, len, "%s", slash ? slash + 1 : path);
+  size_t n = strlen(out);
+  if (n > 5 && strcmp(out + n - 5, ".json") == 0) out[n - 5] = '\0';
+}
+
 static int run(int argc, char **argv) {
   const char *cmd = "plot";
   plot_args pa = {0};
@@ -44,54 +49,55 @@ static int run(int argc, char **argv) {
   if (hs_cli_parse(cmd, b, 1, argc, argv, MAX_FILES, &parsed)) return HS_EXIT_USAGE;
   const char *out = pa.out, *title = pa.title, *labels = pa.labels;
   const char *const *files = parsed.positional;
-  size_t nf = parsed.n_positional, grid_points = pa.grid_points;
+  size_t nf = parsed.n_positional;
   double sigma = pa.sigma;
-  int log_y = pa.log_y, code = HS_EXIT_OK;
   if (nf == 0) return hs_cli_usage(cmd, "no density file given");
   if (!out) return hs_cli_usage(cmd, "--out FIG.svg is required");
 
-  hs_context *ctx = calloc(1, sizeof *ctx); /* messages only: no backend needed */
-  hs_density_file df[MAX_FILES];
-  memset(df, 0, sizeof df);
-  hs_plot_series s[MAX_FILES];
+  /* a context for the readers' messages: plotting needs no device */
+  hs_context_options co = hs_context_defaults();
+  co.device = "cpu";
+  co.threads = 1;
+  hs_context *ctx = NULL;
+  hs_density *d[MAX_FILES] = {0};
+  hs_plot_line lines[MAX_FILES];
+  char names[MAX_FILES][256];
   double *grid = NULL, *dens[MAX_FILES] = {0};
   char *labcopy = labels ? strdup(labels) : NULL;
-  hs_status st = HS_OK;
-  if (!ctx || (labels && !labcopy)) {
-    fprintf(stderr, "hesspec plot: out of memory\n");
-    code = HS_EXIT_FAIL;
-    goto cleanup;
-  }
+  int code = HS_EXIT_OK;
+  hs_status st = hs_context_create(&co, &ctx);
+  if (st != HS_OK) goto fail_st;
+  if (labels && !labcopy) goto nomem;
   for (size_t f = 0; f < nf; f++)
-    if ((st = hs_density_read(ctx, files[f], &df[f])) != HS_OK) goto fail_st;
+    if ((st = hs_density_load(ctx, files[f], &d[f])) != HS_OK) goto fail_st;
   char *save = NULL, *tok = labcopy ? strtok_r(labcopy, ",", &save) : NULL;
   for (size_t f = 0; f < nf; f++) {
-    s[f].label = tok ? tok : df[f].label;
+    file_label(files[f], names[f], sizeof names[f]);
+    lines[f].label = tok ? tok : names[f];
     if (tok) tok = strtok_r(NULL, ",", &save);
-    s[f].n = df[f].grid_n;
-    s[f].x = df[f].grid;
-    s[f].y = df[f].density;
+    lines[f].n = hs_density_grid(d[f], &lines[f].x, &lines[f].y, NULL);
   }
   if (sigma > 0) {
     /* Re-smooth every file's quadrature rules on one common grid. */
     double lo = INFINITY, hi = -INFINITY;
-    for (size_t f = 0; f < nf; f++) lo = fmin(lo, df[f].lambda_min), hi = fmax(hi, df[f].lambda_max);
+    for (size_t f = 0; f < nf; f++) {
+      hs_density_summary sum;
+      hs_density_get_summary(d[f], &sum);
+      lo = fmin(lo, sum.lambda_min), hi = fmax(hi, sum.lambda_max);
+    }
     lo -= 5 * sigma;
     hi += 5 * sigma;
-    size_t g = grid_points ? grid_points : hs_slq_auto_grid(lo, hi, sigma);
-    grid = malloc(g * sizeof *grid);
-    if (!grid) goto nomem;
+    size_t g = pa.grid_points ? pa.grid_points : hs_density_grid_size(lo, hi, sigma);
+    if (!(grid = malloc(g * sizeof *grid))) goto nomem;
     for (size_t i = 0; i < g; i++) grid[i] = lo + (hi - lo) * (double)i / (double)(g - 1);
     for (size_t f = 0; f < nf; f++) {
       if (!(dens[f] = malloc(g * sizeof *dens[f]))) goto nomem;
-      hs_slq_smooth(df[f].probes, df[f].count, df[f].stride, df[f].nodes, df[f].weights, sigma, g, grid, dens[f], NULL);
-      s[f].n = g;
-      s[f].x = grid;
-      s[f].y = dens[f];
+      hs_density_smooth(d[f], sigma, g, grid, dens[f]);
+      lines[f] = (hs_plot_line){.label = lines[f].label, .n = g, .x = grid, .y = dens[f]};
     }
   }
-  hs_plot_options po = {.log_y = log_y, .title = title};
-  if ((st = hs_svg_density_write(ctx, out, s, nf, &po)) != HS_OK) goto fail_st;
+  const hs_plot_style style = {.log_y = pa.log_y, .title = title};
+  if ((st = hs_plot_svg(ctx, out, lines, nf, &style)) != HS_OK) goto fail_st;
   goto cleanup;
 nomem:
   st = hs_set_error(ctx, HS_E_NOMEM, "out of memory");
@@ -99,12 +105,12 @@ fail_st:
   code = hs_cli_fail(cmd, ctx, st);
 cleanup:
   for (size_t f = 0; f < nf; f++) {
-    hs_density_file_free(&df[f]);
+    hs_density_destroy(d[f]);
     free(dens[f]);
   }
   free(grid);
   free(labcopy);
-  free(ctx);
+  hs_context_destroy(ctx);
   return code;
 }
 

@@ -7,18 +7,15 @@
 #include "cli/options.h"
 #include "cli/mpi.h"
 #include "cli/spectra_cli.h"
-#include "io/svg_plot.h"
-#include "linalg/slq.h"
 
 typedef struct {
-  hs_slq_options so;
+  hs_spectrum_options so;
   const char *plot;
   int log_y;
   int by_probes;
 } spectrum_args;
 
-static const hs_setting_choice reorth_modes[] = {{"full", HS_REORTH_FULL}, {"partial", HS_REORTH_PARTIAL}, {NULL, 0}};
-_Static_assert(sizeof(hs_reorth) == sizeof(int), "a choice field is an int");
+static const hs_setting_choice reorth_modes[] = {{"full", 0}, {"partial", 1}, {NULL, 0}};
 
 static const hs_setting spectrum_options[] = {
     {.name = "steps", .type = HS_SET_UINT, HS_SET_FIELD(spectrum_args, so.steps), .bounds = HS_SET_MIN, .min = 1,
@@ -30,13 +27,13 @@ static const hs_setting spectrum_options[] = {
     {.name = "grid", .type = HS_SET_UINT, HS_SET_FIELD(spectrum_args, so.grid_points), .bounds = HS_SET_MIN | HS_SET_MAX,
      .min = 2, .max = 10000000, .metavar = "G",
      .help = "grid points (default: spacing <= sigma/4, at least 1001, at most 100001)"},
-    {.name = "grid-min", .type = HS_SET_DOUBLE, HS_SET_FIELD(spectrum_args, so.grid_lo), .metavar = "A",
+    {.name = "grid-min", .type = HS_SET_DOUBLE, HS_SET_FIELD(spectrum_args, so.grid_min), .metavar = "A",
      .help = "grid range, with --grid-max (default lambda_min - 5 sigma .. lambda_max + 5 sigma)"},
-    {.name = "grid-max", .type = HS_SET_DOUBLE, HS_SET_FIELD(spectrum_args, so.grid_hi), .metavar = "B",
+    {.name = "grid-max", .type = HS_SET_DOUBLE, HS_SET_FIELD(spectrum_args, so.grid_max), .metavar = "B",
      .help = "upper end of the grid range"},
     {.name = "neg-tol", .type = HS_SET_DOUBLE, HS_SET_FIELD(spectrum_args, so.neg_tol), .bounds = HS_SET_MIN, .min = 0,
      .metavar = "T", .help = "negative mass counts Ritz nodes below -T (default 1e-4 max|lambda|)"},
-    {.name = "reorth", .type = HS_SET_CHOICE, HS_SET_FIELD(spectrum_args, so.reorth), .choices = reorth_modes,
+    {.name = "reorth", .type = HS_SET_CHOICE, HS_SET_FIELD(spectrum_args, so.partial_reorth), .choices = reorth_modes,
      .help = "full (default): Gram-Schmidt against the whole basis every step; partial:\n"
              "only when Simon's estimate of lost orthogonality exceeds sqrt(eps) (faster for large P)"},
     {.name = "plot", .type = HS_SET_STRING, HS_SET_FIELD(spectrum_args, plot), .metavar = "F.svg",
@@ -50,35 +47,34 @@ static const hs_setting spectrum_options[] = {
 static const hs_setting *const tables[] = {hs_cli_common_options, hs_spectra_options, spectrum_options, NULL};
 
 /* --block all: SLQ on every layer's block (the same probes seed for each, steps capped at
- * the block's size), one file with the block-diagonal density on top. */
-static hs_status run_blocks(hs_spectra_session *ss, const hs_slq_options *so, const char *out, int quiet,
-                            hs_slq_result **whole) {
-  size_t nb = ss->blocks.n;
+ * the block's size, each on its own grid), one density of the block-diagonal operator with
+ * the blocks beneath. */
+static hs_status run_blocks(hs_spectra_session *ss, const hs_spectrum_options *so, int quiet, hs_density **whole) {
+  const size_t nb = ss->nlayers;
   hs_status st = HS_OK;
-  hs_slq_result **parts = calloc(nb, sizeof *parts);
-  hs_linop *op = NULL;
+  hs_density **parts = calloc(nb, sizeof *parts);
+  hs_operator *op = NULL;
   if (!parts) return hs_set_error(ss->s.ctx, HS_E_NOMEM, "out of host memory");
   for (size_t b = 0; b < nb; b++) {
-    hs_slq_options bo = *so;
-    size_t nbp = ss->blocks.b[b].params;
+    hs_spectrum_options bo = *so;
+    if ((st = hs_spectra_layer(ss, b, &op)) != HS_OK) goto cleanup;
+    size_t nbp = hs_operator_size(op);
     if (bo.steps > nbp) bo.steps = nbp; /* then the block's quadrature is exact */
-    bo.grid_lo = bo.grid_hi = 0;        /* each block on its own grid; the range is the whole's */
+    bo.grid_min = bo.grid_max = 0;      /* each block on its own grid; the range is the whole's */
     bo.grid_points = 0;
-    HS_TRY(hs_spectra_block(ss, b, &op));
-    HS_TRY(hs_slq_run(op, &bo, &parts[b]));
-    hs_linop_destroy(op);
+    if ((st = hs_spectrum(op, &bo, &parts[b])) != HS_OK) goto cleanup;
+    hs_operator_destroy(op);
     op = NULL;
+    hs_density_summary sum;
+    hs_density_get_summary(parts[b], &sum);
     if (!quiet)
-      printf("  %-28s params %8zu  lambda_min %.8g  lambda_max %.8g  trace %.8g\n", ss->blocks.b[b].name, nbp,
-             parts[b]->lambda_min, parts[b]->lambda_max, parts[b]->trace);
+      printf("  %-28s params %8zu  lambda_min %.8g  lambda_max %.8g  trace %.8g\n", hs_operator_layer_name(ss->whole, b),
+             nbp, sum.lambda_min, sum.lambda_max, sum.trace);
   }
-  HS_TRY(hs_slq_combine(ss->s.ctx, nb, (const hs_slq_result *const *)parts, so, whole));
-  hs_spectra_finish(ss);
-  HS_TRY(hs_density_write_blocks(ss->s.ctx, out, &ss->prov, nb, ss->desc, (const hs_slq_result *const *)parts,
-                                 *whole));
+  st = hs_density_combine(parts, nb, so, whole); /* takes the parts */
 cleanup:
-  hs_linop_destroy(op);
-  for (size_t b = 0; b < nb; b++) hs_slq_free(parts[b]);
+  hs_operator_destroy(op);
+  for (size_t b = 0; b < nb; b++) hs_density_destroy(parts[b]);
   free(parts);
   return st;
 }
@@ -89,56 +85,58 @@ static int run(int argc, char **argv) {
   hs_cli_opts_init(&o);
   hs_spectra_args sa;
   hs_spectra_args_init(&sa);
-  spectrum_args a = {.so = hs_slq_defaults()};
+  spectrum_args a = {.so = hs_spectrum_defaults()};
   hs_cli_binding b[] = {{hs_cli_common_options, &o}, {hs_spectra_options, &sa}, {spectrum_options, &a}};
   if (hs_cli_parse(cmd, b, 3, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
-  hs_slq_options so = a.so;
+  hs_spectrum_options so = a.so;
   const char *plot = a.plot;
-  int log_y = a.log_y;
   hs_spectra_set_parallel(a.by_probes);
-  int by_probes = a.by_probes;
   if (!o.out) return hs_cli_usage(cmd, "--out FILE.json is required (the density file)");
-  if ((so.grid_lo != 0 || so.grid_hi != 0) && !(so.grid_hi > so.grid_lo))
-    return hs_cli_usage(cmd, "--grid-min %g --grid-max %g: both are needed, min < max", so.grid_lo, so.grid_hi);
+  if ((so.grid_min != 0 || so.grid_max != 0) && !(so.grid_max > so.grid_min))
+    return hs_cli_usage(cmd, "--grid-min %g --grid-max %g: both are needed, min < max", so.grid_min, so.grid_max);
   so.seed = o.seed;
-  if (by_probes && hs_cli_mpi_ranks() > 1) {
+  if (a.by_probes && hs_cli_mpi_ranks() > 1) {
     if (so.probes < (size_t)hs_cli_mpi_ranks())
       return hs_cli_usage(cmd, "--parallel probes with %zu probes on %d ranks: every rank needs a probe", so.probes, hs_cli_mpi_ranks());
     so.part = (size_t)hs_cli_mpi_rank();
     so.parts = (size_t)hs_cli_mpi_ranks();
+    so.allgather = hs_cli_mpi_allgather;
   }
 
   hs_spectra_session ss;
   int code = hs_spectra_open(cmd, &o, &sa, &ss);
   if (code) return code;
   hs_context *ctx = ss.s.ctx;
-  hs_slq_result *r = NULL;
-  hs_status st = ss.all ? run_blocks(&ss, &so, o.out, o.quiet, &r) : hs_slq_run(ss.op, &so, &r);
-  if (st == HS_OK && !ss.all) st = hs_spectra_gather_slq(ctx, &so, &r); /* probe parallel: all ranks' probes */
-  if (st == HS_OK && !ss.all) {
+  hs_density *d = NULL;
+  hs_status st = ss.all ? run_blocks(&ss, &so, o.quiet, &d) : hs_spectrum(ss.op, &so, &d);
+  if (st == HS_OK) {
     hs_spectra_finish(&ss);
-    st = hs_density_write(ctx, o.out, &ss.prov, r);
+    st = hs_density_save_with(d, &ss.info, o.out);
   }
+  hs_density_summary r;
+  if (d) hs_density_get_summary(d, &r);
   if (st == HS_OK && plot) {
-    hs_plot_series s = {.label = NULL, .n = r->grid_n, .x = r->grid, .y = r->density};
+    hs_plot_line line = {.label = NULL};
+    line.n = hs_density_grid(d, &line.x, &line.y, NULL);
     char title[256];
     snprintf(title, sizeof title, "%s spectral density (SLQ: %zu steps, %zu probes, sigma %.3g)",
-             ss.prov.operator_kind, r->steps, r->probes, r->sigma);
-    hs_plot_options po = {.log_y = log_y, .title = title};
-    st = hs_svg_density_write(ctx, plot, &s, 1, &po);
+             hs_operator_kind(ss.whole), r.steps, r.probes, r.sigma);
+    hs_plot_style style = {.log_y = a.log_y, .title = title};
+    st = hs_plot_svg(ctx, plot, &line, 1, &style);
   }
   if (st != HS_OK) {
     code = hs_cli_fail(cmd, ctx, st);
   } else if (!o.quiet) {
-    printf("params %zu  steps %zu  probes %zu  sigma %.6g (standard deviation)\n", r->n, r->steps, r->probes, r->sigma);
-    printf("lambda_min %.10g  lambda_max %.10g\n", r->lambda_min, r->lambda_max);
+    printf("params %zu  steps %zu  probes %zu  sigma %.6g (standard deviation)\n", r.params, r.steps, r.probes, r.sigma);
+    printf("lambda_min %.10g  lambda_max %.10g\n", r.lambda_min, r.lambda_max);
     printf("trace %.10g +- %.3g  negative fraction %.6f +- %.3g (below -%.3g; quadrature bounds [%.4f, %.4f])\n",
-           r->trace, r->trace_se, r->neg_frac, r->neg_frac_se, r->neg_tol, r->neg_frac_lo, r->neg_frac_hi);
-    printf("time %.3f s: operator %.3f s (%zu products), reorthogonalisation %.3f s, host %.3f s\n", r->t_total,
-           r->t_apply, r->applies, r->t_reorth, r->t_host);
+           r.trace, r.trace_stderr, r.negative_fraction, r.negative_fraction_stderr, r.negative_tolerance,
+           r.negative_fraction_bounds[0], r.negative_fraction_bounds[1]);
+    printf("time %.3f s: operator %.3f s (%zu products), reorthogonalisation %.3f s, host %.3f s\n", r.total_seconds,
+           r.operator_seconds, r.operator_applications, r.reorth_seconds, r.host_seconds);
     printf("wrote %s%s%s\n", o.out, plot ? " and " : "", plot ? plot : "");
   }
-  hs_slq_free(r);
+  hs_density_destroy(d);
   hs_spectra_close(&ss);
   return code;
 }

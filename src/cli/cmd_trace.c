@@ -8,14 +8,14 @@
 #include "cli/options.h"
 #include "cli/mpi.h"
 #include "cli/spectra_cli.h"
-#include "linalg/trace.h"
 
 static const hs_setting_choice methods[] = {
-    {"hutchinson", HS_TRACE_HUTCHINSON}, {"hutch++", HS_TRACE_HUTCHPP}, {"hutchpp", HS_TRACE_HUTCHPP}, {NULL, 0}};
-_Static_assert(sizeof(hs_trace_method) == sizeof(int), "a choice field is an int");
+    {"hutchinson", HS_TRACE_EST_HUTCHINSON}, {"hutch++", HS_TRACE_EST_HUTCHPP}, {"hutchpp", HS_TRACE_EST_HUTCHPP},
+    {NULL, 0}};
+_Static_assert(sizeof(hs_trace_est_method) == sizeof(int), "a choice field is an int");
 
 typedef struct {
-  hs_trace_options to;
+  hs_trace_est_options to;
   int by_probes;
 } trace_args;
 
@@ -36,33 +36,38 @@ static const hs_setting trace_options[] = {
 static const hs_setting *const tables[] = {hs_cli_common_options, hs_spectra_options, trace_options, NULL};
 
 /* --block all: each layer's block in turn (same seed), one file; the sum is the trace. */
-static hs_status run_blocks(hs_spectra_session *ss, const hs_trace_options *to, const char *out, int quiet) {
-  size_t nb = ss->blocks.n;
+static hs_status run_blocks(hs_spectra_session *ss, const hs_trace_est_options *to, const char *out, int quiet) {
+  const size_t nb = ss->nlayers;
   hs_status st = HS_OK;
-  hs_trace_result **parts = calloc(nb, sizeof *parts);
-  hs_linop *op = NULL;
+  hs_trace_est *parts = calloc(nb, sizeof *parts);
+  hs_operator **ops = calloc(nb, sizeof *ops);
   double sum = 0, var = 0;
-  if (!parts) return hs_set_error(ss->s.ctx, HS_E_NOMEM, "out of host memory");
+  if (!parts || !ops) {
+    st = hs_set_error(ss->s.ctx, HS_E_NOMEM, "out of host memory");
+    goto cleanup;
+  }
   for (size_t b = 0; b < nb; b++) {
-    HS_TRY(hs_spectra_block(ss, b, &op));
-    HS_TRY(hs_trace_hutchinson(op, to, &parts[b]));
-    hs_linop_destroy(op);
-    op = NULL;
-    sum += parts[b]->trace;
-    var += isfinite(parts[b]->trace_se) ? parts[b]->trace_se * parts[b]->trace_se : 0;
-    printf("  %-28s params %8zu  trace %.12g +- %.3g\n", ss->blocks.b[b].name, ss->blocks.b[b].params,
-           parts[b]->trace, parts[b]->trace_se);
+    if ((st = hs_spectra_layer(ss, b, &ops[b])) != HS_OK || (st = hs_trace_estimate(ops[b], to, &parts[b])) != HS_OK)
+      goto cleanup;
+    const hs_trace_est *t = &parts[b];
+    sum += t->trace;
+    var += isfinite(t->trace_stderr) ? t->trace_stderr * t->trace_stderr : 0;
+    printf("  %-28s params %8zu  trace %.12g +- %.3g\n", hs_operator_layer_name(ss->whole, b), t->n, t->trace,
+           t->trace_stderr);
   }
   printf("trace %.12g +- %.3g (sum over %zu blocks)\n", sum, sqrt(var), nb);
   if (out) {
     hs_spectra_finish(ss);
-    HS_TRY(hs_trace_write_blocks(ss->s.ctx, out, &ss->prov, nb, ss->desc, (const hs_trace_result *const *)parts));
+    if ((st = hs_trace_save_blocks(nb, ops, to, parts, &ss->info, out)) != HS_OK) goto cleanup;
     if (!quiet) printf("wrote %s\n", out);
   }
 cleanup:
-  hs_linop_destroy(op);
-  for (size_t b = 0; b < nb; b++) hs_trace_free(parts[b]);
+  for (size_t b = 0; parts && ops && b < nb; b++) {
+    hs_trace_est_free(&parts[b]);
+    hs_operator_destroy(ops[b]);
+  }
   free(parts);
+  free(ops);
   return st;
 }
 
@@ -72,46 +77,48 @@ static int run(int argc, char **argv) {
   hs_cli_opts_init(&o);
   hs_spectra_args sa;
   hs_spectra_args_init(&sa);
-  trace_args ta = {.to = {.probes = HS_TRACE_DEFAULT_PROBES}};
+  trace_args ta = {.to = hs_trace_est_defaults()};
   hs_cli_binding b[] = {{hs_cli_common_options, &o}, {hs_spectra_options, &sa}, {trace_options, &ta}};
   if (hs_cli_parse(cmd, b, 3, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
-  hs_trace_options to = ta.to;
+  hs_trace_est_options to = ta.to;
   hs_spectra_set_parallel(ta.by_probes);
-  int by_probes = ta.by_probes;
   to.seed = o.seed;
-  if (by_probes && hs_cli_mpi_ranks() > 1) {
-    if (to.method == HS_TRACE_HUTCHPP)
+  if (to.method == HS_TRACE_EST_HUTCHPP && to.probes < 3)
+    return hs_cli_usage(cmd, "--probes %zu: hutch++ needs at least 3 (a sketch, its products and a probe)", to.probes);
+  if (ta.by_probes && hs_cli_mpi_ranks() > 1) {
+    if (to.method == HS_TRACE_EST_HUTCHPP)
       return hs_cli_usage(cmd, "--parallel probes: Hutch++ couples its probes through the sketch; use --parallel data");
     if (to.probes < (size_t)hs_cli_mpi_ranks())
       return hs_cli_usage(cmd, "--parallel probes with %zu probes on %d ranks: every rank needs a probe", to.probes, hs_cli_mpi_ranks());
     to.part = (size_t)hs_cli_mpi_rank();
     to.parts = (size_t)hs_cli_mpi_ranks();
+    to.allgather = hs_cli_mpi_allgather;
   }
   hs_spectra_session ss;
   int code = hs_spectra_open(cmd, &o, &sa, &ss);
   if (code) return code;
   hs_context *ctx = ss.s.ctx;
-  hs_trace_result *r = NULL;
   if (ss.all) {
     hs_status sb = run_blocks(&ss, &to, o.out, o.quiet);
     code = sb == HS_OK ? HS_EXIT_OK : hs_cli_fail(cmd, ctx, sb);
     hs_spectra_close(&ss);
     return code;
   }
-  hs_status st = hs_trace_hutchinson(ss.op, &to, &r);
-  if (st == HS_OK) st = hs_spectra_gather_trace(ctx, &to, &r); /* probe parallel: all ranks' probes */
+  hs_trace_est r;
+  hs_status st = hs_trace_estimate(ss.op, &to, &r);
   if (st == HS_OK && o.out) {
     hs_spectra_finish(&ss);
-    st = hs_trace_write(ctx, o.out, &ss.prov, r);
+    st = hs_trace_save(ss.op, &to, &r, &ss.info, o.out);
   }
   if (st != HS_OK) {
     code = hs_cli_fail(cmd, ctx, st);
   } else {
-    printf("trace %.12g +- %.3g (%s, %zu operator products, P = %zu, %.3f s)\n", r->trace, r->trace_se,
-           r->method == HS_TRACE_HUTCHPP ? "Hutch++" : "Hutchinson", r->applies, r->n, r->t_total);
+    printf("trace %.12g +- %.3g (%s, %zu operator products, P = %zu, %.3f s)\n", r.trace, r.trace_stderr,
+           to.method == HS_TRACE_EST_HUTCHPP ? "Hutch++" : "Hutchinson", r.operator_applications, r.n,
+           r.total_seconds);
     if (o.out && !o.quiet) printf("wrote %s\n", o.out);
   }
-  hs_trace_free(r);
+  hs_trace_est_free(&r);
   hs_spectra_close(&ss);
   return code;
 }

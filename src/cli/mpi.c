@@ -257,10 +257,11 @@ void hs_cli_mpi_context_options(hs_context_options *co) {
   co->allreduce_user = NULL;
 }
 
-int hs_cli_mpi_allgather(const double *mine, size_t n, const size_t *counts, double *all) {
+hs_status hs_cli_mpi_allgather(void *user, const double *mine, size_t n, const size_t *counts, double *all) {
+  (void)user;
   if (!g_active || g_ranks <= 1) {
     memcpy(all, mine, n * sizeof *mine);
-    return 0;
+    return HS_OK;
   }
   int *cnt = malloc((size_t)g_ranks * sizeof *cnt), *disp = malloc((size_t)g_ranks * sizeof *disp);
   if (!cnt || !disp) {
@@ -280,7 +281,7 @@ int hs_cli_mpi_allgather(const double *mine, size_t n, const size_t *counts, dou
   MPI_Allgatherv(mine, (int)n, MPI_DOUBLE, all, cnt, disp, MPI_DOUBLE, MPI_COMM_WORLD);
   free(cnt);
   free(disp);
-  return 0;
+  return HS_OK;
 }
 
 #else /* no MPI in this build */
@@ -306,10 +307,11 @@ void hs_cli_mpi_context_options(hs_context_options *co) {
   (void)g_data_parallel;
 }
 
-int hs_cli_mpi_allgather(const double *mine, size_t n, const size_t *counts, double *all) {
+hs_status hs_cli_mpi_allgather(void *user, const double *mine, size_t n, const size_t *counts, double *all) {
+  (void)user;
   (void)counts;
   memcpy(all, mine, n * sizeof *mine);
-  return 0;
+  return HS_OK;
 }
 
 #endif

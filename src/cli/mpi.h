@@ -36,10 +36,10 @@ void hs_cli_mpi_set_data_parallel(int on);
  * `device` itself. buf holds the result when it is new. */
 const char *hs_cli_mpi_device(const char *device, char *buf, size_t len);
 
-/* Probe-parallel runs (--parallel probes) gather per-rank results on every rank: the
+/* The allgather hook (hs_allgather_fn) of probe-parallel runs (--parallel probes): the
  * doubles of rank r are appended in rank order. counts[r] values from rank r; all has
- * sum(counts) room. Returns 0, or exits through MPI_Abort on an MPI failure. */
-int hs_cli_mpi_allgather(const double *mine, size_t n, const size_t *counts, double *all);
+ * sum(counts) room. Returns HS_OK, or exits through MPI_Abort on an MPI failure. */
+hs_status hs_cli_mpi_allgather(void *user, const double *mine, size_t n, const size_t *counts, double *all);
 
 /* Test hook HESSPEC_MPI_FAIL_RANK=r: 1 on rank r of an MPI run (docs/mpi.md). */
 int hs_cli_mpi_should_fail(void);
