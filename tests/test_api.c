@@ -23,19 +23,16 @@
 #include "linalg/trace.h"
 #include "spectra_fixture.h"
 #include "train/train.h"
+#include "support/api_fixture.h"
 #include "support/cli_fixture.h"
 
-/* A layer-form net with every kind the Hessian has second-order terms for (tanh, batch norm,
- * a residual sum) and an MLP-form spec, both small enough for exact eigendecompositions. */
-static const char *const SPEC_LAYERS =
-    "{\"input_shape\": [6], \"layers\": [{\"type\": \"linear\", \"out_features\": 8},"
-    " {\"type\": \"batchnorm\"}, {\"type\": \"tanh\"},"
-    " {\"type\": \"residual\", \"body\": [{\"type\": \"linear\", \"out_features\": 8}, {\"type\": \"relu\"}]},"
-    " {\"type\": \"linear\", \"out_features\": 3}], \"batchnorm_mode\": \"batch\", \"loss\": \"cross_entropy\"}";
+/* The layer-form net of support/api_fixture.h, and an MLP-form spec, both small enough for exact
+ * eigendecompositions. */
 static const char *const SPEC_MLP =
     "{\"input_dim\": 5, \"hidden\": [7, 7], \"output_dim\": 2, \"activation\": \"tanh\", \"loss\": \"mse\"}";
 
-enum { N_SAMPLES = 40, SEED = 7 };
+enum { N_SAMPLES = HS_API_SAMPLES, SEED = HS_API_SEED };
+#define SPEC_LAYERS HS_API_SPEC_LAYERS
 
 static hs_context *ctx;
 static hs_model *model;
@@ -58,32 +55,10 @@ static void teardown(void) {
   hs_cli_fixture_teardown();
 }
 
-/* The layer-form model with the seeded default initialisation of SEED (as the CLI makes it
- * without --weights), bound to N_SAMPLES random samples, also written as spec.json, X.npy and
- * Y.npy for the CLI. */
-static void make_model(void) {
-  cr_assert_eq(hs_model_create_json(ctx, SPEC_LAYERS, "layers.json", &model), HS_OK, "%s", hs_last_error(ctx));
-  cr_assert_eq(hs_model_init(model, SEED), HS_OK);
-  X = hs_test_vec(N_SAMPLES * 6, 11);
-  labels = malloc(N_SAMPLES * sizeof *labels);
-  for (int i = 0; i < N_SAMPLES; i++) labels[i] = (i * 7 + 3) % 3;
-  cr_assert_eq(hs_dataset_create(ctx, N_SAMPLES, 6, X, 3, labels, NULL, &data), HS_OK, "%s", hs_last_error(ctx));
-  cr_assert_eq(hs_model_bind(model, data, 0), HS_OK, "%s", hs_last_error(ctx));
-  hs_cli_write_text("spec.json", SPEC_LAYERS);
-  size_t dx[2] = {N_SAMPLES, 6}, dy[1] = {N_SAMPLES};
-  cr_assert_eq(hs_npy_write_f64(ctx, hs_cli_path("X.npy"), HS_F64, X, 2, dx), HS_OK);
-  cr_assert_eq(hs_npy_write(ctx, hs_cli_path("Y.npy"), HS_NPY_I4, labels, 1, dy), HS_OK);
-}
+static void make_model(void) { hs_api_make_model(ctx, &model, &data, &X, &labels); }
 
-static int same_bits(const double *a, const double *b, size_t n) { return n == 0 || memcmp(a, b, n * sizeof *a) == 0; }
-
-/* Equal to the last bit or two: cJSON prints a number with 15 digits when they read back
- * within DBL_EPSILON relative, so a file's numbers round-trip to about one ulp, not exactly. */
-static int json_close(const double *a, const double *b, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (!(a[i] == b[i] || fabs(a[i] - b[i]) <= 4.5e-16 * fabs(b[i]) || (isnan(a[i]) && isnan(b[i])))) return 0;
-  return 1;
-}
+#define same_bits hs_api_same_bits
+#define json_close hs_api_json_close
 
 static cJSON *read_json(const char *name) {
   char *buf;
@@ -775,11 +750,6 @@ Test(api, arrays_round_trip_and_name_bad_elements) {
   cr_expect_str_eq(sh, "()");
 }
 
-/* Drops the fields that hold a clock reading, so two runs' files compare equal. */
-static void drop_clock_fields(cJSON *j) {
-  const char *clock[] = {"elapsed_seconds", "created", "timing", "evaluation_seconds"};
-  for (size_t i = 0; i < sizeof clock / sizeof *clock; i++) cJSON_DeleteItemFromObjectCaseSensitive(j, clock[i]);
-}
 
 Test(api, landscape_save_writes_the_cli_file) {
   make_model();
@@ -802,8 +772,8 @@ Test(api, landscape_save_writes_the_cli_file) {
   const hs_landscape_provenance pv = {.data = src->valuestring, .label = "files", .files = {"d1.npy", "d2.npy"}};
   cr_assert_eq(hs_landscape_save(model, &lo, &r, &pv, hs_cli_path("api.json")), HS_OK, "%s", hs_last_error(ctx));
   cJSON *api = read_json("api.json");
-  drop_clock_fields(cli);
-  drop_clock_fields(api);
+  hs_api_drop_clock_fields(cli);
+  hs_api_drop_clock_fields(api);
   cr_expect(cJSON_Compare(cli, api, 1), "the API's landscape file differs from the CLI's (files in %s)", hs_cli_dir);
   cJSON_Delete(api);
 
