@@ -504,6 +504,8 @@ hs_status hs_density_combine(hs_density **blocks, size_t nb, const hs_spectrum_o
 /* The blocks of a combined density (0 otherwise) and block i's density, borrowed. */
 size_t hs_density_num_blocks(const hs_density *d);
 const hs_density *hs_density_block(const hs_density *d, size_t i);
+/* The name of the block d is the density of ("blocks.1.linear"); NULL for a whole operator's. */
+const char *hs_density_block_name(const hs_density *d);
 
 /* Re-smoothing (`hesspec plot --sigma`): the grid size hs_spectrum would choose for [lo, hi]
  * and sigma, and the density of d's quadrature rules with a Gaussian of standard deviation

@@ -48,6 +48,10 @@ class SpectrumOptions(C.Structure):
                 ("part", c_size), ("parts", c_size), ("allgather", C.c_void_p), ("allgather_user", C.c_void_p)]
 
 
+class RunInfo(C.Structure):
+    _fields_ = [("weights", C.c_char_p), ("data", C.c_char_p), ("elapsed", c_dbl)]
+
+
 class DensitySummary(C.Structure):
     _fields_ = [("params", c_size), ("probes", c_size), ("steps", c_size), ("seed", C.c_uint64),
                 ("sigma", c_dbl), ("lambda_min", c_dbl), ("lambda_max", c_dbl), ("trace", c_dbl),
@@ -176,6 +180,20 @@ _SIGNATURES = {
     "hs_density_probe": (c_size, [vp, c_size, C.POINTER(P_dbl), C.POINTER(P_dbl)]),
     "hs_density_save": (C.c_int, [vp, C.c_char_p]),
     "hs_density_load": (C.c_int, [vp, C.c_char_p, PP]),
+    "hs_operator_block": (C.c_int, [vp, C.c_char_p, PP]),
+    "hs_operator_layers": (C.c_int, [vp, C.POINTER(c_size)]),
+    "hs_operator_layer_name": (C.c_char_p, [vp, c_size]),
+    "hs_density_combine": (C.c_int, [C.POINTER(vp), c_size, C.POINTER(SpectrumOptions), PP]),
+    "hs_density_num_blocks": (c_size, [vp]),
+    "hs_density_block": (vp, [vp, c_size]),
+    "hs_density_block_name": (C.c_char_p, [vp]),
+    "hs_eigen_save": (C.c_int, [vp, C.POINTER(EigenOptions), C.POINTER(EigenResult), C.POINTER(RunInfo), C.c_char_p,
+                                C.c_char_p]),
+    "hs_eigen_save_blocks": (C.c_int, [c_size, C.POINTER(vp), C.POINTER(EigenOptions), C.POINTER(EigenResult),
+                                       C.POINTER(RunInfo), C.c_char_p]),
+    "hs_trace_save": (C.c_int, [vp, C.POINTER(TraceOptions), C.POINTER(TraceResult), C.POINTER(RunInfo), C.c_char_p]),
+    "hs_trace_save_blocks": (C.c_int, [c_size, C.POINTER(vp), C.POINTER(TraceOptions), C.POINTER(TraceResult),
+                                       C.POINTER(RunInfo), C.c_char_p]),
     "hs_eigen_defaults": (EigenOptions, []),
     "hs_eigen": (C.c_int, [vp, C.POINTER(EigenOptions), C.POINTER(EigenResult)]),
     "hs_eigen_free": (None, [C.POINTER(EigenResult)]),
@@ -220,7 +238,7 @@ _MIRRORS = {"hs_context_options": ContextOptions, "hs_param_info": ParamInfo, "h
             "hs_trace_est": TraceResult, "hs_train_config": TrainConfig, "hs_train_record": TrainRecord,
             "hs_train_log": TrainLog, "hs_landscape_options": LandscapeOptions,
             "hs_landscape_result": LandscapeResult, "hs_landscape_provenance": LandscapeProvenance,
-            "hs_critical_options": CriticalOptions, "hs_critical_result": CriticalResult}
+            "hs_critical_options": CriticalOptions, "hs_critical_result": CriticalResult, "hs_run_info": RunInfo}
 
 
 def _check_layouts(handle, path):

@@ -227,6 +227,16 @@ class Model:
 
     # ---- parameters ----
 
+    def layers(self):
+        """The layer names in parameter order: the tensors grouped by their module (the name
+        without its last component), the blocks of block="all" in spectrum, eig and trace."""
+        out = []
+        for name in self.param_names():
+            module = name.rsplit(".", 1)[0]
+            if not out or out[-1] != module:
+                out.append(module)
+        return out
+
     @property
     def num_params(self):
         return self._P

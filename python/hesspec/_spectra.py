@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import Error, UNSUPPORTED, invalid
-from ._lib import DensitySummary, EigenResult, P_dbl, TraceResult, lib
+from ._lib import DensitySummary, EigenResult, P_dbl, RunInfo, SpectrumOptions, TraceResult, lib
 from ._model import Context, Model, _curvature
 
 _SUMMARY_KEYS = ("lambda_min", "lambda_max", "trace", "trace_stderr", "negative_fraction",
@@ -35,22 +35,66 @@ def _seed(seed):
 
 
 class _Operator:
-    """An hs_operator of a model for the length of one call."""
+    """An hs_operator of a model for the length of one call: the whole operator, or with
+    block="NAME" the diagonal block of one tensor or layer (block="all" keeps the whole one;
+    the caller runs the layers through layers() and block())."""
 
-    def __init__(self, model, operator):
+    def __init__(self, model, operator, block=None):
         if not isinstance(model, Model):
             raise invalid(f"model: expected a hesspec.Model, got {type(model).__name__}")
+        if block is not None and (not isinstance(block, str) or not block):
+            raise invalid(f"block: expected a tensor or layer name, \"all\" or None, got {block!r}")
         model._need_data("model")
         self.model, self.ctx = model, model._ctx
         h = C.c_void_p()
         self.ctx.call(lib().hs_operator_model, model._h, _curvature(operator), C.byref(h))
-        self.h = h.value
+        self.whole = self.h = h.value
+        if block is not None and block != "all":
+            try:
+                self.h = self.block(block)
+            except BaseException:
+                lib().hs_operator_destroy(self.whole)
+                raise
+
+    def block(self, name):
+        """A block operator's handle (the caller destroys it)."""
+        h = C.c_void_p()
+        self.ctx.call(lib().hs_operator_block, self.whole, name.encode(), C.byref(h), what="block")
+        return h.value
+
+    def layers(self):
+        """The model's layer names in parameter order (what block="all" runs)."""
+        L = lib()
+        n = C.c_size_t()
+        self.ctx.call(L.hs_operator_layers, self.whole, C.byref(n), what="block")
+        return [L.hs_operator_layer_name(self.whole, i).decode() for i in range(n.value)]
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        lib().hs_operator_destroy(self.h)
+        if self.h != self.whole:
+            lib().hs_operator_destroy(self.h)
+        lib().hs_operator_destroy(self.whole)
+
+
+def _run_info(model):
+    info = RunInfo()
+    info.weights = model._weights_label.encode() if model._weights_label else None
+    info.data = model._data_label.encode() if model._data_label else None
+    return info
+
+
+def _out_path(out):
+    if out is None:
+        return None
+    try:
+        p = os.fsencode(out)
+    except TypeError:
+        raise invalid(f"out: expected a path, got {out!r}") from None
+    if not p:
+        raise invalid("out: an empty path")
+    return p
 
 
 class Density:
@@ -59,8 +103,9 @@ class Density:
     (the Gaussian kernel's STANDARD DEVIATION), `summary` (dict: lambda_min, lambda_max, trace,
     negative_fraction, ... with standard errors; None where undefined) and `params`."""
 
-    def __init__(self, handle, ctx, path=None):
-        self._h, self._ctx, self._path = handle, ctx, path  # ctx kept: the handle borrows it
+    def __init__(self, handle, ctx, path=None, owner=None):
+        # ctx kept: the handle borrows it; owner: the combined density a block's handle belongs to
+        self._h, self._ctx, self._path, self._owner = handle, ctx, path, owner
         L = lib()
         s = DensitySummary()
         L.hs_density_get_summary(handle, C.byref(s))
@@ -84,6 +129,13 @@ class Density:
         self.timing = {k: _nan_none(getattr(s, k)) for k in ("operator_seconds", "reorth_seconds",
                                                              "host_seconds", "total_seconds")}
         self.timing["operator_applications"] = s.operator_applications
+        # block="all": the layers' densities by name, in parameter order (empty otherwise)
+        self.blocks = {}
+        for i in range(L.hs_density_num_blocks(handle)):
+            bh = L.hs_density_block(handle, i)
+            self.blocks[L.hs_density_block_name(bh).decode()] = Density(bh, ctx, owner=self)
+        name = L.hs_density_block_name(handle)
+        self.block = name.decode() if name else None
 
     def save(self, path):
         """The "hesspec.density/1" JSON file at path and its CSV beside it (x.json -> x.csv), written
@@ -131,7 +183,7 @@ class Density:
 
     def __del__(self):
         try:
-            if getattr(self, "_h", None):
+            if getattr(self, "_h", None) and getattr(self, "_owner", None) is None:
                 lib().hs_density_destroy(self._h)
                 self._h = None
         except Exception:  # noqa: BLE001 -- interpreter shutdown
@@ -148,18 +200,22 @@ def _csv(path):
 
 
 def spectrum(model, steps=80, probes=10, sigma=None, seed=0, operator="hessian", grid=None, grid_range=None,
-             neg_tol=None, reorth="full"):
+             neg_tol=None, reorth="full", block=None):
     """The spectral density of the model's Hessian (operator="hessian"), Gauss-Newton matrix
     ("ggn") or residual H - G ("residual") over its bound data by stochastic Lanczos quadrature:
     `probes` Rademacher probes of `seed`, `steps` Lanczos steps each (<= P), Gaussians of
     standard deviation `sigma` (None: range / 200) on `grid` points (None: spacing <= sigma/4)
     over grid_range=(lo, hi) (None: the extreme nodes -/+ 5 sigma). Same numbers as
-    `hesspec spectrum` with the same options. Ctrl-C cancels it (KeyboardInterrupt)."""
+    `hesspec spectrum` with the same options. block: the diagonal block of one tensor or layer
+    ("blocks.1.linear"), or "all": every layer's density (steps capped at its size) in
+    `.blocks`, the block-diagonal operator's on top, as `--block all`. Ctrl-C cancels it."""
     L = lib()
-    with _Operator(model, operator) as op:
-        P = model.num_params
+    with _Operator(model, operator, block) as op:
+        P = model.num_params if block is None or block == "all" else L.hs_operator_size(op.h)
         o = L.hs_spectrum_defaults()
         o.steps = _count(steps, "steps")
+        if block is not None and block != "all":
+            o.steps = min(o.steps, P)  # a block's quadrature is exact at its size, as with "all"
         if o.steps > P:
             raise invalid(f"steps: {steps} exceeds the model's {P} parameters (at most P Lanczos steps)")
         o.probes = _count(probes, "probes")
@@ -188,8 +244,38 @@ def spectrum(model, steps=80, probes=10, sigma=None, seed=0, operator="hessian",
         o.weights = model._weights_label.encode() if model._weights_label else None
         o.data = model._data_label.encode() if model._data_label else None
         h = C.c_void_p()
+        if block == "all":
+            return Density(_layer_densities(model, op, o), model._ctx)
         model._ctx.call_long(L.hs_spectrum, op.h, C.byref(o), C.byref(h), what="spectrum")
         return Density(h.value, model._ctx)
+
+
+def _layer_densities(model, op, o):
+    """SLQ on every layer's block (each on its own grid, steps capped at its size) combined into
+    the block-diagonal operator's density: its handle."""
+    L = lib()
+    names = op.layers()
+    parts = (C.c_void_p * len(names))()
+    try:
+        for i, name in enumerate(names):
+            bh = op.block(name)
+            try:
+                bo = SpectrumOptions.from_buffer_copy(o)
+                bo.steps = min(o.steps, L.hs_operator_size(bh))
+                bo.grid_points, bo.grid_min, bo.grid_max = 0, 0.0, 0.0
+                h = C.c_void_p()
+                model._ctx.call_long(L.hs_spectrum, bh, C.byref(bo), C.byref(h), what=f"spectrum of {name}")
+                parts[i] = h.value
+            finally:
+                L.hs_operator_destroy(bh)
+    except BaseException:
+        for p in parts:
+            if p:
+                L.hs_density_destroy(p)
+        raise
+    whole = C.c_void_p()
+    model._ctx.call(L.hs_density_combine, parts, len(names), C.byref(o), C.byref(whole), what="spectrum")  # takes parts
+    return whole.value
 
 
 def read_density(path):
@@ -218,15 +304,21 @@ class Eigen:
 
 
 def eig(model, top=None, bottom=None, exact=False, vectors=False, operator="hessian", tol=None, max_steps=None,
-        seed=0, exact_limit=None):
+        seed=0, exact_limit=None, block=None, out=None):
     """Extremal eigenpairs by Lanczos (top=k largest or bottom=k smallest; residual tolerance
     `tol` relative to ||A||, default 1e-9 in f64) or all of them densely (exact=True; P <=
-    exact_limit, default 6000). Ctrl-C cancels it."""
+    exact_limit, default 6000). block: the diagonal block of one tensor or layer, or "all": a
+    dict {layer: Eigen} (k capped at each block's size). out: also write the "hesspec.eig/1"
+    file there, as `hesspec eig --out`. Ctrl-C cancels it."""
     if sum(x is not None and x is not False for x in (top, bottom, exact or None)) != 1:
         raise invalid("eig: give exactly one of top=k, bottom=k, exact=True")
+    if block == "all" and vectors:
+        raise invalid("vectors: needs one operator, not block=\"all\" (give one block)")
     L = lib()
-    with _Operator(model, operator) as op:
+    out_b = _out_path(out)
+    with _Operator(model, operator, block) as op:
         o = L.hs_eigen_defaults()
+        dim = model.num_params if block is None or block == "all" else L.hs_operator_size(op.h)
         if exact:
             o.which = 2
             if exact_limit is not None:
@@ -234,8 +326,8 @@ def eig(model, top=None, bottom=None, exact=False, vectors=False, operator="hess
         else:
             o.which = 0 if top is not None else 1
             k = _count(top if top is not None else bottom, "top" if top is not None else "bottom")
-            if k > model.num_params:
-                raise invalid(f"{'top' if top is not None else 'bottom'}: {k} exceeds the {model.num_params} parameters")
+            if k > dim:
+                raise invalid(f"{'top' if top is not None else 'bottom'}: {k} exceeds the dimension {dim}")
             o.count = k
         if tol is not None:
             if not (isinstance(tol, (int, float)) and tol > 0):
@@ -245,24 +337,60 @@ def eig(model, top=None, bottom=None, exact=False, vectors=False, operator="hess
             o.max_steps = _count(max_steps, "max_steps")
         o.seed = _seed(seed)
         o.vectors = bool(vectors)
-        r = EigenResult()
-        model._ctx.call_long(L.hs_eigen, op.h, C.byref(o), C.byref(r), what="eig")
+        if block != "all":
+            r = EigenResult()
+            model._ctx.call_long(L.hs_eigen, op.h, C.byref(o), C.byref(r), what="eig")
+            try:
+                if out_b:
+                    model._ctx.call(L.hs_eigen_save, op.h, C.byref(o), C.byref(r), C.byref(_run_info(model)), None,
+                                    out_b, what="out")
+                res = _eigen(r, exact)
+            finally:
+                L.hs_eigen_free(C.byref(r))
+            _warn_unconverged(res)
+            return res
+        names = op.layers()
+        handles = (C.c_void_p * len(names))()
+        rs = (EigenResult * len(names))()
         try:
-            k = r.found
-            vals = np.ctypeslib.as_array(r.values, (k,)).copy() if k else np.empty(0)
-            vecs = np.ctypeslib.as_array(r.vectors, (k, r.n)).copy() if r.vectors and k else None
-            res = np.ctypeslib.as_array(r.residuals, (k,)).copy() if r.residuals and k else None
-            out = Eigen(vals, vecs, res, r.requested, r.found == r.requested, r.steps, r.tol,
-                        r.asymmetry if exact else None,
-                        {"operator_seconds": r.operator_seconds, "total_seconds": r.total_seconds,
-                         "operator_applications": r.operator_applications})
+            for i, name in enumerate(names):
+                handles[i] = op.block(name)
+                bo = type(o).from_buffer_copy(o)
+                n = L.hs_operator_size(handles[i])
+                bo.count = min(o.count, n)
+                if o.max_steps:
+                    bo.max_steps = min(o.max_steps, n)
+                model._ctx.call_long(L.hs_eigen, handles[i], C.byref(bo), C.byref(rs[i]), what=f"eig of {name}")
+            if out_b:
+                model._ctx.call(L.hs_eigen_save_blocks, len(names), handles, C.byref(o), rs,
+                                C.byref(_run_info(model)), out_b, what="out")
+            res = {name: _eigen(rs[i], exact) for i, name in enumerate(names)}
         finally:
-            L.hs_eigen_free(C.byref(r))
-    if not out.converged:
-        warnings.warn(f"hesspec.eig: only {out.values.size} of {out.requested} eigenpairs converged to a relative "
-                      f"residual of {out.tol:g} within {out.steps} Lanczos steps; raise max_steps or tol",
-                      RuntimeWarning, stacklevel=2)
-    return out
+            for i in range(len(names)):
+                L.hs_eigen_free(C.byref(rs[i]))
+                if handles[i]:
+                    L.hs_operator_destroy(handles[i])
+    for r in res.values():
+        _warn_unconverged(r)
+    return res
+
+
+def _eigen(r, exact):
+    """An Eigen from an hs_eigen_result (copied)."""
+    k = r.found
+    vals = np.ctypeslib.as_array(r.values, (k,)).copy() if k else np.empty(0)
+    vecs = np.ctypeslib.as_array(r.vectors, (k, r.n)).copy() if r.vectors and k else None
+    res = np.ctypeslib.as_array(r.residuals, (k,)).copy() if r.residuals and k else None
+    return Eigen(vals, vecs, res, r.requested, r.found == r.requested, r.steps, r.tol, r.asymmetry if exact else None,
+                 {"operator_seconds": r.operator_seconds, "total_seconds": r.total_seconds,
+                  "operator_applications": r.operator_applications})
+
+
+def _warn_unconverged(e):
+    if not e.converged:
+        warnings.warn(f"hesspec.eig: only {e.values.size} of {e.requested} eigenpairs converged to a relative "
+                      f"residual of {e.tol:g} within {e.steps} Lanczos steps; raise max_steps or tol",
+                      RuntimeWarning, stacklevel=3)
 
 
 @dataclass
@@ -282,27 +410,56 @@ class Trace:
         return float(self.trace)
 
 
-def trace(model, probes=100, method="hutchinson", seed=0, operator="hessian"):
+def trace(model, probes=100, method="hutchinson", seed=0, operator="hessian", block=None, out=None):
     """tr(H) (or G, H - G) by Hutchinson's estimator with `probes` Rademacher vectors of `seed`,
-    or Hutch++ (method="hutch++", probes >= 3). Ctrl-C cancels it."""
+    or Hutch++ (method="hutch++", probes >= 3). block: the diagonal block of one tensor or layer,
+    or "all": a dict {layer: Trace} (their sum is the trace). out: also write the
+    "hesspec.trace/1" file there, as `hesspec trace --out`. Ctrl-C cancels it."""
     if method not in ("hutchinson", "hutch++"):
         raise invalid(f"method: expected \"hutchinson\" or \"hutch++\", got {method!r}")
     L = lib()
-    with _Operator(model, operator) as op:
+    out_b = _out_path(out)
+    with _Operator(model, operator, block) as op:
         o = L.hs_trace_est_defaults()
         o.probes = _count(probes, "probes", lo=3 if method == "hutch++" else 1)
         o.seed = _seed(seed)
         o.method = 1 if method == "hutch++" else 0
-        r = TraceResult()
-        model._ctx.call_long(L.hs_trace_estimate, op.h, C.byref(o), C.byref(r), what="trace")
+        if block != "all":
+            r = TraceResult()
+            model._ctx.call_long(L.hs_trace_estimate, op.h, C.byref(o), C.byref(r), what="trace")
+            try:
+                if out_b:
+                    model._ctx.call(L.hs_trace_save, op.h, C.byref(o), C.byref(r), C.byref(_run_info(model)), out_b,
+                                    what="out")
+                return _trace(r, method)
+            finally:
+                L.hs_trace_est_free(C.byref(r))
+        names = op.layers()
+        handles = (C.c_void_p * len(names))()
+        rs = (TraceResult * len(names))()
         try:
-            s = np.ctypeslib.as_array(r.samples, (r.nsamples,)).copy() if r.nsamples else np.empty(0)
-            return Trace(r.trace, _nan_none(r.trace_stderr), s, method, r.probes, r.sketch_rank,
-                         r.sketch_trace if method == "hutch++" else None,
-                         {"operator_seconds": r.operator_seconds, "total_seconds": r.total_seconds,
-                          "operator_applications": r.operator_applications})
+            for i, name in enumerate(names):
+                handles[i] = op.block(name)
+                model._ctx.call_long(L.hs_trace_estimate, handles[i], C.byref(o), C.byref(rs[i]),
+                                     what=f"trace of {name}")
+            if out_b:
+                model._ctx.call(L.hs_trace_save_blocks, len(names), handles, C.byref(o), rs,
+                                C.byref(_run_info(model)), out_b, what="out")
+            return {name: _trace(rs[i], method) for i, name in enumerate(names)}
         finally:
-            L.hs_trace_est_free(C.byref(r))
+            for i in range(len(names)):
+                L.hs_trace_est_free(C.byref(rs[i]))
+                if handles[i]:
+                    L.hs_operator_destroy(handles[i])
+
+
+def _trace(r, method):
+    """A Trace from an hs_trace_est (copied)."""
+    s = np.ctypeslib.as_array(r.samples, (r.nsamples,)).copy() if r.nsamples else np.empty(0)
+    return Trace(r.trace, _nan_none(r.trace_stderr), s, method, r.probes, r.sketch_rank,
+                 r.sketch_trace if method == "hutch++" else None,
+                 {"operator_seconds": r.operator_seconds, "total_seconds": r.total_seconds,
+                  "operator_applications": r.operator_applications})
 
 
 __all__ = ["Density", "Eigen", "Trace", "spectrum", "eig", "trace", "read_density"]

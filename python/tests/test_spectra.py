@@ -118,3 +118,66 @@ def test_plot_if_matplotlib(workdir):
     ax = hesspec.spectrum(m, steps=20, probes=2).plot()
     assert ax is not None
     plt.close("all")
+
+
+def _restricted(H, m, layer):
+    """The rows and columns of the dense H on the parameters of `layer`."""
+    idx, off = [], 0
+    for name, shape in zip(m.param_names(), m.param_shapes()):
+        size = int(np.prod(shape))
+        if name.rsplit(".", 1)[0] == layer:
+            idx.extend(range(off, off + size))
+        off += size
+    return H[np.ix_(idx, idx)]
+
+
+def test_blocks_against_the_dense_hessian(workdir):
+    """block=NAME is the sub-matrix of H on that layer's parameters; block="all" runs every layer
+    (Density.blocks, dicts of Eigen and Trace) and writes the CLI's --block all files."""
+    m, X, y = bound_mlp(seed=5, n=20)
+    P = m.num_params
+    H = m.hvp(np.eye(P))
+    H = 0.5 * (H + H.T)
+    layers = m.layers()
+    assert layers == ["layers.0", "layers.1", "layers.3", "layers.4", "layers.6"], layers
+    for layer in layers:
+        Hb = _restricted(H, m, layer)
+        w = np.linalg.eigvalsh(Hb)
+        e = hesspec.eig(m, top=2, block=layer)
+        assert np.abs(e.values - w[-2:]).max() <= 1e-8 * max(np.abs(w).max(), 1e-300), (layer, e.values, w[-2:])
+        d = hesspec.spectrum(m, steps=80, probes=3, seed=2, block=layer)
+        assert d.block == layer and d.params == Hb.shape[0]
+        assert d.summary["lambda_max"] == pytest.approx(w[-1], rel=1e-8, abs=1e-12)
+    # "all": every layer's density beneath the block-diagonal one; the traces add up
+    d = hesspec.spectrum(m, steps=30, probes=3, seed=2, block="all")
+    assert list(d.blocks) == layers and d.block is None
+    assert d.summary["trace"] == pytest.approx(sum(b.summary["trace"] for b in d.blocks.values()), rel=1e-12)
+    t = hesspec.trace(m, probes=500, seed=1, block="all", out=workdir / "t.json")
+    exact = np.trace(H)
+    assert list(t) == layers
+    total, se = sum(v.trace for v in t.values()), np.sqrt(sum(v.stderr ** 2 for v in t.values()))
+    assert abs(total - exact) <= 5 * se + 1e-12 * abs(exact)
+    e = hesspec.eig(m, bottom=1, block="all", out=workdir / "e.json")
+    assert np.min([v.values[0] for v in e.values()]) >= np.linalg.eigvalsh(H)[0] - 1e-8 * np.abs(H).max()
+    # the files are the CLI's (apart from the clock, weights and data fields)
+    m.save(workdir / "w.safetensors")
+    (workdir / "spec.json").write_text(json.dumps(m.spec))
+    np.save(workdir / "X.npy", X)
+    np.save(workdir / "Y.npy", y.astype(np.int64))
+    d.save(workdir / "d.json")
+    for cmd, extra, mine in (("trace", ["--probes", "500", "--seed", "1"], "t.json"),
+                             ("eig", ["--bottom", "1"], "e.json"),
+                             ("spectrum", ["--steps", "30", "--probes", "3", "--seed", "2"], "d.json")):
+        run_cli([cmd, "--model", "spec.json", "--weights", "w.safetensors", "--inputs", "X.npy", "--targets", "Y.npy",
+                 "--device", "cpu", "--block", "all", "--out", "cli.json"] + extra, cwd=workdir)
+        a, b = (json.loads((workdir / f).read_text()) for f in ("cli.json", mine))
+        for j in (a, b):
+            for k in CLOCK + ("weights", "data"):
+                j.pop(k, None)
+            for blk in j["blocks"]:
+                blk.pop("timing", None)
+        assert a == b, cmd
+    with pytest.raises(hesspec.Error, match="no.such"):
+        hesspec.trace(m, block="no.such")
+    with pytest.raises(hesspec.Error, match="block"):
+        hesspec.eig(m, top=1, block="all", vectors=True)

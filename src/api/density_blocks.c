@@ -94,6 +94,8 @@ size_t hs_density_num_blocks(const hs_density *d) { return d->nblocks; }
 
 const hs_density *hs_density_block(const hs_density *d, size_t i) { return i < d->nblocks ? d->blocks[i] : NULL; }
 
+const char *hs_density_block_name(const hs_density *d) { return d->has_block ? d->block_name : NULL; }
+
 size_t hs_density_grid_size(double lo, double hi, double sigma) { return hs_slq_auto_grid(lo, hi, sigma); }
 
 void hs_density_smooth(const hs_density *d, double sigma, size_t n, const double *x, double *y) {
