@@ -417,6 +417,8 @@ typedef struct {
   const char *data;    /* the bound data, e.g. "fashion-mnist:train (1024 samples)"; for an
                         * explicit matrix its name (the file's "matrix"; NULL: "host array") */
   double elapsed;      /* seconds of the whole run; <= 0: the method's own time */
+  uint64_t seed;       /* recorded by files whose method has no seed of its own (the optimum's:
+                        * that of synthetic data); the others record their options' seed */
 } hs_run_info;
 
 /* Probe parallel runs (docs/mpi.md): every part r of R sends counts[r] doubles; each part
@@ -763,6 +765,33 @@ hs_status hs_landscape_save(hs_model *m, const hs_landscape_options *opt, const 
                             const hs_landscape_provenance *prov, const char *path);
 /* The SVG plot: a curve (1D) or a heat map with contour lines and the origin marked (2D). */
 hs_status hs_landscape_plot(hs_context *ctx, const hs_landscape_result *r, const char *title, const char *path);
+
+/* ---- the closed-form optimum of linear networks (docs/experiments.md) ---------------------- */
+
+typedef struct {
+  double loss;               /* the global minimum, (1/N) sum 0.5 ||f(x_i) - y_i||^2 */
+  double least_squares_loss; /* the unconstrained least-squares loss (= loss unless reduced rank) */
+  size_t rank;               /* the bound min(input, output, hidden widths) on the map's rank */
+  size_t map_rank;           /* numerical rank of the optimal end-to-end map */
+  const char *method;        /* "least_squares" or "reduced_rank" (static) */
+  int reduced;               /* the reduced-rank solution (rank < min(input, output)) */
+  int bias;                  /* a free output bias (the last layer has one) */
+  size_t params;             /* P */
+  double *theta;             /* (P) parameters attaining it, factorised into the layers; NULL unless asked */
+  double factorisation_loss; /* the model's loss at theta (NaN without theta) */
+} hs_linear_optimum_result;
+
+/* The global minimum of the loss of a network with linear activations and mse loss (no batch
+ * norm, no weight decay) over its bound data, in closed form: the least-squares fit, or the
+ * reduced-rank fit when a hidden width is below min(input, output). Other models are
+ * HS_E_INVALID with the reason. With factorise, theta is filled and the model is left at it
+ * (hs_model_save writes it); otherwise the model is unchanged. */
+hs_status hs_linear_optimum(hs_model *m, int factorise, hs_linear_optimum_result *out);
+void hs_linear_optimum_free(hs_linear_optimum_result *r);
+/* Writes "hesspec.optimum/1" atomically, as `hesspec optimum --out`; weights_out: where the
+ * caller saved theta (recorded; NULL = none). info may be NULL. */
+hs_status hs_linear_optimum_save(hs_model *m, const hs_linear_optimum_result *r, const hs_run_info *info,
+                                 const char *weights_out, const char *path);
 
 /* ---- critical points by Newton-MR (docs/critical.md) ------------------------------------- */
 

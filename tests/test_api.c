@@ -848,3 +848,57 @@ Test(api, datasets_by_name_and_from_npy) {
   cr_expect_eq(hs_dataset_load(ctx, hs_cli_path("X.npy"), NULL, 0, hs_model_get_spec(model), &d, NULL, 0), HS_E_INVALID);
   cr_expect(d == NULL);
 }
+
+Test(api, linear_optimum_is_a_stationary_minimum) {
+  /* a linear mse net 4 -> 3 -> 2: the least squares fit is not reduced (rank 2 = min(4, 2)) */
+  static const char *const spec = "{\"input_dim\": 4, \"hidden\": [3], \"output_dim\": 2, \"activation\": \"linear\","
+                                  " \"loss\": \"mse\"}";
+  cr_assert_eq(hs_model_create_json(ctx, spec, "linear.json", &model), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_model_init(model, 3), HS_OK);
+  X = hs_test_vec(30 * 4, 5);
+  double *Y = hs_test_vec(30 * 2, 6);
+  cr_assert_eq(hs_dataset_create(ctx, 30, 4, X, 2, NULL, Y, &data), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_model_bind(model, data, 0), HS_OK);
+  size_t P = hs_model_num_params(model);
+  double *before = malloc(P * sizeof *before), *after = malloc(P * sizeof *after), *g = malloc(P * sizeof *g), loss;
+  cr_assert_eq(hs_model_get_params(model, before), HS_OK);
+  hs_linear_optimum_result r;
+  cr_assert_eq(hs_linear_optimum(model, 0, &r), HS_OK, "%s", hs_last_error(ctx));
+  cr_expect(r.theta == NULL && isnan(r.factorisation_loss) && r.params == P && !r.reduced);
+  cr_assert_eq(hs_model_get_params(model, after), HS_OK);
+  cr_expect(same_bits(before, after, P), "without factorise the model is unchanged");
+  cr_assert_eq(hs_model_loss_grad(model, &loss, NULL), HS_OK);
+  cr_expect(r.loss <= loss, "the optimum %.17g is above the loss at a random point %.17g", r.loss, loss);
+  hs_linear_optimum_free(&r);
+  /* factorised: the model sits at theta, its loss is the optimum and its gradient vanishes */
+  cr_assert_eq(hs_linear_optimum(model, 1, &r), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert(r.theta != NULL);
+  cr_assert_eq(hs_model_get_params(model, after), HS_OK);
+  cr_expect(same_bits(after, r.theta, P), "the model is not left at theta");
+  cr_assert_eq(hs_model_loss_grad(model, &loss, g), HS_OK);
+  double gn = 0;
+  for (size_t p = 0; p < P; p++) gn += g[p] * g[p];
+  cr_expect(fabs(loss - r.loss) <= 1e-12 * r.loss && loss == r.factorisation_loss, "loss %.17g, optimum %.17g", loss,
+            r.loss);
+  cr_expect(sqrt(gn) <= 1e-10, "||grad|| = %g at the optimum", sqrt(gn));
+  const hs_run_info info = {.data = "test arrays", .seed = 9};
+  cr_assert_eq(hs_linear_optimum_save(model, &r, &info, "w.safetensors", hs_cli_path("o.json")), HS_OK);
+  cJSON *j = read_json("o.json");
+  cr_expect_str_eq(cJSON_GetObjectItemCaseSensitive(j, "format")->valuestring, "hesspec.optimum/1");
+  cr_expect_eq(cJSON_GetObjectItemCaseSensitive(j, "loss")->valuedouble, r.loss);
+  cr_expect_eq(cJSON_GetObjectItemCaseSensitive(j, "seed")->valuedouble, 9);
+  cJSON_Delete(j);
+  hs_linear_optimum_free(&r);
+  /* a non-linear net is refused with the reason */
+  hs_model *tanh_net = NULL;
+  cr_assert_eq(hs_model_create_json(ctx, "{\"input_dim\": 4, \"hidden\": [3], \"output_dim\": 2, \"activation\": "
+                                         "\"tanh\", \"loss\": \"mse\"}", "tanh.json", &tanh_net), HS_OK);
+  cr_assert_eq(hs_model_bind(tanh_net, data, 0), HS_OK);
+  cr_expect_eq(hs_linear_optimum(tanh_net, 1, &r), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "tanh") && r.theta == NULL, "%s", hs_last_error(ctx));
+  hs_model_destroy(tanh_net);
+  free(before);
+  free(after);
+  free(g);
+  free(Y);
+}

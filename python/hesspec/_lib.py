@@ -49,7 +49,7 @@ class SpectrumOptions(C.Structure):
 
 
 class RunInfo(C.Structure):
-    _fields_ = [("weights", C.c_char_p), ("data", C.c_char_p), ("elapsed", c_dbl)]
+    _fields_ = [("weights", C.c_char_p), ("data", C.c_char_p), ("elapsed", c_dbl), ("seed", C.c_uint64)]
 
 
 class DensitySummary(C.Structure):

@@ -32,6 +32,7 @@ static const struct {
     {"hs_landscape_provenance", sizeof(hs_landscape_provenance)},
     {"hs_critical_options", sizeof(hs_critical_options)},
     {"hs_critical_result", sizeof(hs_critical_result)},
+    {"hs_linear_optimum_result", sizeof(hs_linear_optimum_result)},
 };
 
 size_t hs_abi_sizeof(const char *type) {

@@ -4,13 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/optimum.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
-#include "core/alloc.h"
-#include "io/result_json.h"
-#include "nn/dataset.h"
 
 typedef struct {
   const char *weights_out;
@@ -39,60 +35,23 @@ static int run(int argc, char **argv) {
   hs_cli_session s;
   int code = hs_cli_open(cmd, &o, &s);
   if (code) return code;
-  hs_context *ctx = s.ctx;
-  const hs_model_spec *spec = hs_model_get_spec(s.model);
-  size_t P = hs_model_num_params(s.model);
-  hs_optimum *opt = NULL;
-  double *theta = NULL, fact_loss = 0;
-  char *spec_json = hs_spec_to_json(spec);
-  hs_json_oom_clear(); /* hs_json_write fails if building the tree ran out */
-  cJSON *root = cJSON_CreateObject();
-  hs_status st;
-  if (!spec_json || !root) { st = hs_set_error(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
-  HS_TRY(hs_optimum_check(ctx, spec));
-  HS_TRY(hs_optimum_solve(ctx, spec, s.data, &opt));
-  if (weights_out) {
-    if (!(theta = malloc(P * sizeof *theta))) { st = hs_set_error(ctx, HS_E_NOMEM, "out of host memory"); goto cleanup; }
-    HS_TRY(hs_optimum_factorise(s.model, opt, theta));
-    HS_TRY(hs_model_set_params(s.model, theta));
-    HS_TRY(hs_model_loss_grad(s.model, &fact_loss, NULL));
-    HS_TRY(hs_model_save(s.model, weights_out, o.dtype));
+  hs_linear_optimum_result r;
+  hs_status st = hs_linear_optimum(s.model, weights_out != NULL, &r);
+  if (st == HS_OK && weights_out) st = hs_model_save(s.model, weights_out, o.dtype);
+  if (st == HS_OK) {
+    const hs_run_info info = {.data = s.data_desc, .elapsed = hs_cli_now() - t0, .seed = o.seed};
+    st = hs_linear_optimum_save(s.model, &r, &info, weights_out, o.out);
   }
-  hs_provenance prov = {.command = cmd, .operator_kind = "loss", .model_json = spec_json, .weights = NULL,
-                        .data = s.data_desc, .samples = hs_dataset_size(s.data),
-                        .batch = o.batch ? o.batch : hs_dataset_size(s.data), .dtype = o.dtype,
-                        .backend = hs_backend_name(ctx), .device = hs_device_name(ctx), .seed = o.seed,
-                        .elapsed = hs_cli_now() - t0};
-  cJSON_AddStringToObject(root, "format", "hesspec.optimum/1");
-  hs_json_add_provenance(root, &prov);
-  cJSON_ReplaceItemInObject(root, "weights", cJSON_CreateNull());
-  cJSON_AddNumberToObject(root, "loss", opt->loss);
-  cJSON_AddStringToObject(root, "loss_is", "(1/N) sum_i 0.5 ||f(x_i) - y_i||^2, the model's mse");
-  cJSON_AddNumberToObject(root, "rank", (double)opt->rank);
-  cJSON_AddStringToObject(root, "rank_is", "the bound min(input, output, hidden widths) on the end-to-end map's rank");
-  cJSON_AddNumberToObject(root, "map_rank", (double)opt->map_rank);
-  cJSON_AddStringToObject(root, "method", opt->method);
-  cJSON_AddBoolToObject(root, "bias", opt->bias);
-  cJSON_AddNumberToObject(root, "least_squares_loss", opt->ls_loss);
-  cJSON_AddNumberToObject(root, "params", (double)P);
-  if (weights_out) {
-    cJSON_AddStringToObject(root, "weights_out", weights_out);
-    cJSON_AddNumberToObject(root, "factorisation_loss", fact_loss);
-  }
-  HS_TRY(hs_json_write(ctx, o.out, root));
-  if (!o.quiet) {
-    printf("optimum %.17g (%s, rank bound %zu, map rank %zu%s)\n", opt->loss, opt->method, opt->rank, opt->map_rank,
-           opt->bias ? ", with bias" : "");
-    if (opt->reduced) printf("unconstrained least squares %.17g\n", opt->ls_loss);
-    if (weights_out) printf("factorisation loss %.17g, wrote %s\n", fact_loss, weights_out);
+  if (st != HS_OK) {
+    code = hs_cli_fail(cmd, s.ctx, st);
+  } else if (!o.quiet) {
+    printf("optimum %.17g (%s, rank bound %zu, map rank %zu%s)\n", r.loss, r.method, r.rank, r.map_rank,
+           r.bias ? ", with bias" : "");
+    if (r.reduced) printf("unconstrained least squares %.17g\n", r.least_squares_loss);
+    if (weights_out) printf("factorisation loss %.17g, wrote %s\n", r.factorisation_loss, weights_out);
     printf("wrote %s\n", o.out);
   }
-cleanup:
-  if (st != HS_OK) code = hs_cli_fail(cmd, ctx, st);
-  cJSON_Delete(root);
-  free(spec_json);
-  free(theta);
-  hs_optimum_free(opt);
+  hs_linear_optimum_free(&r);
   hs_cli_close(&s);
   return code;
 }
