@@ -837,6 +837,68 @@ typedef struct {
 hs_status hs_critical(hs_model *m, const hs_critical_options *opt, hs_critical_result *out);
 void hs_critical_free(hs_critical_result *r);
 
+/* The index of the model's current point: the fraction of Hessian eigenvalues below
+ * -negative_tol, from the dense spectrum when P <= exact_limit, else by SLQ. */
+typedef struct {
+  size_t exact_limit; /* (3000) */
+  double tol;         /* exact: below -tol max|lambda| counts; <= 0: 1e-9 (f64), 1e-4 (f32) */
+  size_t steps;       /* SLQ: Lanczos steps, <= P (0 = 80 or P) */
+  size_t probes;      /* SLQ: probes (10) */
+  uint64_t seed;      /* SLQ: of the probes (0) */
+} hs_index_options;
+
+hs_index_options hs_index_defaults(void);
+
+typedef struct {
+  int exact;           /* 1: dense spectrum; 0: SLQ */
+  double index;        /* fraction of eigenvalues below -negative_tol */
+  double index_stderr; /* exact: 0; SLQ: the standard error across probes (NaN with one) */
+  size_t negative;     /* exact: the count */
+  size_t params;
+  double negative_tol; /* absolute */
+  double lambda_min, lambda_max;
+} hs_hessian_index;
+
+hs_status hs_model_index(hs_model *m, const hs_index_options *opt, hs_hessian_index *out);
+
+/* `hesspec critical`: Newton-MR from the model's parameters and starts - 1 perturbed copies,
+ * the index of every point reached, a checkpoint per point, and the fit
+ * index = alpha0 |1 - loss / eps_c|^(3/2) (Pennington & Bahri 2017) over the starts. */
+typedef struct {
+  hs_critical_options newton; /* every start's; its `start` is ignored (starts 0, 1, ...) */
+  size_t starts;              /* >= 1 (1); > 1 needs newton.noise > 0 */
+  hs_index_options index;
+  /* Checkpoints: "<prefix>-start-NNN.safetensors" (a prefix "C.json" drops its ".json"), in
+   * checkpoint_dtype; NULL = none. */
+  const char *checkpoint_prefix;
+  hs_dtype checkpoint_dtype;
+  /* Called after each start (NULL = none); a status other than HS_OK stops the study with it. */
+  hs_status (*on_start)(void *user, size_t start, const hs_critical_result *point, const hs_hessian_index *index,
+                        const char *checkpoint);
+  void *user;
+} hs_critical_study_options;
+
+hs_critical_study_options hs_critical_study_defaults(void);
+
+/* Arrays owned by the study; hs_critical_study_free releases them (and zeroes the struct). */
+typedef struct {
+  size_t starts, converged;   /* starts run, and how many reached gtol */
+  hs_critical_result *points; /* (starts) */
+  hs_hessian_index *indices;  /* (starts) */
+  char **checkpoints;         /* (starts) paths written, or NULL */
+  int fit;                    /* the fit exists (enough distinct points) */
+  double alpha0, eps_c, rms;
+} hs_critical_study;
+
+/* The model is left at the last start's point. HS_OK also when starts did not converge. */
+hs_status hs_critical_study_run(hs_model *m, const hs_critical_study_options *opt, hs_critical_study *out);
+void hs_critical_study_free(hs_critical_study *s);
+/* Writes "hesspec.critical/1" atomically, as `hesspec critical --out` (docs/critical.md). */
+hs_status hs_critical_study_save(hs_model *m, const hs_critical_study_options *opt, const hs_critical_study *s,
+                                 const hs_run_info *info, const char *path);
+/* The SVG of index against loss with the fit (`hesspec critical --plot`). */
+hs_status hs_critical_study_plot(hs_context *ctx, const hs_critical_study *s, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

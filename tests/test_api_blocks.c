@@ -411,3 +411,80 @@ Test(api_blocks, two_parts_gather_into_the_one_process_result) {
   hs_density_destroy(ref);
   hs_operator_destroy(H);
 }
+
+Test(api_blocks, critical_study_file_equals_the_cli_and_indices_count_eigenvalues) {
+  /* 4 iterations leave the starts short of gtol: exit status 1, the file written all the same */
+  int rc = hs_cli_run("", "critical --model spec.json --inputs X.npy --targets Y.npy --seed 7 --starts 3 --noise 0.2 "
+                          "--max-iter 4 --out cli.json --plot cli.svg", "");
+  cr_assert(rc == 0 || (rc == 1 && strstr(hs_cli_err, "did not reach")), "hesspec critical exited %d: %s", rc, hs_cli_err);
+  char *src = data_source("cli.json");
+  size_t P = hs_model_num_params(model);
+  double *theta = malloc(P * sizeof *theta), *last = malloc(P * sizeof *last);
+  cr_assert_eq(hs_model_get_params(model, theta), HS_OK);
+  hs_critical_study_options co = hs_critical_study_defaults();
+  co.starts = 3, co.newton.noise = 0.2, co.newton.max_iter = 4, co.newton.seed = HS_API_SEED;
+  co.index.seed = HS_API_SEED;
+  co.checkpoint_prefix = hs_cli_path("api.json");
+  hs_critical_study s;
+  cr_assert_eq(hs_critical_study_run(model, &co, &s), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(s.starts, 3);
+  cr_assert_eq(hs_critical_study_save(model, &co, &s, &(hs_run_info){.data = src}, hs_cli_path("api.json")), HS_OK);
+  cr_assert_eq(hs_critical_study_plot(ctx, &s, hs_cli_path("api.svg")), HS_OK);
+  /* the same file but for the clocks and the checkpoint paths (C-start-NNN beside each file) */
+  cJSON *a = hs_cli_read_json("cli.json"), *b = hs_cli_read_json("api.json");
+  hs_api_drop_clock_fields(a);
+  hs_api_drop_clock_fields(b);
+  cJSON *sa, *sb;
+  for (int k = 0; k < 3; k++) {
+    sa = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "starts"), k);
+    sb = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(b, "starts"), k);
+    cJSON_DeleteItemFromObjectCaseSensitive(sa, "checkpoint");
+    cJSON_DeleteItemFromObjectCaseSensitive(sa, "seconds");
+    cJSON_DeleteItemFromObjectCaseSensitive(sb, "checkpoint");
+    cJSON_DeleteItemFromObjectCaseSensitive(sb, "seconds");
+  }
+  cr_expect(cJSON_Compare(a, b, 1), "the study's file differs from the CLI's (in %s)", hs_cli_dir);
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+  char *c1 = hs_cli_read_text("cli.svg"), *c2 = hs_cli_read_text("api.svg");
+  cr_expect_str_eq(c1, c2, "the plots differ");
+  free(c1);
+  free(c2);
+  cr_expect(hs_cli_exists("api-start-002.safetensors") && hs_cli_exists("cli-start-002.safetensors"));
+  /* the model sits at the last point; its index counts the dense Hessian's negative eigenvalues */
+  cr_assert_eq(hs_model_get_params(model, last), HS_OK);
+  hs_operator *H = NULL;
+  cr_assert_eq(hs_operator_model(model, HS_CURV_HESSIAN, &H), HS_OK);
+  hs_eigen_options eo = hs_eigen_defaults();
+  eo.which = HS_EIGEN_EXACT;
+  hs_eigen_result e;
+  cr_assert_eq(hs_eigen(H, &eo, &e), HS_OK);
+  const hs_hessian_index *x = &s.indices[2];
+  double big = fmax(fabs(e.values[0]), fabs(e.values[e.found - 1]));
+  size_t neg = 0;
+  for (size_t i = 0; i < e.found; i++) neg += e.values[i] < -1e-9 * big;
+  cr_expect(x->exact && x->negative == neg && x->index == (double)neg / (double)P && x->params == P,
+            "index %g (%zu negative), the dense spectrum has %zu", x->index, x->negative, neg);
+  cr_expect(x->lambda_min == e.values[0] && x->lambda_max == e.values[e.found - 1]);
+  /* the index by SLQ: within its standard error of the dense count below SLQ's own tolerance */
+  hs_index_options io = hs_index_defaults();
+  io.exact_limit = 1, io.steps = P < 60 ? P : 60, io.probes = 30, io.seed = 3;
+  hs_hessian_index slq;
+  cr_assert_eq(hs_model_index(model, &io, &slq), HS_OK, "%s", hs_last_error(ctx));
+  size_t below = 0;
+  for (size_t i = 0; i < e.found; i++) below += e.values[i] < -slq.negative_tol;
+  const double want = (double)below / (double)P;
+  cr_expect(!slq.exact && isfinite(slq.index_stderr) && fabs(slq.index - want) <= 5 * slq.index_stderr + 0.02,
+            "SLQ index %g +- %g, the dense spectrum's %g below -%g", slq.index, slq.index_stderr, want, slq.negative_tol);
+  hs_eigen_free(&e);
+  hs_operator_destroy(H);
+  /* more starts than one need noise */
+  co.newton.noise = 0;
+  hs_critical_study bad;
+  cr_expect_eq(hs_critical_study_run(model, &co, &bad), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "noise"), "%s", hs_last_error(ctx));
+  hs_critical_study_free(&s);
+  free(theta);
+  free(last);
+  free(src);
+}
