@@ -115,6 +115,15 @@ class LandscapeResult(C.Structure):
                 ("eigenvalues", c_dbl * 2), ("seconds", c_dbl)]
 
 
+class IndexOptions(C.Structure):
+    _fields_ = [("exact_limit", c_size), ("tol", c_dbl), ("steps", c_size), ("probes", c_size), ("seed", C.c_uint64)]
+
+
+class HessianIndex(C.Structure):
+    _fields_ = [("exact", C.c_int), ("index", c_dbl), ("index_stderr", c_dbl), ("negative", c_size),
+                ("params", c_size), ("negative_tol", c_dbl), ("lambda_min", c_dbl), ("lambda_max", c_dbl)]
+
+
 class LandscapeProvenance(C.Structure):
     _fields_ = [("weights", C.c_char_p), ("data", C.c_char_p), ("label", C.c_char_p), ("to", C.c_char_p),
                 ("files", C.c_char_p * 2), ("elapsed", c_dbl)]
@@ -129,6 +138,18 @@ class CriticalResult(C.Structure):
     _fields_ = [("loss", c_dbl), ("grad_norm", c_dbl), ("grad_norm_start", c_dbl), ("iterations", c_size),
                 ("converged", C.c_int), ("stop", C.c_char_p), ("history", P_dbl), ("minres_iterations", c_size),
                 ("hvps", c_size), ("gradients", c_size), ("fallback_steps", c_size), ("seconds", c_dbl)]
+
+
+class CriticalStudyOptions(C.Structure):
+    _fields_ = [("newton", CriticalOptions), ("starts", c_size), ("index", IndexOptions),
+                ("checkpoint_prefix", C.c_char_p), ("checkpoint_dtype", C.c_int), ("on_start", C.c_void_p),
+                ("user", C.c_void_p)]
+
+
+class CriticalStudy(C.Structure):
+    _fields_ = [("starts", c_size), ("converged", c_size), ("points", C.POINTER(CriticalResult)),
+                ("indices", C.POINTER(HessianIndex)), ("checkpoints", C.POINTER(C.c_char_p)), ("fit", C.c_int),
+                ("alpha0", c_dbl), ("eps_c", c_dbl), ("rms", c_dbl)]
 
 
 vp = C.c_void_p
@@ -239,6 +260,20 @@ _MIRRORS = {"hs_context_options": ContextOptions, "hs_param_info": ParamInfo, "h
             "hs_train_log": TrainLog, "hs_landscape_options": LandscapeOptions,
             "hs_landscape_result": LandscapeResult, "hs_landscape_provenance": LandscapeProvenance,
             "hs_critical_options": CriticalOptions, "hs_critical_result": CriticalResult, "hs_run_info": RunInfo}
+
+
+_SIGNATURES.update({
+    "hs_index_defaults": (IndexOptions, []),
+    "hs_model_index": (C.c_int, [vp, C.POINTER(IndexOptions), C.POINTER(HessianIndex)]),
+    "hs_critical_study_defaults": (CriticalStudyOptions, []),
+    "hs_critical_study_run": (C.c_int, [vp, C.POINTER(CriticalStudyOptions), C.POINTER(CriticalStudy)]),
+    "hs_critical_study_free": (None, [C.POINTER(CriticalStudy)]),
+    "hs_critical_study_save": (C.c_int, [vp, C.POINTER(CriticalStudyOptions), C.POINTER(CriticalStudy),
+                                         C.POINTER(RunInfo), C.c_char_p]),
+    "hs_critical_study_plot": (C.c_int, [vp, C.POINTER(CriticalStudy), C.c_char_p]),
+})
+_MIRRORS.update({"hs_index_options": IndexOptions, "hs_hessian_index": HessianIndex,
+                 "hs_critical_study_options": CriticalStudyOptions, "hs_critical_study": CriticalStudy})
 
 
 def _check_layouts(handle, path):

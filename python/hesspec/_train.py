@@ -10,7 +10,8 @@ import numpy as np
 
 from . import _arrays
 from ._errors import Error, invalid
-from ._lib import (CriticalResult, LandscapeProvenance, LandscapeResult, P_dbl, TrainLog as _CTrainLog, c_size, lib)
+from ._lib import (CriticalResult, CriticalStudy as _CStudy, HessianIndex, LandscapeProvenance, LandscapeResult, P_dbl,
+                   RunInfo, TrainLog as _CTrainLog, c_size, lib)
 from ._model import DTYPES, Model
 from ._spectra import _count, _seed
 
@@ -343,21 +344,12 @@ def critical(model, gtol=1e-8, max_iter=100, noise=0.0, seed=0, start=0, theta=1
     _model_arg(model)
     L = lib()
     o = L.hs_critical_defaults()
-    o.gtol = _real(gtol, "gtol")
-    o.max_iter = _count(max_iter, "max_iter")
-    o.noise = _real(noise, "noise")
-    o.seed = _seed(seed)
+    _newton_options(o, gtol, max_iter, noise, seed, theta, minres_max, minres_rtol)
     o.start = _count(start, "start", lo=0)
-    o.theta = _real(theta, "theta")
-    o.minres_max = _count(minres_max, "minres_max", lo=0)
-    o.minres_rtol = _real(minres_rtol, "minres_rtol")
     r = CriticalResult()
     model._ctx.call_long(L.hs_critical, model._h, C.byref(o), C.byref(r), what="critical")
     try:
-        hist = np.ctypeslib.as_array(r.history, (r.iterations + 1,)).copy() if r.history else np.empty(0)
-        out = Critical(r.loss, r.grad_norm, r.grad_norm_start, int(r.iterations), bool(r.converged),
-                       r.stop.decode() if r.stop else "", hist, int(r.minres_iterations), int(r.hvps),
-                       int(r.gradients), int(r.fallback_steps), r.seconds)
+        out = _critical(r)
     finally:
         L.hs_critical_free(C.byref(r))
     if not out.converged:
@@ -366,4 +358,107 @@ def critical(model, gtol=1e-8, max_iter=100, noise=0.0, seed=0, start=0, theta=1
     return out
 
 
-__all__ = ["TrainRecord", "TrainLog", "Landscape", "Critical", "train", "landscape", "critical"]
+def _newton_options(o, gtol, max_iter, noise, seed, theta, minres_max, minres_rtol):
+    o.gtol = _real(gtol, "gtol")
+    o.max_iter = _count(max_iter, "max_iter")
+    o.noise = _real(noise, "noise")
+    o.seed = _seed(seed)
+    o.theta = _real(theta, "theta")
+    o.minres_max = _count(minres_max, "minres_max", lo=0)
+    o.minres_rtol = _real(minres_rtol, "minres_rtol")
+
+
+def _critical(r):
+    """A Critical from an hs_critical_result (copied)."""
+    hist = np.ctypeslib.as_array(r.history, (r.iterations + 1,)).copy() if r.history else np.empty(0)
+    return Critical(r.loss, r.grad_norm, r.grad_norm_start, int(r.iterations), bool(r.converged),
+                    r.stop.decode() if r.stop else "", hist, int(r.minres_iterations), int(r.hvps),
+                    int(r.gradients), int(r.fallback_steps), r.seconds)
+
+
+def _index_dict(x):
+    return {"index": x.index, "index_stderr": _nan_none(x.index_stderr), "exact": bool(x.exact),
+            "negative": int(x.negative) if x.exact else None, "negative_tol": x.negative_tol,
+            "lambda_min": x.lambda_min, "lambda_max": x.lambda_max, "params": int(x.params)}
+
+
+def _index_options(o, exact_limit, tol, steps, probes, seed):
+    o.exact_limit = _count(exact_limit, "exact_limit", lo=0)
+    o.tol = 0.0 if tol is None else _real(tol, "tol")
+    o.steps = 0 if steps is None else _count(steps, "steps")
+    o.probes = _count(probes, "probes")
+    o.seed = _seed(seed)
+
+
+def index(model, exact_limit=3000, tol=None, steps=None, probes=10, seed=0):
+    """The index of the model's current point, as `hesspec critical` reports it: the fraction of
+    Hessian eigenvalues below -negative_tol, exactly when P <= exact_limit (eigenvalues below
+    -tol max|lambda|, tol default 1e-9 in f64), else by SLQ (steps, probes, seed; with its
+    standard error). Returns a dict: index, index_stderr, exact, negative (the count when
+    exact), negative_tol, lambda_min, lambda_max, params. Ctrl-C cancels it."""
+    _model_arg(model)
+    L = lib()
+    o = L.hs_index_defaults()
+    _index_options(o, exact_limit, tol, steps, probes, seed)
+    x = HessianIndex()
+    model._ctx.call_long(L.hs_model_index, model._h, C.byref(o), C.byref(x), what="index")
+    return _index_dict(x)
+
+
+@dataclass
+class CriticalStudy:
+    """`hesspec critical`: the `points` (Critical) reached from each start, their `indices`
+    (dicts as hesspec.index returns), `checkpoints` (paths or None), `converged` (how many), and
+    `fit` {alpha0, eps_c, rms} of index = alpha0 |1 - loss / eps_c|^(3/2), or None."""
+    points: list
+    indices: list
+    checkpoints: list
+    converged: int
+    fit: dict = None
+
+
+def critical_study(model, starts=1, noise=0.0, seed=0, gtol=1e-8, max_iter=100, theta=1e-2, minres_max=0,
+                   minres_rtol=1e-10, exact_limit=3000, index_tol=None, steps=None, probes=10, checkpoints=None,
+                   out=None, plot=None):
+    """Newton-MR from the model's parameters and starts - 1 copies perturbed by noise (seeded by
+    seed and the start), the index of every point (index options as hesspec.index, SLQ seeded
+    by seed), and the fit of index against loss: `hesspec critical` in one call. checkpoints:
+    "C.json" writes C-start-NNN.safetensors per point; out: the "hesspec.critical/1" file;
+    plot: its SVG. The model is left at the last start's point. Starts that do not converge
+    are kept (converged counts them) with a RuntimeWarning. Ctrl-C cancels it."""
+    _model_arg(model)
+    L = lib()
+    o = L.hs_critical_study_defaults()
+    _newton_options(o.newton, gtol, max_iter, noise, seed, theta, minres_max, minres_rtol)
+    o.starts = _count(starts, "starts")
+    if o.starts > 1 and not noise > 0:
+        raise invalid(f"starts: {starts} starts need noise > 0 (every start would be the same point)")
+    _index_options(o.index, exact_limit, index_tol, steps, probes, seed)
+    ck, out_b, plot_b = _path_arg(checkpoints, "checkpoints"), _path_arg(out, "out"), _path_arg(plot, "plot")
+    o.checkpoint_prefix = ck
+    s = _CStudy()
+    model._ctx.call_long(L.hs_critical_study_run, model._h, C.byref(o), C.byref(s), what="critical")
+    try:
+        if out_b:
+            info = RunInfo()
+            info.weights = model._weights_label.encode() if model._weights_label else None
+            info.data = model._data_label.encode() if model._data_label else None
+            model._ctx.call(L.hs_critical_study_save, model._h, C.byref(o), C.byref(s), C.byref(info), out_b,
+                            what="out")
+        if plot_b:
+            model._ctx.call(L.hs_critical_study_plot, model._ctx.h, C.byref(s), plot_b, what="plot")
+        res = CriticalStudy([_critical(s.points[k]) for k in range(s.starts)],
+                            [_index_dict(s.indices[k]) for k in range(s.starts)],
+                            [s.checkpoints[k].decode() if s.checkpoints[k] else None for k in range(s.starts)],
+                            int(s.converged),
+                            {"alpha0": s.alpha0, "eps_c": s.eps_c, "rms": s.rms} if s.fit else None)
+    finally:
+        L.hs_critical_study_free(C.byref(s))
+    if res.converged < len(res.points):
+        warnings.warn(f"hesspec.critical_study: {len(res.points) - res.converged} of {len(res.points)} starts did not "
+                      f"reach ||grad|| <= {gtol:g} within {max_iter} iterations", RuntimeWarning, stacklevel=2)
+    return res
+
+
+__all__ = ["TrainRecord", "TrainLog", "Landscape", "Critical", "CriticalStudy", "train", "landscape", "critical",
+           "critical_study", "index"]

@@ -1,12 +1,14 @@
 """train, landscape and critical: the same numbers as `hesspec train` and `hesspec landscape`, a
 critical point of a tanh net, bad arguments."""
+import contextlib
 import json
+import subprocess
 import warnings
 
 import numpy as np
 import pytest
 import torch
-from conftest import data, mlp, run_cli
+from conftest import cli, data, mlp, run_cli
 
 import hesspec
 
@@ -127,6 +129,45 @@ def test_critical_tanh_net_and_index():
     ev = hesspec.eig(m, exact=True).values
     index = int((ev < -1e-9 * np.abs(ev).max()).sum())
     assert 0 <= index <= 1, ev
+    ix = hesspec.index(m)  # the CLI's count, as a dict
+    assert ix["exact"] and ix["negative"] == index and ix["index"] == index / m.num_params
+    assert ix["lambda_min"] == ev[0] and ix["lambda_max"] == ev[-1]
+
+
+def test_critical_study_equals_cli(workdir):
+    """hesspec.critical_study is `hesspec critical`: the same file (clock fields and checkpoint
+    paths aside), the same points and indices, the fit over the starts."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(1, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1)).double()
+    g = np.random.default_rng(8)
+    x = g.standard_normal((40, 1))
+    y = np.tanh(2 * x - 0.5) + 0.1 * g.standard_normal((40, 1))
+    m = hesspec.Model.from_torch(net, [1], loss="mse", device="cpu").bind(x, y, source="xy")
+    (workdir / "spec.json").write_text(json.dumps(m.spec))
+    m.save(workdir / "w.safetensors")
+    np.save(workdir / "X.npy", x)
+    np.save(workdir / "Y.npy", y)
+    args = ["critical", "--model", "spec.json", "--weights", "w.safetensors", "--inputs", "X.npy", "--targets",
+            "Y.npy", "--device", "cpu", "--starts", "4", "--noise", "0.5", "--seed", "3", "--max-iter", "30",
+            "--out", "cli.json"]
+    r = subprocess.run([cli()] + args + ["--quiet"], cwd=workdir, capture_output=True, text=True)
+    assert r.returncode in (0, 1), r.stderr
+    with pytest.warns(RuntimeWarning) if r.returncode else contextlib.nullcontext():
+        st = hesspec.critical_study(m, starts=4, noise=0.5, seed=3, max_iter=30, checkpoints=workdir / "py.json",
+                                    out=workdir / "py.json", plot=workdir / "py.svg")
+    assert len(st.points) == 4 and len(st.indices) == 4 and st.checkpoints[3].endswith("py-start-003.safetensors")
+    a, b = (json.loads((workdir / f).read_text()) for f in ("cli.json", "py.json"))
+    for j in (a, b):
+        for k in ("elapsed_seconds", "created", "weights", "data"):
+            j.pop(k, None)
+        for s in j["starts"]:
+            s.pop("checkpoint"), s.pop("seconds")
+    assert a == b
+    assert [p.loss for p in st.points] == [s["loss"] for s in json.loads((workdir / "cli.json").read_text())["starts"]]
+    assert (st.fit is None) == (a["fit"] is None)
+    assert (workdir / "py.svg").read_text().startswith("<")
+    with pytest.raises(hesspec.Error, match="noise"):
+        hesspec.critical_study(m, starts=2)
 
 
 def test_bad_arguments_name_them():

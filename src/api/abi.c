@@ -33,6 +33,10 @@ static const struct {
     {"hs_critical_options", sizeof(hs_critical_options)},
     {"hs_critical_result", sizeof(hs_critical_result)},
     {"hs_linear_optimum_result", sizeof(hs_linear_optimum_result)},
+    {"hs_index_options", sizeof(hs_index_options)},
+    {"hs_hessian_index", sizeof(hs_hessian_index)},
+    {"hs_critical_study_options", sizeof(hs_critical_study_options)},
+    {"hs_critical_study", sizeof(hs_critical_study)},
 };
 
 size_t hs_abi_sizeof(const char *type) {
