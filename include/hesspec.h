@@ -623,6 +623,17 @@ hs_status hs_trace_save_blocks(size_t nb, hs_operator *const *ops, const hs_trac
 typedef enum { HS_TRAIN_SGD = 0, HS_TRAIN_ADAM = 1 } hs_train_optimizer;
 typedef enum { HS_TRAIN_CONSTANT = 0, HS_TRAIN_COSINE = 1 } hs_train_schedule;
 
+/* One epoch (1-based: the state after that many epochs; 0: the initial state, on_epoch only). */
+typedef struct {
+  size_t epoch;
+  double loss;          /* mean minibatch loss over the epoch (before each step), + the spec's decay */
+  double accuracy;      /* of those minibatch forwards (NaN for mse) */
+  double test_loss;     /* at the end of the epoch, spec's batch-norm mode (NaN without test data) */
+  double test_accuracy; /* (NaN without test data or for mse) */
+  double lr;            /* used in this epoch */
+  double seconds;       /* wall time of the epoch, training and evaluation */
+} hs_train_record;
+
 /* The options of `hesspec train` (defaults in parentheses, those of the CLI). PyTorch's update
  * rules; the minibatch order of epoch e is a pure function of (seed, e, N), so a resumed run
  * sees the batches of an uninterrupted one (docs/training.md). */
@@ -664,26 +675,34 @@ typedef struct {
    * that file has them: 10 significant digits, seconds to 1 ms).
    * NULL = a fresh run from the model's current parameters. */
   const char *resume;
+  /* Curvature along training (docs/training.md): before the first step, after every
+   * curvature_every-th step and after each epoch's last step, lambda_max and lambda_min of the
+   * Hessian on the first curvature_samples training samples (Lanczos) and the gradient's
+   * overlap with its top-overlap_k eigenspace, one row each of the CSV at curvature_path
+   * (step, epoch, lambda_max, lambda_min, grad_overlap, seconds), rewritten atomically after
+   * every measurement; a resume carries over the rows up to its step. 0 = none. */
+  size_t curvature_every;
+  size_t curvature_samples;   /* 0 = min(N, 1024) */
+  size_t overlap_k;           /* 0 = the model's outputs */
+  const char *curvature_path; /* required with curvature_every */
+  /* Called after every epoch with its record (and with epoch 0 before the first when there is
+   * test data: test_loss and test_accuracy of the initial state); a status other than HS_OK
+   * stops the run with it. NULL = none. */
+  hs_status (*on_epoch)(void *user, const hs_train_record *record);
+  void *on_epoch_user;
 } hs_train_config;
 
 hs_train_config hs_train_config_defaults(void);
 
-/* One epoch (1-based: the state after that many epochs). */
-typedef struct {
-  size_t epoch;
-  double loss;          /* mean minibatch loss over the epoch (before each step), + the spec's decay */
-  double accuracy;      /* of those minibatch forwards (NaN for mse) */
-  double test_loss;     /* at the end of the epoch, spec's batch-norm mode (NaN without test data) */
-  double test_accuracy; /* (NaN without test data or for mse) */
-  double lr;            /* used in this epoch */
-  double seconds;       /* wall time of the epoch, training and evaluation */
-} hs_train_record;
 
 /* records owned by the result; hs_train_log_free releases them (and zeroes the struct). */
 typedef struct {
   size_t n;                /* records: epoch 1..epochs (after a resume, the carried-over rows first) */
   hs_train_record *records;
   uint64_t steps;          /* optimiser steps taken in all (a resumed run's included) */
+  size_t curvature_measurements; /* rows measured by this call (curvature_every > 0) */
+  double curvature_seconds;      /* their time */
+  double training_seconds;       /* the run's time without the measurements */
 } hs_train_log;
 
 /* Trains m in place on train (labels or targets as the model needs), evaluating test after

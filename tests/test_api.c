@@ -902,3 +902,43 @@ Test(api, linear_optimum_is_a_stationary_minimum) {
   free(g);
   free(Y);
 }
+
+typedef struct {
+  size_t calls, stop_after;
+  size_t epochs[8];
+} epoch_counter;
+
+static hs_status count_epoch(void *user, const hs_train_record *r) {
+  epoch_counter *c = user;
+  if (c->calls < 8) c->epochs[c->calls] = r->epoch;
+  c->calls++;
+  return c->stop_after && c->calls >= c->stop_after ? HS_E_CANCELLED : HS_OK;
+}
+
+Test(api, train_calls_on_epoch_and_stops_on_its_status) {
+  make_model();
+  hs_train_config c = hs_train_config_defaults();
+  c.epochs = 3, c.batch = 10, c.seed = 4;
+  epoch_counter n = {0};
+  c.on_epoch = count_epoch, c.on_epoch_user = &n;
+  hs_train_log log;
+  cr_assert_eq(hs_train(model, data, data, &c, &log), HS_OK, "%s", hs_last_error(ctx));
+  /* with test data: epoch 0 (the initial state's test loss), then 1, 2, 3 */
+  cr_expect(n.calls == 4 && n.epochs[0] == 0 && n.epochs[1] == 1 && n.epochs[3] == 3, "%zu calls", n.calls);
+  cr_expect(log.n == 3 && log.curvature_measurements == 0 && log.training_seconds > 0);
+  hs_train_log_free(&log);
+  /* the hook's status stops the run with it */
+  n = (epoch_counter){.stop_after = 2};
+  cr_expect_eq(hs_train(model, data, NULL, &c, &log), HS_E_CANCELLED);
+  cr_expect(n.calls == 2 && log.records == NULL, "%zu calls", n.calls);
+  /* curvature along training needs its CSV's path */
+  c.on_epoch = NULL, c.curvature_every = 2;
+  cr_expect_eq(hs_train(model, data, NULL, &c, &log), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "curvature_path"), "%s", hs_last_error(ctx));
+  c.curvature_path = hs_cli_path("curv.csv"), c.curvature_samples = 12;
+  cr_assert_eq(hs_train(model, data, NULL, &c, &log), HS_OK, "%s", hs_last_error(ctx));
+  /* 12 steps: before the first, every second step (6) and each epoch's last (already counted) */
+  cr_expect_eq(log.curvature_measurements, 7);
+  cr_expect(hs_cli_exists("curv.csv") && log.curvature_seconds > 0);
+  hs_train_log_free(&log);
+}

@@ -92,7 +92,9 @@ class TrainConfig(C.Structure):
                 ("batch", c_size), ("seed", C.c_uint64), ("bn_momentum", c_dbl), ("eval_batch", c_size),
                 ("checkpoint_dir", C.c_char_p), ("save_epochs", C.POINTER(c_size)), ("n_save", c_size),
                 ("checkpoint_dtype", C.c_int), ("keep_last", C.c_int), ("log_path", C.c_char_p),
-                ("resume", C.c_char_p)]
+                ("resume", C.c_char_p), ("curvature_every", c_size), ("curvature_samples", c_size),
+                ("overlap_k", c_size), ("curvature_path", C.c_char_p), ("on_epoch", C.c_void_p),
+                ("on_epoch_user", C.c_void_p)]
 
 
 class TrainRecord(C.Structure):
@@ -101,7 +103,8 @@ class TrainRecord(C.Structure):
 
 
 class TrainLog(C.Structure):
-    _fields_ = [("n", c_size), ("records", C.POINTER(TrainRecord)), ("steps", C.c_uint64)]
+    _fields_ = [("n", c_size), ("records", C.POINTER(TrainRecord)), ("steps", C.c_uint64),
+                ("curvature_measurements", c_size), ("curvature_seconds", c_dbl), ("training_seconds", c_dbl)]
 
 
 class LandscapeOptions(C.Structure):

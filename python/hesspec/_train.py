@@ -66,9 +66,13 @@ class TrainLog(list):
     arrays: log.loss, log.accuracy, log.test_loss, log.test_accuracy, log.lr, log.seconds, log.epoch
     (NaN where a record has None)."""
 
-    def __init__(self, records, steps):
+    def __init__(self, records, steps, curvature=None, curvature_seconds=0.0, training_seconds=0.0):
         super().__init__(records)
         self.steps = steps
+        # with curvature_every: the CSV's rows (step, epoch, lambda_max, lambda_min, grad_overlap,
+        # seconds) as a numpy record array, and the time they took beside the training's
+        self.curvature = curvature
+        self.curvature_seconds, self.training_seconds = curvature_seconds, training_seconds
 
     def __getattr__(self, name):
         if name in TrainRecord.__dataclass_fields__:
@@ -80,10 +84,18 @@ class TrainLog(list):
         return f"hesspec.TrainLog({len(self)} epochs, {self.steps} steps{last})"
 
 
+def _read_curvature(path):
+    """The curvature CSV (a "# hesspec curvature: ..." line, the header, the rows) as a record array."""
+    with open(path, encoding="utf-8") as f:
+        lines = [line for line in f if not line.startswith("#")]
+    return np.atleast_1d(np.genfromtxt(lines, delimiter=",", names=True, dtype=float)).view(np.recarray)
+
+
 _TRAIN_EXTRA = {  # the other hs_train_config fields by their C names: kind
     "dampening": "real", "nesterov": "bool", "beta1": "real", "beta2": "real", "eps": "real", "lr_min": "real",
     "bn_momentum": "real", "eval_batch": "count0", "checkpoint_dtype": "dtype", "keep_last": "bool",
-    "log_path": "path",
+    "log_path": "path", "curvature_every": "count0", "curvature_samples": "count0", "overlap_k": "count0",
+    "curvature_path": "path",
 }
 
 
@@ -99,7 +111,10 @@ def train(model, X=None, y=None, epochs=10, lr=0.01, optimizer="sgd", momentum=0
     (0 = the start) and the last one, and "<dir>/last.safetensors" after each (keep_last);
     resume: such a checkpoint of a run with the same options, continued bit for bit.
     Other fields of hs_train_config by their C names: dampening, nesterov, beta1, beta2, eps,
-    lr_min, bn_momentum, eval_batch, checkpoint_dtype ("f64"|"f32"), keep_last, log_path.
+    lr_min, bn_momentum, eval_batch, checkpoint_dtype ("f64"|"f32"), keep_last, log_path, and the
+    curvature along training: curvature_every=N (lambda_max, lambda_min and the gradient's overlap
+    with the top overlap_k eigenspace, on the first curvature_samples samples, every N steps, into
+    curvature_path, default "<checkpoint_dir>/curvature.csv"; TrainLog.curvature holds the rows).
     Returns a TrainLog of per-epoch TrainRecords. Afterwards the model is bound to X, y (with its
     previous batch size). Ctrl-C cancels it (KeyboardInterrupt; the model keeps the parameters of
     the last step taken, and checkpoints written stay)."""
@@ -139,6 +154,11 @@ def train(model, X=None, y=None, epochs=10, lr=0.01, optimizer="sgd", momentum=0
         setattr(c, k, v)
     c.checkpoint_dir = _path(checkpoint_dir, "checkpoint_dir")
     c.resume = _path(resume, "resume")
+    if c.curvature_every and not c.curvature_path:
+        if checkpoint_dir is None:
+            raise invalid("curvature_every: needs curvature_path or checkpoint_dir (the CSV goes there)")
+        c.curvature_path = os.path.join(os.fsencode(checkpoint_dir), b"curvature.csv")
+    curv_path = c.curvature_path
     try:
         epochs_saved = [_count(e, "save_epochs", lo=0) for e in save_epochs]
     except TypeError:
@@ -177,7 +197,10 @@ def train(model, X=None, y=None, epochs=10, lr=0.01, optimizer="sgd", momentum=0
         try:
             recs = [TrainRecord(int(r.epoch), r.loss, _nan_none(r.accuracy), _nan_none(r.test_loss),
                                 _nan_none(r.test_accuracy), r.lr, r.seconds) for r in log.records[:log.n]]
-            return TrainLog(recs, int(log.steps))
+            curv = None
+            if c.curvature_every:
+                curv = _read_curvature(os.fsdecode(curv_path))
+            return TrainLog(recs, int(log.steps), curv, log.curvature_seconds, log.training_seconds)
         finally:
             L.hs_train_log_free(C.byref(log))
     finally:
@@ -188,19 +211,6 @@ def train(model, X=None, y=None, epochs=10, lr=0.01, optimizer="sgd", momentum=0
 
 
 # ---- landscapes ----
-
-def _path_arg(path, name):
-    """None, or a path as bytes for the C calls (str or os.PathLike)."""
-    if path is None:
-        return None
-    try:
-        p = os.fsencode(path)
-    except TypeError:
-        raise invalid(f"{name}: expected a path, got {path!r}") from None
-    if not p:
-        raise invalid(f"{name}: an empty path")
-    return p
-
 
 @dataclass
 class Landscape:
@@ -281,8 +291,8 @@ def landscape(model, dims=1, directions="random", range=(-1.0, 1.0), points=21, 
         pts = [_count(points, "points", lo=2)] * dims
     o.points[0] = pts[0]
     o.points[1] = pts[1] if dims == 2 else o.points[1]
-    out_b = _path_arg(out, "out")
-    plot_b = _path_arg(plot, "plot")
+    out_b = _path(out, "out")
+    plot_b = _path(plot, "plot")
     r = LandscapeResult()
     model._ctx.call_long(L.hs_landscape, model._h, C.byref(o), C.byref(r), what="landscape")
     try:
@@ -434,7 +444,7 @@ def critical_study(model, starts=1, noise=0.0, seed=0, gtol=1e-8, max_iter=100, 
     if o.starts > 1 and not noise > 0:
         raise invalid(f"starts: {starts} starts need noise > 0 (every start would be the same point)")
     _index_options(o.index, exact_limit, index_tol, steps, probes, seed)
-    ck, out_b, plot_b = _path_arg(checkpoints, "checkpoints"), _path_arg(out, "out"), _path_arg(plot, "plot")
+    ck, out_b, plot_b = _path(checkpoints, "checkpoints"), _path(out, "out"), _path(plot, "plot")
     o.checkpoint_prefix = ck
     s = _CStudy()
     model._ctx.call_long(L.hs_critical_study_run, model._h, C.byref(o), C.byref(s), what="critical")

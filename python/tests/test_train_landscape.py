@@ -58,6 +58,32 @@ def test_train_equals_cli_bit_for_bit(workdir):
     assert m.loss() == cli.bind(X, y).loss()
 
 
+def test_train_curvature_along_training(workdir):
+    """curvature_every: the rows of `hesspec train --curvature-every` (the same CSV but for the
+    seconds), the first one the top eigenvalue of the initial Hessian on the first samples."""
+    X, y = data([10], n=40, classes=4, seed=3)
+    m = spec_files(workdir, mlp(seed=5, bn=False), X, y)
+    theta0 = m.get_params()
+    run_cli(["train", "--model", "spec.json", "--weights", "w.safetensors", "--inputs", "X.npy", "--targets", "Y.npy",
+             "--seed", "2", "--batch", "10", "--epochs", "2", "--lr", "0.05", "--curvature-every", "3",
+             "--curvature-samples", "16", "--device", "cpu", "--out", "cli"], cwd=workdir)
+    log = hesspec.train(m, X, y, epochs=2, lr=0.05, batch=10, seed=2, curvature_every=3, curvature_samples=16,
+                        checkpoint_dir=workdir / "py")
+    cli = np.genfromtxt(workdir / "cli" / "curvature.csv", delimiter=",", names=True, skip_header=1)
+    c = log.curvature
+    assert len(c) == len(cli) and c.step[0] == 0 and list(c.step) == list(cli["step"])
+    for k in ("lambda_max", "lambda_min", "grad_overlap"):
+        assert np.allclose(c[k], cli[k], rtol=1e-9, atol=0, equal_nan=True), k
+    assert log.curvature_seconds > 0 and log.training_seconds > 0
+    # an independent look at row 0: Lanczos on the initial parameters over the first 16 samples
+    m0 = hesspec.Model.load(workdir / "spec.json", workdir / "w.safetensors", device="cpu").bind(X[:16], y[:16])
+    assert np.array_equal(m0.get_params(), theta0)
+    top = hesspec.eig(m0, top=1).values[-1]
+    assert c.lambda_max[0] == pytest.approx(top, rel=1e-7)
+    with pytest.raises(hesspec.Error, match="curvature_path or checkpoint_dir"):
+        hesspec.train(m, X, y, epochs=1, curvature_every=2)
+
+
 def test_train_resume_and_bound_data(workdir):
     X, y = data([10], n=40, classes=4, seed=4)
     Xt, yt = data([10], n=12, classes=4, seed=9)

@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/context.h"
 #include "io/file.h"
 #include "nn/engine.h"
+#include "train/curvature.h"
 #include "train/train.h"
 
 _Static_assert(HS_TRAIN_MAX_SAVE == 64, "hesspec.h promises n_save <= 64");
@@ -20,7 +22,8 @@ hs_train_config hs_train_config_defaults(void) {
                            .schedule = HS_TRAIN_CONSTANT, .lr_min = d.lr_min, .epochs = d.epochs, .batch = d.batch,
                            .seed = 0, .bn_momentum = d.bn_momentum, .eval_batch = 0, .checkpoint_dir = NULL,
                            .save_epochs = NULL, .n_save = 0, .checkpoint_dtype = HS_F64, .keep_last = 1,
-                           .log_path = NULL, .resume = NULL};
+                           .log_path = NULL, .resume = NULL, .curvature_every = 0, .curvature_samples = 0,
+                           .overlap_k = 0, .curvature_path = NULL, .on_epoch = NULL, .on_epoch_user = NULL};
 }
 
 void hs_train_log_free(hs_train_log *log) {
@@ -75,14 +78,49 @@ static hs_status to_options(hs_context *ctx, const hs_train_config *c, hs_train_
   return hs_train_validate(ctx, o);
 }
 
+static hs_train_record record(const hs_train_epoch *e) {
+  return (hs_train_record){.epoch = e->epoch, .loss = e->loss, .accuracy = e->accuracy, .test_loss = e->test_loss,
+                           .test_accuracy = e->test_accuracy, .lr = e->lr, .seconds = e->seconds};
+}
+
+/* The trainer's epoch hook calling the config's on_epoch with the public record. */
+static hs_status epoch_hook(void *user, hs_model *m, const hs_train_epoch *e) {
+  (void)m;
+  const hs_train_config *c = user;
+  const hs_train_record r = record(e);
+  return c->on_epoch(c->on_epoch_user, &r);
+}
+
+/* The curvature tracker of the config (NULL when curvature_every is 0), attached to t. */
+static hs_status attach_curvature(hs_model *m, const hs_dataset *train, const hs_train_config *c, hs_trainer *t,
+                                  hs_curvature_tracker **out) {
+  *out = NULL;
+  if (!c->curvature_every) return HS_OK;
+  hs_context *ctx = hs_model_context(m);
+  const size_t N = hs_dataset_size(train);
+  if (!c->curvature_path || !*c->curvature_path)
+    return hs_fail(ctx, HS_E_INVALID, "train: curvature_every %zu needs a curvature_path (the CSV)", c->curvature_every);
+  const hs_curvature_options co = {
+      .every = c->curvature_every, .samples = c->curvature_samples ? c->curvature_samples : N < 1024 ? N : 1024,
+      .overlap_k = c->overlap_k ? c->overlap_k : (size_t)hs_model_get_spec(m)->output_dim, .seed = c->seed,
+      .path = c->curvature_path};
+  hs_status st = hs_curvature_create(m, train, &co, out);
+  if (st == HS_OK && c->resume) st = hs_curvature_preload(*out, c->curvature_path, hs_trainer_steps(t));
+  if (st != HS_OK) {
+    hs_curvature_destroy(*out);
+    *out = NULL;
+    return st;
+  }
+  hs_trainer_set_step_hook(t, hs_curvature_step, *out);
+  return HS_OK;
+}
+
 static hs_status copy_records(hs_context *ctx, const hs_trainer *t, hs_train_log *out) {
   size_t n = hs_trainer_num_epochs(t);
   hs_train_record *r = n ? hs_malloc(n * sizeof *r) : NULL;
   if (n && !r) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
   for (size_t i = 0; i < n; i++) {
-    const hs_train_epoch *e = hs_trainer_epoch(t, i);
-    r[i] = (hs_train_record){.epoch = e->epoch, .loss = e->loss, .accuracy = e->accuracy, .test_loss = e->test_loss,
-                             .test_accuracy = e->test_accuracy, .lr = e->lr, .seconds = e->seconds};
+    r[i] = record(hs_trainer_epoch(t, i));
   }
   *out = (hs_train_log){.n = n, .records = r, .steps = hs_trainer_steps(t)};
   return HS_OK;
@@ -100,13 +138,25 @@ hs_status hs_train(hs_model *m, const hs_dataset *train, const hs_dataset *test,
   size_t prev_n, prev_batch;
   hs_model_binding(m, &prev_n, &prev_batch);
   hs_trainer *t = NULL;
+  hs_curvature_tracker *curv = NULL;
   if ((st = hs_trainer_create(m, train, test, &o, &t)) != HS_OK) return st; /* nothing bound yet */
+  if (cfg.on_epoch) hs_trainer_set_hook(t, epoch_hook, (void *)&cfg);
   if (cfg.resume) HS_TRY(hs_trainer_resume(t, cfg.resume));
+  HS_TRY(attach_curvature(m, train, &cfg, t, &curv));
   /* only now, with every input checked (as the CLI): bad input leaves no folder behind */
   if (cfg.checkpoint_dir) HS_TRY(hs_mkdir_p(ctx, cfg.checkpoint_dir, "checkpoint_dir"));
+  const double t0 = hs_now();
   HS_TRY(hs_trainer_run(t));
+  const double seconds = hs_now() - t0;
   HS_TRY(copy_records(ctx, t, out));
+  out->training_seconds = seconds;
+  if (curv) {
+    out->curvature_measurements = hs_curvature_count(curv);
+    out->curvature_seconds = hs_curvature_seconds(curv);
+    out->training_seconds = hs_curvature_other_seconds(curv); /* without the measurements */
+  }
 cleanup:;
+  hs_curvature_destroy(curv);
   hs_trainer_destroy(t);
   /* The trainer left m bound to its shuffled copy (now freed) or to test: bind the caller's
    * data again so that no dangling binding survives the call, whatever its outcome. A failed

@@ -15,8 +15,6 @@
 #include "core/alloc.h"
 #include "core/sbuf.h"
 #include "core/settings.h"
-#include "train/curvature.h"
-#include "io/file.h"
 #include "train/train.h"
 
 typedef struct {
@@ -24,7 +22,7 @@ typedef struct {
   size_t epochs;
 } hook_state;
 
-static hs_status print_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
+static hs_status print_epoch(void *user, const hs_train_record *r) {
   hook_state *h = user;
   if (h->quiet) return hs_cli_cancel_status();
   if (r->epoch == 0) {
@@ -38,6 +36,31 @@ static hs_status print_epoch(void *user, hs_model *m, const hs_train_epoch *r) {
   }
   fflush(stdout);
   return hs_cli_cancel_status();
+}
+
+/* The parsed training options (the vocabulary of hs_train_settings) as the public config. */
+static hs_train_config config_of(const hs_train_options *t) {
+  hs_train_config c = hs_train_config_defaults();
+  c.optimizer = t->optimizer == HS_OPT_ADAM ? HS_TRAIN_ADAM : HS_TRAIN_SGD;
+  c.lr = t->lr;
+  c.momentum = t->momentum;
+  c.dampening = t->dampening;
+  c.nesterov = t->nesterov;
+  c.beta1 = t->beta1;
+  c.beta2 = t->beta2;
+  c.eps = t->eps;
+  c.weight_decay = t->weight_decay;
+  c.schedule = t->schedule == HS_LR_COSINE ? HS_TRAIN_COSINE : HS_TRAIN_CONSTANT;
+  c.lr_min = t->lr_min;
+  c.epochs = t->epochs;
+  c.batch = t->batch;
+  c.seed = t->seed;
+  c.bn_momentum = t->bn_momentum;
+  c.eval_batch = t->eval_batch;
+  c.save_epochs = t->save_epochs;
+  c.n_save = t->n_save;
+  c.checkpoint_dtype = t->checkpoint_dtype;
+  return c;
 }
 
 typedef struct {
@@ -112,9 +135,8 @@ static int run(int argc, char **argv) {
   int code = hs_cli_open(cmd, &ob, &s);
   if (code) return code;
   hs_dataset *test = NULL;
-  hs_trainer *tr = NULL;
-  hs_curvature_tracker *curv = NULL;
-  char log_path[4096], ck_dir[4096], curv_path[4096];
+  hs_train_log log = {0};
+  char log_path[4096], curv_path[4096];
   hs_status st = HS_OK;
   if (test_dataset || test_inputs) {
     hs_cli_opts ot = o;
@@ -125,50 +147,35 @@ static int run(int argc, char **argv) {
     char desc[512];
     if ((st = hs_cli_load_data(s.ctx, &ot, hs_model_get_spec(s.model), &test, desc, sizeof desc)) != HS_OK) goto fail;
   }
-  if ((st = hs_train_validate(s.ctx, &t)) != HS_OK) goto fail;
   snprintf(log_path, sizeof log_path, "%s/log.csv", o.out);
-  snprintf(ck_dir, sizeof ck_dir, "%s", o.out);
-  t.log_path = log_path;
-  t.checkpoint_dir = ck_dir;
-  t.keep_last = keep_last;
-  if ((st = hs_trainer_create(s.model, s.data, test, &t, &tr)) != HS_OK) goto fail;
+  snprintf(curv_path, sizeof curv_path, "%s/curvature.csv", o.out);
+  hs_train_config c = config_of(&t);
   hook_state hk = {o.quiet, t.epochs};
-  hs_trainer_set_hook(tr, print_epoch, &hk);
-  if (resume && (st = hs_trainer_resume(tr, resume)) != HS_OK) goto fail;
-  if (ta.curv_every) {
-    size_t N = hs_dataset_size(s.data);
-    snprintf(curv_path, sizeof curv_path, "%s/curvature.csv", o.out);
-    hs_curvature_options co = {.every = ta.curv_every,
-                               .samples = ta.curv_samples ? ta.curv_samples : N < 1024 ? N : 1024,
-                               .overlap_k = ta.overlap_k ? ta.overlap_k : (size_t)hs_model_get_spec(s.model)->output_dim,
-                               .seed = o.seed, .path = curv_path};
-    if ((st = hs_curvature_create(s.model, s.data, &co, &curv)) != HS_OK) goto fail;
-    if (resume && (st = hs_curvature_preload(curv, curv_path, hs_trainer_steps(tr))) != HS_OK) goto fail;
-    hs_trainer_set_step_hook(tr, hs_curvature_step, curv);
-  }
-  /* only now, with every input checked: bad input leaves no folder behind */
-  if (hs_mkdir_p(s.ctx, o.out, "output folder") != HS_OK) {
-    fprintf(stderr, "hesspec %s: %s\n", cmd, hs_last_error(s.ctx));
-    code = HS_EXIT_FAIL; /* an output-side failure: the inputs were fine */
-    goto done;
-  }
+  c.log_path = log_path;
+  c.checkpoint_dir = o.out;
+  c.keep_last = keep_last;
+  c.resume = resume;
+  c.curvature_every = ta.curv_every;
+  c.curvature_samples = ta.curv_samples;
+  c.overlap_k = ta.overlap_k;
+  c.curvature_path = ta.curv_every ? curv_path : NULL;
+  c.on_epoch = print_epoch;
+  c.on_epoch_user = &hk;
   double t0 = hs_cli_now();
-  st = hs_trainer_run(tr);
-  if (st != HS_OK) goto fail;
+  if ((st = hs_train(s.model, s.data, test, &c, &log)) != HS_OK) goto fail;
   if (!o.quiet)
     printf("trained %zu epochs in %.1fs (%s, %s); data %s; checkpoint %s/epoch-%04zu.safetensors; log %s\n", t.epochs,
            hs_cli_now() - t0, hs_optimizer_name(t.optimizer), hs_lr_schedule_name(t.schedule), s.data_desc, o.out, t.epochs,
            log_path);
-  if (curv && !o.quiet)
-    printf("curvature: %zu measurements in %.2fs, %.1f%% of the training time (%.2fs); %s\n", hs_curvature_count(curv),
-           hs_curvature_seconds(curv), 100.0 * hs_curvature_seconds(curv) / fmax(hs_curvature_other_seconds(curv), 1e-9),
-           hs_curvature_other_seconds(curv), curv_path);
+  if (ta.curv_every && !o.quiet)
+    printf("curvature: %zu measurements in %.2fs, %.1f%% of the training time (%.2fs); %s\n", log.curvature_measurements,
+           log.curvature_seconds, 100.0 * log.curvature_seconds / fmax(log.training_seconds, 1e-9), log.training_seconds,
+           curv_path);
   goto done;
 fail:
   code = hs_cli_fail(cmd, s.ctx, st);
 done:
-  hs_curvature_destroy(curv);
-  hs_trainer_destroy(tr);
+  hs_train_log_free(&log);
   hs_dataset_destroy(test);
   hs_cli_close(&s);
   return code;
