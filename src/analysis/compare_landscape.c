@@ -11,12 +11,6 @@
 #include "core/context.h"
 #include "nn/engine.h"
 
-static double norm2(const double *x, size_t n) {
-  double s = 0;
-  for (size_t i = 0; i < n; i++) s += x[i] * x[i];
-  return sqrt(s);
-}
-
 hs_status hs_cmp_landscape_panel(hs_model *m, const hs_cmp_config *c, size_t k, const char *dir, const char *run_rel,
                                  const char *spec_json, const char *data_desc, hs_cmp_result *res) {
   hs_context *ctx = hs_model_context(m);
@@ -32,7 +26,7 @@ hs_status hs_cmp_landscape_panel(hs_model *m, const hs_cmp_config *c, size_t k, 
   hs_ls_grid g = {2, -a, a, -a, a, c->landscape_points, c->landscape_points};
   HS_TRY(hs_ls_evaluate(m, theta, D, D + P, &g, &r));
   hs_ls_directions dirs = {.kind = "random", .seed = c->probe_seed, .count = 2,
-                           .norms = {norm2(D, P), norm2(D + P, P)}};
+                           .norms = {hs_ls_norm(D, P), hs_ls_norm(D + P, P)}};
   char weights[200], path[4096];
   hs_provenance prov = hs_cmp_provenance(c, m, k, 0, c->train.epochs, "loss", spec_json, data_desc, weights);
   prov.elapsed = r->seconds;

@@ -164,3 +164,9 @@ cleanup:
   *out = r;
   return HS_OK;
 }
+
+double hs_ls_norm(const double *d, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) s += d[i] * d[i];
+  return sqrt(s);
+}

@@ -28,6 +28,8 @@
 
 /* d (P) <- Gaussian direction j (counter-based stream, identical on every backend), then
  * filter-normalised against theta (hs_ls_filter_normalize). */
+/* ||d||_2 of a direction (P), for the file's "norms". */
+double hs_ls_norm(const double *d, size_t n);
 void hs_ls_random_direction(const hs_model *m, const double *theta /* P */, uint64_t seed, size_t j,
                             double *d /* P */);
 /* In place: every row of every weight tensor (ndim >= 2) of d rescaled to the norm of the same

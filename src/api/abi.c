@@ -7,7 +7,7 @@
 static const struct {
   const char *name;
   size_t size;
-} sizes[] = {
+} public_structs[] = {
     {"hs_context_options", sizeof(hs_context_options)},
     {"hs_shape", sizeof(hs_shape)},
     {"hs_layer_spec", sizeof(hs_layer_spec)},
@@ -40,7 +40,7 @@ static const struct {
 };
 
 size_t hs_abi_sizeof(const char *type) {
-  for (size_t i = 0; type && i < sizeof sizes / sizeof *sizes; i++)
-    if (strcmp(sizes[i].name, type) == 0) return sizes[i].size;
+  for (size_t i = 0; type && i < sizeof public_structs / sizeof *public_structs; i++)
+    if (strcmp(public_structs[i].name, type) == 0) return public_structs[i].size;
   return 0;
 }

@@ -93,12 +93,6 @@ cleanup:
   return st;
 }
 
-static double norm2(const double *x, size_t n) {
-  double s = 0;
-  for (size_t i = 0; i < n; i++) s += x[i] * x[i];
-  return sqrt(s);
-}
-
 hs_status hs_landscape_save(hs_model *m, const hs_landscape_options *opt, const hs_landscape_result *r,
                             const hs_landscape_provenance *prov, const char *path) {
   hs_context *ctx = hs_model_context(m);
@@ -115,7 +109,7 @@ hs_status hs_landscape_save(hs_model *m, const hs_landscape_options *opt, const 
   hs_ls_directions dirs = {.kind = pv.label ? pv.label : kinds[o.directions], .seed = o.seed,
                            .count = (size_t)r->dims, .eigenvalues = {r->eigenvalues[0], r->eigenvalues[1]},
                            .to = pv.to, .files = {pv.files[0], pv.files[1]}};
-  for (int j = 0; j < r->dims; j++) dirs.norms[j] = norm2(r->directions + (size_t)j * r->params, r->params);
+  for (int j = 0; j < r->dims; j++) dirs.norms[j] = hs_ls_norm(r->directions + (size_t)j * r->params, r->params);
   const hs_ls_result lr = {.dims = r->dims, .na = r->na, .nb = r->nb, .alpha = r->alpha, .beta = r->beta,
                            .loss = r->loss, .accuracy = r->accuracy, .seconds = r->seconds};
   size_t samples, batch;
