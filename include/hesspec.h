@@ -501,7 +501,8 @@ hs_status hs_density_save_with(const hs_density *d, const hs_run_info *info, con
  * rule is the union of the blocks', block b's weights scaled by n_b / n; sigma, grid and
  * summary follow opt as hs_spectrum does (grid_min/grid_max of opt, or the union's range).
  * Takes the blocks (freed with *out, or here on failure). hs_density_save writes the
- * `--block all` file: the whole on top, the blocks under "blocks". */
+ * `--block all` file: the whole on top, the blocks under "blocks". With nb = 0 (or no blocks)
+ * there is no context to leave a message in: HS_E_INVALID alone. */
 hs_status hs_density_combine(hs_density **blocks, size_t nb, const hs_spectrum_options *opt, hs_density **out);
 /* The blocks of a combined density (0 otherwise) and block i's density, borrowed. */
 size_t hs_density_num_blocks(const hs_density *d);
@@ -575,7 +576,8 @@ void hs_eigen_free(hs_eigen_result *r);
 hs_status hs_eigen_save(hs_operator *op, const hs_eigen_options *opt, const hs_eigen_result *r,
                         const hs_run_info *info, const char *vectors_path, const char *path);
 /* The `--block all` file: results[b] from hs_eigen on block operator ops[b] (all of one model,
- * one set of options), the block-diagonal operator's eigenvalues on top. */
+ * one set of options), the block-diagonal operator's eigenvalues on top. nb = 0: HS_E_INVALID
+ * without a message (no context to leave it in). */
 hs_status hs_eigen_save_blocks(size_t nb, hs_operator *const *ops, const hs_eigen_options *opt,
                                const hs_eigen_result *results, const hs_run_info *info, const char *path);
 
@@ -614,7 +616,8 @@ void hs_trace_est_free(hs_trace_est *t);
  * as `hesspec trace --out`. info may be NULL. */
 hs_status hs_trace_save(hs_operator *op, const hs_trace_est_options *opt, const hs_trace_est *t,
                         const hs_run_info *info, const char *path);
-/* The `--block all` file: results[b] on block operator ops[b]; the top-level trace is the sum. */
+/* The `--block all` file: results[b] on block operator ops[b]; the top-level trace is the sum.
+ * nb = 0: HS_E_INVALID without a message. */
 hs_status hs_trace_save_blocks(size_t nb, hs_operator *const *ops, const hs_trace_est_options *opt,
                                const hs_trace_est *results, const hs_run_info *info, const char *path);
 
