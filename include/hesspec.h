@@ -688,9 +688,9 @@ typedef struct {
   size_t curvature_samples;   /* 0 = min(N, 1024) */
   size_t overlap_k;           /* 0 = the model's outputs */
   const char *curvature_path; /* required with curvature_every */
-  /* Called after every epoch with its record (and with epoch 0 before the first when there is
-   * test data: test_loss and test_accuracy of the initial state); a status other than HS_OK
-   * stops the run with it. NULL = none. */
+  /* Called with every epoch's record, and in a fresh run (not a resume) first with epoch 0,
+   * the initial state: its test_loss and test_accuracy with test data, the other values NaN
+   * but lr. A status other than HS_OK stops the run with it. NULL = none. */
   hs_status (*on_epoch)(void *user, const hs_train_record *record);
   void *on_epoch_user;
 } hs_train_config;

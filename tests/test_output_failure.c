@@ -59,23 +59,6 @@ static int same_bytes(const char *name, const char *want, size_t want_len) {
   return same;
 }
 
-/* A name in the folder with ".tmp." in it (a temporary left behind), or NULL. */
-static const char *stray_temporary(void) {
-  static char name[256];
-  DIR *dp = opendir(hs_cli_dir);
-  cr_assert(dp);
-  const char *found = NULL;
-  struct dirent *e;
-  while ((e = readdir(dp)))
-    if (strstr(e->d_name, ".tmp.")) {
-      snprintf(name, sizeof name, "%s", e->d_name);
-      found = name;
-      break;
-    }
-  closedir(dp);
-  return found;
-}
-
 static void write_old(const char *name, const char *text) {
   FILE *f = fopen(path(name), "wb");
   cr_assert(f);
@@ -100,7 +83,7 @@ static size_t fail_every_step(const char *name, hs_status (*write)(const char *p
               hs_last_error(ctx));
     cr_assert(strstr(hs_last_error(ctx), strerror(ENOSPC)), "%s, step %zu: message lacks the cause: %s", name, n,
               hs_last_error(ctx));
-    const char *tmp = stray_temporary();
+    const char *tmp = hs_test_stray_temporary(hs_cli_dir);
     cr_assert_null(tmp, "%s, step %zu: left %s", name, n, tmp);
     cr_assert(same_bytes(name, old, sizeof old - 1), "%s, step %zu: the older file changed", name, n);
     cr_assert_lt(n, 1000, "%s: the write never succeeds", name);
@@ -180,7 +163,7 @@ static void expect_output_failure(int rc, const char *args, const char *name) {
   cr_assert(strstr(hs_cli_err, name), "`%s`: the message does not name %s: %s", args, name, hs_cli_err);
   char *nl = strchr(hs_cli_err, '\n');
   cr_assert(nl && nl[1] == '\0', "message is not one line: %s", hs_cli_err);
-  const char *tmp = stray_temporary();
+  const char *tmp = hs_test_stray_temporary(hs_cli_dir);
   cr_assert_null(tmp, "`%s` left %s", args, tmp);
 }
 

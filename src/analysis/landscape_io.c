@@ -18,7 +18,7 @@ static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v)
 
 static cJSON *vec(const double *x, size_t n) {
   cJSON *a = cJSON_CreateArray();
-  for (size_t i = 0; a && i < n; i++) cJSON_AddItemToArray(a, num_or_null(x[i]));
+  for (size_t i = 0; a && i < n; i++) hs_json_push(a, num_or_null(x[i]));
   return a;
 }
 
@@ -26,7 +26,7 @@ static cJSON *vec(const double *x, size_t n) {
 static cJSON *grid_values(const hs_ls_result *r, const double *v) {
   if (r->dims == 1) return vec(v, r->na);
   cJSON *a = cJSON_CreateArray();
-  for (size_t i = 0; a && i < r->na; i++) cJSON_AddItemToArray(a, vec(v + i * r->nb, r->nb));
+  for (size_t i = 0; a && i < r->na; i++) hs_json_push(a, vec(v + i * r->nb, r->nb));
   return a;
 }
 
@@ -78,18 +78,18 @@ hs_status hs_ls_write(hs_context *ctx, const char *path, const hs_provenance *pr
   cJSON_AddStringToObject(dj, "normalisation", normalisation(d->kind));
   cJSON_AddNumberToObject(dj, "count", (double)d->count);
   if (strcmp(d->kind, "random") == 0 || strcmp(d->kind, "eig") == 0) cJSON_AddNumberToObject(dj, "seed", (double)d->seed);
-  if (strcmp(d->kind, "eig") == 0) cJSON_AddItemToObject(dj, "eigenvalues", vec(d->eigenvalues, d->count));
+  if (strcmp(d->kind, "eig") == 0) hs_json_put(dj, "eigenvalues", vec(d->eigenvalues, d->count));
   if (d->to) cJSON_AddStringToObject(dj, "to", d->to);
   if (strcmp(d->kind, "files") == 0) {
     cJSON *fa = cJSON_AddArrayToObject(dj, "files");
-    for (size_t i = 0; i < d->count; i++) cJSON_AddItemToArray(fa, cJSON_CreateString(d->files[i] ? d->files[i] : ""));
+    for (size_t i = 0; i < d->count; i++) hs_json_push(fa, cJSON_CreateString(d->files[i] ? d->files[i] : ""));
   }
-  cJSON_AddItemToObject(dj, "norms", vec(d->norms, d->count));
+  hs_json_put(dj, "norms", vec(d->norms, d->count));
   cJSON_AddNumberToObject(root, "dims", r->dims);
-  cJSON_AddItemToObject(root, "alpha", vec(r->alpha, r->na));
-  if (r->dims == 2) cJSON_AddItemToObject(root, "beta", vec(r->beta, r->nb));
-  cJSON_AddItemToObject(root, "loss", grid_values(r, r->loss));
-  if (r->accuracy) cJSON_AddItemToObject(root, "accuracy", grid_values(r, r->accuracy));
+  hs_json_put(root, "alpha", vec(r->alpha, r->na));
+  if (r->dims == 2) hs_json_put(root, "beta", vec(r->beta, r->nb));
+  hs_json_put(root, "loss", grid_values(r, r->loss));
+  if (r->accuracy) hs_json_put(root, "accuracy", grid_values(r, r->accuracy));
   cJSON_AddStringToObject(root, "layout", r->dims == 2 ? "loss[i][j] at alpha[i], beta[j]" : "loss[i] at alpha[i]");
   cJSON_AddNumberToObject(root, "evaluation_seconds", r->seconds);
   /* CSV first: the JSON appearing last marks a complete pair. */
@@ -245,7 +245,13 @@ char *hs_ls_svg(const hs_ls_result *r, const char *title) {
 
 hs_status hs_ls_svg_write(hs_context *ctx, const char *path, const hs_ls_result *r, const char *title) {
   char *svg = hs_ls_svg(r, title);
-  if (!svg) return hs_fail(ctx, HS_E_NUMERIC, "%s: nothing to plot (no finite loss on the grid)", path);
+  if (!svg) {
+    /* hs_ls_svg gives NULL for a grid without a finite loss and when memory runs out */
+    int finite = 0;
+    for (size_t k = 0; k < r->na * r->nb && !finite; k++) finite = isfinite(r->loss[k]);
+    if (finite) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory drawing the plot", path);
+    return hs_fail(ctx, HS_E_NUMERIC, "%s: nothing to plot (no finite loss on the grid)", path);
+  }
   hs_status st = hs_write_file_atomic(ctx, path, svg, strlen(svg));
   free(svg);
   return st;

@@ -125,6 +125,7 @@ cleanup:
 static hs_status write_file(hs_context *ctx, const char *path, const hs_provenance *prov,
                             const hs_newton_mr_options *no, size_t starts, double noise, size_t limit,
                             const hs_critical_study *r) {
+  hs_json_oom_clear(); /* hs_json_write fails if building the tree ran out */
   cJSON *root = cJSON_CreateObject();
   if (!root) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", path);
   cJSON_AddStringToObject(root, "format", "hesspec.critical/1");
@@ -177,8 +178,8 @@ static hs_status write_file(hs_context *ctx, const char *path, const hs_provenan
     cJSON_AddNumberToObject(o, "fallback_steps", (double)p->fallback_steps);
     cJSON_AddNumberToObject(o, "seconds", p->seconds);
     cJSON *h = cJSON_AddArrayToObject(o, "grad_norm_history");
-    for (size_t i = 0; i <= p->iterations; i++) cJSON_AddItemToArray(h, cJSON_CreateNumber(p->history[i]));
-    cJSON_AddItemToArray(a, o);
+    for (size_t i = 0; i <= p->iterations; i++) hs_json_push(h, cJSON_CreateNumber(p->history[i]));
+    hs_json_push(a, o);
   }
   if (r->fit) {
     cJSON *f = cJSON_AddObjectToObject(root, "fit");

@@ -1,7 +1,9 @@
 #include "support/hs_test.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,4 +197,20 @@ double *hs_test_dense(hs_model *m, hs_curvature which) {
   cr_assert_eq(st, HS_OK, "dense hvp: %s", hs_last_error(hs_model_context(m)));
   free(E);
   return H;
+}
+
+const char *hs_test_stray_temporary(const char *dir) {
+  static char name[256];
+  DIR *dp = opendir(dir);
+  cr_assert(dp, "%s: cannot list it", dir);
+  const char *found = NULL;
+  struct dirent *e;
+  while ((e = readdir(dp)))
+    if (strstr(e->d_name, ".tmp.")) {
+      snprintf(name, sizeof name, "%s", e->d_name);
+      found = name;
+      break;
+    }
+  closedir(dp);
+  return found;
 }

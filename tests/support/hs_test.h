@@ -9,6 +9,9 @@
 
 /* A CPU context (asserts on failure). */
 hs_context *hs_test_ctx(hs_dtype t, int threads);
+/* A name in dir with ".tmp." in it (a temporary an atomic writer left behind), or NULL;
+ * static storage. */
+const char *hs_test_stray_temporary(const char *dir);
 /* A spec with the given shape; other fields default. widths: n_hidden entries. */
 hs_model_spec hs_test_spec(int in, int n_hidden, const int *widths, int out, hs_activation act,
                            hs_batchnorm bn, int residual, int bias, hs_loss loss);
