@@ -21,7 +21,7 @@
 # Logs (at most 7 files, the device tool returns 8) go to $OUT (or ./gpu-check-out):
 #   gpu-check.log  everything, in order      env.log     machine, driver, tools, commit
 #   build.log      configure + build         ctest.log   ctest -L gpu (HS_REQUIRE_GPU=1)
-#   bench.log      hesspec info + gpu_bench  torch.log   bench/torch_gpu.py
+#   bench.log      hesspec info + gpu_bench  torch.log   bench/torch_gpu.py, python_gpu_check.py
 #   summary.txt    the table printed last
 # Environment: GPU_CHECK_BUDGET (330; --quick 170), BUILD (build-gpu), ARCH (90), REPS (20;
 #   --quick 5), STEPS (80; --quick 40), PROBES (10; --quick 2), BLOCK (8), CPU_BASELINE (1;
@@ -176,7 +176,7 @@ GEN=()
 command -v ninja >/dev/null && GEN=(-G Ninja)
 stage configure "$OUT/build.log" 120 deps \
   "cmake -S '$SRC' -B '$BUILD' ${GEN[*]} -DCMAKE_BUILD_TYPE=Release -DHS_CUDA=ON -DHS_CUDA_ARCHITECTURES=$ARCH ${CMAKE_EXTRA[*]}"
-TARGETS="hesspec_cli gpu_ops gpu_end_to_end gpu_bench"
+TARGETS="hesspec_cli gpu_ops gpu_end_to_end gpu_bench hesspec_shared"
 [ "$CONV" = 1 ] && TARGETS="$TARGETS conv_bench"
 [ "$CPU_TESTS" = 1 ] && TARGETS="all"
 stage build "$OUT/build.log" 240 configure \
@@ -196,6 +196,9 @@ stage bench-gpu "$OUT/bench.log" 180 build \
   "'$BUILD/gpu_bench' --device cuda --reps $REPS --block $BLOCK --steps $STEPS --probes $PROBES --export '$DATA'"
 stage torch "$OUT/torch.log" 180 bench-gpu \
   "PYTHONUNBUFFERED=1 LD_LIBRARY_PATH='$ORIG_LD_LIBRARY_PATH' '$PYTHON' '$SRC/bench/torch_gpu.py' --data '$DATA' --device cuda --reps $REPS --block $BLOCK --steps $STEPS --probes $PROBES"
+# the Python package on the GPU against itself on the CPU (bench/python_gpu_check.py)
+stage python "$OUT/torch.log" 90 build \
+  "PYTHONUNBUFFERED=1 PYTHONPATH='$SRC/python' HESSPEC_LIBRARY='$BUILD/libhesspec.so' LD_LIBRARY_PATH='$ORIG_LD_LIBRARY_PATH:${LD_LIBRARY_PATH:-}' '$PYTHON' '$SRC/bench/python_gpu_check.py'"
 # the ResNet-20 shape on 256 Fashion-MNIST images, hesspec vs PyTorch on the GPU (its table goes
 # into bench.log and the summary)
 [ "$CONV" = 1 ] && stage conv "$OUT/bench.log" 150 build \
@@ -228,6 +231,7 @@ rm -rf "$DATA"
     IFS='|' read -r n st dt nt <<<"$s"
     printf '%-11s %-14s %7s  %s\n' "$n" "$st" "$dt" "$nt"
   done
+  grep -h '^RESULT python' "$OUT/torch.log" 2>/dev/null | sed 's/^RESULT /  /'
   if [ -f "$OUT/ctest.log" ]; then
     grep -E "tests passed|tests failed|\*\*\*Failed|Skipped|Passed" "$OUT/ctest.log" | sed 's/^/  ctest: /' | tail -6
     grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT/ctest.log" | sed 's/^=* *//' | sort | uniq -c | sed 's/^/  sanitizer: /' | head -4
