@@ -35,7 +35,7 @@ void hs_density_destroy(hs_density *d) {
   free(d);
 }
 
-/* The provenance of a run on op, as hs_spectra_open (src/cli/spectra_cli.c) fills it. */
+/* The provenance of a run on op, kept in the density for hs_density_save (owned copies). */
 static hs_status record_provenance(hs_operator *op, const hs_spectrum_options *opt, hs_density *d) {
   int ok = 1;
   d->has_provenance = 1;
