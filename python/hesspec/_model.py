@@ -299,6 +299,36 @@ class Model:
         self._adopt(d, label)
         return self
 
+    def bind_dataset(self, name, samples=None, batch=None, seed=0):
+        """Binds a dataset by name, as the CLI's --dataset (hs_dataset_open): "fashion-mnist[:train|
+        :test]" (the Debian package dataset-fashion-mnist, or the context's data folder),
+        "mixture[:sep=S]" or "teacher[:hidden=HxH,act=A,noise=E]" (synthetic, drawn from seed),
+        shaped for this model; samples: the first N (None = all); batch as bind."""
+        if not isinstance(name, str) or not name:
+            raise invalid(f"name: expected a dataset name such as \"fashion-mnist:train\", got {name!r}")
+        n = 0 if samples is None else samples
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise invalid(f"samples: expected an integer >= 1 or None, got {samples!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 64:
+            raise invalid(f"seed: expected an integer in [0, 2^64), got {seed!r}")
+        L = lib()
+        d, src = C.c_void_p(), C.create_string_buffer(512)
+        self._ctx.call(L.hs_dataset_open, self._ctx.h, name.encode(), int(n), int(seed), L.hs_model_get_spec(self._h),
+                       C.byref(d), src, len(src), what="dataset")
+        N = L.hs_dataset_size(d.value)
+        if batch is None:
+            batch = 0
+        elif not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or not 1 <= batch <= N:
+            L.hs_dataset_destroy(d.value)
+            raise invalid(f"batch: expected an integer in 1..{N} (the samples) or None, got {batch!r}")
+        try:
+            self._ctx.call(L.hs_model_bind, self._h, d.value, int(batch), what="bind")
+        except Error:
+            L.hs_dataset_destroy(d.value)
+            raise
+        self._adopt(d.value, src.value.decode())
+        return self
+
     def _dataset(self, X, y, xname="X", yname="y", source=None):
         """(hs_dataset handle, N, source label) of X and y, checked as bind checks them; the caller
         owns the handle (hs_dataset_destroy)."""
