@@ -788,6 +788,20 @@ hs_status hs_landscape_save(hs_model *m, const hs_landscape_options *opt, const 
 /* The SVG plot: a curve (1D) or a heat map with contour lines and the origin marked (2D). */
 hs_status hs_landscape_plot(hs_context *ctx, const hs_landscape_result *r, const char *title, const char *path);
 
+/* ---- comparisons of network kinds (docs/compare.md) --------------------------------------- */
+
+/* `hesspec compare --preset preset --out dir`: trains every network kind and seed the preset
+ * names on its data and analyses their Hessians along training, then writes the report folder
+ * dir (index.html, summary.csv, summary.md, config.json, plots/, runs/): built under a
+ * temporary name beside dir and renamed into place, so a failed run leaves none; an existing
+ * report there is replaced, any other existing folder refused (HS_E_INVALID). preset NULL: the
+ * defaults. The context's dtype must be the preset's (HS_E_INVALID naming both). note (may be
+ * NULL) receives one line per training run and analysis, and a notice when Fashion-MNIST is
+ * missing and a synthetic mixture stands in. Progress: phase "compare". The CLI's overrides
+ * (--dataset, --samples, ...) are preset keys here. */
+hs_status hs_compare(hs_context *ctx, const char *preset, const char *dir,
+                     void (*note)(void *user, const char *line), void *note_user);
+
 /* ---- the closed-form optimum of linear networks (docs/experiments.md) ---------------------- */
 
 typedef struct {

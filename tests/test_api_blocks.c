@@ -488,3 +488,70 @@ Test(api_blocks, critical_study_file_equals_the_cli_and_indices_count_eigenvalue
   free(last);
   free(src);
 }
+
+typedef struct {
+  size_t lines;
+} note_count;
+
+/* csv without its column `name` (the header names it), in place; every line the same way. */
+static void drop_column(char *csv, const char *name) {
+  size_t col = 0, n = strlen(name);
+  for (const char *c = csv; *c && *c != '\n'; c++)
+    if (*c == ',') col++;
+    else if ((c == csv || c[-1] == ',') && strncmp(c, name, n) == 0 && (c[n] == ',' || c[n] == '\n')) break;
+  /* col: the index of `name`; remove that field from every line */
+  char *w = csv;
+  for (const char *r = csv; *r;) {
+    size_t field = 0;
+    while (*r && *r != '\n') {
+      const char *end = r;
+      while (*end && *end != ',' && *end != '\n') end++;
+      if (field != col) {
+        if (field > 0 && !(col == 0 && field == 1)) *w++ = ',';
+        memmove(w, r, (size_t)(end - r));
+        w += end - r;
+      }
+      field++;
+      r = *end == ',' ? end + 1 : end;
+    }
+    if (*r == '\n') *w++ = *r++;
+  }
+  *w = '\0';
+}
+
+static void count_note(void *user, const char *line) {
+  (void)line;
+  ((note_count *)user)->lines++;
+}
+
+Test(api_blocks, compare_writes_the_cli_report) {
+  static const char *const preset =
+      "{ \"dataset\": \"mixture:sep=4\", \"train_samples\": 40, \"test_samples\": 20, \"synthetic_dim\": 6,"
+      "  \"synthetic_classes\": 3, \"hidden\": [4], \"kinds\": [\"linear\", \"relu-bn\"], \"seeds\": [1],"
+      "  \"train\": {\"epochs\": 1, \"batch\": 10}, \"analysis\": {\"epochs\": [1], \"samples\": 20,"
+      "  \"slq_steps\": 8, \"slq_probes\": 2} }";
+  hs_cli_write_text("p.json", preset);
+  int rc = hs_cli_run("", "compare --preset p.json --out cli --threads 1", "");
+  cr_assert_eq(rc, 0, "hesspec compare exited %d: %s", rc, hs_cli_err);
+  note_count n = {0};
+  cr_assert_eq(hs_compare(ctx, hs_cli_path("p.json"), hs_cli_path("api/"), count_note, &n), HS_OK, "%s",
+               hs_last_error(ctx));
+  cr_expect(n.lines > 0, "no progress line");
+  /* the same numbers in summary.csv but its analyses' seconds */
+  char *a = hs_cli_read_text("cli/summary.csv"), *b = hs_cli_read_text("api/summary.csv");
+  drop_column(a, "seconds");
+  drop_column(b, "seconds");
+  cr_expect(!strstr(a, "seconds") && strstr(a, "lambda_max"), "the column is not dropped: %.200s", a);
+  cr_expect_str_eq(a, b, "the summaries differ (in %s)", hs_cli_dir);
+  free(a);
+  free(b);
+  cr_expect(hs_cli_exists("api/index.html") && !hs_test_stray_temporary(hs_cli_dir));
+  /* a second run replaces the report; a folder that is not one is refused and kept */
+  cr_assert_eq(hs_compare(ctx, hs_cli_path("p.json"), hs_cli_path("api"), NULL, NULL), HS_OK, "%s", hs_last_error(ctx));
+  hs_cli_write_text("plain", "x");
+  cr_expect_eq(hs_compare(ctx, hs_cli_path("p.json"), hs_cli_path("plain"), NULL, NULL), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "not a folder"), "%s", hs_last_error(ctx));
+  hs_cli_write_text("f32.json", "{ \"dtype\": \"f32\" }");
+  cr_expect_eq(hs_compare(ctx, hs_cli_path("f32.json"), hs_cli_path("x"), NULL, NULL), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "f32") && !hs_cli_exists("x"), "%s", hs_last_error(ctx));
+}

@@ -205,6 +205,7 @@ _SIGNATURES = {
     "hs_density_probe": (c_size, [vp, c_size, C.POINTER(P_dbl), C.POINTER(P_dbl)]),
     "hs_density_save": (C.c_int, [vp, C.c_char_p]),
     "hs_density_load": (C.c_int, [vp, C.c_char_p, PP]),
+    "hs_compare": (C.c_int, [vp, C.c_char_p, C.c_char_p, C.c_void_p, vp]),
     "hs_dataset_open": (C.c_int, [vp, C.c_char_p, c_size, C.c_uint64, vp, PP, C.c_char_p, c_size]),
     "hs_operator_block": (C.c_int, [vp, C.c_char_p, PP]),
     "hs_operator_layers": (C.c_int, [vp, C.POINTER(c_size)]),

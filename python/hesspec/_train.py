@@ -1,6 +1,7 @@
 """hesspec.train / landscape / critical: the trainer of `hesspec train`, loss landscapes and
 Newton-MR critical points (docs/training.md, docs/experiments.md, docs/critical.md)."""
 import ctypes as C
+import json
 import math
 import os
 import warnings
@@ -12,7 +13,7 @@ from . import _arrays
 from ._errors import Error, invalid
 from ._lib import (CriticalResult, CriticalStudy as _CStudy, HessianIndex, LandscapeProvenance, LandscapeResult, P_dbl,
                    RunInfo, TrainLog as _CTrainLog, c_size, lib)
-from ._model import DTYPES, Model
+from ._model import DTYPES, Context, Model
 from ._spectra import _count, _seed
 
 OPTIMIZERS = {"sgd": 0, "adam": 1}
@@ -470,5 +471,38 @@ def critical_study(model, starts=1, noise=0.0, seed=0, gtol=1e-8, max_iter=100, 
     return res
 
 
+# ---- comparisons ----
+
+_NOTE = C.CFUNCTYPE(None, C.c_void_p, C.c_char_p)
+
+
+def compare(preset, out, device="auto", threads=0, progress=None):
+    """`hesspec compare --preset preset --out out` (hs_compare; docs/compare.md): trains every
+    network kind and seed of the preset and analyses their Hessians along training, then writes
+    the report folder `out` (index.html, summary.csv, plots/, runs/), built under a temporary
+    name and renamed into place (an earlier report there is replaced). The context computes in
+    the preset's dtype. progress: a function of one line (str) per training run and analysis.
+    Returns the folder's path. Ctrl-C cancels it (nothing is left behind)."""
+    preset_b, out_b = _path(preset, "preset"), _path(out, "out")
+    if out_b is None:
+        raise invalid("out: the report folder is needed")
+    dtype = "f64"
+    if preset_b is not None:
+        try:
+            with open(preset_b, "rb") as f:
+                dtype = json.loads(f.read().decode("utf-8", errors="replace")).get("dtype", "f64")
+        except (OSError, ValueError, AttributeError):
+            dtype = "f64"  # the library reads it again and names what is wrong
+    if dtype not in DTYPES:
+        dtype = "f64"
+    if progress is not None and not callable(progress):
+        raise invalid(f"progress: expected a function of one line or None, got {type(progress).__name__}")
+    ctx = Context(device=device, dtype=dtype, threads=threads)
+    note = _NOTE(lambda user, line: progress(line.decode("utf-8", errors="replace"))) if progress else None
+    ctx.call_long(lib().hs_compare, ctx.h, preset_b, out_b, C.cast(note, C.c_void_p) if note else None, None,
+                  what="compare")
+    return os.fsdecode(out_b)
+
+
 __all__ = ["TrainRecord", "TrainLog", "Landscape", "Critical", "CriticalStudy", "train", "landscape", "critical",
-           "critical_study", "index"]
+           "critical_study", "index", "compare"]

@@ -260,3 +260,26 @@ def test_ctrl_c_cancels_train():
     assert m.num_samples == 64 and np.isfinite(m.loss())
     log = hesspec.train(m, epochs=1, batch=16)
     assert len(log) == 1 and np.isfinite(log[0].loss)
+
+
+def test_compare_equals_cli(workdir):
+    """hesspec.compare is `hesspec compare --preset`: the same summary (but its seconds column),
+    progress lines on the way, a folder that is no report refused."""
+    preset = {"dataset": "mixture:sep=4", "train_samples": 40, "test_samples": 20, "synthetic_dim": 6,
+              "synthetic_classes": 3, "hidden": [4], "kinds": ["linear", "relu-bn"], "seeds": [1],
+              "train": {"epochs": 1, "batch": 10},
+              "analysis": {"epochs": [1], "samples": 20, "slq_steps": 8, "slq_probes": 2}}
+    (workdir / "p.json").write_text(json.dumps(preset))
+    run_cli(["compare", "--preset", "p.json", "--out", "cli", "--device", "cpu"], cwd=workdir)
+    lines = []
+    out = hesspec.compare(workdir / "p.json", workdir / "py", device="cpu", progress=lines.append)
+    assert out.endswith("py") and (workdir / "py" / "index.html").exists() and lines
+
+    def rows(folder):
+        text = (workdir / folder / "summary.csv").read_text().splitlines()
+        i = text[0].split(",").index("seconds")
+        return [[c for j, c in enumerate(r.split(",")) if j != i] for r in text]
+    assert rows("py") == rows("cli")
+    (workdir / "plain").write_text("x")
+    with pytest.raises(hesspec.Error, match="not a folder"):
+        hesspec.compare(workdir / "p.json", workdir / "plain", device="cpu")

@@ -228,6 +228,11 @@ typedef void (*hs_cmp_note_fn)(void *user, const char *line);
 hs_status hs_cmp_run(hs_context *ctx, const hs_cmp_config *cfg, const char *dir, hs_cmp_note_fn note,
                      void *note_user, hs_cmp_result **out);
 void hs_cmp_result_free(hs_cmp_result *r);
+/* hs_cmp_run and hs_cmp_report into the report folder `dir`, built under a temporary name beside
+ * it and renamed into place: an existing report there is replaced, any other existing folder
+ * refused (HS_E_INVALID); HS_E_OUTPUT when the folder cannot be made or renamed. */
+hs_status hs_cmp_run_into(hs_context *ctx, const hs_cmp_config *cfg, const char *dir, hs_cmp_note_fn note,
+                          void *note_user, hs_cmp_result **out);
 
 /* Outliers of the top of a spectrum (Sagun et al. 2017; Papyan 2019: about C, or C - 1, for C
  * classes): given the n >= 2 largest eigenvalues in descending order, the k in [1, n-1] where

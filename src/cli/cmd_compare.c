@@ -1,15 +1,9 @@
 /* hesspec compare: train and analyse several network kinds on the same data and seeds, and
- * write the report folder (src/analysis/compare.h, report.h; docs/compare.md). The folder is
- * built under a temporary name beside --out and renamed into place at the end, so a failed
- * or killed run never leaves a half-written report. */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <ftw.h>
-#include <limits.h>
+ * write the report folder (src/analysis/compare.h; docs/compare.md), built under a temporary
+ * name beside --out and renamed into place at the end (hs_cmp_run_into). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analysis/compare.h"
@@ -18,29 +12,10 @@
 #include "cli/common.h"
 #include "cli/options.h"
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb; (void)flag; (void)ftw;
-  return remove(path);
-}
-static void rm_tree(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
 static void print_line(void *user, const char *line) {
+  (void)user;
   printf("%s\n", line);
   fflush(stdout);
-}
-
-/* The output folder may be absent, or a previous report (it is replaced), never anything else. */
-static int check_out(const char *cmd, const char *out) {
-  struct stat st;
-  /* -2: the place cannot be reached (ENOTDIR, EACCES): an output-side failure, exit 1 */
-  if (stat(out, &st) != 0) return errno == ENOENT ? 0 : (fprintf(stderr, "hesspec %s: %s: %s\n", cmd, out, strerror(errno)), -2);
-  if (!S_ISDIR(st.st_mode)) return fprintf(stderr, "hesspec %s: %s exists and is not a folder\n", cmd, out), -1;
-  char probe[PATH_MAX];
-  snprintf(probe, sizeof probe, "%s/summary.csv", out);
-  if (access(probe, F_OK) == 0) return 0;
-  if (rmdir(out) == 0) return 0; /* was empty */
-  fprintf(stderr, "hesspec %s: %s exists and is not a hesspec compare report; refusing to replace it\n", cmd, out);
-  return -1;
 }
 
 typedef struct {
@@ -93,59 +68,18 @@ static int run(int argc, char **argv) {
     o.dtype = cfg.dtype;
     if ((code = hs_cli_open_context(cmd, &o, &s)) != 0) return code;
   }
-  /* "rep/" names the folder rep: the temporary must sit beside it, not inside */
-  char outbuf[PATH_MAX];
-  snprintf(outbuf, sizeof outbuf, "%s", o.out);
-  for (size_t l = strlen(outbuf); l > 1 && outbuf[l - 1] == '/'; l--) outbuf[l - 1] = '\0';
-  o.out = outbuf;
-  int out_ok = check_out(cmd, o.out);
-  if (out_ok < 0) { code = out_ok == -2 ? HS_EXIT_FAIL : HS_EXIT_USAGE; goto done; }
-  char tmpdir[PATH_MAX], olddir[PATH_MAX];
-  if (snprintf(tmpdir, sizeof tmpdir, "%s.tmp.XXXXXX", o.out) >= (int)sizeof tmpdir || !mkdtemp(tmpdir)) {
-    fprintf(stderr, "hesspec %s: %s: cannot create the report folder (%s)\n", cmd, o.out, strerror(errno));
-    code = HS_EXIT_FAIL; /* an output-side failure: the inputs were fine */
-    goto done;
-  }
-  { /* mkdtemp makes it 0700; the report gets the permissions of an ordinary mkdir */
-    mode_t mask = umask(0);
-    umask(mask);
-    chmod(tmpdir, 0777 & ~mask);
-  }
   hs_cmp_result *res = NULL;
   int lines = !o.quiet && !isatty(fileno(stderr));
-  st = hs_cmp_run(s.ctx, &cfg, tmpdir, lines ? print_line : NULL, NULL, &res);
-  if (st == HS_OK && res->synthetic_fallback)
+  if ((st = hs_cmp_run_into(s.ctx, &cfg, o.out, lines ? print_line : NULL, NULL, &res)) != HS_OK) goto fail;
+  if (res->synthetic_fallback)
     fprintf(stderr, "hesspec %s: notice: Fashion-MNIST was not found (install the Debian package dataset-fashion-mnist "
                     "or set HESSPEC_DATA); using a synthetic Gaussian mixture instead\n", cmd);
-  if (st == HS_OK) st = hs_cmp_report(s.ctx, res, tmpdir);
-  if (st != HS_OK) {
-    hs_cmp_result_free(res);
-    rm_tree(tmpdir);
-    goto fail;
-  }
-  /* into place: an old report moves aside first and is removed after */
-  olddir[0] = '\0';
-  if (access(o.out, F_OK) == 0) {
-    snprintf(olddir, sizeof olddir, "%s.old.XXXXXX", o.out);
-    if (!mkdtemp(olddir) || rename(o.out, olddir) != 0) {
-      fprintf(stderr, "hesspec %s: %s: cannot move the previous report aside (%s)\n", cmd, o.out, strerror(errno));
-      rm_tree(tmpdir);
-      hs_cmp_result_free(res);
-      code = HS_EXIT_FAIL;
-      goto done;
-    }
-  }
-  if (rename(tmpdir, o.out) != 0) {
-    fprintf(stderr, "hesspec %s: %s: cannot rename the report into place (%s); it is in %s\n", cmd, o.out, strerror(errno), tmpdir);
-    hs_cmp_result_free(res);
-    code = HS_EXIT_FAIL;
-    goto done;
-  }
-  if (olddir[0]) rm_tree(olddir);
   if (!o.quiet) {
     char *f = hs_cmp_findings(res);
-    printf("compared %zu kinds x %zu seeds in %.0fs (%s, %s)\n%sreport: %s/index.html\n", cfg.n_kinds, cfg.n_seeds, res->seconds,
-           res->backend, res->device, f ? f : "", o.out);
+    size_t len = strlen(o.out);
+    while (len > 1 && o.out[len - 1] == '/') len--; /* "rep/" names the folder rep */
+    printf("compared %zu kinds x %zu seeds in %.0fs (%s, %s)\n%sreport: %.*s/index.html\n", cfg.n_kinds, cfg.n_seeds,
+           res->seconds, res->backend, res->device, f ? f : "", (int)len, o.out);
     free(f);
   }
   hs_cmp_result_free(res);
