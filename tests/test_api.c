@@ -14,7 +14,6 @@
 
 #include "analysis/critical.h"
 #include "analysis/landscape.h"
-#include "io/file.h"
 #include "io/datasets.h"
 #include "io/npy.h"
 #include "linalg/eig.h"
@@ -59,16 +58,6 @@ static void make_model(void) { hs_api_make_model(ctx, &model, &data, &X, &labels
 
 #define same_bits hs_api_same_bits
 #define json_close hs_api_json_close
-
-static cJSON *read_json(const char *name) {
-  char *buf;
-  size_t len;
-  cr_assert_eq(hs_read_file(ctx, hs_cli_path(name), &buf, &len), HS_OK, "%s", hs_last_error(ctx));
-  cJSON *j = cJSON_ParseWithLength(buf, len);
-  free(buf);
-  cr_assert(j, "%s is not JSON", name);
-  return j;
-}
 
 TestSuite(api, .init = setup, .fini = teardown);
 
@@ -153,24 +142,17 @@ Test(api, spectrum_file_equals_cli) {
   int rc = hs_cli_run("", "spectrum --model spec.json --inputs X.npy --targets Y.npy --seed 7 --steps 25 "
                           "--probes 3 --out cli.json", "");
   cr_assert_eq(rc, 0, "hesspec spectrum exited %d: %s", rc, hs_cli_err);
-  cJSON *cli = read_json("cli.json");
-  const cJSON *src = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cli, "data"), "source");
-  cr_assert(cJSON_IsString(src));
+  char *src = hs_api_data_source("cli.json");
 
   hs_operator *op = NULL;
   hs_density *d = NULL;
   cr_assert_eq(hs_operator_model(model, HS_CURV_HESSIAN, &op), HS_OK);
   hs_spectrum_options so = hs_spectrum_defaults();
-  so.steps = 25, so.probes = 3, so.seed = SEED, so.data = src->valuestring;
+  so.steps = 25, so.probes = 3, so.seed = SEED, so.data = src;
   cr_assert_eq(hs_spectrum(op, &so, &d), HS_OK, "%s", hs_last_error(ctx));
   cr_assert_eq(hs_density_save(d, hs_cli_path("api.json")), HS_OK, "%s", hs_last_error(ctx));
-  cJSON *api = read_json("api.json");
-  const char *clock[] = {"elapsed_seconds", "created", "timing"};
-  for (int i = 0; i < 3; i++) {
-    cJSON_DeleteItemFromObjectCaseSensitive(cli, clock[i]);
-    cJSON_DeleteItemFromObjectCaseSensitive(api, clock[i]);
-  }
-  cr_expect(cJSON_Compare(cli, api, 1), "the API's density file differs from the CLI's (files in %s)", hs_cli_dir);
+  cr_expect(hs_api_same_file("cli.json", "api.json"), "the API's density file differs from the CLI's (files in %s)",
+            hs_cli_dir);
   char *c1 = hs_cli_read_text("cli.csv"), *c2 = hs_cli_read_text("api.csv");
   cr_expect_str_eq(c1, c2, "the CSVs differ");
 
@@ -202,8 +184,7 @@ Test(api, spectrum_file_equals_cli) {
   hs_linop_destroy(L);
   free(c1);
   free(c2);
-  cJSON_Delete(cli);
-  cJSON_Delete(api);
+  free(src);
   hs_density_destroy(d);
   hs_operator_destroy(op);
 }
@@ -402,7 +383,7 @@ Test(api, matrix_operator_spectra) {
   so.steps = 20, so.probes = 4, so.data = "A.npy";
   cr_assert_eq(hs_spectrum(op, &so, &d), HS_OK, "%s", hs_last_error(ctx));
   cr_assert_eq(hs_density_save(d, hs_cli_path("m.json")), HS_OK, "%s", hs_last_error(ctx));
-  cJSON *j = read_json("m.json");
+  cJSON *j = hs_cli_read_json("m.json");
   const cJSON *kind = cJSON_GetObjectItemCaseSensitive(j, "operator");
   const cJSON *mat = cJSON_GetObjectItemCaseSensitive(j, "matrix");
   cr_expect(cJSON_IsString(kind) && strcmp(kind->valuestring, "matrix") == 0);
@@ -598,7 +579,7 @@ Test(api, landscape_equals_cli_and_engine) {
   hs_landscape_result r;
   cr_assert_eq(hs_landscape(model, &lo, &r), HS_OK, "%s", hs_last_error(ctx));
   cr_assert(r.dims == 2 && r.na == 5 && r.nb == 4 && r.accuracy && r.beta);
-  cJSON *j = read_json("ls.json");
+  cJSON *j = hs_cli_read_json("ls.json");
   double loss[20], acc[20];
   read_grid(j, "loss", loss, 5, 4);
   read_grid(j, "accuracy", acc, 5, 4);
@@ -760,26 +741,21 @@ Test(api, landscape_save_writes_the_cli_file) {
   int rc = hs_cli_run("", "landscape --model spec.json --inputs X.npy --targets Y.npy --seed 7 --directions files "
                           "--direction-files d1.npy,d2.npy --points 4,3 --range -1:2,0:1 --out cli.json", "");
   cr_assert_eq(rc, 0, "hesspec landscape exited %d: %s", rc, hs_cli_err);
-  cJSON *cli = read_json("cli.json");
-  const cJSON *src = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cli, "data"), "source");
-  cr_assert(cJSON_IsString(src));
+  char *src = hs_api_data_source("cli.json");
 
   hs_landscape_options lo = hs_landscape_defaults();
   lo.dims = 2, lo.directions = HS_LANDSCAPE_GIVEN, lo.d1 = v, lo.d2 = w, lo.seed = SEED;
   lo.alpha[0] = -1, lo.alpha[1] = 2, lo.beta[0] = 0, lo.beta[1] = 1, lo.points[0] = 4, lo.points[1] = 3;
   hs_landscape_result r;
   cr_assert_eq(hs_landscape(model, &lo, &r), HS_OK, "%s", hs_last_error(ctx));
-  const hs_landscape_provenance pv = {.data = src->valuestring, .label = "files", .files = {"d1.npy", "d2.npy"}};
+  const hs_landscape_provenance pv = {.data = src, .label = "files", .files = {"d1.npy", "d2.npy"}};
   cr_assert_eq(hs_landscape_save(model, &lo, &r, &pv, hs_cli_path("api.json")), HS_OK, "%s", hs_last_error(ctx));
-  cJSON *api = read_json("api.json");
-  hs_api_drop_clock_fields(cli);
-  hs_api_drop_clock_fields(api);
-  cr_expect(cJSON_Compare(cli, api, 1), "the API's landscape file differs from the CLI's (files in %s)", hs_cli_dir);
-  cJSON_Delete(api);
+  cr_expect(hs_api_same_file("cli.json", "api.json"), "the API's landscape file differs from the CLI's (files in %s)",
+            hs_cli_dir);
 
   /* without provenance: the kind from the options, the norms of the directions, no CSV half-written */
   cr_assert_eq(hs_landscape_save(model, &lo, &r, NULL, hs_cli_path("bare.json")), HS_OK, "%s", hs_last_error(ctx));
-  cJSON *bare = read_json("bare.json");
+  cJSON *bare = hs_cli_read_json("bare.json");
   const cJSON *dirs = cJSON_GetObjectItemCaseSensitive(bare, "directions");
   cr_expect_str_eq(cJSON_GetObjectItemCaseSensitive(dirs, "kind")->valuestring, "given");
   cr_expect_str_eq(cJSON_GetObjectItemCaseSensitive(bare, "weights")->valuestring, "seeded default initialisation");
@@ -795,7 +771,7 @@ Test(api, landscape_save_writes_the_cli_file) {
   free(svg);
   cr_expect_eq(hs_landscape_save(model, &lo, &r, NULL, ""), HS_E_INVALID);
   hs_landscape_free(&r);
-  cJSON_Delete(cli);
+  free(src);
   free(v);
   free(w);
 }
@@ -883,7 +859,7 @@ Test(api, linear_optimum_is_a_stationary_minimum) {
   cr_expect(sqrt(gn) <= 1e-10, "||grad|| = %g at the optimum", sqrt(gn));
   const hs_run_info info = {.data = "test arrays", .seed = 9};
   cr_assert_eq(hs_linear_optimum_save(model, &r, &info, "w.safetensors", hs_cli_path("o.json")), HS_OK);
-  cJSON *j = read_json("o.json");
+  cJSON *j = hs_cli_read_json("o.json");
   cr_expect_str_eq(cJSON_GetObjectItemCaseSensitive(j, "format")->valuestring, "hesspec.optimum/1");
   cr_expect_eq(cJSON_GetObjectItemCaseSensitive(j, "loss")->valuedouble, r.loss);
   cr_expect_eq(cJSON_GetObjectItemCaseSensitive(j, "seed")->valuedouble, 9);

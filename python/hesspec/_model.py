@@ -2,6 +2,7 @@
 its bound data, loss, gradient and curvature products."""
 import ctypes as C
 import json
+import os
 import threading
 
 import numpy as np
@@ -11,6 +12,18 @@ from ._errors import CANCELLED, Error, invalid
 from ._lib import CURVATURE, HS_F32, HS_F64, P_dbl, SpecHead, c_size, lib, take_string
 
 DTYPES = {"f64": HS_F64, "f32": HS_F32}
+
+
+def path_arg(x, name):
+    """None, or a path (str, bytes or os.PathLike) as bytes for the C calls; Error names `name`."""
+    if x is None:
+        return None
+    if not isinstance(x, (str, bytes, os.PathLike)):
+        raise invalid(f"{name}: expected a path or None, got {type(x).__name__}")
+    p = os.fsencode(x)
+    if not p:
+        raise invalid(f"{name}: an empty path")
+    return p
 
 
 class Context:
@@ -373,6 +386,12 @@ class Model:
             else:
                 lib().hs_dataset_destroy(old)
         self._data_label = label
+
+    def _labels(self):
+        """(weights, data) as the result files record them: where the parameters and the bound
+        data came from, as bytes (None where unknown)."""
+        w, d = self._weights_label, self._data_label
+        return (w.encode() if w else None), (d.encode() if d else None)
 
     def _output_dim(self):
         head = C.cast(lib().hs_model_get_spec(self._h), C.POINTER(SpecHead)).contents

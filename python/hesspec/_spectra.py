@@ -10,7 +10,7 @@ import numpy as np
 
 from ._errors import Error, UNSUPPORTED, invalid
 from ._lib import DensitySummary, EigenResult, P_dbl, RunInfo, SpectrumOptions, TraceResult, lib
-from ._model import Context, Model, _curvature
+from ._model import Context, Model, _curvature, path_arg
 
 _SUMMARY_KEYS = ("lambda_min", "lambda_max", "trace", "trace_stderr", "negative_fraction",
                  "negative_fraction_stderr", "negative_tolerance", "grid_integral")
@@ -80,21 +80,8 @@ class _Operator:
 
 def _run_info(model):
     info = RunInfo()
-    info.weights = model._weights_label.encode() if model._weights_label else None
-    info.data = model._data_label.encode() if model._data_label else None
+    info.weights, info.data = model._labels()
     return info
-
-
-def _out_path(out):
-    if out is None:
-        return None
-    try:
-        p = os.fsencode(out)
-    except TypeError:
-        raise invalid(f"out: expected a path, got {out!r}") from None
-    if not p:
-        raise invalid("out: an empty path")
-    return p
 
 
 class Density:
@@ -241,8 +228,7 @@ def spectrum(model, steps=80, probes=10, sigma=None, seed=0, operator="hessian",
         if reorth not in ("full", "partial"):
             raise invalid(f"reorth: expected \"full\" or \"partial\", got {reorth!r}")
         o.partial_reorth = reorth == "partial"
-        o.weights = model._weights_label.encode() if model._weights_label else None
-        o.data = model._data_label.encode() if model._data_label else None
+        o.weights, o.data = model._labels()
         h = C.c_void_p()
         if block == "all":
             return Density(_layer_densities(model, op, o), model._ctx)
@@ -315,7 +301,7 @@ def eig(model, top=None, bottom=None, exact=False, vectors=False, operator="hess
     if block == "all" and vectors:
         raise invalid("vectors: needs one operator, not block=\"all\" (give one block)")
     L = lib()
-    out_b = _out_path(out)
+    out_b = path_arg(out, "out")
     with _Operator(model, operator, block) as op:
         o = L.hs_eigen_defaults()
         dim = model.num_params if block is None or block == "all" else L.hs_operator_size(op.h)
@@ -349,30 +335,42 @@ def eig(model, top=None, bottom=None, exact=False, vectors=False, operator="hess
                 L.hs_eigen_free(C.byref(r))
             _warn_unconverged(res)
             return res
-        names = op.layers()
-        handles = (C.c_void_p * len(names))()
-        rs = (EigenResult * len(names))()
-        try:
-            for i, name in enumerate(names):
-                handles[i] = op.block(name)
-                bo = type(o).from_buffer_copy(o)
-                n = L.hs_operator_size(handles[i])
-                bo.count = min(o.count, n)
-                if o.max_steps:
-                    bo.max_steps = min(o.max_steps, n)
-                model._ctx.call_long(L.hs_eigen, handles[i], C.byref(bo), C.byref(rs[i]), what=f"eig of {name}")
-            if out_b:
-                model._ctx.call(L.hs_eigen_save_blocks, len(names), handles, C.byref(o), rs,
-                                C.byref(_run_info(model)), out_b, what="out")
-            res = {name: _eigen(rs[i], exact) for i, name in enumerate(names)}
-        finally:
-            for i in range(len(names)):
-                L.hs_eigen_free(C.byref(rs[i]))
-                if handles[i]:
-                    L.hs_operator_destroy(handles[i])
+
+        def run(h, r, name):
+            bo = type(o).from_buffer_copy(o)
+            n = L.hs_operator_size(h)
+            bo.count = min(o.count, n)
+            if o.max_steps:
+                bo.max_steps = min(o.max_steps, n)
+            model._ctx.call_long(L.hs_eigen, h, C.byref(bo), C.byref(r), what=f"eig of {name}")
+
+        res = _per_layer(model, op, EigenResult, run, L.hs_eigen_free, L.hs_eigen_save_blocks, o, out_b,
+                         lambda r: _eigen(r, exact))
     for r in res.values():
         _warn_unconverged(r)
     return res
+
+
+def _per_layer(model, op, result_type, run, free, save_blocks, o, out_b, convert):
+    """block="all" of eig and trace: run(handle, result, name) on every layer's block, the
+    `--block all` file through save_blocks when out_b, and {layer: convert(result)}; the results
+    and the block operators are freed whatever happens."""
+    names = op.layers()
+    handles = (C.c_void_p * len(names))()
+    rs = (result_type * len(names))()
+    try:
+        for i, name in enumerate(names):
+            handles[i] = op.block(name)
+            run(handles[i], rs[i], name)
+        if out_b:
+            model._ctx.call(save_blocks, len(names), handles, C.byref(o), rs, C.byref(_run_info(model)), out_b,
+                            what="out")
+        return {name: convert(rs[i]) for i, name in enumerate(names)}
+    finally:
+        for i in range(len(names)):
+            free(C.byref(rs[i]))
+            if handles[i]:
+                lib().hs_operator_destroy(handles[i])
 
 
 def _eigen(r, exact):
@@ -418,7 +416,7 @@ def trace(model, probes=100, method="hutchinson", seed=0, operator="hessian", bl
     if method not in ("hutchinson", "hutch++"):
         raise invalid(f"method: expected \"hutchinson\" or \"hutch++\", got {method!r}")
     L = lib()
-    out_b = _out_path(out)
+    out_b = path_arg(out, "out")
     with _Operator(model, operator, block) as op:
         o = L.hs_trace_est_defaults()
         o.probes = _count(probes, "probes", lo=3 if method == "hutch++" else 1)
@@ -434,23 +432,11 @@ def trace(model, probes=100, method="hutchinson", seed=0, operator="hessian", bl
                 return _trace(r, method)
             finally:
                 L.hs_trace_est_free(C.byref(r))
-        names = op.layers()
-        handles = (C.c_void_p * len(names))()
-        rs = (TraceResult * len(names))()
-        try:
-            for i, name in enumerate(names):
-                handles[i] = op.block(name)
-                model._ctx.call_long(L.hs_trace_estimate, handles[i], C.byref(o), C.byref(rs[i]),
-                                     what=f"trace of {name}")
-            if out_b:
-                model._ctx.call(L.hs_trace_save_blocks, len(names), handles, C.byref(o), rs,
-                                C.byref(_run_info(model)), out_b, what="out")
-            return {name: _trace(rs[i], method) for i, name in enumerate(names)}
-        finally:
-            for i in range(len(names)):
-                L.hs_trace_est_free(C.byref(rs[i]))
-                if handles[i]:
-                    L.hs_operator_destroy(handles[i])
+        def run(h, r, name):
+            model._ctx.call_long(L.hs_trace_estimate, h, C.byref(o), C.byref(r), what=f"trace of {name}")
+
+        return _per_layer(model, op, TraceResult, run, L.hs_trace_est_free, L.hs_trace_save_blocks, o, out_b,
+                          lambda r: _trace(r, method))
 
 
 def _trace(r, method):

@@ -12,9 +12,9 @@ import numpy as np
 from . import _arrays
 from ._errors import Error, invalid
 from ._lib import (CriticalResult, CriticalStudy as _CStudy, HessianIndex, LandscapeProvenance, LandscapeResult, P_dbl,
-                   RunInfo, TrainLog as _CTrainLog, c_size, lib)
-from ._model import DTYPES, Context, Model
-from ._spectra import _count, _seed
+                   TrainLog as _CTrainLog, c_size, lib)
+from ._model import DTYPES, Context, Model, path_arg
+from ._spectra import _count, _run_info, _seed
 
 OPTIMIZERS = {"sgd": 0, "adam": 1}
 SCHEDULES = {"constant": 0, "cosine": 1}
@@ -33,14 +33,6 @@ def _real(x, name):
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not math.isfinite(x):
         raise invalid(f"{name}: expected a finite number, got {x!r}")
     return float(x)
-
-
-def _path(x, name):
-    if x is None:
-        return None
-    if not isinstance(x, (str, bytes, os.PathLike)):
-        raise invalid(f"{name}: expected a path or None, got {type(x).__name__}")
-    return os.fsencode(x)
 
 
 def _nan_none(x):
@@ -151,10 +143,10 @@ def train(model, X=None, y=None, epochs=10, lr=0.01, optimizer="sgd", momentum=0
                 raise invalid(f"{k}: expected \"f64\" or \"f32\", got {v!r}")
             v = DTYPES[v]
         else:
-            v = _path(v, k)
+            v = path_arg(v, k)
         setattr(c, k, v)
-    c.checkpoint_dir = _path(checkpoint_dir, "checkpoint_dir")
-    c.resume = _path(resume, "resume")
+    c.checkpoint_dir = path_arg(checkpoint_dir, "checkpoint_dir")
+    c.resume = path_arg(resume, "resume")
     if c.curvature_every and not c.curvature_path:
         if checkpoint_dir is None:
             raise invalid("curvature_every: needs curvature_path or checkpoint_dir (the CSV goes there)")
@@ -292,15 +284,14 @@ def landscape(model, dims=1, directions="random", range=(-1.0, 1.0), points=21, 
         pts = [_count(points, "points", lo=2)] * dims
     o.points[0] = pts[0]
     o.points[1] = pts[1] if dims == 2 else o.points[1]
-    out_b = _path(out, "out")
-    plot_b = _path(plot, "plot")
+    out_b = path_arg(out, "out")
+    plot_b = path_arg(plot, "plot")
     r = LandscapeResult()
     model._ctx.call_long(L.hs_landscape, model._h, C.byref(o), C.byref(r), what="landscape")
     try:
         if out_b:
             pv = LandscapeProvenance()
-            pv.weights = model._weights_label.encode() if model._weights_label else None
-            pv.data = model._data_label.encode() if model._data_label else None
+            pv.weights, pv.data = model._labels()
             model._ctx.call(L.hs_landscape_save, model._h, C.byref(o), C.byref(r), C.byref(pv), out_b, what="out")
         if plot_b:
             title = f"loss along {directions if isinstance(directions, str) else 'given'} direction{'s' if dims == 2 else ''}"
@@ -442,19 +433,14 @@ def critical_study(model, starts=1, noise=0.0, seed=0, gtol=1e-8, max_iter=100, 
     o = L.hs_critical_study_defaults()
     _newton_options(o.newton, gtol, max_iter, noise, seed, theta, minres_max, minres_rtol)
     o.starts = _count(starts, "starts")
-    if o.starts > 1 and not noise > 0:
-        raise invalid(f"starts: {starts} starts need noise > 0 (every start would be the same point)")
     _index_options(o.index, exact_limit, index_tol, steps, probes, seed)
-    ck, out_b, plot_b = _path(checkpoints, "checkpoints"), _path(out, "out"), _path(plot, "plot")
+    ck, out_b, plot_b = path_arg(checkpoints, "checkpoints"), path_arg(out, "out"), path_arg(plot, "plot")
     o.checkpoint_prefix = ck
     s = _CStudy()
     model._ctx.call_long(L.hs_critical_study_run, model._h, C.byref(o), C.byref(s), what="critical")
     try:
         if out_b:
-            info = RunInfo()
-            info.weights = model._weights_label.encode() if model._weights_label else None
-            info.data = model._data_label.encode() if model._data_label else None
-            model._ctx.call(L.hs_critical_study_save, model._h, C.byref(o), C.byref(s), C.byref(info), out_b,
+            model._ctx.call(L.hs_critical_study_save, model._h, C.byref(o), C.byref(s), C.byref(_run_info(model)), out_b,
                             what="out")
         if plot_b:
             model._ctx.call(L.hs_critical_study_plot, model._ctx.h, C.byref(s), plot_b, what="plot")
@@ -483,7 +469,7 @@ def compare(preset, out, device="auto", threads=0, progress=None):
     name and renamed into place (an earlier report there is replaced). The context computes in
     the preset's dtype. progress: a function of one line (str) per training run and analysis.
     Returns the folder's path. Ctrl-C cancels it (nothing is left behind)."""
-    preset_b, out_b = _path(preset, "preset"), _path(out, "out")
+    preset_b, out_b = path_arg(preset, "preset"), path_arg(out, "out")
     if out_b is None:
         raise invalid("out: the report folder is needed")
     dtype = "f64"

@@ -5,6 +5,7 @@
 #define HS_API_API_H
 
 #include "analysis/blocks.h"
+#include "analysis/critical.h"
 #include "hesspec.h"
 #include "io/density.h"
 #include "linalg/linop.h"
@@ -58,9 +59,19 @@ char *hs_api_strdup(const char *s, int *ok);
  * and time (elapsed <= 0: `seconds`). HS_E_NOMEM only. */
 hs_status hs_api_provenance(hs_operator *op, const char *command, const hs_run_info *info, double seconds,
                             uint64_t seed, hs_provenance *prov, hs_block_desc *block, char **spec_json);
-/* desc[b] of block operators ops[b] of one model (names borrowed from them); HS_E_INVALID
- * naming path when one is not a block of the first one's model. */
-hs_status hs_api_block_descs(size_t nb, hs_operator *const *ops, const char *path, hs_block_desc *desc);
+/* Newton-MR's options of the public critical-point ones (the start perturbation aside). */
+hs_newton_mr_options hs_api_newton_options(const hs_critical_options *o);
+
+/* The engine's SLQ options of the public ones (opt NULL: the defaults), without the parts. */
+hs_slq_options hs_api_slq_options(const hs_spectrum_options *opt);
+
+/* The provenance of a `--block all` file from block operators ops[0..nb) of one model (results
+ * of `seconds` in all): *desc (nb, names borrowed from ops; caller frees), prov with no single
+ * block and the model's P, *spec_json (caller frees). HS_E_INVALID naming path when an
+ * operator is not a block of the first one's model; nb = 0: HS_E_INVALID alone. */
+hs_status hs_api_blocks_provenance(size_t nb, hs_operator *const *ops, const char *command, const hs_run_info *info,
+                                   double seconds, uint64_t seed, const char *path, hs_block_desc **desc,
+                                   hs_provenance *prov, char **spec_json);
 /* Probe parallel (hs_spectrum_options.parts): *r is this part's result on entry (the
  * probes part, part + parts, ...) and that of all probes on return, through gather. */
 hs_status hs_api_gather_slq(hs_context *ctx, const hs_slq_options *so, hs_allgather_fn gather, void *user,

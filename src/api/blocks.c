@@ -97,12 +97,32 @@ hs_status hs_api_provenance(hs_operator *op, const char *command, const hs_run_i
   return HS_OK;
 }
 
-hs_status hs_api_block_descs(size_t nb, hs_operator *const *ops, const char *path, hs_block_desc *desc) {
+hs_status hs_api_blocks_provenance(size_t nb, hs_operator *const *ops, const char *command, const hs_run_info *info,
+                                   double seconds, uint64_t seed, const char *path, hs_block_desc **desc,
+                                   hs_provenance *prov, char **spec_json) {
+  *desc = NULL;
+  *spec_json = NULL;
+  if (nb == 0 || !ops || !ops[0]) return HS_E_INVALID; /* no context to name it in */
+  hs_context *ctx = ops[0]->ctx;
+  if (!path || !*path) return hs_fail(ctx, HS_E_INVALID, "%s save: no path given", command);
+  hs_block_desc *d = hs_calloc(nb, sizeof *d);
+  if (!d) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
   for (size_t b = 0; b < nb; b++) {
-    if (!ops[b] || !ops[b]->block_of || ops[b]->model != ops[0]->model)
-      return hs_fail(ops[0]->ctx, HS_E_INVALID, "%s: operator %zu is not a block of the first one's model", path, b);
-    desc[b] = (hs_block_desc){.name = ops[b]->block.name, .params = ops[b]->block.params,
-                              .ntensors = ops[b]->block.ntensors, .tensors = ops[b]->tensor_names};
+    if (!ops[b] || !ops[b]->block_of || ops[b]->model != ops[0]->model) {
+      free(d);
+      return hs_fail(ctx, HS_E_INVALID, "%s: operator %zu is not a block of the first one's model", path, b);
+    }
+    d[b] = (hs_block_desc){.name = ops[b]->block.name, .params = ops[b]->block.params,
+                           .ntensors = ops[b]->block.ntensors, .tensors = ops[b]->tensor_names};
   }
+  hs_block_desc unused;
+  hs_status st = hs_api_provenance(ops[0], command, info, seconds, seed, prov, &unused, spec_json);
+  if (st != HS_OK) {
+    free(d);
+    return st;
+  }
+  prov->block = NULL; /* every block: listed under "blocks" */
+  prov->model_params = ops[0]->model_params;
+  *desc = d;
   return HS_OK;
 }

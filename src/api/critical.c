@@ -35,6 +35,16 @@ static hs_status check(hs_context *ctx, const hs_critical_options *o) {
   return HS_OK;
 }
 
+hs_newton_mr_options hs_api_newton_options(const hs_critical_options *o) {
+  hs_newton_mr_options no = hs_newton_mr_defaults();
+  no.gtol = o->gtol;
+  no.max_iter = o->max_iter;
+  no.minres_max = o->minres_max;
+  no.minres_rtol = o->minres_rtol;
+  no.theta = o->theta;
+  return no;
+}
+
 hs_status hs_critical(hs_model *m, const hs_critical_options *opt, hs_critical_result *out) {
   memset(out, 0, sizeof *out);
   hs_context *ctx = hs_model_context(m);
@@ -45,12 +55,7 @@ hs_status hs_critical(hs_model *m, const hs_critical_options *opt, hs_critical_r
   hs_model_binding(m, &n, &batch);
   if (!n) return hs_fail(ctx, HS_E_INVALID, "critical: the model is bound to no data (hs_model_bind)");
   if ((st = hs_critical_perturb(m, o.seed, o.start, o.noise)) != HS_OK) return st;
-  hs_newton_mr_options no = hs_newton_mr_defaults();
-  no.gtol = o.gtol;
-  no.max_iter = o.max_iter;
-  no.minres_max = o.minres_max;
-  no.minres_rtol = o.minres_rtol;
-  no.theta = o.theta;
+  const hs_newton_mr_options no = hs_api_newton_options(&o);
   hs_newton_mr_result r;
   if ((st = hs_newton_mr(m, &no, &r)) != HS_OK) return st; /* it frees its history on failure */
   *out = (hs_critical_result){.loss = r.loss, .grad_norm = r.grad_norm, .grad_norm_start = r.grad_norm0,

@@ -94,7 +94,6 @@ hs_status hs_critical_study_run(hs_model *m, const hs_critical_study_options *op
   for (size_t k = 0; k < n; k++) {
     hs_critical_options no = o.newton;
     no.start = k;
-    if (!no.minres_max) no.minres_max = hs_newton_mr_minres_default(P);
     HS_TRY(hs_model_set_params(m, theta));
     HS_TRY(hs_critical(m, &no, &s.points[k]));
     s.starts = k + 1;
@@ -202,12 +201,8 @@ hs_status hs_critical_study_save(hs_model *m, const hs_critical_study_options *o
   if (s->starts == 0) return hs_fail(ctx, HS_E_INVALID, "%s: the study has no start", path);
   const hs_critical_study_options o = opt ? *opt : hs_critical_study_defaults();
   const hs_run_info in = info ? *info : (hs_run_info){0};
-  hs_newton_mr_options no = hs_newton_mr_defaults();
-  no.gtol = o.newton.gtol;
-  no.max_iter = o.newton.max_iter;
-  no.minres_max = o.newton.minres_max ? o.newton.minres_max : hs_newton_mr_minres_default(hs_model_num_params(m));
-  no.minres_rtol = o.newton.minres_rtol;
-  no.theta = o.newton.theta;
+  hs_newton_mr_options no = hs_api_newton_options(&o.newton);
+  if (!no.minres_max) no.minres_max = hs_newton_mr_minres_default(hs_model_num_params(m)); /* the file says which */
   char *spec_json = hs_spec_to_json(hs_model_get_spec(m));
   if (!spec_json) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
   hs_provenance prov = {.command = "critical", .operator_kind = "hessian", .model_json = spec_json,

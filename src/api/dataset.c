@@ -6,12 +6,9 @@
 #include "hesspec.h"
 #include "io/datasets.h"
 
-/* d (freed here) as a public dataset, n checked against what it holds. */
-static hs_status finish(hs_context *ctx, const char *what, size_t n, hs_data *d, hs_dataset **out, char *source,
-                        size_t source_len) {
-  hs_status st = HS_OK;
-  if (n > d->n) st = hs_fail(ctx, HS_E_INVALID, "samples %zu: %s holds only %zu samples", n, what, d->n);
-  else st = hs_dataset_create(ctx, d->n, d->input_dim, d->X, d->output_dim, d->labels, d->targets, out);
+/* d (freed here) as a public dataset. The readers have checked n against what the set holds. */
+static hs_status finish(hs_context *ctx, hs_data *d, hs_dataset **out, char *source, size_t source_len) {
+  hs_status st = hs_dataset_create(ctx, d->n, d->input_dim, d->X, d->output_dim, d->labels, d->targets, out);
   if (st == HS_OK && source && source_len) snprintf(source, source_len, "%s", d->source);
   hs_data_free(d);
   return st;
@@ -24,7 +21,7 @@ hs_status hs_dataset_open(hs_context *ctx, const char *name, size_t n, uint64_t 
   if (!spec) return hs_fail(ctx, HS_E_INVALID, "dataset %s: no model spec given", name);
   hs_data d;
   hs_status st = hs_data_open(ctx, name, n, seed, spec, &d);
-  return st == HS_OK ? finish(ctx, name, n, &d, out, source, source_len) : st;
+  return st == HS_OK ? finish(ctx, &d, out, source, source_len) : st;
 }
 
 hs_status hs_dataset_load(hs_context *ctx, const char *inputs, const char *targets, size_t n,
@@ -35,5 +32,5 @@ hs_status hs_dataset_load(hs_context *ctx, const char *inputs, const char *targe
   if (!spec) return hs_fail(ctx, HS_E_INVALID, "dataset %s: no model spec given", inputs);
   hs_data d;
   hs_status st = hs_data_from_npy(ctx, inputs, targets, n, spec, &d);
-  return st == HS_OK ? finish(ctx, inputs, n, &d, out, source, source_len) : st;
+  return st == HS_OK ? finish(ctx, &d, out, source, source_len) : st;
 }

@@ -9,21 +9,6 @@
 #include "core/context.h"
 #include "io/svg_plot.h"
 
-/* The slq options of hs_spectrum for opt (sigma, grid and negative tolerance). */
-static hs_slq_options slq_options(const hs_spectrum_options *opt) {
-  const hs_spectrum_options o = opt ? *opt : hs_spectrum_defaults();
-  hs_slq_options so = hs_slq_defaults();
-  so.steps = o.steps;
-  so.probes = o.probes;
-  so.seed = o.seed;
-  so.sigma = o.sigma;
-  so.grid_points = o.grid_points;
-  so.grid_lo = o.grid_min;
-  so.grid_hi = o.grid_max;
-  so.neg_tol = o.neg_tol;
-  return so;
-}
-
 /* The whole's provenance: the first block's, without the block. */
 static hs_status copy_provenance(const hs_density *from, hs_density *to) {
   int ok = 1;
@@ -66,7 +51,7 @@ hs_status hs_density_combine(hs_density **blocks, size_t nb, const hs_spectrum_o
   }
   d->ctx = ctx;
   HS_TRY(copy_provenance(blocks[0], d));
-  const hs_slq_options so = slq_options(opt);
+  const hs_slq_options so = hs_api_slq_options(opt);
   HS_TRY(hs_slq_combine(ctx, nb, parts, &so, &d->r));
   d->steps = d->r->steps;
   for (size_t b = 0; b < nb; b++) d->elapsed += blocks[b]->elapsed;

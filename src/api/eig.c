@@ -95,40 +95,30 @@ hs_status hs_eigen_save(hs_operator *op, const hs_eigen_options *opt, const hs_e
 
 hs_status hs_eigen_save_blocks(size_t nb, hs_operator *const *ops, const hs_eigen_options *opt,
                                const hs_eigen_result *results, const hs_run_info *info, const char *path) {
-  if (nb == 0 || !ops || !ops[0]) return HS_E_INVALID;
-  hs_context *ctx = ops[0]->ctx;
-  if (!path || !*path) return hs_fail(ctx, HS_E_INVALID, "eig save: no path given");
   const hs_eigen_options o = opt ? *opt : hs_eigen_defaults();
+  double seconds = 0;
+  for (size_t b = 0; results && b < nb; b++) seconds += results[b].total_seconds;
+  hs_block_desc *desc = NULL;
+  hs_provenance prov;
+  char *spec_json = NULL;
+  hs_status st = hs_api_blocks_provenance(nb, ops, "eig", info, seconds, o.seed, path, &desc, &prov, &spec_json);
+  if (st != HS_OK) return st;
   hs_eig_result *e = hs_calloc(nb, sizeof *e);
   const hs_eig_result **parts = hs_calloc(nb, sizeof *parts);
-  hs_block_desc *desc = hs_calloc(nb, sizeof *desc);
-  char *spec_json = NULL;
-  hs_status st = HS_OK;
-  double seconds = 0;
-  if (!e || !parts || !desc) {
-    st = hs_fail(ctx, HS_E_NOMEM, "out of host memory");
+  if (!e || !parts) {
+    st = hs_fail(ops[0]->ctx, HS_E_NOMEM, "out of host memory");
     goto cleanup;
   }
-  HS_TRY(hs_api_block_descs(nb, ops, path, desc));
-  for (size_t b = 0; b < nb; b++) {
-    e[b] = internal(&results[b]);
-    parts[b] = &e[b];
-    seconds += results[b].total_seconds;
-  }
-  hs_provenance prov;
-  hs_block_desc unused;
-  HS_TRY(hs_api_provenance(ops[0], "eig", info, seconds, o.seed, &prov, &unused, &spec_json));
-  prov.block = NULL; /* every block: listed under "blocks" */
-  prov.model_params = ops[0]->model_params;
+  for (size_t b = 0; b < nb; b++) e[b] = internal(&results[b]), parts[b] = &e[b];
   const char *name, *which;
   size_t max_steps;
   method(&o, SIZE_MAX, &name, &which, &max_steps);
-  st = hs_eig_write_blocks(ctx, path, &prov, nb, desc, parts, name, which, o.which == HS_EIGEN_EXACT ? 0 : o.count,
-                           max_steps);
+  st = hs_eig_write_blocks(ops[0]->ctx, path, &prov, nb, desc, parts, name, which,
+                           o.which == HS_EIGEN_EXACT ? 0 : o.count, max_steps);
 cleanup:
   free(spec_json);
+  free(desc);
   free(e);
   free(parts);
-  free(desc);
   return st;
 }

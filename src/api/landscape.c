@@ -93,6 +93,12 @@ cleanup:
   return st;
 }
 
+/* The engine's view of a public result, for its writers (no arrays change hands). */
+static hs_ls_result engine_view(const hs_landscape_result *r) {
+  return (hs_ls_result){.dims = r->dims, .na = r->na, .nb = r->nb, .alpha = r->alpha, .beta = r->beta,
+                        .loss = r->loss, .accuracy = r->accuracy, .seconds = r->seconds};
+}
+
 hs_status hs_landscape_save(hs_model *m, const hs_landscape_options *opt, const hs_landscape_result *r,
                             const hs_landscape_provenance *prov, const char *path) {
   hs_context *ctx = hs_model_context(m);
@@ -110,8 +116,7 @@ hs_status hs_landscape_save(hs_model *m, const hs_landscape_options *opt, const 
                            .count = (size_t)r->dims, .eigenvalues = {r->eigenvalues[0], r->eigenvalues[1]},
                            .to = pv.to, .files = {pv.files[0], pv.files[1]}};
   for (int j = 0; j < r->dims; j++) dirs.norms[j] = hs_ls_norm(r->directions + (size_t)j * r->params, r->params);
-  const hs_ls_result lr = {.dims = r->dims, .na = r->na, .nb = r->nb, .alpha = r->alpha, .beta = r->beta,
-                           .loss = r->loss, .accuracy = r->accuracy, .seconds = r->seconds};
+  const hs_ls_result lr = engine_view(r);
   size_t samples, batch;
   hs_model_binding(m, &samples, &batch);
   char *spec_json = hs_spec_to_json(hs_model_get_spec(m));
@@ -128,7 +133,6 @@ hs_status hs_landscape_save(hs_model *m, const hs_landscape_options *opt, const 
 
 hs_status hs_landscape_plot(hs_context *ctx, const hs_landscape_result *r, const char *title, const char *path) {
   if (!path || !*path) return hs_fail(ctx, HS_E_INVALID, "landscape plot: no path given");
-  const hs_ls_result lr = {.dims = r->dims, .na = r->na, .nb = r->nb, .alpha = r->alpha, .beta = r->beta,
-                           .loss = r->loss, .accuracy = r->accuracy, .seconds = r->seconds};
+  const hs_ls_result lr = engine_view(r);
   return hs_ls_svg_write(ctx, path, &lr, title ? title : "loss landscape");
 }

@@ -64,13 +64,8 @@ static hs_status record_provenance(hs_operator *op, const hs_spectrum_options *o
   return ok ? HS_OK : hs_fail(op->ctx, HS_E_NOMEM, "out of host memory");
 }
 
-hs_status hs_spectrum(hs_operator *op, const hs_spectrum_options *opt, hs_density **out) {
-  *out = NULL;
-  hs_context *ctx = op->ctx;
-  double t0 = hs_now();
-  hs_spectrum_options o = opt ? *opt : hs_spectrum_defaults();
-  if (!(o.neg_tol < 0 || isfinite(o.neg_tol)))
-    return hs_fail(ctx, HS_E_INVALID, "spectrum: neg_tol %g is not a finite tolerance", o.neg_tol);
+hs_slq_options hs_api_slq_options(const hs_spectrum_options *opt) {
+  const hs_spectrum_options o = opt ? *opt : hs_spectrum_defaults();
   hs_slq_options so = hs_slq_defaults();
   so.steps = o.steps;
   so.probes = o.probes;
@@ -81,6 +76,17 @@ hs_status hs_spectrum(hs_operator *op, const hs_spectrum_options *opt, hs_densit
   so.grid_hi = o.grid_max;
   so.neg_tol = o.neg_tol;
   so.reorth = o.partial_reorth ? HS_REORTH_PARTIAL : HS_REORTH_FULL;
+  return so; /* the parts are hs_spectrum's to set, once it has checked them */
+}
+
+hs_status hs_spectrum(hs_operator *op, const hs_spectrum_options *opt, hs_density **out) {
+  *out = NULL;
+  hs_context *ctx = op->ctx;
+  double t0 = hs_now();
+  hs_spectrum_options o = opt ? *opt : hs_spectrum_defaults();
+  if (!(o.neg_tol < 0 || isfinite(o.neg_tol)))
+    return hs_fail(ctx, HS_E_INVALID, "spectrum: neg_tol %g is not a finite tolerance", o.neg_tol);
+  hs_slq_options so = hs_api_slq_options(&o);
   if (o.parts > 1) {
     if (o.part >= o.parts || o.probes < o.parts || !o.allgather)
       return hs_fail(ctx, HS_E_INVALID, "spectrum: part %zu of %zu parts with %zu probes%s: need part < parts <= probes "

@@ -85,36 +85,26 @@ hs_status hs_trace_save(hs_operator *op, const hs_trace_est_options *opt, const 
 
 hs_status hs_trace_save_blocks(size_t nb, hs_operator *const *ops, const hs_trace_est_options *opt,
                                const hs_trace_est *results, const hs_run_info *info, const char *path) {
-  if (nb == 0 || !ops || !ops[0]) return HS_E_INVALID;
-  hs_context *ctx = ops[0]->ctx;
-  if (!path || !*path) return hs_fail(ctx, HS_E_INVALID, "trace save: no path given");
   const hs_trace_est_options o = opt ? *opt : hs_trace_est_defaults();
+  double seconds = 0;
+  for (size_t b = 0; results && b < nb; b++) seconds += results[b].total_seconds;
+  hs_block_desc *desc = NULL;
+  hs_provenance prov;
+  char *spec_json = NULL;
+  hs_status st = hs_api_blocks_provenance(nb, ops, "trace", info, seconds, o.seed, path, &desc, &prov, &spec_json);
+  if (st != HS_OK) return st;
   hs_trace_result *r = hs_calloc(nb, sizeof *r);
   const hs_trace_result **parts = hs_calloc(nb, sizeof *parts);
-  hs_block_desc *desc = hs_calloc(nb, sizeof *desc);
-  char *spec_json = NULL;
-  hs_status st = HS_OK;
-  double seconds = 0;
-  if (!r || !parts || !desc) {
-    st = hs_fail(ctx, HS_E_NOMEM, "out of host memory");
+  if (!r || !parts) {
+    st = hs_fail(ops[0]->ctx, HS_E_NOMEM, "out of host memory");
     goto cleanup;
   }
-  HS_TRY(hs_api_block_descs(nb, ops, path, desc));
-  for (size_t b = 0; b < nb; b++) {
-    r[b] = internal(&o, &results[b]);
-    parts[b] = &r[b];
-    seconds += results[b].total_seconds;
-  }
-  hs_provenance prov;
-  hs_block_desc unused;
-  HS_TRY(hs_api_provenance(ops[0], "trace", info, seconds, o.seed, &prov, &unused, &spec_json));
-  prov.block = NULL; /* every block: listed under "blocks" */
-  prov.model_params = ops[0]->model_params;
-  st = hs_trace_write_blocks(ctx, path, &prov, nb, desc, parts);
+  for (size_t b = 0; b < nb; b++) r[b] = internal(&o, &results[b]), parts[b] = &r[b];
+  st = hs_trace_write_blocks(ops[0]->ctx, path, &prov, nb, desc, parts);
 cleanup:
   free(spec_json);
+  free(desc);
   free(r);
   free(parts);
-  free(desc);
   return st;
 }

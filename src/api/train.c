@@ -1,5 +1,5 @@
 /* hs_train: the trainer of src/train (train.h) behind the public header: the public config
- * mapped onto hs_train_options, a resume, the run, and the epoch records copied out. */
+ * mapped onto hs_train_options (train/options.c), a resume, the run, and the epoch records copied out. */
 #include "api/api.h"
 
 #include <stdlib.h>
@@ -13,17 +13,11 @@
 #include "train/curvature.h"
 #include "train/train.h"
 
-_Static_assert(HS_TRAIN_MAX_SAVE == 64, "hesspec.h promises n_save <= 64");
-
 hs_train_config hs_train_config_defaults(void) {
   const hs_train_options d = hs_train_defaults();
-  return (hs_train_config){.optimizer = HS_TRAIN_SGD, .lr = d.lr, .momentum = d.momentum, .dampening = d.dampening,
-                           .nesterov = 0, .beta1 = d.beta1, .beta2 = d.beta2, .eps = d.eps, .weight_decay = 0,
-                           .schedule = HS_TRAIN_CONSTANT, .lr_min = d.lr_min, .epochs = d.epochs, .batch = d.batch,
-                           .seed = 0, .bn_momentum = d.bn_momentum, .eval_batch = 0, .checkpoint_dir = NULL,
-                           .save_epochs = NULL, .n_save = 0, .checkpoint_dtype = HS_F64, .keep_last = 1,
-                           .log_path = NULL, .resume = NULL, .curvature_every = 0, .curvature_samples = 0,
-                           .overlap_k = 0, .curvature_path = NULL, .on_epoch = NULL, .on_epoch_user = NULL};
+  hs_train_config c = hs_train_config_of(&d);
+  c.keep_last = 1;
+  return c;
 }
 
 void hs_train_log_free(hs_train_log *log) {
@@ -32,51 +26,6 @@ void hs_train_log_free(hs_train_log *log) {
   memset(log, 0, sizeof *log);
 }
 
-/* The public config as the trainer's options; HS_E_INVALID naming the field for what the
- * trainer's own validation cannot see (the enums, the save list). The enums are mapped by
- * hand, not cast: the internal ones may grow or be renumbered. */
-static hs_status to_options(hs_context *ctx, const hs_train_config *c, hs_train_options *o) {
-  *o = hs_train_defaults();
-  if (c->optimizer != HS_TRAIN_SGD && c->optimizer != HS_TRAIN_ADAM)
-    return hs_fail(ctx, HS_E_INVALID, "train: optimizer %d is not sgd or adam", (int)c->optimizer);
-  if (c->schedule != HS_TRAIN_CONSTANT && c->schedule != HS_TRAIN_COSINE)
-    return hs_fail(ctx, HS_E_INVALID, "train: schedule %d is not constant or cosine", (int)c->schedule);
-  if (c->n_save > HS_TRAIN_MAX_SAVE)
-    return hs_fail(ctx, HS_E_INVALID, "train: save_epochs has %zu entries (at most %d)", c->n_save, HS_TRAIN_MAX_SAVE);
-  if (c->n_save && !c->save_epochs)
-    return hs_fail(ctx, HS_E_INVALID, "train: save_epochs is NULL with n_save = %zu", c->n_save);
-  for (size_t i = 0; i < c->n_save; i++)
-    if (c->save_epochs[i] > c->epochs)
-      return hs_fail(ctx, HS_E_INVALID, "train: save_epochs[%zu] = %zu is after the last epoch %zu", i,
-                     c->save_epochs[i], c->epochs);
-  if (c->checkpoint_dtype != HS_F64 && c->checkpoint_dtype != HS_F32)
-    return hs_fail(ctx, HS_E_INVALID, "train: checkpoint_dtype %d is not f64 or f32", (int)c->checkpoint_dtype);
-  if (c->checkpoint_dir && !c->checkpoint_dir[0])
-    return hs_fail(ctx, HS_E_INVALID, "train: checkpoint_dir is empty (NULL for no checkpoints)");
-  o->optimizer = c->optimizer == HS_TRAIN_ADAM ? HS_OPT_ADAM : HS_OPT_SGD;
-  o->lr = c->lr;
-  o->momentum = c->momentum;
-  o->dampening = c->dampening;
-  o->nesterov = c->nesterov;
-  o->beta1 = c->beta1;
-  o->beta2 = c->beta2;
-  o->eps = c->eps;
-  o->weight_decay = c->weight_decay;
-  o->schedule = c->schedule == HS_TRAIN_COSINE ? HS_LR_COSINE : HS_LR_CONSTANT;
-  o->lr_min = c->lr_min;
-  o->epochs = c->epochs;
-  o->batch = c->batch;
-  o->seed = c->seed;
-  o->bn_momentum = c->bn_momentum;
-  o->eval_batch = c->eval_batch;
-  o->checkpoint_dir = c->checkpoint_dir;
-  if (c->n_save) memcpy(o->save_epochs, c->save_epochs, c->n_save * sizeof *c->save_epochs);
-  o->n_save = c->n_save;
-  o->checkpoint_dtype = c->checkpoint_dtype;
-  o->keep_last = c->keep_last != 0;
-  o->log_path = c->log_path;
-  return hs_train_validate(ctx, o);
-}
 
 static hs_train_record record(const hs_train_epoch *e) {
   return (hs_train_record){.epoch = e->epoch, .loss = e->loss, .accuracy = e->accuracy, .test_loss = e->test_loss,
@@ -133,7 +82,7 @@ hs_status hs_train(hs_model *m, const hs_dataset *train, const hs_dataset *test,
   if (!train) return hs_fail(ctx, HS_E_INVALID, "train: no training data (NULL)");
   const hs_train_config cfg = c ? *c : hs_train_config_defaults();
   hs_train_options o;
-  hs_status st = to_options(ctx, &cfg, &o);
+  hs_status st = hs_train_options_of(ctx, &cfg, &o);
   if (st != HS_OK) return st;
   size_t prev_n, prev_batch;
   hs_model_binding(m, &prev_n, &prev_batch);

@@ -38,31 +38,6 @@ static hs_status print_epoch(void *user, const hs_train_record *r) {
   return hs_cli_cancel_status();
 }
 
-/* The parsed training options (the vocabulary of hs_train_settings) as the public config. */
-static hs_train_config config_of(const hs_train_options *t) {
-  hs_train_config c = hs_train_config_defaults();
-  c.optimizer = t->optimizer == HS_OPT_ADAM ? HS_TRAIN_ADAM : HS_TRAIN_SGD;
-  c.lr = t->lr;
-  c.momentum = t->momentum;
-  c.dampening = t->dampening;
-  c.nesterov = t->nesterov;
-  c.beta1 = t->beta1;
-  c.beta2 = t->beta2;
-  c.eps = t->eps;
-  c.weight_decay = t->weight_decay;
-  c.schedule = t->schedule == HS_LR_COSINE ? HS_TRAIN_COSINE : HS_TRAIN_CONSTANT;
-  c.lr_min = t->lr_min;
-  c.epochs = t->epochs;
-  c.batch = t->batch;
-  c.seed = t->seed;
-  c.bn_momentum = t->bn_momentum;
-  c.eval_batch = t->eval_batch;
-  c.save_epochs = t->save_epochs;
-  c.n_save = t->n_save;
-  c.checkpoint_dtype = t->checkpoint_dtype;
-  return c;
-}
-
 typedef struct {
   const char *test_dataset, *test_inputs, *test_targets, *resume;
   size_t test_samples;
@@ -149,7 +124,7 @@ static int run(int argc, char **argv) {
   }
   snprintf(log_path, sizeof log_path, "%s/log.csv", o.out);
   snprintf(curv_path, sizeof curv_path, "%s/curvature.csv", o.out);
-  hs_train_config c = config_of(&t);
+  hs_train_config c = hs_train_config_of(&t); /* the table's vocabulary as the public config */
   hook_state hk = {o.quiet, t.epochs};
   c.log_path = log_path;
   c.checkpoint_dir = o.out;

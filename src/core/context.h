@@ -19,9 +19,9 @@ struct hs_context {
   char errmsg[1024];
 };
 
-/* Records a formatted message and returns st, for `return hs_fail(ctx, HS_E_INVALID, ...)`. */
-hs_status hs_fail(hs_context *ctx, hs_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Records a formatted message and returns st, for `return hs_fail(ctx, HS_E_INVALID, ...)`:
+ * the library's short name of the public hs_set_error. */
+#define hs_fail hs_set_error
 /* Copies the backend's message into the context after a failed op; returns st. */
 hs_status hs_fail_backend(hs_context *ctx, hs_status st);
 /* Calls the progress hook. HS_OK: go on. Otherwise the hook's own status (HS_E_CANCELLED

@@ -23,23 +23,13 @@ const char *hs_status_string(hs_status s) {
 size_t hs_dtype_size(hs_dtype t) { return t == HS_F64 ? 8 : 4; }
 const char *hs_dtype_name(hs_dtype t) { return t == HS_F64 ? "f64" : "f32"; }
 
-static void record(hs_context *ctx, const char *fmt, va_list ap) {
-  if (ctx) vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
-}
-
-hs_status hs_fail(hs_context *ctx, hs_status st, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  record(ctx, fmt, ap);
-  va_end(ap);
-  return st;
-}
-
 hs_status hs_set_error(hs_context *ctx, hs_status st, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  record(ctx, fmt, ap);
-  va_end(ap);
+  if (ctx) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+    va_end(ap);
+  }
   return st;
 }
 

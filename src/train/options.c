@@ -102,3 +102,77 @@ int hs_lr_schedule_from_name(const char *s) {
 }
 const char *hs_optimizer_name(hs_optimizer o) { return o == HS_OPT_ADAM ? "adam" : "sgd"; }
 const char *hs_lr_schedule_name(hs_lr_schedule s) { return s == HS_LR_COSINE ? "cosine" : "constant"; }
+
+_Static_assert(HS_TRAIN_MAX_SAVE == 64, "hesspec.h promises n_save <= 64");
+
+/* The enums are mapped by hand, not cast: the internal ones may grow or be renumbered. */
+hs_status hs_train_options_of(hs_context *ctx, const hs_train_config *c, hs_train_options *o) {
+  *o = hs_train_defaults();
+  if (c->optimizer != HS_TRAIN_SGD && c->optimizer != HS_TRAIN_ADAM)
+    return hs_fail(ctx, HS_E_INVALID, "train: optimizer %d is not sgd or adam", (int)c->optimizer);
+  if (c->schedule != HS_TRAIN_CONSTANT && c->schedule != HS_TRAIN_COSINE)
+    return hs_fail(ctx, HS_E_INVALID, "train: schedule %d is not constant or cosine", (int)c->schedule);
+  if (c->n_save > HS_TRAIN_MAX_SAVE)
+    return hs_fail(ctx, HS_E_INVALID, "train: save_epochs has %zu entries (at most %d)", c->n_save, HS_TRAIN_MAX_SAVE);
+  if (c->n_save && !c->save_epochs)
+    return hs_fail(ctx, HS_E_INVALID, "train: save_epochs is NULL with n_save = %zu", c->n_save);
+  for (size_t i = 0; i < c->n_save; i++)
+    if (c->save_epochs[i] > c->epochs)
+      return hs_fail(ctx, HS_E_INVALID, "train: save_epochs[%zu] = %zu is after the last epoch %zu", i,
+                     c->save_epochs[i], c->epochs);
+  if (c->checkpoint_dtype != HS_F64 && c->checkpoint_dtype != HS_F32)
+    return hs_fail(ctx, HS_E_INVALID, "train: checkpoint_dtype %d is not f64 or f32", (int)c->checkpoint_dtype);
+  if (c->checkpoint_dir && !c->checkpoint_dir[0])
+    return hs_fail(ctx, HS_E_INVALID, "train: checkpoint_dir is empty (NULL for no checkpoints)");
+  o->optimizer = c->optimizer == HS_TRAIN_ADAM ? HS_OPT_ADAM : HS_OPT_SGD;
+  o->lr = c->lr;
+  o->momentum = c->momentum;
+  o->dampening = c->dampening;
+  o->nesterov = c->nesterov;
+  o->beta1 = c->beta1;
+  o->beta2 = c->beta2;
+  o->eps = c->eps;
+  o->weight_decay = c->weight_decay;
+  o->schedule = c->schedule == HS_TRAIN_COSINE ? HS_LR_COSINE : HS_LR_CONSTANT;
+  o->lr_min = c->lr_min;
+  o->epochs = c->epochs;
+  o->batch = c->batch;
+  o->seed = c->seed;
+  o->bn_momentum = c->bn_momentum;
+  o->eval_batch = c->eval_batch;
+  o->checkpoint_dir = c->checkpoint_dir;
+  if (c->n_save) memcpy(o->save_epochs, c->save_epochs, c->n_save * sizeof *c->save_epochs);
+  o->n_save = c->n_save;
+  o->checkpoint_dtype = c->checkpoint_dtype;
+  o->keep_last = c->keep_last != 0;
+  o->log_path = c->log_path;
+  return hs_train_validate(ctx, o);
+}
+
+hs_train_config hs_train_config_of(const hs_train_options *t) {
+  hs_train_config c;
+  memset(&c, 0, sizeof c);
+  c.optimizer = t->optimizer == HS_OPT_ADAM ? HS_TRAIN_ADAM : HS_TRAIN_SGD;
+  c.lr = t->lr;
+  c.momentum = t->momentum;
+  c.dampening = t->dampening;
+  c.nesterov = t->nesterov;
+  c.beta1 = t->beta1;
+  c.beta2 = t->beta2;
+  c.eps = t->eps;
+  c.weight_decay = t->weight_decay;
+  c.schedule = t->schedule == HS_LR_COSINE ? HS_TRAIN_COSINE : HS_TRAIN_CONSTANT;
+  c.lr_min = t->lr_min;
+  c.epochs = t->epochs;
+  c.batch = t->batch;
+  c.seed = t->seed;
+  c.bn_momentum = t->bn_momentum;
+  c.eval_batch = t->eval_batch;
+  c.checkpoint_dir = t->checkpoint_dir;
+  c.save_epochs = t->n_save ? t->save_epochs : NULL;
+  c.n_save = t->n_save;
+  c.checkpoint_dtype = t->checkpoint_dtype;
+  c.keep_last = t->keep_last;
+  c.log_path = t->log_path;
+  return c;
+}

@@ -70,6 +70,12 @@ extern const hs_setting hs_train_settings[];
 extern const hs_setting_choice hs_optimizer_choices[]; /* sgd, adam */
 /* HS_E_INVALID naming the field when an option is out of range. */
 hs_status hs_train_validate(hs_context *ctx, const hs_train_options *o);
+/* The public config (include/hesspec.h) as these options, and back: one place for the mapping.
+ * hs_train_options_of checks what hs_train_validate cannot see in the public form (the enums,
+ * the save list) and then validates, HS_E_INVALID naming the field. hs_train_config_of
+ * borrows t's save list and paths; it sets no resume, curvature or hook. */
+hs_status hs_train_options_of(hs_context *ctx, const hs_train_config *c, hs_train_options *o);
+hs_train_config hs_train_config_of(const hs_train_options *t);
 
 typedef struct {
   size_t epoch;       /* 1-based: the state after this many epochs */

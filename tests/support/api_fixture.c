@@ -55,3 +55,12 @@ int hs_api_same_file(const char *a, const char *b) {
   cJSON_Delete(y);
   return same;
 }
+
+char *hs_api_data_source(const char *file) {
+  cJSON *j = hs_cli_read_json(file);
+  const cJSON *src = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "data"), "source");
+  cr_assert(cJSON_IsString(src), "%s: no data.source", file);
+  char *s = strdup(src->valuestring);
+  cJSON_Delete(j);
+  return s;
+}

@@ -26,6 +26,8 @@ int hs_api_same_bits(const double *a, const double *b, size_t n);
 int hs_api_json_close(const double *a, const double *b, size_t n);
 /* Drops the fields that hold a clock reading, so two runs' files compare equal. */
 void hs_api_drop_clock_fields(struct cJSON *j);
+/* The data description a CLI result file records (its data.source; caller frees). */
+char *hs_api_data_source(const char *file);
 /* Two result files equal apart from their clock fields (and, recursively, their blocks'). */
 int hs_api_same_file(const char *a, const char *b);
 
