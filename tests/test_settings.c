@@ -134,11 +134,41 @@ Test(settings, json_values_are_typed) {
   cr_assert_str_eq(d.buf, "ab");
   cr_assert_eq(hs_setting_from_json(&msg, list, "list", cJSON_GetObjectItem(root, "list"), &d), HS_OK);
   cr_assert_eq(d.n_list, 2);
-  cr_assert_eq(hs_setting_check_json(&msg, list, "list", cJSON_GetObjectItem(root, "bad_list")), HS_E_INVALID);
-  cr_assert_eq(hs_setting_check_json(&msg, list, "list", cJSON_GetObjectItem(root, "seed")), HS_E_INVALID,
-               "a list must be an array");
+  /* the public check takes the value's JSON text (job files hand over what they hold) */
+  cr_assert_eq(hs_setting_check_json(&msg, list, "list", "[1, \"x\"]"), HS_E_INVALID);
+  cr_assert_eq(hs_setting_check_json(&msg, list, "list", "5"), HS_E_INVALID, "a list must be an array");
+  cr_assert_eq(hs_setting_check_json(&msg, list, "list", "[7, 8, 9]"), HS_OK);
+  cr_assert_eq(hs_setting_check_json(&msg, list, "list", "[1, 2, 3, 4]"), HS_E_INVALID, "capacity 3");
+  cr_assert_eq(hs_setting_check_json(&msg, seed, "seed", "\"5\""), HS_E_INVALID, "a string is not a number");
+  cr_assert_eq(hs_setting_check_json(&msg, seed, "'seed'", "[1,"), HS_E_INVALID);
+  cr_assert(strstr(msg.errmsg, "'seed'") && strstr(msg.errmsg, "not a JSON value"), "%s", msg.errmsg);
   cr_assert_eq(d.n_list, 2, "checking stores nothing");
+  cr_assert_eq(d.list[0], 1);
   cJSON_Delete(root);
+}
+
+Test(settings, numbers_and_choice_names_read_back_what_was_set) {
+  demo d = {0};
+  double x = -1;
+  cr_assert_eq(text("steps", "7", &d), HS_OK);
+  cr_assert_eq(text("small", "4000000000", &d), HS_E_INVALID, "an int field stops at INT32_MAX");
+  cr_assert_eq(text("small", "2147483647", &d), HS_OK);
+  cr_assert_eq(text("mode", "partial", &d), HS_OK);
+  cr_assert_eq(text("sigma", "0.25", &d), HS_OK);
+  cr_assert_eq(hs_setting_number(&msg, hs_setting_find(demo_table, "steps", 0), &d, &x), HS_OK);
+  cr_assert_eq(x, 7);
+  cr_assert_eq(hs_setting_number(&msg, hs_setting_find(demo_table, "small", 0), &d, &x), HS_OK);
+  cr_assert_eq(x, 2147483647.0);
+  cr_assert_eq(hs_setting_number(&msg, hs_setting_find(demo_table, "sigma", 0), &d, &x), HS_OK);
+  cr_assert_eq(x, 0.25);
+  const hs_setting *mode = hs_setting_find(demo_table, "mode", 0);
+  cr_assert_eq(hs_setting_number(&msg, mode, &d, &x), HS_OK);
+  cr_assert_eq(x, 7);
+  cr_assert_str_eq(hs_setting_choice_name(mode, (int)x), "partial");
+  cr_assert_null(hs_setting_choice_name(mode, 5), "a value that is no choice has no name");
+  cr_assert_null(hs_setting_choice_name(hs_setting_find(demo_table, "steps", 0), 7), "not a choice setting");
+  cr_assert_eq(hs_setting_number(&msg, hs_setting_find(demo_table, "list", 0), &d, &x), HS_E_INVALID, "a list");
+  cr_assert_eq(hs_setting_number(&msg, hs_setting_find(demo_table, "buf", 0), &d, &x), HS_E_INVALID, "text");
 }
 
 Test(settings, the_command_line_parser_takes_both_value_forms_and_names_bad_input) {

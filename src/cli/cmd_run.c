@@ -19,7 +19,6 @@
 #include "cli/job_claim.h"
 #include "cli/mpi.h"
 #include "cli/options.h"
-#include "io/file.h"
 
 #define TOUCH_EVERY 5.0 /* seconds between heartbeats of a held claim */
 #define TRAILER "hesspec run: "

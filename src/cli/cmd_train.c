@@ -12,8 +12,6 @@
 #include "cli/common.h"
 #include "cli/data.h"
 #include "cli/options.h"
-#include "core/alloc.h"
-#include "core/sbuf.h"
 #include "core/settings.h"
 #include "train/train.h"
 
@@ -184,18 +182,18 @@ static char **job_resume_argv(int argc, char **argv, const char *out, const char
   free(state);
   for (int i = 0; whole && i < argc; i++) whole = strcmp(argv[i], "--resume") != 0;
   if (!whole) return NULL;
-  char **r = hs_calloc((size_t)argc + 3, sizeof *r);
+  char **r = calloc((size_t)argc + 3, sizeof *r);
   int n = 0;
   for (int i = 0; r && i < argc; i++) {
     if (strcmp(argv[i], "--weights") == 0) {
       i++;
       continue;
     }
-    if (!(r[n++] = hs_strdup(argv[i]))) goto oom;
+    if (!(r[n++] = strdup(argv[i]))) goto oom;
   }
   hs_sbuf a = {0};
   hs_sbuf_printf(&a, "%s/last.safetensors", out_arg);
-  if (!r || !(r[n++] = hs_strdup("--resume")) || !(r[n++] = hs_sbuf_finish(&a))) goto oom;
+  if (!r || !(r[n++] = strdup("--resume")) || !(r[n++] = hs_sbuf_finish(&a))) goto oom;
   return r;
 oom:
   for (int i = 0; r && r[i]; i++) free(r[i]);

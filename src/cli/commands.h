@@ -2,7 +2,7 @@
 #ifndef HS_CLI_COMMANDS_H
 #define HS_CLI_COMMANDS_H
 
-#include "core/settings.h"
+#include "hesspec.h"
 
 typedef struct {
   const char *name;

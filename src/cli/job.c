@@ -11,9 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/alloc.h"
-#include "core/sbuf.h"
-#include "io/file.h"
 
 #define MAX_OPTIONS 96 /* more keys than any command has options */
 
@@ -47,7 +44,7 @@ typedef struct {
 
 /* p against the job's folder, unless absolute. Caller frees. */
 static char *resolve(const char *dir, const char *p) {
-  if (p[0] == '/') return hs_strdup(p);
+  if (p[0] == '/') return strdup(p);
   hs_sbuf b = {0};
   hs_sbuf_printf(&b, "%s/%s", dir, p);
   return hs_sbuf_finish(&b);
@@ -95,7 +92,7 @@ void hs_job_free(hs_job *job) {
 
 /* s with every "{stem}" replaced (stem NULL: s unchanged). Caller frees. */
 static char *with_stem(const char *s, const char *stem) {
-  if (!stem || !strstr(s, "{stem}")) return hs_strdup(s);
+  if (!stem || !strstr(s, "{stem}")) return strdup(s);
   hs_sbuf b = {0};
   for (const char *p = s; *p;) {
     const char *q = strstr(p, "{stem}");
@@ -172,7 +169,7 @@ static hs_status add_task(job_reader *r, hs_job_task *t) {
   hs_job *job = r->job;
   if (job->n_tasks == r->cap) {
     size_t cap = r->cap ? 2 * r->cap : 16;
-    hs_job_task *n = hs_realloc(job->tasks, cap * sizeof *n);
+    hs_job_task *n = realloc(job->tasks, cap * sizeof *n);
     if (!n) {
       task_free(t);
       return hs_set_error(r->ctx, HS_E_NOMEM, "%s: out of memory", r->path);
@@ -238,7 +235,7 @@ static hs_status expand_weights(job_reader *r, const char *label, const cJSON *v
       const char *shown = pat[0] != '/' && strncmp(f, r->dir, dl) == 0 && f[dl] == '/' ? f + dl + 1 : f;
       if (*n == cap) {
         cap = cap ? 2 * cap : 8;
-        char **nf = hs_realloc(*files, cap * sizeof *nf);
+        char **nf = realloc(*files, cap * sizeof *nf);
         if (!nf) {
           globfree(&g);
           free(full);
@@ -246,7 +243,7 @@ static hs_status expand_weights(job_reader *r, const char *label, const cJSON *v
         }
         *files = nf;
       }
-      if (!((*files)[*n] = hs_strdup(shown))) {
+      if (!((*files)[*n] = strdup(shown))) {
         globfree(&g);
         free(full);
         goto oom;
@@ -302,9 +299,9 @@ static hs_status build_task(job_reader *r, size_t source, const hs_cli_command *
   if (weights_file) hs_sbuf_printf(&lb, "tasks[%zu] (weights '%s')", source, weights_file);
   else hs_sbuf_printf(&lb, "tasks[%zu]", source);
   if (!(t.label = hs_sbuf_finish(&lb))) goto oom;
-  if (!(t.argv = hs_calloc(2 * n + 3, sizeof *t.argv))) goto oom;
-  if (!(t.argv[t.argc++] = hs_strdup("hesspec")) || !(t.argv[t.argc++] = hs_strdup(cmd->name))) goto oom;
-  if (!(t.done = hs_calloc(n + 1, sizeof *t.done))) goto oom;
+  if (!(t.argv = calloc(2 * n + 3, sizeof *t.argv))) goto oom;
+  if (!(t.argv[t.argc++] = strdup("hesspec")) || !(t.argv[t.argc++] = strdup(cmd->name))) goto oom;
+  if (!(t.done = calloc(n + 1, sizeof *t.done))) goto oom;
   hs_status st = HS_OK;
   for (size_t i = 0; i < n; i++) {
     const job_option *o = &opt[i];
@@ -313,7 +310,7 @@ static hs_status build_task(job_reader *r, size_t source, const hs_cli_command *
     hs_sbuf_printf(&ab, "--%s", o->name);
     if (!(t.argv[t.argc++] = hs_sbuf_finish(&ab))) goto oom;
     if (o->s->type == HS_SET_FLAG) continue;
-    char *text = strcmp(o->name, "weights") == 0 && weights_file ? hs_strdup(weights_file) : value_text(o->v, stem);
+    char *text = strcmp(o->name, "weights") == 0 && weights_file ? strdup(weights_file) : value_text(o->v, stem);
     if (!text) goto oom;
     t.argv[t.argc++] = text;
     if (in_list(input_options, o->name) && !(weights_file && strcmp(o->name, "weights") == 0)) {
@@ -328,7 +325,7 @@ static hs_status build_task(job_reader *r, size_t source, const hs_cli_command *
       if (!full) goto oom;
       if (strcmp(o->name, "out") == 0) {
         t.out_arg = text;
-        if (!(t.out = hs_strdup(full))) {
+        if (!(t.out = strdup(full))) {
           free(full);
           goto oom;
         }
@@ -403,8 +400,12 @@ static hs_status read_task(job_reader *r, size_t index, const cJSON *task, const
     }
     char what[192];
     snprintf(what, sizeof what, "'%s'", opt[i].name);
-    if (hs_setting_check_json(ctx, opt[i].s, what, opt[i].v) != HS_OK) {
-      char msg[1024]; /* copied: hs_fail formats into the context's own buffer */
+    char *json = cJSON_PrintUnformatted(opt[i].v);
+    hs_status st = json ? hs_setting_check_json(ctx, opt[i].s, what, json) : hs_set_error(ctx, HS_E_NOMEM, "%s: out of memory", r->path);
+    free(json);
+    if (st == HS_E_NOMEM) return st;
+    if (st != HS_OK) {
+      char msg[1024]; /* copied: hs_set_error formats into the context's own buffer */
       snprintf(msg, sizeof msg, "%s", hs_last_error(ctx));
       if (opt[i].from_defaults)
         return hs_set_error(ctx, HS_E_INVALID, "%s: defaults (as used by %s, %s): %s", r->path, label, cmd->name, msg);
@@ -450,7 +451,7 @@ hs_status hs_job_load(hs_context *ctx, const char *path, hs_job *job) {
   hs_status st = hs_read_file_max(ctx, path, (size_t)64 << 20, &text, &len);
   if (st != HS_OK) return st;
   job_reader r = {ctx, path, NULL, job, 0};
-  if (!(job->path = hs_strdup(path))) goto oom;
+  if (!(job->path = strdup(path))) goto oom;
   root = cJSON_ParseWithLength(text, len);
   if (!root) {
     const char *at = cJSON_GetErrorPtr();
@@ -513,7 +514,7 @@ hs_status hs_job_load(hs_context *ctx, const char *path, hs_job *job) {
     r.dir = abs;
   }
   size_t nd = defaults ? (size_t)cJSON_GetArraySize(defaults) : 0;
-  if (!(default_used = hs_calloc(nd + 1, sizeof *default_used))) goto oom;
+  if (!(default_used = calloc(nd + 1, sizeof *default_used))) goto oom;
   size_t i = 0;
   for (const cJSON *t = tasks->child; t; t = t->next, i++)
     if ((st = read_task(&r, i, t, defaults, default_used)) != HS_OK) goto fail;
@@ -559,8 +560,8 @@ char **hs_job_resume_argv(const hs_job_task *t) {
   if (!rest) return NULL;
   size_t n = 0;
   while (rest[n]) n++;
-  char **argv = hs_calloc(n + 2, sizeof *argv); /* the program name in front, as in t->argv */
-  if (!argv || !(argv[0] = hs_strdup(t->argv[0]))) {
+  char **argv = calloc(n + 2, sizeof *argv); /* the program name in front, as in t->argv */
+  if (!argv || !(argv[0] = strdup(t->argv[0]))) {
     free(argv);
     hs_job_argv_free(rest);
     return NULL;

@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "core/settings.h"
+#include "hesspec.h"
 
 /* A table and the struct its offsets point into. */
 typedef struct {

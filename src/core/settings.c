@@ -177,14 +177,46 @@ hs_status hs_setting_from_json(hs_context *ctx, const hs_setting *s, const char 
   return HS_OK;
 }
 
-hs_status hs_setting_check_json(hs_context *ctx, const hs_setting *s, const char *label, const cJSON *v) {
+hs_status hs_setting_check_json(hs_context *ctx, const hs_setting *s, const char *label, const char *json) {
   size_t end = s->offset + s->size * (s->list_max ? s->list_max : 1);
   if (s->list_max && s->count_offset + s->count_size > end) end = s->count_offset + s->count_size;
+  hs_json_oom_clear();
+  cJSON *v = cJSON_Parse(json);
+  if (!v) return hs_json_oom() ? hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", label)
+                               : hs_fail(ctx, HS_E_INVALID, "%s: '%.40s' is not a JSON value", label, json);
   void *scratch = hs_calloc(1, end);
-  if (!scratch) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", label);
-  hs_status st = hs_setting_from_json(ctx, s, label, v, scratch);
+  hs_status st = scratch ? hs_setting_from_json(ctx, s, label, v, scratch) : hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", label);
   free(scratch);
+  cJSON_Delete(v);
   return st;
+}
+
+static uint64_t load_uint(const void *field, size_t size) {
+  switch (size) {
+  case 1: return *(const uint8_t *)field;
+  case 2: return *(const uint16_t *)field;
+  case 4: return *(const uint32_t *)field;
+  default: return *(const uint64_t *)field;
+  }
+}
+
+hs_status hs_setting_number(hs_context *ctx, const hs_setting *s, const void *base, double *out) {
+  const char *field = (const char *)base + s->offset;
+  if (s->list_max) return hs_fail(ctx, HS_E_INVALID, "%s: a list, not a number", s->key ? s->key : s->name);
+  switch (s->type) {
+  case HS_SET_UINT: *out = (double)load_uint(field, s->size); return HS_OK;
+  case HS_SET_DOUBLE: *out = *(const double *)field; return HS_OK;
+  case HS_SET_FLAG:
+  case HS_SET_CHOICE: *out = *(const int *)field; return HS_OK;
+  default: return hs_fail(ctx, HS_E_INVALID, "%s: not a numeric setting", s->key ? s->key : s->name);
+  }
+}
+
+const char *hs_setting_choice_name(const hs_setting *s, int value) {
+  if (s->type != HS_SET_CHOICE || !s->choices) return NULL;
+  for (const hs_setting_choice *c = s->choices; c->name; c++)
+    if (c->value == value) return c->name;
+  return NULL;
 }
 
 const char *hs_setting_value_hint(const hs_setting *s, char *buf, size_t cap) {

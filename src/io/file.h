@@ -17,18 +17,12 @@
  * On failure *buf is NULL and the context names the path: HS_E_IO when the file cannot be
  * opened or read, HS_E_INVALID when it is larger than the cap or a directory. */
 hs_status hs_read_file(hs_context *ctx, const char *path, char **buf, size_t *len);
-hs_status hs_read_file_max(hs_context *ctx, const char *path, size_t max_bytes, char **buf,
-                           size_t *len);
+/* hs_read_file_max(ctx, path, max_bytes, buf, len), the same with another cap, is public. */
 
 /* A 64-bit FNV-1a digest of the file's bytes as 16 hex digits (out: 17 chars): tells two
  * files apart (a checkpoint and the optimiser state saved with it), not a cryptographic hash. */
 hs_status hs_file_digest(hs_context *ctx, const char *path, char out[17]);
 
-/* mkdir -p: creates the folder `path` and every missing parent (mode 0777 less the umask).
- * A folder that exists already is fine. Otherwise HS_E_OUTPUT (an output location) naming the path and, where the
- * failure is a parent's, that parent: "<path>: cannot create the <what> (<reason>)" or
- * "<path>: cannot create the <what>: <parent>: <reason>" (what: "folder", "output folder",
- * ...). An empty path is HS_E_INVALID. */
-hs_status hs_mkdir_p(hs_context *ctx, const char *path, const char *what);
+/* hs_mkdir_p (mkdir -p with messages naming the path) is public (include/hesspec.h). */
 
 #endif
