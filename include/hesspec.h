@@ -154,6 +154,120 @@ size_t hs_abi_sizeof(const char *type);
  * disarms. Process-wide: for single-threaded tests only. */
 void hs_test_fail_writes(size_t n, int err);
 
+/* ---- option tables: the vocabularies of the commands and presets (docs/api.md) ---------------- */
+
+/* A table describes the options of a command or the keys of a preset as data, {name, key,
+ * type, field, range, help}: the CLI's parser, `hesspec help`, the job files' checks, the
+ * preset reader and the Python package all read the same table, so a name means one thing
+ * everywhere. Names match exactly (no prefixes). A table is an array of hs_setting ended by an
+ * entry with name == NULL and key == NULL. The field is at `offset` bytes from a base pointer
+ * the caller supplies (the struct the table describes), `size` bytes wide, so one table serves
+ * every instance; the library's tables describe its public structs (hs_train_config) or its
+ * opaque objects (hs_compare_config): pass that object as the base. */
+typedef enum {
+  HS_SET_FLAG,     /* int: a command-line flag sets it to 1 (flag_off: to 0); JSON true/false */
+  HS_SET_UINT,     /* unsigned integer of `size` bytes (size_t, uint64_t, int, unsigned) */
+  HS_SET_DOUBLE,   /* double */
+  HS_SET_STRING,   /* const char *: the text itself, borrowed (it must outlive the struct's use) */
+  HS_SET_STRBUF,   /* char[size]: copied; too long is an error */
+  HS_SET_CHOICE,   /* int: the value of the named choice */
+  HS_SET_CUSTOM,   /* parsed by `parse` (text; JSON strings are passed as text) */
+} hs_setting_type;
+
+typedef struct hs_setting_choice {
+  const char *name;
+  int value;
+} hs_setting_choice;
+
+/* bounds: which of min/max apply, and whether they are strict */
+enum { HS_SET_MIN = 1, HS_SET_MAX = 2, HS_SET_MIN_OPEN = 4, HS_SET_MAX_OPEN = 8 };
+
+typedef struct hs_setting hs_setting;
+/* Parses one value (one list element for lists) into `field`. `label` names it in messages
+ * ("--kinds", "preset.json: 'kinds'"). HS_E_INVALID with the message in ctx when bad. */
+typedef hs_status (*hs_setting_parse_fn)(hs_context *ctx, const hs_setting *s, const char *label, const char *text,
+                                         void *field);
+
+struct hs_setting {
+  const char *name;    /* command-line name without the dashes ("steps"); also the job-file key.
+                          NULL: not on the command line */
+  const char *key;     /* preset key ("analysis.slq_steps"); NULL: not in presets */
+  hs_setting_type type;
+  size_t offset, size; /* the field (HS_SET_FIELD); for lists the array, size = one element */
+  int bounds;          /* HS_SET_MIN | HS_SET_MAX | ..._OPEN */
+  double min, max;
+  int flag_off;        /* HS_SET_FLAG: the flag clears the field (--no-keep-last) */
+  const hs_setting_choice *choices; /* HS_SET_CHOICE: ended by {NULL, 0} */
+  hs_setting_parse_fn parse;        /* HS_SET_CUSTOM */
+  /* lists: a comma-separated value on the command line, a JSON array in files. The field is an
+   * array of list_max elements; the element count goes to the unsigned field at count_offset,
+   * count_size bytes wide. list_max == 0: a single value. */
+  size_t list_max, count_offset, count_size;
+  const char *metavar; /* "M" in "--steps M" */
+  const char *help;    /* one line (or several, '\n'-separated) for `hesspec help` */
+};
+
+/* offset and size of a member, for hs_setting's offset/size pair */
+#define HS_SET_FIELD(T, m) .offset = offsetof(T, m), .size = sizeof(((T *)0)->m)
+/* an array member as a list: element size, capacity, and where the count goes */
+#define HS_SET_LIST(T, m, n)                                                                             \
+  .offset = offsetof(T, m), .size = sizeof(((T *)0)->m[0]),                                              \
+  .list_max = sizeof(((T *)0)->m) / sizeof(((T *)0)->m[0]), .count_offset = offsetof(T, n),             \
+  .count_size = sizeof(((T *)0)->n)
+
+/* The entry named `name` (command-line name, or preset key when by_key), NULL if none. */
+const hs_setting *hs_setting_find(const hs_setting *table, const char *name, int by_key);
+/* Does the setting take a value on the command line (everything but flags)? */
+int hs_setting_takes_value(const hs_setting *s);
+/* Parses a command-line value (NULL for flags) into base. HS_E_INVALID naming label when bad;
+ * the field is unchanged then (a list's elements may be partly written, its count is not). */
+hs_status hs_setting_from_text(hs_context *ctx, const hs_setting *s, const char *label, const char *text, void *base);
+/* The same for a caller without a context (a command line parsed before one exists): the
+ * message goes to msg (msglen bytes; custom parsers get a context that only holds it). */
+hs_status hs_setting_from_text_msg(char *msg, size_t msglen, const hs_setting *s, const char *label, const char *text,
+                                   void *base);
+/* Checks one JSON value (its text: `40`, `"relu"`, `[1, 2]`, `true`) against the setting's type
+ * and range without storing it, as a preset or job file gives it: HS_E_INVALID naming label. */
+hs_status hs_setting_check_json(hs_context *ctx, const hs_setting *s, const char *label, const char *json);
+/* The numeric value of a scalar field (uint, double, flag, choice) in *out; HS_E_INVALID for
+ * other types and lists. */
+hs_status hs_setting_number(hs_context *ctx, const hs_setting *s, const void *base, double *out);
+/* The name of a choice setting's value, NULL when s is not a choice or value none of its own. */
+const char *hs_setting_choice_name(const hs_setting *s, int value);
+/* "full|partial" for choices, else the metavar or a word for the type. Static or s's strings. */
+const char *hs_setting_value_hint(const hs_setting *s, char *buf, size_t cap);
+
+/* ---- utilities the CLI shares with embedders -------------------------------------------- */
+
+/* A growing string (SQLite's sqlite3_str, in small). Zero-initialise. s is NUL-terminated
+ * whenever len > 0; on allocation failure `bad` latches and further output is ignored, so
+ * writers check once, at hs_sbuf_finish. */
+typedef struct {
+  char *s;
+  size_t len, cap;
+  int bad;
+} hs_sbuf;
+
+/* Appends printf-formatted text. */
+void hs_sbuf_printf(hs_sbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Returns the finished string (caller frees with free(); "" when nothing was written), or NULL
+ * after an allocation failure, with the buffer freed. Either way b is left empty. */
+char *hs_sbuf_finish(hs_sbuf *b);
+
+/* Reads `path` into a new buffer of *len bytes plus a NUL not counted (caller frees *buf with
+ * free()), refusing files over max_bytes (a wrong path to a disk image or a FIFO fails with a
+ * message instead of exhausting memory). HS_E_IO naming the path when it cannot be read,
+ * HS_E_INVALID when it is a folder or too large; *buf is NULL then. */
+hs_status hs_read_file_max(hs_context *ctx, const char *path, size_t max_bytes, char **buf, size_t *len);
+/* mkdir -p: the folder and every missing parent (an existing folder is fine). HS_E_OUTPUT
+ * naming the path and, where a parent failed, that parent: "<path>: cannot create the <what>
+ * (<reason>)" (what: "folder", "output folder", ...). An empty path is HS_E_INVALID. */
+hs_status hs_mkdir_p(hs_context *ctx, const char *path, const char *what);
+
 /* ---- model ----------------------------------------------------------------------------- */
 
 typedef enum { HS_ACT_LINEAR = 0, HS_ACT_RELU, HS_ACT_TANH } hs_activation;
@@ -637,6 +751,8 @@ typedef struct {
   double seconds;       /* wall time of the epoch, training and evaluation */
 } hs_train_record;
 
+#define HS_TRAIN_MAX_SAVE 64 /* checkpoint epochs in hs_train_config.save_epochs */
+
 /* The options of `hesspec train` (defaults in parentheses, those of the CLI). PyTorch's update
  * rules; the minibatch order of epoch e is a pure function of (seed, e, N), so a resumed run
  * sees the batches of an uninterrupted one (docs/training.md). */
@@ -664,7 +780,7 @@ typedef struct {
    * NULL = none. The folder is made (with its parents) once the options are checked;
    * failing that is HS_E_OUTPUT. */
   const char *checkpoint_dir;
-  const size_t *save_epochs;    /* (n_save) epochs, borrowed for the call; n_save <= 64 */
+  size_t save_epochs[HS_TRAIN_MAX_SAVE]; /* (n_save) epochs */
   size_t n_save;
   hs_dtype checkpoint_dtype;    /* file dtype (f64); the context's dtype keeps resumes bit-exact */
   int keep_last;                /* with checkpoint_dir: rewrite "<dir>/last.safetensors" (+ .optim)
@@ -696,6 +812,10 @@ typedef struct {
 } hs_train_config;
 
 hs_train_config hs_train_config_defaults(void);
+/* The vocabulary of hs_train_config (`hesspec train`'s options, the "train" keys of compare
+ * presets): command-line names ("lr", "save-epochs"), preset keys ("lr", "batch") and ranges,
+ * with offsets into hs_train_config. */
+const hs_setting *hs_train_config_settings(void);
 
 
 /* records owned by the result; hs_train_log_free releases them (and zeroes the struct). */
@@ -934,120 +1054,6 @@ hs_status hs_critical_study_save(hs_model *m, const hs_critical_study_options *o
                                  const hs_run_info *info, const char *path);
 /* The SVG of index against loss with the fit (`hesspec critical --plot`). */
 hs_status hs_critical_study_plot(hs_context *ctx, const hs_critical_study *s, const char *path);
-
-/* ---- option tables: the vocabularies of the commands and presets (docs/api.md) ---------------- */
-
-/* A table describes the options of a command or the keys of a preset as data, {name, key,
- * type, field, range, help}: the CLI's parser, `hesspec help`, the job files' checks, the
- * preset reader and the Python package all read the same table, so a name means one thing
- * everywhere. Names match exactly (no prefixes). A table is an array of hs_setting ended by an
- * entry with name == NULL and key == NULL. The field is at `offset` bytes from a base pointer
- * the caller supplies (the struct the table describes), `size` bytes wide, so one table serves
- * every instance; the library's tables describe its public structs (hs_train_config) or its
- * opaque objects (hs_compare_config): pass that object as the base. */
-typedef enum {
-  HS_SET_FLAG,     /* int: a command-line flag sets it to 1 (flag_off: to 0); JSON true/false */
-  HS_SET_UINT,     /* unsigned integer of `size` bytes (size_t, uint64_t, int, unsigned) */
-  HS_SET_DOUBLE,   /* double */
-  HS_SET_STRING,   /* const char *: the text itself, borrowed (it must outlive the struct's use) */
-  HS_SET_STRBUF,   /* char[size]: copied; too long is an error */
-  HS_SET_CHOICE,   /* int: the value of the named choice */
-  HS_SET_CUSTOM,   /* parsed by `parse` (text; JSON strings are passed as text) */
-} hs_setting_type;
-
-typedef struct hs_setting_choice {
-  const char *name;
-  int value;
-} hs_setting_choice;
-
-/* bounds: which of min/max apply, and whether they are strict */
-enum { HS_SET_MIN = 1, HS_SET_MAX = 2, HS_SET_MIN_OPEN = 4, HS_SET_MAX_OPEN = 8 };
-
-typedef struct hs_setting hs_setting;
-/* Parses one value (one list element for lists) into `field`. `label` names it in messages
- * ("--kinds", "preset.json: 'kinds'"). HS_E_INVALID with the message in ctx when bad. */
-typedef hs_status (*hs_setting_parse_fn)(hs_context *ctx, const hs_setting *s, const char *label, const char *text,
-                                         void *field);
-
-struct hs_setting {
-  const char *name;    /* command-line name without the dashes ("steps"); also the job-file key.
-                          NULL: not on the command line */
-  const char *key;     /* preset key ("analysis.slq_steps"); NULL: not in presets */
-  hs_setting_type type;
-  size_t offset, size; /* the field (HS_SET_FIELD); for lists the array, size = one element */
-  int bounds;          /* HS_SET_MIN | HS_SET_MAX | ..._OPEN */
-  double min, max;
-  int flag_off;        /* HS_SET_FLAG: the flag clears the field (--no-keep-last) */
-  const hs_setting_choice *choices; /* HS_SET_CHOICE: ended by {NULL, 0} */
-  hs_setting_parse_fn parse;        /* HS_SET_CUSTOM */
-  /* lists: a comma-separated value on the command line, a JSON array in files. The field is an
-   * array of list_max elements; the element count goes to the unsigned field at count_offset,
-   * count_size bytes wide. list_max == 0: a single value. */
-  size_t list_max, count_offset, count_size;
-  const char *metavar; /* "M" in "--steps M" */
-  const char *help;    /* one line (or several, '\n'-separated) for `hesspec help` */
-};
-
-/* offset and size of a member, for hs_setting's offset/size pair */
-#define HS_SET_FIELD(T, m) .offset = offsetof(T, m), .size = sizeof(((T *)0)->m)
-/* an array member as a list: element size, capacity, and where the count goes */
-#define HS_SET_LIST(T, m, n)                                                                             \
-  .offset = offsetof(T, m), .size = sizeof(((T *)0)->m[0]),                                              \
-  .list_max = sizeof(((T *)0)->m) / sizeof(((T *)0)->m[0]), .count_offset = offsetof(T, n),             \
-  .count_size = sizeof(((T *)0)->n)
-
-/* The entry named `name` (command-line name, or preset key when by_key), NULL if none. */
-const hs_setting *hs_setting_find(const hs_setting *table, const char *name, int by_key);
-/* Does the setting take a value on the command line (everything but flags)? */
-int hs_setting_takes_value(const hs_setting *s);
-/* Parses a command-line value (NULL for flags) into base. HS_E_INVALID naming label when bad;
- * the field is unchanged then (a list's elements may be partly written, its count is not). */
-hs_status hs_setting_from_text(hs_context *ctx, const hs_setting *s, const char *label, const char *text, void *base);
-/* The same for a caller without a context (a command line parsed before one exists): the
- * message goes to msg (msglen bytes; custom parsers get a context that only holds it). */
-hs_status hs_setting_from_text_msg(char *msg, size_t msglen, const hs_setting *s, const char *label, const char *text,
-                                   void *base);
-/* Checks one JSON value (its text: `40`, `"relu"`, `[1, 2]`, `true`) against the setting's type
- * and range without storing it, as a preset or job file gives it: HS_E_INVALID naming label. */
-hs_status hs_setting_check_json(hs_context *ctx, const hs_setting *s, const char *label, const char *json);
-/* The numeric value of a scalar field (uint, double, flag, choice) in *out; HS_E_INVALID for
- * other types and lists. */
-hs_status hs_setting_number(hs_context *ctx, const hs_setting *s, const void *base, double *out);
-/* The name of a choice setting's value, NULL when s is not a choice or value none of its own. */
-const char *hs_setting_choice_name(const hs_setting *s, int value);
-/* "full|partial" for choices, else the metavar or a word for the type. Static or s's strings. */
-const char *hs_setting_value_hint(const hs_setting *s, char *buf, size_t cap);
-
-/* ---- utilities the CLI shares with embedders -------------------------------------------- */
-
-/* A growing string (SQLite's sqlite3_str, in small). Zero-initialise. s is NUL-terminated
- * whenever len > 0; on allocation failure `bad` latches and further output is ignored, so
- * writers check once, at hs_sbuf_finish. */
-typedef struct {
-  char *s;
-  size_t len, cap;
-  int bad;
-} hs_sbuf;
-
-/* Appends printf-formatted text. */
-void hs_sbuf_printf(hs_sbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Returns the finished string (caller frees with free(); "" when nothing was written), or NULL
- * after an allocation failure, with the buffer freed. Either way b is left empty. */
-char *hs_sbuf_finish(hs_sbuf *b);
-
-/* Reads `path` into a new buffer of *len bytes plus a NUL not counted (caller frees *buf with
- * free()), refusing files over max_bytes (a wrong path to a disk image or a FIFO fails with a
- * message instead of exhausting memory). HS_E_IO naming the path when it cannot be read,
- * HS_E_INVALID when it is a folder or too large; *buf is NULL then. */
-hs_status hs_read_file_max(hs_context *ctx, const char *path, size_t max_bytes, char **buf, size_t *len);
-/* mkdir -p: the folder and every missing parent (an existing folder is fine). HS_E_OUTPUT
- * naming the path and, where a parent failed, that parent: "<path>: cannot create the <what>
- * (<reason>)" (what: "folder", "output folder", ...). An empty path is HS_E_INVALID. */
-hs_status hs_mkdir_p(hs_context *ctx, const char *path, const char *what);
 
 #ifdef __cplusplus
 }

@@ -526,11 +526,13 @@ Test(api, train_rejects_bad_options_and_cancels) {
   cr_expect_eq(hs_train(model, data, NULL, &c, &log), HS_E_INVALID);
   cr_expect(strstr(hs_last_error(ctx), "optimizer"), "%s", hs_last_error(ctx));
   c = hs_train_config_defaults();
-  size_t save[] = {1, 99};
-  c.save_epochs = save, c.n_save = 2, c.checkpoint_dir = hs_cli_path("never");
+  c.save_epochs[0] = 1, c.save_epochs[1] = 99, c.n_save = 2, c.checkpoint_dir = hs_cli_path("never");
   cr_expect_eq(hs_train(model, data, NULL, &c, &log), HS_E_INVALID);
   cr_expect(strstr(hs_last_error(ctx), "save_epochs"), "%s", hs_last_error(ctx));
   cr_expect(!hs_cli_exists("never"), "bad options left a folder behind");
+  c.n_save = HS_TRAIN_MAX_SAVE + 1;
+  cr_expect_eq(hs_train(model, data, NULL, &c, &log), HS_E_INVALID, "a count beyond the list");
+  cr_expect(strstr(hs_last_error(ctx), "save_epochs"), "%s", hs_last_error(ctx));
   c = hs_train_config_defaults();
   c.batch = 39; /* a last batch of one sample with batch norm */
   cr_expect_eq(hs_train(model, data, NULL, &c, &log), HS_E_INVALID);

@@ -202,9 +202,11 @@ Test(settings, every_command_table_is_well_formed_with_unique_names) {
   size_t commands = 0;
   for (size_t c = 0; hs_cli_commands[c]; c++, commands++) {
     const hs_cli_command *cmd = hs_cli_commands[c];
-    cr_assert(cmd->options, "%s has no option tables", cmd->name);
-    for (size_t t = 0; cmd->options[t]; t++)
-      for (const hs_setting *s = cmd->options[t]; s->name || s->key; s++) {
+    const hs_setting *tables[8];
+    size_t n = hs_cli_command_tables(cmd, tables, 8);
+    cr_assert(n, "%s has no option tables", cmd->name);
+    for (size_t t = 0; t < n; t++)
+      for (const hs_setting *s = tables[t]; s->name || s->key; s++) {
         cr_assert(s->size > 0, "%s: %s has no field", cmd->name, s->name ? s->name : s->key);
         if (s->type == HS_SET_CHOICE) cr_assert(s->choices, "%s: %s has no choices", cmd->name, s->name);
         if (s->type == HS_SET_CUSTOM) cr_assert(s->parse, "%s: %s has no parser", cmd->name, s->name);

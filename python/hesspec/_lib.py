@@ -90,7 +90,7 @@ class TrainConfig(C.Structure):
                 ("nesterov", C.c_int), ("beta1", c_dbl), ("beta2", c_dbl), ("eps", c_dbl),
                 ("weight_decay", c_dbl), ("schedule", C.c_int), ("lr_min", c_dbl), ("epochs", c_size),
                 ("batch", c_size), ("seed", C.c_uint64), ("bn_momentum", c_dbl), ("eval_batch", c_size),
-                ("checkpoint_dir", C.c_char_p), ("save_epochs", C.POINTER(c_size)), ("n_save", c_size),
+                ("checkpoint_dir", C.c_char_p), ("save_epochs", c_size * 64), ("n_save", c_size),
                 ("checkpoint_dtype", C.c_int), ("keep_last", C.c_int), ("log_path", C.c_char_p),
                 ("resume", C.c_char_p), ("curvature_every", c_size), ("curvature_samples", c_size),
                 ("overlap_k", c_size), ("curvature_path", C.c_char_p), ("on_epoch", C.c_void_p),

@@ -12,7 +12,7 @@ import numpy as np
 from . import _arrays
 from ._errors import Error, invalid
 from ._lib import (CriticalResult, CriticalStudy as _CStudy, HessianIndex, LandscapeProvenance, LandscapeResult, P_dbl,
-                   TrainLog as _CTrainLog, c_size, lib)
+                   TrainLog as _CTrainLog, lib)
 from ._model import DTYPES, Context, Model, path_arg
 from ._spectra import _count, _run_info, _seed
 
@@ -156,8 +156,10 @@ def train(model, X=None, y=None, epochs=10, lr=0.01, optimizer="sgd", momentum=0
         epochs_saved = [_count(e, "save_epochs", lo=0) for e in save_epochs]
     except TypeError:
         raise invalid(f"save_epochs: expected a sequence of epochs, got {save_epochs!r}") from None
-    save = (c_size * max(1, len(epochs_saved)))(*epochs_saved)
-    c.save_epochs, c.n_save = C.cast(save, C.POINTER(c_size)), len(epochs_saved)
+    if len(epochs_saved) > len(c.save_epochs):
+        raise invalid(f"save_epochs: at most {len(c.save_epochs)} epochs, got {len(epochs_saved)}")
+    c.save_epochs[:len(epochs_saved)] = epochs_saved
+    c.n_save = len(epochs_saved)
     if epochs_saved and checkpoint_dir is None:
         raise invalid("save_epochs: needs checkpoint_dir")
 

@@ -340,13 +340,9 @@ static hs_status one_run(drv *d) {
     d->res->optimum_method[d->kind] = opt->method;
     hs_optimum_free(opt);
   }
-  hs_train_options o = c->train;
-  o.seed = seed;
-  o.log_path = log;
-  o.checkpoint_dtype = c->dtype;
-  o.eval_batch = hs_cmp_eval_batch(d->test->n, c->analysis_batch ? c->analysis_batch : c->analysis_samples);
-  o.checkpoint_dir = NULL;
-  o.n_save = 0;
+  hs_train_options o;
+  HS_TRY(hs_cmp_train_options(ctx, c, seed, log,
+                              hs_cmp_eval_batch(d->test->n, c->analysis_batch ? c->analysis_batch : c->analysis_samples), &o));
   if (c->save_checkpoints) {
     o.checkpoint_dir = run_dir;
     for (size_t i = 0; i < c->n_stages && i < HS_TRAIN_MAX_SAVE; i++) o.save_epochs[o.n_save++] = c->stages[i];

@@ -51,7 +51,7 @@ typedef struct {
   uint64_t seeds[HS_CMP_MAX_SEEDS];
   hs_dtype dtype;
   /* training (epochs, batch, optimiser...; seed = the run's seed) */
-  hs_train_options train;
+  hs_train_config train;  /* its paths, resume, curvature and hook unused: compare sets its own */
   /* analysis */
   size_t n_stages;
   size_t stages[HS_CMP_MAX_STAGES]; /* epochs, ascending; the last epoch is always added */
@@ -113,6 +113,10 @@ hs_cmp_config hs_cmp_defaults(void);
 hs_status hs_cmp_load_preset(hs_context *ctx, const char *path, hs_cmp_config *cfg);
 /* Ranges and consistency (sizes, stages <= epochs, ...): HS_E_INVALID naming the field. */
 hs_status hs_cmp_validate(hs_context *ctx, hs_cmp_config *cfg);
+/* The trainer's options of one run: the config's training settings with the run's seed, its
+ * log (NULL: none), the test evaluation's batch and the config's dtype; no checkpoints. */
+hs_status hs_cmp_train_options(hs_context *ctx, const hs_cmp_config *c, uint64_t seed, const char *log, size_t eval_batch,
+                               hs_train_options *o);
 /* "relu-bn-res" or "resnet-bn" -> kind; HS_E_INVALID naming it when unknown. */
 hs_status hs_cmp_parse_kind(hs_context *ctx, const char *name, hs_cmp_kind *out);
 /* The configuration as JSON (provenance; a valid preset). Caller frees. */

@@ -66,11 +66,12 @@ hs_cmp_config hs_cmp_defaults(void) {
   c.seeds[0] = 1;
   c.seeds[1] = 2;
   c.dtype = HS_F64;
-  c.train = hs_train_defaults();
-  c.train.optimizer = HS_OPT_SGD;
+  c.train = hs_train_config_defaults();
+  c.train.keep_last = 0;
+  c.train.optimizer = HS_TRAIN_SGD;
   c.train.lr = 0.05;
   c.train.momentum = 0.9;
-  c.train.schedule = HS_LR_COSINE;
+  c.train.schedule = HS_TRAIN_COSINE;
   c.train.epochs = 8;
   c.train.batch = 64;
   c.n_stages = 3;
@@ -110,6 +111,19 @@ hs_cmp_config hs_cmp_defaults(void) {
   c.curvature_overlap_k = 0;
   c.operators = 0;
   return c;
+}
+
+hs_status hs_cmp_train_options(hs_context *ctx, const hs_cmp_config *c, uint64_t seed, const char *log, size_t eval_batch,
+                               hs_train_options *o) {
+  hs_train_config t = c->train;
+  t.seed = seed;
+  t.log_path = log;
+  t.checkpoint_dtype = c->dtype;
+  t.eval_batch = eval_batch;
+  t.checkpoint_dir = NULL;
+  t.n_save = 0;
+  t.keep_last = 0;
+  return hs_train_options_of(ctx, &t, o);
 }
 
 /* ---- the settings: preset keys and command-line names ---- */
@@ -156,7 +170,7 @@ const hs_setting hs_cmp_settings[] = {
     {.key = "dtype", .type = HS_SET_CHOICE, HS_SET_FIELD(C, dtype), .choices = dtypes}, /* and the common --dtype */
     {.name = "epochs", .type = HS_SET_UINT, HS_SET_FIELD(C, train.epochs), .metavar = "E", .help = "training epochs"},
     {.name = "lr", .type = HS_SET_DOUBLE, HS_SET_FIELD(C, train.lr), .metavar = "X", .help = "learning rate"},
-    {.name = "optimizer", .type = HS_SET_CHOICE, HS_SET_FIELD(C, train.optimizer), .choices = hs_optimizer_choices,
+    {.name = "optimizer", .type = HS_SET_CHOICE, HS_SET_FIELD(C, train.optimizer), .choices = hs_train_optimizer_choices,
      .help = "the optimiser"},
     {.name = "analysis-epochs", .key = "analysis.epochs", .type = HS_SET_UINT, .offset = offsetof(C, stages),
      .size = sizeof(size_t), .list_max = HS_CMP_MAX_STAGES - 1, .count_offset = offsetof(C, n_stages),
@@ -304,7 +318,8 @@ hs_status hs_cmp_validate(hs_context *ctx, hs_cmp_config *c) {
   if (!(c->eig_tol > 0 && c->eig_tol < 1)) BAD("eig_tol = %g must be in (0, 1)", c->eig_tol);
   if (!(c->neg_tol_rel >= 0 && c->neg_tol_rel < 1)) BAD("neg_tol_rel = %g must be in [0, 1)", c->neg_tol_rel);
   if (c->train.batch > c->train_samples) BAD("train.batch = %zu is larger than train_samples = %zu", c->train.batch, c->train_samples);
-  hs_status st = hs_train_validate(ctx, &c->train);
+  hs_train_options checked;
+  hs_status st = hs_train_options_of(ctx, &c->train, &checked);
   if (st != HS_OK) {
     char msg[900];
     snprintf(msg, sizeof msg, "%s", hs_last_error(ctx));
@@ -369,10 +384,10 @@ char *hs_cmp_config_json(const hs_cmp_config *c) {
   for (size_t i = 0; i < c->n_seeds; i++) hs_json_push(a, cJSON_CreateNumber((double)c->seeds[i]));
   cJSON_AddStringToObject(o, "dtype", hs_dtype_name(c->dtype));
   t = cJSON_AddObjectToObject(o, "train");
-  cJSON_AddStringToObject(t, "optimizer", hs_optimizer_name(c->train.optimizer));
+  cJSON_AddStringToObject(t, "optimizer", hs_train_optimizer_label(c->train.optimizer));
   cJSON_AddNumberToObject(t, "lr", c->train.lr);
   cJSON_AddNumberToObject(t, "lr_min", c->train.lr_min);
-  cJSON_AddStringToObject(t, "schedule", hs_lr_schedule_name(c->train.schedule));
+  cJSON_AddStringToObject(t, "schedule", hs_train_schedule_label(c->train.schedule));
   cJSON_AddNumberToObject(t, "momentum", c->train.momentum);
   cJSON_AddNumberToObject(t, "dampening", c->train.dampening);
   cJSON_AddBoolToObject(t, "nesterov", c->train.nesterov);

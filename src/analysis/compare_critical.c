@@ -67,13 +67,8 @@ static hs_status train(hs_context *ctx, const hs_cmp_config *c, hs_model *m, con
   hs_status st;
   char log[4200];
   snprintf(log, sizeof log, "%s/critical/log.csv", dir);
-  hs_train_options o = c->train;
-  o.seed = c->seeds[0];
-  o.log_path = log;
-  o.checkpoint_dtype = c->dtype;
-  o.eval_batch = hs_cmp_eval_batch(te->n, c->analysis_batch);
-  o.checkpoint_dir = NULL;
-  o.n_save = 0;
+  hs_train_options o;
+  HS_TRY(hs_cmp_train_options(ctx, c, c->seeds[0], log, hs_cmp_eval_batch(te->n, c->analysis_batch), &o));
   HS_TRY(hs_trainer_create(m, tr, te, &o, &t));
   st = hs_trainer_run(t);
 cleanup:

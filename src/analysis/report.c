@@ -371,7 +371,7 @@ hs_status hs_cmp_report(hs_context *ctx, const hs_cmp_result *r, const char *dir
   for (size_t k = 0; k < c->n_kinds; k++) hs_sbuf_printf(&md, "%s%s (P = %zu)", k ? ", " : " ", c->kinds[k].name, r->params[k]);
   hs_sbuf_printf(&md, ". Training: %s, lr %g (%s), batch %zu, %zu epochs. Hessian of the loss on %zu training samples; SLQ %zu steps x %zu probes. "
            "Backend %s (%s), %s, %.0f s.\n\n",
-      hs_optimizer_name(c->train.optimizer), c->train.lr, hs_lr_schedule_name(c->train.schedule), c->train.batch, c->train.epochs,
+      hs_train_optimizer_label(c->train.optimizer), c->train.lr, hs_train_schedule_label(c->train.schedule), c->train.batch, c->train.epochs,
       c->analysis_samples, c->slq_steps, c->slq_probes, r->backend ? r->backend : "", r->device ? r->device : "",
       hs_dtype_name(c->dtype), r->seconds);
   hs_sbuf_printf(&md, "## Findings\n\n");

@@ -18,7 +18,7 @@ static const hs_cmp_curvature *run(const hs_cmp_result *r, size_t k, size_t si) 
 
 /* 2/lr for the epoch a row's step belongs to (row epoch e >= 1 trains with lr of epoch e - 1;
  * the row before the first step, epoch 0, with the first lr). */
-static double edge(const hs_train_options *t, size_t epoch) { return 2.0 / hs_train_lr_at(t, epoch ? epoch - 1 : 0); }
+static double edge(const hs_train_config *t, size_t epoch) { return 2.0 / hs_train_config_lr_at(t, epoch ? epoch - 1 : 0); }
 
 typedef struct {
   double first, peak, last, peak_ratio; /* lambda_max at step 0, its peak after it, at the end; peak / (2/lr) at its step */
@@ -52,7 +52,7 @@ static run_stats stats(const hs_cmp_config *c, const hs_cmp_curvature *q) {
 void hs_cmp_curvature_findings(const hs_cmp_result *r, hs_sbuf *b) {
   const hs_cmp_config *c = &r->cfg;
   if (!r->curvature) return;
-  int sgd = c->train.optimizer == HS_OPT_SGD;
+  int sgd = c->train.optimizer == HS_TRAIN_SGD;
   hs_sbuf_printf(b, "Curvature along training (seed %llu, Hessian on %zu samples every %zu steps): lambda_max at the start, "
                     "its peak after it and at the end",
                  (unsigned long long)c->seeds[0], run(r, 0, 0)->samples, c->curvature_every);
@@ -107,7 +107,7 @@ static char *plot(const hs_cmp_result *r, int overlap) {
     s[n++] = (hs_line_series){c->kinds[k].name, q->n, x + off, y + off, 0};
     off += q->n;
   }
-  if (!overlap && c->train.optimizer == HS_OPT_SGD) {
+  if (!overlap && c->train.optimizer == HS_TRAIN_SGD) {
     /* 2/lr of every row's epoch; a cosine schedule makes it rise without bound as lr -> lr_min,
      * so it is drawn up to twice the larger of the top lambda_max and its starting value */
     const hs_cmp_curvature *q = run(r, 0, 0);
@@ -137,14 +137,14 @@ hs_status hs_cmp_curvature_section(hs_context *ctx, const hs_cmp_result *r, cons
   HS_TRY(hs_cmp_write_plot(ctx, dir, "curvature-lambda_max.svg", lm));
   HS_TRY(hs_cmp_write_plot(ctx, dir, "curvature-overlap.svg", ov));
   const hs_cmp_curvature *q0 = run(r, 0, 0);
-  int sgd = c->train.optimizer == HS_OPT_SGD;
+  int sgd = c->train.optimizer == HS_TRAIN_SGD;
   char line[600];
   if (sgd)
     snprintf(line, sizeof line, "Dashed: 2/lr of each step's epoch (%s schedule; 2/lr = %.4g at the start), the edge of "
                                 "stability of full-batch gradient descent (Cohen et al. 2021); with heavy-ball momentum "
                                 "beta = %g the threshold is (2 + 2 beta)/lr = %.4g at the start. Minibatch SGD is not "
                                 "full-batch descent: the line is a reference, not a law.",
-             hs_lr_schedule_name(c->train.schedule), edge(&c->train, 0), c->train.momentum,
+             hs_train_schedule_label(c->train.schedule), edge(&c->train, 0), c->train.momentum,
              (2 + 2 * c->train.momentum) / c->train.lr);
   else
     snprintf(line, sizeof line, "No 2/lr line: with Adam the stability threshold concerns the preconditioned Hessian "

@@ -12,13 +12,17 @@
 #include "cli/common.h"
 #include "cli/data.h"
 #include "cli/options.h"
-#include "core/settings.h"
-#include "train/train.h"
 
 typedef struct {
   int quiet;
   size_t epochs;
 } hook_state;
+
+/* "adam", "cosine": the name the option table gives the value */
+static const char *choice_name(const char *option, int value) {
+  const char *name = hs_setting_choice_name(hs_setting_find(hs_train_config_settings(), option, 0), value);
+  return name ? name : "?";
+}
 
 static hs_status print_epoch(void *user, const hs_train_record *r) {
   hook_state *h = user;
@@ -67,33 +71,34 @@ static const hs_setting train_cli_options[] = {
      .metavar = "K", .help = "the eigenspace of grad_overlap (default: the number of classes)"},
     {0}};
 
-static const hs_setting *const tables[] = {hs_cli_common_options, hs_train_settings, train_cli_options, NULL};
+/* with the library's train options (hs_train_config_settings) between these two */
+static const hs_setting *const tables[] = {hs_cli_common_options, train_cli_options, NULL};
 
 /* The command line (argv[0] = "train") into its three tables: 0, or HS_EXIT_USAGE (printed). */
-static int parse(int argc, char **argv, hs_cli_opts *o, hs_train_options *t, train_args *ta, hs_cli_parsed *given) {
+static int parse(int argc, char **argv, hs_cli_opts *o, hs_train_config *t, train_args *ta, hs_cli_parsed *given) {
   hs_cli_opts_init(o);
-  *t = hs_train_defaults();
+  *t = hs_train_config_defaults();
   *ta = (train_args){.keep_last = 1};
-  hs_cli_binding b[] = {{hs_cli_common_options, o}, {hs_train_settings, t}, {train_cli_options, ta}};
+  hs_cli_binding b[] = {{hs_cli_common_options, o}, {hs_train_config_settings(), t}, {train_cli_options, ta}};
   return hs_cli_parse("train", b, 3, argc, argv, 0, given);
 }
 
 static int run(int argc, char **argv) {
   const char *cmd = "train";
   hs_cli_opts o;
-  hs_train_options t;
+  hs_train_config c;
   train_args ta;
   hs_cli_parsed given;
-  if (parse(argc, argv, &o, &t, &ta, &given)) return HS_EXIT_USAGE;
+  if (parse(argc, argv, &o, &c, &ta, &given)) return HS_EXIT_USAGE;
   const char *test_dataset = ta.test_dataset, *test_inputs = ta.test_inputs, *test_targets = ta.test_targets;
   const char *resume = ta.resume;
   size_t test_samples = ta.test_samples;
   int momentum_set = hs_cli_given(&given, "momentum"), keep_last = ta.keep_last;
   if (!o.out) return hs_cli_usage(cmd, "--out DIR is required (the folder for checkpoints and log.csv)");
-  if (!momentum_set && t.optimizer == HS_OPT_ADAM) t.momentum = 0;
-  if (o.batch) t.batch = o.batch;
-  t.seed = o.seed;
-  t.checkpoint_dtype = o.dtype;
+  if (!momentum_set && c.optimizer == HS_TRAIN_ADAM) c.momentum = 0;
+  if (o.batch) c.batch = o.batch;
+  c.seed = o.seed;
+  c.checkpoint_dtype = o.dtype;
   if ((test_inputs != NULL) != (test_targets != NULL))
     return hs_cli_usage(cmd, "--test-inputs and --test-targets go together");
   if (test_dataset && test_inputs) return hs_cli_usage(cmd, "give --test-dataset or --test-inputs/--test-targets, not both");
@@ -122,8 +127,7 @@ static int run(int argc, char **argv) {
   }
   snprintf(log_path, sizeof log_path, "%s/log.csv", o.out);
   snprintf(curv_path, sizeof curv_path, "%s/curvature.csv", o.out);
-  hs_train_config c = hs_train_config_of(&t); /* the table's vocabulary as the public config */
-  hook_state hk = {o.quiet, t.epochs};
+  hook_state hk = {o.quiet, c.epochs};
   c.log_path = log_path;
   c.checkpoint_dir = o.out;
   c.keep_last = keep_last;
@@ -137,9 +141,9 @@ static int run(int argc, char **argv) {
   double t0 = hs_cli_now();
   if ((st = hs_train(s.model, s.data, test, &c, &log)) != HS_OK) goto fail;
   if (!o.quiet)
-    printf("trained %zu epochs in %.1fs (%s, %s); data %s; checkpoint %s/epoch-%04zu.safetensors; log %s\n", t.epochs,
-           hs_cli_now() - t0, hs_optimizer_name(t.optimizer), hs_lr_schedule_name(t.schedule), s.data_desc, o.out, t.epochs,
-           log_path);
+    printf("trained %zu epochs in %.1fs (%s, %s); data %s; checkpoint %s/epoch-%04zu.safetensors; log %s\n", c.epochs,
+           hs_cli_now() - t0, choice_name("optimizer", (int)c.optimizer), choice_name("schedule", (int)c.schedule),
+           s.data_desc, o.out, c.epochs, log_path);
   if (ta.curv_every && !o.quiet)
     printf("curvature: %zu measurements in %.2fs, %.1f%% of the training time (%.2fs); %s\n", log.curvature_measurements,
            log.curvature_seconds, 100.0 * log.curvature_seconds / fmax(log.training_seconds, 1e-9), log.training_seconds,
@@ -161,7 +165,7 @@ done:
  * line from "train" on, checked by the job reader. */
 static char *job_done_file(int argc, char **argv, const char *out) {
   hs_cli_opts o;
-  hs_train_options t;
+  hs_train_config t;
   train_args ta;
   if (parse(argc, argv, &o, &t, &ta, NULL)) return NULL;
   hs_sbuf b = {0};
@@ -214,5 +218,6 @@ const hs_cli_command hs_cmd_train = {
     "DATA as in the common options; --batch B is the minibatch size (default 128), the data\n"
     "reshuffled every epoch; --seed S seeds initialisation and shuffling.\n",
     .options = tables,
+    .library_options = hs_train_config_settings,
     .job_done_file = job_done_file,
     .job_resume_argv = job_resume_argv};

@@ -12,6 +12,9 @@ typedef struct {
   /* the command's option tables, the common options first, NULL-terminated: what `run` parses,
    * what `help` lists and what job files are checked against */
   const hs_setting *const *options;
+  /* a vocabulary of the library the command also reads (hs_train_config_settings), second
+   * after the common options in help, lookups and job files; NULL: none */
+  const hs_setting *(*library_options)(void);
   /* 1: never an MPI program. Launched R times by mpirun/srun, it runs as R independent
    * processes (main.c skips hs_cli_mpi_init): `run`, whose workers share a job by claims. */
   int outside_mpi;
@@ -27,6 +30,9 @@ typedef struct {
 
 /* The command called name, NULL if none. */
 const hs_cli_command *hs_cli_find_command(const char *name);
+/* The command's tables in order (the common options, the library's, the command's own) into
+ * out, at most cap: how many. */
+size_t hs_cli_command_tables(const hs_cli_command *c, const hs_setting **out, size_t cap);
 /* The option `name` (without dashes) of `command`, NULL when either is unknown. */
 const hs_setting *hs_cli_find_option(const char *command, const char *name);
 /* Every command, NULL-terminated. */

@@ -24,14 +24,12 @@ static void overview(FILE *f) {
  * longest and the same everywhere) */
 static void help(const hs_cli_command *c) {
   printf("%s\n", c->usage);
-  if (!c->options) return;
-  for (size_t t = 1; c->options[t]; t++) hs_cli_print_options(stdout, c->options[t]);
-  if (c->options[0] == hs_cli_common_options) {
-    printf("\nCommon options:\n");
-    hs_cli_print_options(stdout, c->options[0]);
-  } else if (c->options[0]) {
-    hs_cli_print_options(stdout, c->options[0]);
-  }
+  const hs_setting *tables[8];
+  size_t n = hs_cli_command_tables(c, tables, 8);
+  if (!n) return;
+  for (size_t t = 1; t < n; t++) hs_cli_print_options(stdout, tables[t]);
+  if (tables[0] == hs_cli_common_options) printf("\nCommon options:\n");
+  hs_cli_print_options(stdout, tables[0]);
 }
 
 /* libgomp's default wait policy spins between parallel regions; when the cores are shared

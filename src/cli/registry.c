@@ -28,11 +28,22 @@ const hs_cli_command *hs_cli_find_command(const char *name) {
   return NULL;
 }
 
+size_t hs_cli_command_tables(const hs_cli_command *c, const hs_setting **out, size_t cap) {
+  size_t n = 0;
+  for (size_t t = 0; c->options && c->options[t] && n < cap; t++) {
+    out[n++] = c->options[t];
+    if (t == 0 && c->library_options && n < cap) out[n++] = c->library_options();
+  }
+  return n;
+}
+
 const hs_setting *hs_cli_find_option(const char *command, const char *name) {
   const hs_cli_command *c = hs_cli_find_command(command);
-  if (!c || !c->options) return NULL;
-  for (size_t t = 0; c->options[t]; t++) {
-    const hs_setting *s = hs_setting_find(c->options[t], name, 0);
+  if (!c) return NULL;
+  const hs_setting *tables[8];
+  size_t n = hs_cli_command_tables(c, tables, 8);
+  for (size_t t = 0; t < n; t++) {
+    const hs_setting *s = hs_setting_find(tables[t], name, 0);
     if (s) return s;
   }
   return NULL;

@@ -6,14 +6,16 @@
 #include "core/settings.h"
 #include "train/train.h"
 
-const hs_setting_choice hs_optimizer_choices[] = {{"sgd", HS_OPT_SGD}, {"adam", HS_OPT_ADAM}, {NULL, 0}};
-static const hs_setting_choice schedules[] = {{"constant", HS_LR_CONSTANT}, {"cosine", HS_LR_COSINE}, {NULL, 0}};
-_Static_assert(sizeof(hs_optimizer) == sizeof(int) && sizeof(hs_lr_schedule) == sizeof(int), "choice fields are ints");
+const hs_setting_choice hs_train_optimizer_choices[] = {{"sgd", HS_TRAIN_SGD}, {"adam", HS_TRAIN_ADAM}, {NULL, 0}};
+static const hs_setting_choice schedules[] = {{"constant", HS_TRAIN_CONSTANT}, {"cosine", HS_TRAIN_COSINE}, {NULL, 0}};
+_Static_assert(sizeof(hs_train_optimizer) == sizeof(int) && sizeof(hs_train_schedule) == sizeof(int),
+               "choice fields are ints");
 
-/* Ranges are hs_train_validate's (they involve several fields); the table gives names and types. */
-#define T hs_train_options
+/* The public config's vocabulary. Ranges are hs_train_validate's (they involve several
+ * fields); the table gives names and types. */
+#define T hs_train_config
 const hs_setting hs_train_settings[] = {
-    {.name = "optimizer", .key = "optimizer", .type = HS_SET_CHOICE, HS_SET_FIELD(T, optimizer), .choices = hs_optimizer_choices,
+    {.name = "optimizer", .key = "optimizer", .type = HS_SET_CHOICE, HS_SET_FIELD(T, optimizer), .choices = hs_train_optimizer_choices,
      .help = "(default sgd)"},
     {.name = "lr", .key = "lr", .type = HS_SET_DOUBLE, HS_SET_FIELD(T, lr), .metavar = "X",
      .help = "learning rate (default 0.01)"},
@@ -45,6 +47,8 @@ const hs_setting hs_train_settings[] = {
      .help = "checkpoint after these epochs too, e.g. 0,5,10 (0 = the initial state)"},
     {0}};
 #undef T
+
+const hs_setting *hs_train_config_settings(void) { return hs_train_settings; }
 
 hs_train_options hs_train_defaults(void) {
   hs_train_options o;
@@ -103,8 +107,6 @@ int hs_lr_schedule_from_name(const char *s) {
 const char *hs_optimizer_name(hs_optimizer o) { return o == HS_OPT_ADAM ? "adam" : "sgd"; }
 const char *hs_lr_schedule_name(hs_lr_schedule s) { return s == HS_LR_COSINE ? "cosine" : "constant"; }
 
-_Static_assert(HS_TRAIN_MAX_SAVE == 64, "hesspec.h promises n_save <= 64");
-
 /* The enums are mapped by hand, not cast: the internal ones may grow or be renumbered. */
 hs_status hs_train_options_of(hs_context *ctx, const hs_train_config *c, hs_train_options *o) {
   *o = hs_train_defaults();
@@ -114,8 +116,6 @@ hs_status hs_train_options_of(hs_context *ctx, const hs_train_config *c, hs_trai
     return hs_fail(ctx, HS_E_INVALID, "train: schedule %d is not constant or cosine", (int)c->schedule);
   if (c->n_save > HS_TRAIN_MAX_SAVE)
     return hs_fail(ctx, HS_E_INVALID, "train: save_epochs has %zu entries (at most %d)", c->n_save, HS_TRAIN_MAX_SAVE);
-  if (c->n_save && !c->save_epochs)
-    return hs_fail(ctx, HS_E_INVALID, "train: save_epochs is NULL with n_save = %zu", c->n_save);
   for (size_t i = 0; i < c->n_save; i++)
     if (c->save_epochs[i] > c->epochs)
       return hs_fail(ctx, HS_E_INVALID, "train: save_epochs[%zu] = %zu is after the last epoch %zu", i,
@@ -169,10 +169,29 @@ hs_train_config hs_train_config_of(const hs_train_options *t) {
   c.bn_momentum = t->bn_momentum;
   c.eval_batch = t->eval_batch;
   c.checkpoint_dir = t->checkpoint_dir;
-  c.save_epochs = t->n_save ? t->save_epochs : NULL;
+  memcpy(c.save_epochs, t->save_epochs, sizeof c.save_epochs);
   c.n_save = t->n_save;
   c.checkpoint_dtype = t->checkpoint_dtype;
   c.keep_last = t->keep_last;
   c.log_path = t->log_path;
   return c;
+}
+
+double hs_train_config_lr_at(const hs_train_config *c, size_t epoch) {
+  hs_train_options o = hs_train_defaults();
+  o.schedule = c->schedule == HS_TRAIN_COSINE ? HS_LR_COSINE : HS_LR_CONSTANT;
+  o.lr = c->lr;
+  o.lr_min = c->lr_min;
+  o.epochs = c->epochs;
+  return hs_train_lr_at(&o, epoch);
+}
+
+const char *hs_train_optimizer_label(hs_train_optimizer o) {
+  const char *name = hs_setting_choice_name(hs_setting_find(hs_train_settings, "optimizer", 0), (int)o);
+  return name ? name : "unknown";
+}
+
+const char *hs_train_schedule_label(hs_train_schedule s) {
+  const char *name = hs_setting_choice_name(hs_setting_find(hs_train_settings, "schedule", 0), (int)s);
+  return name ? name : "unknown";
 }

@@ -32,7 +32,6 @@
 typedef enum { HS_OPT_SGD = 0, HS_OPT_ADAM = 1 } hs_optimizer;
 typedef enum { HS_LR_CONSTANT = 0, HS_LR_COSINE = 1 } hs_lr_schedule;
 
-#define HS_TRAIN_MAX_SAVE 64
 
 typedef struct {
   hs_optimizer optimizer;
@@ -64,18 +63,23 @@ typedef struct {
 } hs_train_options;
 
 hs_train_options hs_train_defaults(void);
-/* The options' names, types and fields (src/core/settings.h): command-line names for `hesspec
- * train`, keys for the "train" object of compare presets. */
+/* hs_train_config_settings() (public): the names, types and fields of hs_train_config, the
+ * command-line names of `hesspec train` and the keys of the "train" object of compare presets. */
 extern const hs_setting hs_train_settings[];
-extern const hs_setting_choice hs_optimizer_choices[]; /* sgd, adam */
+extern const hs_setting_choice hs_train_optimizer_choices[]; /* sgd, adam: hs_train_optimizer */
 /* HS_E_INVALID naming the field when an option is out of range. */
 hs_status hs_train_validate(hs_context *ctx, const hs_train_options *o);
 /* The public config (include/hesspec.h) as these options, and back: one place for the mapping.
  * hs_train_options_of checks what hs_train_validate cannot see in the public form (the enums,
  * the save list) and then validates, HS_E_INVALID naming the field. hs_train_config_of
- * borrows t's save list and paths; it sets no resume, curvature or hook. */
+ * borrows t's paths; it sets no resume, curvature or hook. */
 hs_status hs_train_options_of(hs_context *ctx, const hs_train_config *c, hs_train_options *o);
 hs_train_config hs_train_config_of(const hs_train_options *t);
+/* The public config's learning rate of epoch e (hs_train_lr_at), and its enums' names ("sgd",
+ * "cosine"; those of the settings table). */
+double hs_train_config_lr_at(const hs_train_config *c, size_t epoch);
+const char *hs_train_optimizer_label(hs_train_optimizer o);
+const char *hs_train_schedule_label(hs_train_schedule s);
 
 typedef struct {
   size_t epoch;       /* 1-based: the state after this many epochs */
