@@ -220,7 +220,7 @@ const hs_setting *hs_setting_find(const hs_setting *table, const char *name, int
 /* Does the setting take a value on the command line (everything but flags)? */
 int hs_setting_takes_value(const hs_setting *s);
 /* Parses a command-line value (NULL for flags) into base. HS_E_INVALID naming label when bad;
- * the field is unchanged then (a list's elements may be partly written, its count is not). */
+ * the field (a list's elements and count) is unchanged then. */
 hs_status hs_setting_from_text(hs_context *ctx, const hs_setting *s, const char *label, const char *text, void *base);
 /* The same for a caller without a context (a command line parsed before one exists): the
  * message goes to msg (msglen bytes; custom parsers get a context that only holds it). */
@@ -910,15 +910,53 @@ hs_status hs_landscape_plot(hs_context *ctx, const hs_landscape_result *r, const
 
 /* ---- comparisons of network kinds (docs/compare.md) --------------------------------------- */
 
-/* `hesspec compare --preset preset --out dir`: trains every network kind and seed the preset
- * names on its data and analyses their Hessians along training, then writes the report folder
- * dir (index.html, summary.csv, summary.md, config.json, plots/, runs/): built under a
- * temporary name beside dir and renamed into place, so a failed run leaves none; an existing
- * report there is replaced, any other existing folder refused (HS_E_INVALID). preset NULL: the
- * defaults. The context's dtype must be the preset's (HS_E_INVALID naming both). note (may be
- * NULL) receives one line per training run and analysis, and a notice when Fashion-MNIST is
- * missing and a synthetic mixture stands in. Progress: phase "compare". The CLI's overrides
- * (--dataset, --samples, ...) are preset keys here. */
+/* The settings of a comparison (opaque): data, network kinds, seeds, training, analysis and
+ * panels, as a preset file gives them (docs/compare.md; examples/compare-demo.json). */
+typedef struct hs_compare_config hs_compare_config;
+
+/* The defaults (those of examples/compare-demo.json but its panels); NULL when out of memory.
+ * hs_compare_config_free(NULL) is a no-op. */
+hs_compare_config *hs_compare_config_new(void);
+void hs_compare_config_free(hs_compare_config *c);
+/* Lays the preset file's keys over c; keys it does not give keep c's values. An unknown key or
+ * a bad value is HS_E_INVALID naming the file and the key. */
+hs_status hs_compare_config_load(hs_context *ctx, hs_compare_config *c, const char *preset);
+/* Sets one setting by its preset key ("kinds", "analysis.slq_steps", "train.lr") from text as
+ * the command line gives it (lists comma-separated: "relu,relu-bn"). HS_E_INVALID naming the
+ * key when it is unknown or the value bad. */
+hs_status hs_compare_config_set(hs_context *ctx, hs_compare_config *c, const char *key, const char *text);
+/* The value of a numeric setting by preset key ("train_samples", "dtype": an hs_dtype). */
+hs_status hs_compare_config_get(hs_context *ctx, const hs_compare_config *c, const char *key, double *value);
+/* Ranges and consistency (sizes, analysis epochs within the training, ...): HS_E_INVALID
+ * naming the key. Adds the last epoch to the analysis epochs, as a run does. */
+hs_status hs_compare_config_check(hs_context *ctx, hs_compare_config *c);
+/* The vocabulary, offsets into hs_compare_config (pass the config as base): every preset key
+ * but those of "train" (hs_train_config_settings'), and the names of `hesspec compare`'s
+ * options. */
+const hs_setting *hs_compare_config_settings(void);
+
+/* What a comparison reports besides its folder. */
+typedef struct {
+  size_t kinds, seeds;    /* the networks compared */
+  double seconds;         /* wall time */
+  int synthetic_fallback; /* Fashion-MNIST was missing: a synthetic Gaussian mixture stood in */
+  char *findings;         /* the report's findings, lines of text (hs_compare_summary_free) */
+} hs_compare_summary;
+
+void hs_compare_summary_free(hs_compare_summary *s);
+
+/* `hesspec compare --out dir` with the settings c: trains every network kind and seed on the
+ * data and analyses their Hessians along training, then writes the report folder dir
+ * (index.html, summary.csv, summary.md, config.json, plots/, runs/): built under a temporary
+ * name beside dir and renamed into place, so a failed run leaves none; an existing report
+ * there is replaced, any other existing folder refused (HS_E_INVALID). c is checked first
+ * (hs_compare_config_check, on a copy). The context's dtype must be c's (HS_E_INVALID naming
+ * both). note (may be NULL) receives one line per training run and analysis. Progress: phase
+ * "compare". summary (may be NULL) is filled on success. */
+hs_status hs_compare_run(hs_context *ctx, const hs_compare_config *c, const char *dir,
+                         void (*note)(void *user, const char *line), void *note_user, hs_compare_summary *summary);
+/* hs_compare_run with the preset file's settings (NULL: the defaults), and a notice line to
+ * note when the synthetic mixture stood in for Fashion-MNIST. */
 hs_status hs_compare(hs_context *ctx, const char *preset, const char *dir,
                      void (*note)(void *user, const char *line), void *note_user);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make check`: the safety-net gates, each in its own build folder beside BUILD.
-#   0. the CLI's includes of internal headers only shrink (scripts/check-boundaries.sh);
-#   1. the release suite (BUILD, as `make test`);
+#   0. the CLI includes no internal header (scripts/check-boundaries.sh);
+#   1. the release suite (BUILD, as `make test`), and the CLI's link: it uses only the symbols
+#      libhesspec.so exports;
 #   2. the whole CPU suite under AddressSanitizer + UndefinedBehaviorSanitizer, Debug, halting
 #      on the first error (BUILD-asan); allocator_may_return_null=1 because the suites test
 #      that impossible allocations come back as HS_E_NOMEM; abort_on_error=1 because
@@ -20,12 +21,13 @@ JOBS=${JOBS:-$(nproc)}
 t0=$(date +%s)
 step() { echo "== check: $* ($(($(date +%s) - t0)) s)"; }
 
-step "0/4 the CLI's internal includes"
+step "0/4 the CLI's includes"
 bash scripts/check-boundaries.sh
 
 step "1/4 release suite in $BUILD"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j "$JOBS"
+bash scripts/check-boundaries.sh "$BUILD"
 (cd "$BUILD" && ctest --output-on-failure -j "$JOBS")
 
 step "2/4 CPU suite under ASan + UBSan in $BUILD-asan"

@@ -545,3 +545,67 @@ Test(api_blocks, compare_writes_the_cli_report) {
   cr_expect_eq(hs_compare(ctx, hs_cli_path("f32.json"), hs_cli_path("x"), NULL, NULL), HS_E_INVALID);
   cr_expect(strstr(hs_last_error(ctx), "f32") && !hs_cli_exists("x"), "%s", hs_last_error(ctx));
 }
+
+Test(api_blocks, compare_settings_by_key_are_the_command_line_overrides) {
+  hs_cli_write_text("p.json", "{ \"dataset\": \"mixture:sep=4\", \"train_samples\": 40, \"test_samples\": 20,"
+                              "  \"synthetic_dim\": 6, \"synthetic_classes\": 3, \"hidden\": [4], \"kinds\": [\"linear\"],"
+                              "  \"seeds\": [1], \"train\": {\"epochs\": 1, \"batch\": 10},"
+                              "  \"analysis\": {\"epochs\": [1], \"samples\": 20, \"slq_steps\": 8, \"slq_probes\": 2} }");
+  hs_compare_config *c = hs_compare_config_new();
+  cr_assert(c);
+  double v = 0;
+  cr_assert_eq(hs_compare_config_get(ctx, c, "train.epochs", &v), HS_OK, "%s", hs_last_error(ctx));
+  cr_expect_eq(v, 8, "the defaults are compare-demo.json's: 8 epochs");
+  cr_assert_eq(hs_compare_config_load(ctx, c, hs_cli_path("p.json")), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_compare_config_get(ctx, c, "train.epochs", &v), HS_OK);
+  cr_expect_eq(v, 1, "the preset's");
+  /* what --kinds relu-bn --epochs 2 --steps 6 --lr 0.1 set, by preset key */
+  cr_assert_eq(hs_compare_config_set(ctx, c, "kinds", "relu-bn"), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_compare_config_set(ctx, c, "train.epochs", "2"), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_compare_config_set(ctx, c, "analysis.slq_steps", "6"), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_compare_config_set(ctx, c, "train.lr", "0.1"), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_compare_config_get(ctx, c, "train.lr", &v), HS_OK);
+  cr_expect_eq(v, 0.1);
+  /* bad keys and values are named; a refused value changes nothing */
+  cr_expect_eq(hs_compare_config_set(ctx, c, "analysis.nosuch", "1"), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "'analysis.nosuch'"), "%s", hs_last_error(ctx));
+  cr_expect_eq(hs_compare_config_set(ctx, c, "analysis.slq_steps", "many"), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "analysis.slq_steps") && strstr(hs_last_error(ctx), "many"), "%s", hs_last_error(ctx));
+  cr_expect_eq(hs_compare_config_set(ctx, c, "kinds", "relu,nosuch"), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "nosuch"), "%s", hs_last_error(ctx));
+  cr_expect_eq(hs_compare_config_set(ctx, c, "analysis.outliers", "maybe"), HS_E_INVALID);
+  cr_expect_eq(hs_compare_config_set(ctx, c, "analysis.outliers", "false"), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_compare_config_get(ctx, c, "analysis.outliers", &v), HS_OK);
+  cr_expect_eq(v, 0);
+  cr_expect_eq(hs_compare_config_set(ctx, c, "analysis.outliers", "true"), HS_OK);
+  cr_expect_eq(hs_compare_config_get(ctx, c, "kinds", &v), HS_E_INVALID, "a list is no number");
+  cr_assert_eq(hs_compare_config_get(ctx, c, "analysis.slq_steps", &v), HS_OK);
+  cr_expect_eq(v, 6);
+  /* the command-line names of the table are `hesspec compare`'s options */
+  const hs_setting *kinds = hs_setting_find(hs_compare_config_settings(), "kinds", 0);
+  cr_assert(kinds && kinds->key && strcmp(kinds->key, "kinds") == 0);
+  /* the run equals the command line with those options */
+  int rc = hs_cli_run("", "compare --preset p.json --kinds relu-bn --epochs 2 --steps 6 --lr 0.1 --out cli --threads 1", "");
+  cr_assert_eq(rc, 0, "hesspec compare exited %d: %s", rc, hs_cli_err);
+  hs_compare_summary sum;
+  cr_assert_eq(hs_compare_run(ctx, c, hs_cli_path("api"), NULL, NULL, &sum), HS_OK, "%s", hs_last_error(ctx));
+  cr_expect_eq(sum.kinds, 1);
+  cr_expect_eq(sum.seeds, 1);
+  cr_expect(sum.seconds > 0 && sum.findings && strstr(sum.findings, "relu-bn"), "%s", sum.findings ? sum.findings : "(none)");
+  hs_compare_summary_free(&sum);
+  cr_expect_null(sum.findings);
+  char *a = hs_cli_read_text("cli/summary.csv"), *b = hs_cli_read_text("api/summary.csv");
+  drop_column(a, "seconds");
+  drop_column(b, "seconds");
+  cr_expect_str_eq(a, b, "the summaries differ (in %s)", hs_cli_dir);
+  free(a);
+  free(b);
+  /* the check names the key; the run checks a copy and leaves the caller's config as given */
+  cr_assert_eq(hs_compare_config_set(ctx, c, "analysis.epochs", "0,5"), HS_OK);
+  cr_expect_eq(hs_compare_config_check(ctx, c), HS_E_INVALID);
+  cr_expect(strstr(hs_last_error(ctx), "analysis.epochs"), "%s", hs_last_error(ctx));
+  cr_expect_eq(hs_compare_run(ctx, c, hs_cli_path("never"), NULL, NULL, &sum), HS_E_INVALID);
+  cr_expect(!hs_cli_exists("never") && sum.findings == NULL);
+  hs_compare_config_free(c);
+  hs_compare_config_free(NULL);
+}

@@ -110,6 +110,8 @@ Test(settings, lists_from_text_check_every_element_and_the_capacity) {
   cr_assert_eq(text("list", "1,,2", &d), HS_E_INVALID);
   cr_assert_eq(text("list", "1,200", &d), HS_E_INVALID);
   cr_assert_eq(d.n_list, 3, "a rejected list leaves the count");
+  cr_assert(d.list[0] == 4 && d.list[1] == 5 && d.list[2] == 6, "and the elements: %zu %zu %zu", d.list[0], d.list[1],
+            d.list[2]);
   cr_assert_eq(text("list", "9", &d), HS_OK);
   cr_assert_eq(d.n_list, 1);
 }
@@ -134,6 +136,8 @@ Test(settings, json_values_are_typed) {
   cr_assert_str_eq(d.buf, "ab");
   cr_assert_eq(hs_setting_from_json(&msg, list, "list", cJSON_GetObjectItem(root, "list"), &d), HS_OK);
   cr_assert_eq(d.n_list, 2);
+  cr_assert_eq(hs_setting_from_json(&msg, list, "list", cJSON_GetObjectItem(root, "bad_list"), &d), HS_E_INVALID);
+  cr_assert(d.n_list == 2 && d.list[0] == 1, "a rejected array changes nothing");
   /* the public check takes the value's JSON text (job files hand over what they hold) */
   cr_assert_eq(hs_setting_check_json(&msg, list, "list", "[1, \"x\"]"), HS_E_INVALID);
   cr_assert_eq(hs_setting_check_json(&msg, list, "list", "5"), HS_E_INVALID, "a list must be an array");

@@ -102,6 +102,11 @@ class TrainRecord(C.Structure):
                 ("test_accuracy", c_dbl), ("lr", c_dbl), ("seconds", c_dbl)]
 
 
+class CompareSummary(C.Structure):
+    _fields_ = [("kinds", c_size), ("seeds", c_size), ("seconds", c_dbl), ("synthetic_fallback", C.c_int),
+                ("findings", C.c_void_p)]  # a C string the library owns until hs_compare_summary_free
+
+
 class TrainLog(C.Structure):
     _fields_ = [("n", c_size), ("records", C.POINTER(TrainRecord)), ("steps", C.c_uint64),
                 ("curvature_measurements", c_size), ("curvature_seconds", c_dbl), ("training_seconds", c_dbl)]
@@ -206,6 +211,13 @@ _SIGNATURES = {
     "hs_density_save": (C.c_int, [vp, C.c_char_p]),
     "hs_density_load": (C.c_int, [vp, C.c_char_p, PP]),
     "hs_compare": (C.c_int, [vp, C.c_char_p, C.c_char_p, C.c_void_p, vp]),
+    "hs_compare_config_new": (vp, []),
+    "hs_compare_config_free": (None, [vp]),
+    "hs_compare_config_load": (C.c_int, [vp, vp, C.c_char_p]),
+    "hs_compare_config_set": (C.c_int, [vp, vp, C.c_char_p, C.c_char_p]),
+    "hs_compare_config_get": (C.c_int, [vp, vp, C.c_char_p, C.POINTER(c_dbl)]),
+    "hs_compare_run": (C.c_int, [vp, vp, C.c_char_p, C.c_void_p, vp, C.POINTER(CompareSummary)]),
+    "hs_compare_summary_free": (None, [C.POINTER(CompareSummary)]),
     "hs_dataset_open": (C.c_int, [vp, C.c_char_p, c_size, C.c_uint64, vp, PP, C.c_char_p, c_size]),
     "hs_operator_block": (C.c_int, [vp, C.c_char_p, PP]),
     "hs_operator_layers": (C.c_int, [vp, C.POINTER(c_size)]),
@@ -279,7 +291,8 @@ _SIGNATURES.update({
     "hs_critical_study_plot": (C.c_int, [vp, C.POINTER(CriticalStudy), C.c_char_p]),
 })
 _MIRRORS.update({"hs_index_options": IndexOptions, "hs_hessian_index": HessianIndex,
-                 "hs_critical_study_options": CriticalStudyOptions, "hs_critical_study": CriticalStudy})
+                 "hs_critical_study_options": CriticalStudyOptions, "hs_critical_study": CriticalStudy,
+                 "hs_compare_summary": CompareSummary})
 
 
 def _check_layouts(handle, path):

@@ -1,7 +1,6 @@
 """hesspec.train / landscape / critical: the trainer of `hesspec train`, loss landscapes and
 Newton-MR critical points (docs/training.md, docs/experiments.md, docs/critical.md)."""
 import ctypes as C
-import json
 import math
 import os
 import warnings
@@ -10,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _arrays
-from ._errors import Error, invalid
+from ._errors import NOMEM, Error, invalid
 from ._lib import (CriticalResult, CriticalStudy as _CStudy, HessianIndex, LandscapeProvenance, LandscapeResult, P_dbl,
-                   TrainLog as _CTrainLog, lib)
+                   CompareSummary, TrainLog as _CTrainLog, lib)
 from ._model import DTYPES, Context, Model, path_arg
 from ._spectra import _count, _run_info, _seed
 
@@ -464,31 +463,64 @@ def critical_study(model, starts=1, noise=0.0, seed=0, gtol=1e-8, max_iter=100, 
 _NOTE = C.CFUNCTYPE(None, C.c_void_p, C.c_char_p)
 
 
-def compare(preset, out, device="auto", threads=0, progress=None):
-    """`hesspec compare --preset preset --out out` (hs_compare; docs/compare.md): trains every
-    network kind and seed of the preset and analyses their Hessians along training, then writes
-    the report folder `out` (index.html, summary.csv, plots/, runs/), built under a temporary
-    name and renamed into place (an earlier report there is replaced). The context computes in
-    the preset's dtype. progress: a function of one line (str) per training run and analysis.
-    Returns the folder's path. Ctrl-C cancels it (nothing is left behind)."""
+def _setting_text(key, value):
+    """A compare setting's value as the command line writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_setting_text(key, v) for v in value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (int, str)):
+        return str(value)
+    raise invalid(f"settings[{key!r}]: expected a number, string, bool or list, got {type(value).__name__}")
+
+
+def compare(preset=None, out=None, settings=None, device="auto", threads=0, progress=None):
+    """`hesspec compare --preset preset --out out` (hs_compare_run; docs/compare.md): trains every
+    network kind and seed and analyses their Hessians along training, then writes the report
+    folder `out` (index.html, summary.csv, plots/, runs/), built under a temporary name and
+    renamed into place (an earlier report there is replaced).
+
+    preset: a preset file (None: the defaults); settings: {preset key: value} laid over it, as
+    the command line's options are ({"kinds": ["relu", "relu-bn"], "train.epochs": 2,
+    "analysis.slq_steps": 30}); a bad key or value raises hesspec.Error naming it. The context
+    computes in the settings' dtype. progress: a function of one line (str) per training run and
+    analysis. Returns the folder's path. Ctrl-C cancels it (nothing is left behind)."""
     preset_b, out_b = path_arg(preset, "preset"), path_arg(out, "out")
     if out_b is None:
         raise invalid("out: the report folder is needed")
-    dtype = "f64"
-    if preset_b is not None:
-        try:
-            with open(preset_b, "rb") as f:
-                dtype = json.loads(f.read().decode("utf-8", errors="replace")).get("dtype", "f64")
-        except (OSError, ValueError, AttributeError):
-            dtype = "f64"  # the library reads it again and names what is wrong
-    if dtype not in DTYPES:
-        dtype = "f64"
+    if settings is not None and not isinstance(settings, dict):
+        raise invalid(f"settings: expected a dict of preset keys, got {type(settings).__name__}")
     if progress is not None and not callable(progress):
         raise invalid(f"progress: expected a function of one line or None, got {type(progress).__name__}")
-    ctx = Context(device=device, dtype=dtype, threads=threads)
-    note = _NOTE(lambda user, line: progress(line.decode("utf-8", errors="replace"))) if progress else None
-    ctx.call_long(lib().hs_compare, ctx.h, preset_b, out_b, C.cast(note, C.c_void_p) if note else None, None,
-                  what="compare")
+    L = lib()
+    cfg = L.hs_compare_config_new()
+    if not cfg:
+        raise Error(NOMEM, "compare: out of memory")
+    try:
+        reader = Context(device="cpu", dtype="f64", threads=1)  # for the messages of reading the settings
+        if preset_b is not None:
+            reader.call(L.hs_compare_config_load, reader.h, cfg, preset_b, what="preset")
+        for key, value in (settings or {}).items():
+            if not isinstance(key, str):
+                raise invalid(f"settings: keys are preset keys (str), got {key!r}")
+            reader.call(L.hs_compare_config_set, reader.h, cfg, key.encode(), _setting_text(key, value).encode(),
+                        what="settings")
+        code = C.c_double()
+        reader.call(L.hs_compare_config_get, reader.h, cfg, b"dtype", C.byref(code), what="settings")
+        dtype = next(name for name, value in DTYPES.items() if value == int(code.value))
+        ctx = Context(device=device, dtype=dtype, threads=threads)
+        note = _NOTE(lambda user, line: progress(line.decode("utf-8", errors="replace"))) if progress else None
+        summary = CompareSummary()
+        ctx.call_long(L.hs_compare_run, ctx.h, cfg, out_b, C.cast(note, C.c_void_p) if note else None, None,
+                      C.byref(summary), what="compare")
+        if summary.synthetic_fallback and progress:
+            progress("notice: Fashion-MNIST was not found (install the Debian package dataset-fashion-mnist or set "
+                     "HESSPEC_DATA); a synthetic Gaussian mixture stood in")
+        L.hs_compare_summary_free(C.byref(summary))
+    finally:
+        L.hs_compare_config_free(cfg)
     return os.fsdecode(out_b)
 
 

@@ -283,3 +283,33 @@ def test_compare_equals_cli(workdir):
     (workdir / "plain").write_text("x")
     with pytest.raises(hesspec.Error, match="not a folder"):
         hesspec.compare(workdir / "p.json", workdir / "plain", device="cpu")
+
+
+
+def test_compare_settings_are_the_cli_options(workdir):
+    """settings= lays preset keys over the preset as the command line's options do; bad keys and
+    values raise naming them, before any training."""
+    preset = {"dataset": "mixture:sep=4", "train_samples": 40, "test_samples": 20, "synthetic_dim": 6,
+              "synthetic_classes": 3, "hidden": [4], "kinds": ["linear"], "seeds": [1],
+              "train": {"epochs": 1, "batch": 10},
+              "analysis": {"epochs": [1], "samples": 20, "slq_steps": 8, "slq_probes": 2}}
+    (workdir / "p.json").write_text(json.dumps(preset))
+    run_cli(["compare", "--preset", "p.json", "--kinds", "relu,relu-bn", "--epochs", "2", "--lr", "0.1",
+             "--out", "cli", "--device", "cpu"], cwd=workdir)
+    hesspec.compare(workdir / "p.json", workdir / "py", device="cpu",
+                    settings={"kinds": ["relu", "relu-bn"], "train.epochs": 2, "train.lr": 0.1,
+                              "analysis.outliers": True})
+
+    def rows(folder):
+        text = (workdir / folder / "summary.csv").read_text().splitlines()
+        i = text[0].split(",").index("seconds")
+        return [[c for j, c in enumerate(r.split(",")) if j != i] for r in text]
+    assert rows("py") == rows("cli") and len(rows("py")) > 2
+    config = json.loads((workdir / "py" / "config.json").read_text())
+    assert config["kinds"] == ["relu", "relu-bn"] and config["train"]["epochs"] == 2
+    for settings, named in [({"analysis.nosuch": 1}, "analysis.nosuch"), ({"train.lr": "fast"}, "train.lr"),
+                            ({"kinds": ["relu", "nosuch"]}, "nosuch"), ({"analysis.outliers": "maybe"}, "outliers"),
+                            ({"seeds": {1: 2}}, "seeds")]:
+        with pytest.raises(hesspec.Error, match=named):
+            hesspec.compare(workdir / "p.json", workdir / "bad", device="cpu", settings=settings)
+    assert not (workdir / "bad").exists()

@@ -35,7 +35,7 @@ typedef struct {
   int conv;               /* a conv net of the hidden widths as channels (compare.c, conv_spec) */
 } hs_cmp_kind;
 
-typedef struct {
+typedef struct hs_compare_config { /* hs_compare_config in include/hesspec.h */
   /* data */
   char dataset[256];      /* "fashion-mnist" (test split: fashion-mnist:test), "mixture[:sep=S]" or "teacher[:...]" */
   size_t train_samples, test_samples, analysis_samples, analysis_batch;
@@ -106,6 +106,9 @@ typedef struct {
  * where there is one, the command-line name ("steps"); the "train" keys are hs_train_settings'. */
 extern const hs_setting hs_cmp_settings[];
 
+/* The setting of the preset key ("kinds", "analysis.slq_steps", "train.lr") and, in *base, the
+ * struct its offsets point into (c or c->train); NULL when the key is unknown. */
+const hs_setting *hs_cmp_setting_at(const char *key, const hs_cmp_config *c, const void **base);
 /* The preset defaults (the same as examples/compare-demo.json). */
 hs_cmp_config hs_cmp_defaults(void);
 /* Reads a preset JSON over cfg: every key must be known (HS_E_INVALID naming the file and

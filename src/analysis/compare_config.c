@@ -240,6 +240,15 @@ static void known_keys(const char *section, char *buf, size_t cap) {
 }
 
 /* Every member of obj through the table (keys prefixed "section."), unknown keys are errors. */
+const hs_setting *hs_cmp_setting_at(const char *key, const hs_cmp_config *c, const void **base) {
+  if (strncmp(key, "train.", 6) == 0) {
+    *base = &c->train;
+    return hs_setting_find(hs_train_settings, key + 6, 1);
+  }
+  *base = c;
+  return hs_setting_find(hs_cmp_settings, key, 1);
+}
+
 static hs_status read_section(hs_context *ctx, const char *path, const char *section, const cJSON *obj, hs_cmp_config *c) {
   if (!cJSON_IsObject(obj)) return hs_fail(ctx, HS_E_INVALID, "%s: '%s' must be an object", path, section);
   const cJSON *v;
@@ -247,13 +256,13 @@ static hs_status read_section(hs_context *ctx, const char *path, const char *sec
     char key[128], label[PATH_MAX_LABEL], known[1024];
     snprintf(key, sizeof key, "%s.%s", section, v->string);
     snprintf(label, sizeof label, "%s: '%s'", path, key);
-    int train = strcmp(section, "train") == 0;
-    const hs_setting *s = hs_setting_find(train ? hs_train_settings : hs_cmp_settings, train ? v->string : key, 1);
+    const void *base;
+    const hs_setting *s = hs_cmp_setting_at(key, c, &base);
     if (!s) {
       known_keys(section, known, sizeof known);
       return hs_fail(ctx, HS_E_INVALID, "%s: unknown key '%s' (known: %s)", path, key, known);
     }
-    hs_status st = hs_setting_from_json(ctx, s, label, v, train ? (void *)&c->train : (void *)c);
+    hs_status st = hs_setting_from_json(ctx, s, label, v, (void *)base);
     if (st != HS_OK) return st;
   }
   return HS_OK;

@@ -37,6 +37,7 @@ static const struct {
     {"hs_hessian_index", sizeof(hs_hessian_index)},
     {"hs_critical_study_options", sizeof(hs_critical_study_options)},
     {"hs_critical_study", sizeof(hs_critical_study)},
+    {"hs_compare_summary", sizeof(hs_compare_summary)},
 };
 
 size_t hs_abi_sizeof(const char *type) {

@@ -1,13 +1,11 @@
 /* hesspec compare: train and analyse several network kinds on the same data and seeds, and
- * write the report folder (src/analysis/compare.h; docs/compare.md), built under a temporary
- * name beside --out and renamed into place at the end (hs_cmp_run_into). */
+ * write the report folder (hs_compare_run; docs/compare.md), built under a temporary
+ * name beside --out and renamed into place at the end. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "analysis/compare.h"
-#include "analysis/report.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
@@ -28,7 +26,35 @@ static const hs_setting compare_cli_options[] = {
              "the options below override it"},
     {0}};
 
-static const hs_setting *const tables[] = {hs_cli_common_options, compare_cli_options, hs_cmp_settings, NULL};
+/* with the library's compare settings (hs_compare_config_settings) between these two */
+static const hs_setting *const tables[] = {hs_cli_common_options, compare_cli_options, NULL};
+
+/* The common options that the comparison reads, as its preset keys, over the preset and the
+ * command line's compare options. */
+static hs_status apply_common(hs_context *ctx, const hs_cli_opts *o, const hs_cli_parsed *given, hs_compare_config *cfg) {
+  char text[32];
+  hs_status st = HS_OK;
+  if (o->dataset) st = hs_compare_config_set(ctx, cfg, "dataset", o->dataset);
+  if (st == HS_OK && o->samples) {
+    snprintf(text, sizeof text, "%zu", o->samples);
+    st = hs_compare_config_set(ctx, cfg, "train_samples", text);
+  }
+  if (st == HS_OK && o->batch) {
+    snprintf(text, sizeof text, "%zu", o->batch);
+    st = hs_compare_config_set(ctx, cfg, "train.batch", text);
+  }
+  if (st == HS_OK && hs_cli_given(given, "dtype")) st = hs_compare_config_set(ctx, cfg, "dtype", hs_dtype_name(o->dtype));
+  /* fewer training samples than the preset's analysis samples: analyse them all, unless the
+   * analysis size was asked for explicitly (then the conflict is reported) */
+  double train_n = 0, analysis_n = 0;
+  if (st == HS_OK && o->samples && !hs_cli_given(given, "analysis-samples") &&
+      (st = hs_compare_config_get(ctx, cfg, "train_samples", &train_n)) == HS_OK &&
+      (st = hs_compare_config_get(ctx, cfg, "analysis.samples", &analysis_n)) == HS_OK && analysis_n > train_n) {
+    snprintf(text, sizeof text, "%.0f", train_n);
+    st = hs_compare_config_set(ctx, cfg, "analysis.samples", text);
+  }
+  return st;
+}
 
 static int run(int argc, char **argv) {
   const char *cmd = "compare";
@@ -36,57 +62,55 @@ static int run(int argc, char **argv) {
   hs_cli_opts_init(&o);
   compare_args ca = {0};
   int code = HS_EXIT_OK;
-  hs_cmp_config cfg = hs_cmp_defaults();
-  hs_cli_binding b[] = {{hs_cli_common_options, &o}, {compare_cli_options, &ca}, {hs_cmp_settings, &cfg}};
+  hs_cli_session s;
+  memset(&s, 0, sizeof s);
+  hs_compare_summary sum = {0};
+  hs_compare_config *cfg = hs_compare_config_new();
+  if (!cfg) {
+    fprintf(stderr, "hesspec %s: out of memory\n", cmd);
+    return HS_EXIT_FAIL;
+  }
+  hs_cli_binding b[] = {{hs_cli_common_options, &o}, {compare_cli_options, &ca}, {hs_compare_config_settings(), cfg}};
   hs_cli_parsed given;
   /* twice: the first pass checks the flags and finds the preset; the second lays the flags over
    * the preset, whatever their order */
-  if (hs_cli_parse(cmd, b, 3, argc, argv, 0, &given)) return HS_EXIT_USAGE;
-  hs_cli_session s;
-  memset(&s, 0, sizeof s);
-  if (!o.out) return hs_cli_usage(cmd, "--out DIR is required (the report folder)");
-  if (o.weights || o.model || o.inputs || o.targets)
-    return hs_cli_usage(cmd, "--model, --weights, --inputs and --targets do not apply: the preset defines the networks and data");
-  code = hs_cli_open_context(cmd, &o, &s);
-  if (code) return code;
-  hs_status st = HS_OK;
-  cfg = hs_cmp_defaults();
-  if (ca.preset && (st = hs_cmp_load_preset(s.ctx, ca.preset, &cfg)) != HS_OK) goto fail;
-  if (hs_cli_parse(cmd, b, 3, argc, argv, 0, NULL)) { code = HS_EXIT_USAGE; goto done; }
-  int dtype_given = hs_cli_given(&given, "dtype");
-  if (o.dataset) snprintf(cfg.dataset, sizeof cfg.dataset, "%s", o.dataset);
-  if (o.samples) cfg.train_samples = o.samples;
-  if (o.batch) cfg.train.batch = o.batch;
-  if (dtype_given) cfg.dtype = o.dtype;
-  /* fewer training samples than the preset's analysis samples: analyse them all, unless the
-   * analysis size was asked for explicitly (then the conflict is reported) */
-  int analysis_given = hs_cli_given(&given, "analysis-samples");
-  if (o.samples && cfg.analysis_samples > cfg.train_samples && !analysis_given) cfg.analysis_samples = cfg.train_samples;
-  if ((st = hs_cmp_validate(s.ctx, &cfg)) != HS_OK) goto fail;
-  if (cfg.dtype != o.dtype) { /* the preset's dtype: a context of that dtype */
-    hs_cli_close(&s);
-    o.dtype = cfg.dtype;
-    if ((code = hs_cli_open_context(cmd, &o, &s)) != 0) return code;
+  if (hs_cli_parse(cmd, b, 3, argc, argv, 0, &given)) { code = HS_EXIT_USAGE; goto done; }
+  if (!o.out) { code = hs_cli_usage(cmd, "--out DIR is required (the report folder)"); goto done; }
+  if (o.weights || o.model || o.inputs || o.targets) {
+    code = hs_cli_usage(cmd, "--model, --weights, --inputs and --targets do not apply: the preset defines the networks and data");
+    goto done;
   }
-  hs_cmp_result *res = NULL;
+  if ((code = hs_cli_open_context(cmd, &o, &s)) != 0) goto done;
+  hs_status st = HS_OK;
+  hs_compare_config_free(cfg);
+  if (!(b[2].base = cfg = hs_compare_config_new())) { st = hs_set_error(s.ctx, HS_E_NOMEM, "out of memory"); goto fail; }
+  if (ca.preset && (st = hs_compare_config_load(s.ctx, cfg, ca.preset)) != HS_OK) goto fail;
+  if (hs_cli_parse(cmd, b, 3, argc, argv, 0, NULL)) { code = HS_EXIT_USAGE; goto done; }
+  if ((st = apply_common(s.ctx, &o, &given, cfg)) != HS_OK || (st = hs_compare_config_check(s.ctx, cfg)) != HS_OK) goto fail;
+  double dtype = 0;
+  if ((st = hs_compare_config_get(s.ctx, cfg, "dtype", &dtype)) != HS_OK) goto fail;
+  if ((hs_dtype)dtype != o.dtype) { /* the preset's dtype: a context of that dtype */
+    hs_cli_close(&s);
+    o.dtype = (hs_dtype)dtype;
+    if ((code = hs_cli_open_context(cmd, &o, &s)) != 0) goto done;
+  }
   int lines = !o.quiet && !isatty(fileno(stderr));
-  if ((st = hs_cmp_run_into(s.ctx, &cfg, o.out, lines ? print_line : NULL, NULL, &res)) != HS_OK) goto fail;
-  if (res->synthetic_fallback)
+  if ((st = hs_compare_run(s.ctx, cfg, o.out, lines ? print_line : NULL, NULL, &sum)) != HS_OK) goto fail;
+  if (sum.synthetic_fallback)
     fprintf(stderr, "hesspec %s: notice: Fashion-MNIST was not found (install the Debian package dataset-fashion-mnist "
                     "or set HESSPEC_DATA); using a synthetic Gaussian mixture instead\n", cmd);
   if (!o.quiet) {
-    char *f = hs_cmp_findings(res);
     size_t len = strlen(o.out);
     while (len > 1 && o.out[len - 1] == '/') len--; /* "rep/" names the folder rep */
-    printf("compared %zu kinds x %zu seeds in %.0fs (%s, %s)\n%sreport: %.*s/index.html\n", cfg.n_kinds, cfg.n_seeds,
-           res->seconds, res->backend, res->device, f ? f : "", (int)len, o.out);
-    free(f);
+    printf("compared %zu kinds x %zu seeds in %.0fs (%s, %s)\n%sreport: %.*s/index.html\n", sum.kinds, sum.seeds,
+           sum.seconds, hs_backend_name(s.ctx), hs_device_name(s.ctx), sum.findings ? sum.findings : "", (int)len, o.out);
   }
-  hs_cmp_result_free(res);
   goto done;
 fail:
   code = hs_cli_fail(cmd, s.ctx, st);
 done:
+  hs_compare_summary_free(&sum);
+  hs_compare_config_free(cfg);
   hs_cli_close(&s);
   return code;
 }
@@ -106,4 +130,5 @@ const hs_cli_command hs_cmd_compare = {
     "DATA: --dataset NAME (fashion-mnist, fashion-mnist:test, mixture[:sep=S], teacher[:...]), --samples N\n"
     "(training samples); --batch B (minibatch); --dtype, --device, --threads, --quiet as usual.\n"
     "On a terminal a progress bar shows; otherwise one line per analysis (batch jobs).\n",
-    .options = tables};
+    .options = tables,
+    .library_options = hs_compare_config_settings};

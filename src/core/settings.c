@@ -110,24 +110,28 @@ hs_status hs_setting_from_text(hs_context *ctx, const hs_setting *s, const char 
   if (!s->list_max) return scalar_from_text(ctx, s, label, text, field);
   /* elements are parsed from a copy that is freed below: borrowed strings cannot be elements */
   if (s->type == HS_SET_STRING) return hs_fail(ctx, HS_E_INTERNAL, "%s: a list of borrowed strings", label);
-  /* a comma-separated list: every element checked, the count stored last */
+  /* a comma-separated list: every element checked into a scratch array, stored only when all
+   * are good, so that a refused value changes nothing */
   size_t n = 0, len = strlen(text);
-  char *copy = hs_malloc(len + 1);
-  if (!copy) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", label);
-  memcpy(copy, text, len + 1);
-  hs_status st = HS_OK;
+  char *copy = hs_malloc(len + 1), *elems = hs_calloc(s->list_max, s->size);
+  hs_status st = copy && elems ? HS_OK : hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", label);
+  if (copy) memcpy(copy, text, len + 1);
   char *p = copy;
   while (st == HS_OK) {
     char *comma = strchr(p, ',');
     if (comma) *comma = '\0';
     if (n == s->list_max) st = hs_fail(ctx, HS_E_INVALID, "%s '%s': at most %zu values", label, text, s->list_max);
     else if (!*p) st = hs_fail(ctx, HS_E_INVALID, "%s '%s': expected a comma-separated list without empty entries", label, text);
-    else st = scalar_from_text(ctx, s, label, p, field + n++ * s->size);
+    else st = scalar_from_text(ctx, s, label, p, elems + n++ * s->size);
     if (!comma) break;
     p = comma + 1;
   }
+  if (st == HS_OK) {
+    memcpy(field, elems, n * s->size);
+    store_uint((char *)base + s->count_offset, s->count_size, n);
+  }
   free(copy);
-  if (st == HS_OK) store_uint((char *)base + s->count_offset, s->count_size, n);
+  free(elems);
   return st;
 }
 
@@ -166,15 +170,22 @@ hs_status hs_setting_from_json(hs_context *ctx, const hs_setting *s, const char 
   char *field = (char *)base + s->offset;
   if (!s->list_max) return scalar_from_json(ctx, s, label, v, field);
   if (!cJSON_IsArray(v)) return hs_fail(ctx, HS_E_INVALID, "%s must be an array", label);
+  char *elems = hs_calloc(s->list_max, s->size); /* as from text: stored only when all are good */
+  if (!elems) return hs_fail(ctx, HS_E_NOMEM, "%s: out of memory", label);
   size_t n = 0;
+  hs_status st = HS_OK;
   const cJSON *e;
   cJSON_ArrayForEach(e, v) {
-    if (n == s->list_max) return hs_fail(ctx, HS_E_INVALID, "%s has more than %zu entries", label, s->list_max);
-    hs_status st = scalar_from_json(ctx, s, label, e, field + n++ * s->size);
-    if (st != HS_OK) return st;
+    if (n == s->list_max) st = hs_fail(ctx, HS_E_INVALID, "%s has more than %zu entries", label, s->list_max);
+    else st = scalar_from_json(ctx, s, label, e, elems + n++ * s->size);
+    if (st != HS_OK) break;
   }
-  store_uint((char *)base + s->count_offset, s->count_size, n);
-  return HS_OK;
+  if (st == HS_OK) {
+    memcpy(field, elems, n * s->size);
+    store_uint((char *)base + s->count_offset, s->count_size, n);
+  }
+  free(elems);
+  return st;
 }
 
 hs_status hs_setting_check_json(hs_context *ctx, const hs_setting *s, const char *label, const char *json) {
