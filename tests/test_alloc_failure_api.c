@@ -2,7 +2,7 @@
  * support/alloc_harness.h): per-layer block operators with their densities combined and the
  * block files of eig and trace; the landscape with its file and plot; the critical-point
  * study with checkpoints, file and plot; training through hs_train with curvature along it
- * and the epoch hook. Each run with its n-th allocation failing returns HS_E_NOMEM with a
+ * and the epoch hook; the compare settings. Each run with its n-th allocation failing returns HS_E_NOMEM with a
  * message, leaves no temporary file and leaks nothing. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -131,6 +131,38 @@ cleanup:
   hs_model_destroy(m);
   hs_dataset_destroy(d);
   return st;
+}
+
+/* The compare settings: a preset read, keys set and read back, the check; and a job file's
+ * check of a list value. The run itself is compare's (test_compare), far too long to fail at
+ * every allocation. */
+static hs_status run_compare_settings(hs_context *ctx, const hs_alloc_inputs *in, double *out, size_t *nout) {
+  char path[300];
+  FILE *f = fopen(in_dir(in, "p.json", path, sizeof path), "w");
+  cr_assert(f);
+  fputs("{\"kinds\": [\"linear\", \"relu\"], \"train\": {\"epochs\": 3, \"batch\": 10},"
+        " \"analysis\": {\"epochs\": [0, 1]}}", f);
+  fclose(f);
+  hs_compare_config *c = hs_compare_config_new();
+  if (!c) return hs_set_error(ctx, HS_E_NOMEM, "out of memory");
+  double epochs = 0, steps = 0;
+  hs_status st = hs_compare_config_load(ctx, c, path);
+  if (st == HS_OK) st = hs_compare_config_set(ctx, c, "kinds", "relu,relu-bn,relu-res");
+  if (st == HS_OK) st = hs_compare_config_set(ctx, c, "analysis.slq_steps", "12");
+  if (st == HS_OK) st = hs_compare_config_check(ctx, c);
+  if (st == HS_OK) st = hs_compare_config_get(ctx, c, "train.epochs", &epochs);
+  if (st == HS_OK) st = hs_compare_config_get(ctx, c, "analysis.slq_steps", &steps);
+  const hs_setting *kinds = hs_setting_find(hs_compare_config_settings(), "kinds", 0);
+  if (st == HS_OK) st = hs_setting_check_json(ctx, kinds, "'kinds'", "[\"relu\", \"relu-bn\"]");
+  hs_compare_config_free(c);
+  out[0] = epochs, out[1] = steps;
+  *nout = 2;
+  return st;
+}
+
+Test(alloc_failure_api, compare_settings) {
+  hs_model_spec s = hs_alloc_mlp_spec();
+  hs_alloc_fail_every("compare settings", run_compare_settings, &s, 8, 4);
 }
 
 Test(alloc_failure_api, per_layer_blocks_and_their_files) {
