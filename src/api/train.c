@@ -13,13 +13,6 @@
 #include "train/curvature.h"
 #include "train/train.h"
 
-hs_train_config hs_train_config_defaults(void) {
-  const hs_train_options d = hs_train_defaults();
-  hs_train_config c = hs_train_config_of(&d);
-  c.keep_last = 1;
-  return c;
-}
-
 void hs_train_log_free(hs_train_log *log) {
   if (!log) return;
   free(log->records);

@@ -23,7 +23,7 @@ typedef struct {
 static const hs_setting compare_cli_options[] = {
     {.name = "preset", .type = HS_SET_STRING, HS_SET_FIELD(compare_args, preset), .metavar = "FILE",
      .help = "the settings (examples/compare-demo.json); unknown keys are errors;\n"
-             "the options below override it"},
+             "the other options override it"},
     {0}};
 
 /* with the library's compare settings (hs_compare_config_settings) between these two */

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-
 #define MAX_OPTIONS 96 /* more keys than any command has options */
 
 /* Options whose values name files the task reads: they must exist when the job is read. */

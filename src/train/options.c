@@ -177,6 +177,13 @@ hs_train_config hs_train_config_of(const hs_train_options *t) {
   return c;
 }
 
+hs_train_config hs_train_config_defaults(void) {
+  const hs_train_options d = hs_train_defaults();
+  hs_train_config c = hs_train_config_of(&d);
+  c.keep_last = 1;
+  return c;
+}
+
 double hs_train_config_lr_at(const hs_train_config *c, size_t epoch) {
   hs_train_options o = hs_train_defaults();
   o.schedule = c->schedule == HS_TRAIN_COSINE ? HS_LR_COSINE : HS_LR_CONSTANT;
