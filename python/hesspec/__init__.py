@@ -19,10 +19,10 @@ The library is found through the HESSPEC_LIBRARY environment variable, else besi
 from ._errors import Error
 from ._model import Model
 from ._spectra import Density, Eigen, Trace, eig, read_density, spectrum, trace
-from ._train import (Critical, CriticalStudy, Landscape, TrainLog, TrainRecord, compare, critical, critical_study,
-                     index, landscape, train)
+from ._train import (Critical, CriticalStudy, Landscape, SettingInfo, TrainLog, TrainRecord, compare,
+                     compare_settings, critical, critical_study, index, landscape, train)
 
 __version__ = "0.1.0"
 __all__ = ["Error", "Model", "Density", "Eigen", "Trace", "spectrum", "eig", "trace", "read_density",
            "TrainLog", "TrainRecord", "Landscape", "Critical", "CriticalStudy", "train", "landscape", "critical",
-           "critical_study", "index", "compare"]
+           "critical_study", "index", "compare", "compare_settings", "SettingInfo"]

@@ -102,6 +102,17 @@ class TrainRecord(C.Structure):
                 ("test_accuracy", c_dbl), ("lr", c_dbl), ("seconds", c_dbl)]
 
 
+class SettingChoice(C.Structure):
+    _fields_ = [("name", C.c_char_p), ("value", C.c_int)]
+
+
+class Setting(C.Structure):  # one entry of an option table (hs_setting)
+    _fields_ = [("name", C.c_char_p), ("key", C.c_char_p), ("type", C.c_int), ("offset", c_size), ("size", c_size),
+                ("bounds", C.c_int), ("min", c_dbl), ("max", c_dbl), ("flag_off", C.c_int),
+                ("choices", C.POINTER(SettingChoice)), ("parse", C.c_void_p), ("list_max", c_size),
+                ("count_offset", c_size), ("count_size", c_size), ("metavar", C.c_char_p), ("help", C.c_char_p)]
+
+
 class CompareSummary(C.Structure):
     _fields_ = [("kinds", c_size), ("seeds", c_size), ("seconds", c_dbl), ("synthetic_fallback", C.c_int),
                 ("findings", C.c_void_p)]  # a C string the library owns until hs_compare_summary_free
@@ -218,6 +229,9 @@ _SIGNATURES = {
     "hs_compare_config_get": (C.c_int, [vp, vp, C.c_char_p, C.POINTER(c_dbl)]),
     "hs_compare_run": (C.c_int, [vp, vp, C.c_char_p, C.c_void_p, vp, C.POINTER(CompareSummary)]),
     "hs_compare_summary_free": (None, [C.POINTER(CompareSummary)]),
+    "hs_compare_config_settings": (C.POINTER(Setting), []),
+    "hs_train_config_settings": (C.POINTER(Setting), []),
+    "hs_setting_value_hint": (C.c_char_p, [C.POINTER(Setting), C.c_char_p, c_size]),
     "hs_dataset_open": (C.c_int, [vp, C.c_char_p, c_size, C.c_uint64, vp, PP, C.c_char_p, c_size]),
     "hs_operator_block": (C.c_int, [vp, C.c_char_p, PP]),
     "hs_operator_layers": (C.c_int, [vp, C.POINTER(c_size)]),
@@ -292,7 +306,7 @@ _SIGNATURES.update({
 })
 _MIRRORS.update({"hs_index_options": IndexOptions, "hs_hessian_index": HessianIndex,
                  "hs_critical_study_options": CriticalStudyOptions, "hs_critical_study": CriticalStudy,
-                 "hs_compare_summary": CompareSummary})
+                 "hs_compare_summary": CompareSummary, "hs_setting": Setting, "hs_setting_choice": SettingChoice})
 
 
 def _check_layouts(handle, path):

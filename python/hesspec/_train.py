@@ -3,6 +3,7 @@ Newton-MR critical points (docs/training.md, docs/experiments.md, docs/critical.
 import ctypes as C
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -463,6 +464,88 @@ def critical_study(model, starts=1, noise=0.0, seed=0, gtol=1e-8, max_iter=100, 
 _NOTE = C.CFUNCTYPE(None, C.c_void_p, C.c_char_p)
 
 
+@dataclass(frozen=True)
+class SettingInfo:
+    """One preset key of a comparison: its command-line option (None: presets and settings only),
+    kind ("flag", "int", "float", "text", "choice", "custom"), value hint ("sgd|adam", "N",
+    "K1,K2,..."), whether it takes a list, the range where there is one, the comparison's default
+    (scalars: a number, bool or choice name; None for text and lists) and its help line."""
+    key: str
+    option: object
+    kind: str
+    hint: str
+    is_list: bool
+    range: tuple
+    default: object
+    help: str
+
+
+_KINDS = ("flag", "int", "float", "text", "text", "choice", "custom")  # hs_setting_type's order
+_SET_MIN, _SET_MAX = 1, 2
+
+
+def _entries(table):
+    i = 0
+    while table[i].name or table[i].key:
+        yield table[i]
+        i += 1
+
+
+def _default(cfg, key, s):
+    """The value of a scalar setting in cfg, as Python has it; None for text and lists."""
+    kind, value = _KINDS[s.type], C.c_double()
+    if s.list_max or kind not in ("flag", "int", "float", "choice"):
+        return None
+    if lib().hs_compare_config_get(None, cfg, key.encode(), C.byref(value)) != 0:
+        return None
+    if kind == "choice":
+        i = 0
+        while s.choices[i].name:
+            if s.choices[i].value == int(value.value):
+                return s.choices[i].name.decode()
+            i += 1
+        return None
+    return bool(value.value) if kind == "flag" else int(value.value) if kind == "int" else value.value
+
+
+def _table(table, cfg, prefix="", options=None):
+    """SettingInfo of the keyed entries with their values in cfg; options: the command-line names
+    that count (None: all). The "train." keys' help lines are `hesspec train`'s: their defaults
+    there are not the comparison's, so they are left out (`default` has the comparison's)."""
+    L, out = lib(), []
+    buf = C.create_string_buffer(256)
+    for s in _entries(table):
+        if not s.key:
+            continue  # a command-line name only (hesspec compare's shorthand for a "train" key)
+        name = s.name.decode() if s.name else None
+        lo = s.min if s.bounds & _SET_MIN else None
+        hi = s.max if s.bounds & _SET_MAX else None
+        key = prefix + s.key.decode()
+        help_text = (s.help or b"").decode()
+        if prefix:
+            help_text = re.sub(r"\s*\(default [^)]*\)", "", help_text).strip()
+        out.append(SettingInfo(key=key, option=name if options is None or name in options else None,
+                               kind=_KINDS[s.type], hint=L.hs_setting_value_hint(C.byref(s), buf, 256).decode(),
+                               is_list=s.list_max > 0, range=(lo, hi), default=_default(cfg, key, s), help=help_text))
+    return out
+
+
+def compare_settings():
+    """The keys `compare(settings=...)` and preset files take, from the library's own tables (the
+    same that `hesspec compare` parses its options with), the "train." keys included; `option` is
+    the `hesspec compare` option that sets the key, if there is one."""
+    L = lib()
+    compare = L.hs_compare_config_settings()
+    names = {s.name.decode() for s in _entries(compare) if s.name}
+    cfg = L.hs_compare_config_new()
+    if not cfg:
+        raise Error(NOMEM, "compare_settings: out of memory")
+    try:
+        return _table(compare, cfg) + _table(L.hs_train_config_settings(), cfg, "train.", options=names)
+    finally:
+        L.hs_compare_config_free(cfg)
+
+
 def _setting_text(key, value):
     """A compare setting's value as the command line writes it."""
     if isinstance(value, bool):
@@ -524,5 +607,5 @@ def compare(preset=None, out=None, settings=None, device="auto", threads=0, prog
     return os.fsdecode(out_b)
 
 
-__all__ = ["TrainRecord", "TrainLog", "Landscape", "Critical", "CriticalStudy", "train", "landscape", "critical",
-           "critical_study", "index", "compare"]
+__all__ = ["TrainRecord", "TrainLog", "Landscape", "Critical", "CriticalStudy", "SettingInfo", "train", "landscape",
+           "critical", "critical_study", "index", "compare", "compare_settings"]

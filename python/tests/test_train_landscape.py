@@ -2,6 +2,7 @@
 critical point of a tanh net, bad arguments."""
 import contextlib
 import json
+import re
 import subprocess
 import warnings
 
@@ -313,3 +314,26 @@ def test_compare_settings_are_the_cli_options(workdir):
         with pytest.raises(hesspec.Error, match=named):
             hesspec.compare(workdir / "p.json", workdir / "bad", device="cpu", settings=settings)
     assert not (workdir / "bad").exists()
+
+def test_compare_settings_list_the_library_vocabulary(workdir):
+    """compare_settings() is the table `hesspec compare` parses with: every key is one that
+    settings= takes (a bad value is refused naming the key, not as an unknown key), every option
+    is one `hesspec compare` lists, and the defaults are the comparison's."""
+    info = hesspec.compare_settings()
+    keys = [s.key for s in info]
+    assert len(keys) == len(set(keys)) and {"kinds", "train.lr", "analysis.slq_steps"} <= set(keys)
+    by_key = {s.key: s for s in info}
+    assert by_key["train.epochs"].default == 8 and by_key["train.lr"].default == 0.05
+    assert by_key["train.optimizer"].default == "sgd" and by_key["train.optimizer"].hint == "sgd|adam"
+    assert by_key["analysis.outliers"].default is True and by_key["kinds"].is_list
+    assert by_key["train.momentum"].option is None, "hesspec compare has no --momentum"
+    helped = run_cli(["help", "compare"], cwd=workdir).stdout
+    for s in info:
+        if s.option:
+            assert f"--{s.option}" in helped, s
+        if s.kind == "text":
+            continue  # any text is a dataset name until the data are opened
+        with pytest.raises(hesspec.Error, match=re.escape(s.key)) as e:
+            hesspec.compare(None, workdir / "never", device="cpu", settings={s.key: "\x01"})
+        assert "unknown setting" not in str(e.value), s
+    assert not (workdir / "never").exists()

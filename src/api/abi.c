@@ -38,6 +38,8 @@ static const struct {
     {"hs_critical_study_options", sizeof(hs_critical_study_options)},
     {"hs_critical_study", sizeof(hs_critical_study)},
     {"hs_compare_summary", sizeof(hs_compare_summary)},
+    {"hs_setting", sizeof(hs_setting)},
+    {"hs_setting_choice", sizeof(hs_setting_choice)},
 };
 
 size_t hs_abi_sizeof(const char *type) {
