@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-#define HS_VERSION "0.1.0"
+#define HS_VERSION "0.2.0"
 
 typedef enum {
   HS_OK = 0,
@@ -219,8 +219,9 @@ struct hs_setting {
 const hs_setting *hs_setting_find(const hs_setting *table, const char *name, int by_key);
 /* Does the setting take a value on the command line (everything but flags)? */
 int hs_setting_takes_value(const hs_setting *s);
-/* Parses a command-line value (NULL for flags) into base. HS_E_INVALID naming label when bad;
- * the field (a list's elements and count) is unchanged then. */
+/* Parses a command-line value into base: text, or for a flag NULL (the flag given) or "true",
+ * "false", "1", "0" (as JSON true/false in a file). HS_E_INVALID naming label when bad; the
+ * field (a list's elements and count) is unchanged then. */
 hs_status hs_setting_from_text(hs_context *ctx, const hs_setting *s, const char *label, const char *text, void *base);
 /* The same for a caller without a context (a command line parsed before one exists): the
  * message goes to msg (msglen bytes; custom parsers get a context that only holds it). */
@@ -919,17 +920,17 @@ typedef struct hs_compare_config hs_compare_config;
 hs_compare_config *hs_compare_config_new(void);
 void hs_compare_config_free(hs_compare_config *c);
 /* Lays the preset file's keys over c; keys it does not give keep c's values. An unknown key or
- * a bad value is HS_E_INVALID naming the file and the key. */
+ * a bad value is HS_E_INVALID naming the file and the key, and leaves c as it was. */
 hs_status hs_compare_config_load(hs_context *ctx, hs_compare_config *c, const char *preset);
 /* Sets one setting by its preset key ("kinds", "analysis.slq_steps", "train.lr") from text as
- * the command line gives it (lists comma-separated: "relu,relu-bn"). HS_E_INVALID naming the
- * key when it is unknown or the value bad. */
+ * the command line gives it (lists comma-separated: "relu,relu-bn"; flags "true" or "false").
+ * HS_E_INVALID naming the key when it is unknown or the value bad; c is unchanged then. */
 hs_status hs_compare_config_set(hs_context *ctx, hs_compare_config *c, const char *key, const char *text);
 /* The value of a numeric setting by preset key ("train_samples", "dtype": an hs_dtype). */
 hs_status hs_compare_config_get(hs_context *ctx, const hs_compare_config *c, const char *key, double *value);
 /* Ranges and consistency (sizes, analysis epochs within the training, ...): HS_E_INVALID
- * naming the key. Adds the last epoch to the analysis epochs, as a run does. */
-hs_status hs_compare_config_check(hs_context *ctx, hs_compare_config *c);
+ * naming the key. c is not changed (a run analyses the last epoch too, listed or not). */
+hs_status hs_compare_config_check(hs_context *ctx, const hs_compare_config *c);
 /* The vocabulary, offsets into hs_compare_config (pass the config as base): every preset key
  * but those of "train" (hs_train_config_settings'), and the names of `hesspec compare`'s
  * options. */
@@ -940,7 +941,8 @@ typedef struct {
   size_t kinds, seeds;    /* the networks compared */
   double seconds;         /* wall time */
   int synthetic_fallback; /* Fashion-MNIST was missing: a synthetic Gaussian mixture stood in */
-  char *findings;         /* the report's findings, lines of text (hs_compare_summary_free) */
+  char *findings;         /* the report's findings, lines of text (hs_compare_summary_free);
+                           * NULL when there was no memory left for them */
 } hs_compare_summary;
 
 void hs_compare_summary_free(hs_compare_summary *s);

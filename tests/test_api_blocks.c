@@ -600,6 +600,16 @@ Test(api_blocks, compare_settings_by_key_are_the_command_line_overrides) {
   cr_expect_str_eq(a, b, "the summaries differ (in %s)", hs_cli_dir);
   free(a);
   free(b);
+  /* checking changes nothing: a later smaller train.epochs is judged on the epochs given */
+  cr_assert_eq(hs_compare_config_check(ctx, c), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_compare_config_set(ctx, c, "train.epochs", "1"), HS_OK);
+  cr_assert_eq(hs_compare_config_check(ctx, c), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(hs_compare_config_set(ctx, c, "train.epochs", "2"), HS_OK);
+  /* a preset refused at its second key keeps none of its keys */
+  hs_cli_write_text("half.json", "{ \"train_samples\": 77, \"seeds\": \"x\" }");
+  cr_expect_eq(hs_compare_config_load(ctx, c, hs_cli_path("half.json")), HS_E_INVALID);
+  cr_assert_eq(hs_compare_config_get(ctx, c, "train_samples", &v), HS_OK);
+  cr_expect_eq(v, 40, "the refused preset's train_samples was kept");
   /* the check names the key; the run checks a copy and leaves the caller's config as given */
   cr_assert_eq(hs_compare_config_set(ctx, c, "analysis.epochs", "0,5"), HS_OK);
   cr_expect_eq(hs_compare_config_check(ctx, c), HS_E_INVALID);

@@ -645,6 +645,24 @@ Test(compare, preset_reader_names_the_file_and_key) {
   cr_assert_eq(hs_cmp_load_preset(ctx, path("p.json"), &c), HS_E_INVALID);
   cr_assert(strstr(hs_last_error(ctx), "analysis.probes"), "%s", hs_last_error(ctx));
   cr_assert(strstr(hs_last_error(ctx), "p.json"), "%s", hs_last_error(ctx));
+  /* a kind refused by its custom parser leaves the field as it was */
+  const hs_setting *ck = hs_cmp_setting_at("analysis.critical_kind", &c, &(const void *){NULL});
+  cr_assert(ck);
+  cr_assert_eq(hs_setting_from_text(ctx, ck, "critical_kind", "relu-bnX", &c), HS_E_INVALID);
+  cr_assert_str_eq(c.critical_kind.name, "tanh");
+  cr_assert_eq(c.critical_kind.batchnorm, 0);
+  /* checking twice adds the last epoch once; 31 epochs and the last fill the list exactly */
+  c = hs_cmp_defaults();
+  c.train.epochs = 40;
+  c.slq_steps = 7; /* the field after the list */
+  c.n_stages = 31;
+  for (size_t i = 0; i < 31; i++) c.stages[i] = i;
+  cr_assert_eq(hs_cmp_validate(ctx, &c), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(c.n_stages, 32);
+  cr_assert_eq(hs_cmp_validate(ctx, &c), HS_OK, "%s", hs_last_error(ctx));
+  cr_assert_eq(c.n_stages, 32);
+  cr_assert_eq(c.stages[31], 40);
+  cr_assert_eq(c.slq_steps, 7, "the field after the list is untouched");
   /* the shipped presets are valid */
   const char *src = getenv("HS_SOURCE_DIR");
   if (src) {

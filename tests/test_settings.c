@@ -91,6 +91,18 @@ Test(settings, doubles_flags_strings_and_choices) {
   cr_assert_eq(d.flag, 1);
   cr_assert_eq(text("no-keep", NULL, &d), HS_OK);
   cr_assert_eq(d.keep, 0);
+  /* a flag by key takes JSON's true/false as text: "false" is off, whatever else is refused */
+  cr_assert_eq(text("flag", "false", &d), HS_OK);
+  cr_assert_eq(d.flag, 0);
+  cr_assert_eq(text("flag", "1", &d), HS_OK);
+  cr_assert_eq(d.flag, 1);
+  cr_assert_eq(text("flag", "maybe", &d), HS_E_INVALID);
+  cr_assert_eq(d.flag, 1, "a refused value changes nothing");
+  cr_assert_eq(text("no-keep", "true", &d), HS_OK);
+  cr_assert_eq(d.keep, 0, "true applies a clearing flag, as in JSON");
+  cr_assert_eq(text("no-keep", "false", &d), HS_OK);
+  cr_assert_eq(d.keep, 1);
+  cr_assert_eq(text("no-keep", NULL, &d), HS_OK);
   cr_assert_eq(text("mode", "partial", &d), HS_OK);
   cr_assert_eq(d.mode, 7);
   cr_assert_eq(text("mode", "ful", &d), HS_E_INVALID);

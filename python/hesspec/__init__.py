@@ -22,7 +22,7 @@ from ._spectra import Density, Eigen, Trace, eig, read_density, spectrum, trace
 from ._train import (Critical, CriticalStudy, Landscape, SettingInfo, TrainLog, TrainRecord, compare,
                      compare_settings, critical, critical_study, index, landscape, train)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["Error", "Model", "Density", "Eigen", "Trace", "spectrum", "eig", "trace", "read_density",
            "TrainLog", "TrainRecord", "Landscape", "Critical", "CriticalStudy", "train", "landscape", "critical",
            "critical_study", "index", "compare", "compare_settings", "SettingInfo"]

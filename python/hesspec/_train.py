@@ -533,7 +533,8 @@ def _table(table, cfg, prefix="", options=None):
 def compare_settings():
     """The keys `compare(settings=...)` and preset files take, from the library's own tables (the
     same that `hesspec compare` parses its options with), the "train." keys included; `option` is
-    the `hesspec compare` option that sets the key, if there is one."""
+    the table's `hesspec compare` option for the key, if it has one (the common options --dataset,
+    --samples, --batch and --dtype set dataset, train_samples, train.batch and dtype besides)."""
     L = lib()
     compare = L.hs_compare_config_settings()
     names = {s.name.decode() for s in _entries(compare) if s.name}
@@ -559,7 +560,7 @@ def _setting_text(key, value):
     raise invalid(f"settings[{key!r}]: expected a number, string, bool or list, got {type(value).__name__}")
 
 
-def compare(preset=None, out=None, settings=None, device="auto", threads=0, progress=None):
+def compare(preset=None, out=None, device="auto", threads=0, progress=None, *, settings=None):
     """`hesspec compare --preset preset --out out` (hs_compare_run; docs/compare.md): trains every
     network kind and seed and analyses their Hessians along training, then writes the report
     folder `out` (index.html, summary.csv, plots/, runs/), built under a temporary name and
@@ -596,12 +597,14 @@ def compare(preset=None, out=None, settings=None, device="auto", threads=0, prog
         ctx = Context(device=device, dtype=dtype, threads=threads)
         note = _NOTE(lambda user, line: progress(line.decode("utf-8", errors="replace"))) if progress else None
         summary = CompareSummary()
-        ctx.call_long(L.hs_compare_run, ctx.h, cfg, out_b, C.cast(note, C.c_void_p) if note else None, None,
-                      C.byref(summary), what="compare")
-        if summary.synthetic_fallback and progress:
-            progress("notice: Fashion-MNIST was not found (install the Debian package dataset-fashion-mnist or set "
-                     "HESSPEC_DATA); a synthetic Gaussian mixture stood in")
-        L.hs_compare_summary_free(C.byref(summary))
+        try:
+            ctx.call_long(L.hs_compare_run, ctx.h, cfg, out_b, C.cast(note, C.c_void_p) if note else None, None,
+                          C.byref(summary), what="compare")
+            if summary.synthetic_fallback and progress:
+                progress("notice: Fashion-MNIST was not found (install the Debian package dataset-fashion-mnist or "
+                         "set HESSPEC_DATA); a synthetic Gaussian mixture stood in")
+        finally:
+            L.hs_compare_summary_free(C.byref(summary))
     finally:
         L.hs_compare_config_free(cfg)
     return os.fsdecode(out_b)

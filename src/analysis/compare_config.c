@@ -130,12 +130,14 @@ hs_status hs_cmp_train_options(hs_context *ctx, const hs_cmp_config *c, uint64_t
 
 static hs_status parse_kind(hs_context *ctx, const hs_setting *s, const char *label, const char *text, void *field) {
   (void)s;
-  hs_status st = hs_cmp_parse_kind(ctx, text, field);
+  hs_cmp_kind kind; /* the field changes only when the name is good */
+  hs_status st = hs_cmp_parse_kind(ctx, text, &kind);
   if (st != HS_OK) {
     char msg[600];
     snprintf(msg, sizeof msg, "%s", hs_last_error(ctx));
     return hs_fail(ctx, st, "%s: %s", label, msg);
   }
+  memcpy(field, &kind, sizeof kind);
   return HS_OK;
 }
 
@@ -336,8 +338,13 @@ hs_status hs_cmp_validate(hs_context *ctx, hs_cmp_config *c) {
   }
   for (size_t i = 0; i < c->n_stages; i++)
     if (c->stages[i] > c->train.epochs) BAD("analysis.epochs: epoch %zu is beyond train.epochs = %zu", c->stages[i], c->train.epochs);
-  /* sorted, unique, the last epoch included */
-  c->stages[c->n_stages++] = c->train.epochs;
+  /* sorted, unique, the last epoch included (checking twice adds it once) */
+  int has_last = 0;
+  for (size_t i = 0; i < c->n_stages; i++) has_last |= c->stages[i] == c->train.epochs;
+  if (!has_last && c->n_stages == HS_CMP_MAX_STAGES)
+    BAD("analysis.epochs: %d epochs and the last one (%zu) are more than %d", HS_CMP_MAX_STAGES, c->train.epochs,
+        HS_CMP_MAX_STAGES);
+  if (!has_last) c->stages[c->n_stages++] = c->train.epochs;
   qsort(c->stages, c->n_stages, sizeof *c->stages, cmp_size);
   size_t u = 0;
   for (size_t i = 0; i < c->n_stages; i++)

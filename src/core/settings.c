@@ -103,8 +103,11 @@ hs_status hs_setting_from_text_msg(char *msg, size_t msglen, const hs_setting *s
 
 hs_status hs_setting_from_text(hs_context *ctx, const hs_setting *s, const char *label, const char *text, void *base) {
   char *field = (char *)base + s->offset;
-  if (s->type == HS_SET_FLAG) {
-    *(int *)field = !s->flag_off;
+  if (s->type == HS_SET_FLAG) { /* given: on; a value as JSON's true/false (presets by key) */
+    int on = !text || strcmp(text, "true") == 0 || strcmp(text, "1") == 0;
+    if (!on && strcmp(text, "false") != 0 && strcmp(text, "0") != 0)
+      return hs_fail(ctx, HS_E_INVALID, "%s '%s': expected true or false", label, text);
+    *(int *)field = on ? !s->flag_off : s->flag_off;
     return HS_OK;
   }
   if (!s->list_max) return scalar_from_text(ctx, s, label, text, field);
