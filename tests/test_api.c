@@ -45,12 +45,8 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  hs_model_destroy(model);
-  hs_dataset_destroy(data);
+  hs_api_free_model(&model, &data, &X, &labels);
   hs_context_destroy(ctx);
-  free(X);
-  free(labels);
-  model = NULL, data = NULL, X = NULL, labels = NULL;
   hs_cli_fixture_teardown();
 }
 

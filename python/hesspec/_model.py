@@ -117,7 +117,8 @@ class Context:
             pass
 
 
-def _seed_arg(seed):
+def seed_arg(seed):
+    """A seed as the C calls take it (uint64); Error names it."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 64:
         raise invalid(f"seed: expected an integer in [0, 2^64), got {seed!r}")
     return int(seed)
@@ -179,7 +180,7 @@ class Model:
             m._ctx.call(L.hs_model_load, m._h, str(weights_path).encode(), what="weights_path")
             m._weights_label = str(weights_path)
         else:
-            m._ctx.call(L.hs_model_init, m._h, C.c_uint64(_seed_arg(seed)))
+            m._ctx.call(L.hs_model_init, m._h, C.c_uint64(seed_arg(seed)))
         return m
 
     @classmethod
@@ -191,7 +192,7 @@ class Model:
         if not isinstance(spec, str):
             raise invalid(f"spec: expected a dict or JSON text, got {type(spec).__name__}")
         m = cls(spec, "spec", device, dtype, threads)
-        m._ctx.call(lib().hs_model_init, m._h, C.c_uint64(_seed_arg(seed)))
+        m._ctx.call(lib().hs_model_init, m._h, C.c_uint64(seed_arg(seed)))
         return m
 
     @classmethod
@@ -299,18 +300,7 @@ class Model:
         batch: samples per batch, also the batch-norm batch (None = all in one). source: a
         description of the data for the provenance of saved results (default: what X was)."""
         d, N, label = self._dataset(X, y, "X", "y", source)
-        if batch is None:
-            batch = 0
-        elif not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or not 1 <= batch <= N:
-            lib().hs_dataset_destroy(d)
-            raise invalid(f"batch: expected an integer in 1..{N} (the samples) or None, got {batch!r}")
-        try:
-            self._ctx.call(lib().hs_model_bind, self._h, d, int(batch), what="bind")
-        except Error:
-            lib().hs_dataset_destroy(d)  # an invalid binding keeps the previous one
-            raise
-        self._adopt(d, label)
-        return self
+        return self._bind_handle(d, N, batch, label)
 
     def bind_dataset(self, name, samples=None, batch=None, seed=0):
         """Binds a dataset by name, as the CLI's --dataset (hs_dataset_open): "fashion-mnist[:train|
@@ -322,24 +312,26 @@ class Model:
         n = 0 if samples is None else samples
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise invalid(f"samples: expected an integer >= 1 or None, got {samples!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 64:
-            raise invalid(f"seed: expected an integer in [0, 2^64), got {seed!r}")
         L = lib()
         d, src = C.c_void_p(), C.create_string_buffer(512)
-        self._ctx.call(L.hs_dataset_open, self._ctx.h, name.encode(), int(n), int(seed), L.hs_model_get_spec(self._h),
+        self._ctx.call(L.hs_dataset_open, self._ctx.h, name.encode(), int(n), seed_arg(seed), L.hs_model_get_spec(self._h),
                        C.byref(d), src, len(src), what="dataset")
-        N = L.hs_dataset_size(d.value)
+        return self._bind_handle(d.value, L.hs_dataset_size(d.value), batch, src.value.decode())
+
+    def _bind_handle(self, d, N, batch, label):
+        """Binds the model to dataset handle d of N samples with `batch`, d taken over (destroyed
+        when the batch or the binding is refused: an invalid binding keeps the previous one)."""
         if batch is None:
             batch = 0
         elif not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or not 1 <= batch <= N:
-            L.hs_dataset_destroy(d.value)
+            lib().hs_dataset_destroy(d)
             raise invalid(f"batch: expected an integer in 1..{N} (the samples) or None, got {batch!r}")
         try:
-            self._ctx.call(L.hs_model_bind, self._h, d.value, int(batch), what="bind")
+            self._ctx.call(lib().hs_model_bind, self._h, d, int(batch), what="bind")
         except Error:
-            L.hs_dataset_destroy(d.value)
+            lib().hs_dataset_destroy(d)
             raise
-        self._adopt(d.value, src.value.decode())
+        self._adopt(d, label)
         return self
 
     def _dataset(self, X, y, xname="X", yname="y", source=None):

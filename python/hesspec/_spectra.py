@@ -10,7 +10,7 @@ import numpy as np
 
 from ._errors import Error, UNSUPPORTED, invalid
 from ._lib import DensitySummary, EigenResult, P_dbl, RunInfo, SpectrumOptions, TraceResult, lib
-from ._model import Context, Model, _curvature, path_arg
+from ._model import Context, Model, _curvature, path_arg, seed_arg
 
 _SUMMARY_KEYS = ("lambda_min", "lambda_max", "trace", "trace_stderr", "negative_fraction",
                  "negative_fraction_stderr", "negative_tolerance", "grid_integral")
@@ -26,12 +26,6 @@ def _count(x, name, lo=1, allow_none=False):
     if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < lo:
         raise invalid(f"{name}: expected an integer >= {lo}, got {x!r}")
     return int(x)
-
-
-def _seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 64:
-        raise invalid(f"seed: expected an integer in [0, 2^64), got {seed!r}")
-    return int(seed)
 
 
 class _Operator:
@@ -206,7 +200,7 @@ def spectrum(model, steps=80, probes=10, sigma=None, seed=0, operator="hessian",
         if o.steps > P:
             raise invalid(f"steps: {steps} exceeds the model's {P} parameters (at most P Lanczos steps)")
         o.probes = _count(probes, "probes")
-        o.seed = _seed(seed)
+        o.seed = seed_arg(seed)
         if sigma is not None:
             if not (isinstance(sigma, (int, float)) and sigma > 0 and math.isfinite(sigma)):
                 raise invalid(f"sigma: expected a positive standard deviation or None, got {sigma!r}")
@@ -321,7 +315,7 @@ def eig(model, top=None, bottom=None, exact=False, vectors=False, operator="hess
             o.tol = float(tol)
         if max_steps is not None:
             o.max_steps = _count(max_steps, "max_steps")
-        o.seed = _seed(seed)
+        o.seed = seed_arg(seed)
         o.vectors = bool(vectors)
         if block != "all":
             r = EigenResult()
@@ -420,7 +414,7 @@ def trace(model, probes=100, method="hutchinson", seed=0, operator="hessian", bl
     with _Operator(model, operator, block) as op:
         o = L.hs_trace_est_defaults()
         o.probes = _count(probes, "probes", lo=3 if method == "hutch++" else 1)
-        o.seed = _seed(seed)
+        o.seed = seed_arg(seed)
         o.method = 1 if method == "hutch++" else 0
         if block != "all":
             r = TraceResult()
@@ -432,6 +426,7 @@ def trace(model, probes=100, method="hutchinson", seed=0, operator="hessian", bl
                 return _trace(r, method)
             finally:
                 L.hs_trace_est_free(C.byref(r))
+
         def run(h, r, name):
             model._ctx.call_long(L.hs_trace_estimate, h, C.byref(o), C.byref(r), what=f"trace of {name}")
 

@@ -13,8 +13,8 @@ from . import _arrays
 from ._errors import NOMEM, Error, invalid
 from ._lib import (CriticalResult, CriticalStudy as _CStudy, HessianIndex, LandscapeProvenance, LandscapeResult, P_dbl,
                    CompareSummary, TrainLog as _CTrainLog, lib)
-from ._model import DTYPES, Context, Model, path_arg
-from ._spectra import _count, _run_info, _seed
+from ._model import DTYPES, Context, Model, path_arg, seed_arg
+from ._spectra import _count, _run_info
 
 OPTIMIZERS = {"sgd": 0, "adam": 1}
 SCHEDULES = {"constant": 0, "cosine": 1}
@@ -125,7 +125,7 @@ def train(model, X=None, y=None, epochs=10, lr=0.01, optimizer="sgd", momentum=0
     c.weight_decay = _real(weight_decay, "weight_decay")
     c.epochs = _count(epochs, "epochs")
     c.batch = _count(batch, "batch")
-    c.seed = _seed(seed)
+    c.seed = seed_arg(seed)
     for k, v in config.items():
         kind = _TRAIN_EXTRA.get(k)
         if kind is None:
@@ -267,7 +267,7 @@ def landscape(model, dims=1, directions="random", range=(-1.0, 1.0), points=21, 
         o.d1 = keep[0].ctypes.data_as(P_dbl)
         if dims == 2:
             o.d2 = keep[1].ctypes.data_as(P_dbl)
-    o.seed = _seed(seed)
+    o.seed = seed_arg(seed)
     rng = range
     nested = isinstance(rng, (tuple, list)) and len(rng) == 2 and all(isinstance(v, (tuple, list, np.ndarray))
                                                                        for v in rng)
@@ -366,7 +366,7 @@ def _newton_options(o, gtol, max_iter, noise, seed, theta, minres_max, minres_rt
     o.gtol = _real(gtol, "gtol")
     o.max_iter = _count(max_iter, "max_iter")
     o.noise = _real(noise, "noise")
-    o.seed = _seed(seed)
+    o.seed = seed_arg(seed)
     o.theta = _real(theta, "theta")
     o.minres_max = _count(minres_max, "minres_max", lo=0)
     o.minres_rtol = _real(minres_rtol, "minres_rtol")
@@ -391,7 +391,7 @@ def _index_options(o, exact_limit, tol, steps, probes, seed):
     o.tol = 0.0 if tol is None else _real(tol, "tol")
     o.steps = 0 if steps is None else _count(steps, "steps")
     o.probes = _count(probes, "probes")
-    o.seed = _seed(seed)
+    o.seed = seed_arg(seed)
 
 
 def index(model, exact_limit=3000, tol=None, steps=None, probes=10, seed=0):

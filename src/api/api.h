@@ -54,6 +54,11 @@ struct hs_density {
 /* A copy of s (NULL stays NULL); *ok is cleared when out of memory. */
 char *hs_api_strdup(const char *s, int *ok);
 
+/* The provenance of a result of model m for its file: its spec (owned by *spec_json, caller
+ * frees), binding, the context's dtype, backend and device, and the given strings, seed and
+ * time (which the caller resolves). HS_E_NOMEM only. */
+hs_status hs_api_model_provenance(hs_model *m, const char *command, const char *operator_kind, const char *weights,
+                                  const char *data, uint64_t seed, double elapsed, hs_provenance *prov, char **spec_json);
 /* The provenance of a result on op for its file: the model's spec (owned by *spec_json,
  * caller frees), binding, backend and dtype, the block when op is one, and info's strings
  * and time (elapsed <= 0: `seconds`). HS_E_NOMEM only. */

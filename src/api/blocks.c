@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/context.h"
+#include "nn/engine.h"
 
 const char *hs_operator_kind(const hs_operator *op) {
   if (!op->model) return "matrix";
@@ -72,25 +73,41 @@ const char *hs_operator_layer_name(const hs_operator *op, size_t i) {
   return op->layers_resolved && i < op->layers.n ? op->layers.b[i].name : NULL;
 }
 
+hs_status hs_api_model_provenance(hs_model *m, const char *command, const char *operator_kind, const char *weights,
+                                  const char *data, uint64_t seed, double elapsed, hs_provenance *prov, char **spec_json) {
+  hs_context *ctx = hs_model_context(m);
+  *prov = (hs_provenance){.command = command, .operator_kind = operator_kind, .weights = weights, .data = data,
+                          .dtype = hs_context_dtype(ctx), .backend = hs_backend_name(ctx), .device = hs_device_name(ctx),
+                          .seed = seed, .elapsed = elapsed};
+  if (!(*spec_json = hs_spec_to_json(hs_model_get_spec(m)))) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
+  prov->model_json = *spec_json;
+  hs_model_binding(m, &prov->samples, &prov->batch);
+  return HS_OK;
+}
+
+/* A block operator's description, its names borrowed from it. */
+static hs_block_desc block_desc(const hs_operator *op) {
+  return (hs_block_desc){.name = op->block.name, .params = op->block.params, .ntensors = op->block.ntensors,
+                         .tensors = op->tensor_names};
+}
+
 hs_status hs_api_provenance(hs_operator *op, const char *command, const hs_run_info *info, double seconds,
                             uint64_t seed, hs_provenance *prov, hs_block_desc *block, char **spec_json) {
   const hs_run_info in = info ? *info : (hs_run_info){0};
+  const double elapsed = in.elapsed > 0 ? in.elapsed : seconds;
   *spec_json = NULL;
-  *prov = (hs_provenance){.command = command, .operator_kind = hs_operator_kind(op), .dtype = op->op->dtype,
-                          .backend = hs_backend_name(op->ctx), .device = hs_device_name(op->ctx), .seed = seed,
-                          .elapsed = in.elapsed > 0 ? in.elapsed : seconds};
   if (!op->model) {
-    prov->matrix = in.data ? in.data : "host array";
-    return HS_OK;
+    *prov = (hs_provenance){.command = command, .operator_kind = hs_operator_kind(op), .backend = hs_backend_name(op->ctx),
+                            .device = hs_device_name(op->ctx), .seed = seed, .elapsed = elapsed,
+                            .matrix = in.data ? in.data : "host array"};
+  } else {
+    hs_status st = hs_api_model_provenance(op->model, command, hs_operator_kind(op), in.weights, in.data, seed, elapsed,
+                                           prov, spec_json);
+    if (st != HS_OK) return st;
   }
-  if (!(*spec_json = hs_spec_to_json(hs_model_get_spec(op->model)))) return hs_fail(op->ctx, HS_E_NOMEM, "out of host memory");
-  prov->model_json = *spec_json;
-  prov->weights = in.weights;
-  prov->data = in.data;
-  hs_model_binding(op->model, &prov->samples, &prov->batch);
+  prov->dtype = op->op->dtype;
   if (op->block_of) {
-    *block = (hs_block_desc){.name = op->block.name, .params = op->block.params, .ntensors = op->block.ntensors,
-                             .tensors = op->tensor_names};
+    *block = block_desc(op);
     prov->block = block;
     prov->model_params = op->model_params;
   }
@@ -112,8 +129,7 @@ hs_status hs_api_blocks_provenance(size_t nb, hs_operator *const *ops, const cha
       free(d);
       return hs_fail(ctx, HS_E_INVALID, "%s: operator %zu is not a block of the first one's model", path, b);
     }
-    d[b] = (hs_block_desc){.name = ops[b]->block.name, .params = ops[b]->block.params,
-                           .ntensors = ops[b]->block.ntensors, .tensors = ops[b]->tensor_names};
+    d[b] = block_desc(ops[b]);
   }
   hs_block_desc unused;
   hs_status st = hs_api_provenance(ops[0], command, info, seconds, seed, prov, &unused, spec_json);

@@ -29,20 +29,26 @@ hs_critical_study_options hs_critical_study_defaults(void) {
                                      .user = NULL};
 }
 
+/* The index options' checks (`what` names the caller): a study makes them before its first
+ * start, so that a bad option fails before minutes of Newton-MR rather than after. */
+static hs_status check_index(hs_context *ctx, const char *what, const hs_index_options *o, size_t P) {
+  if (o->steps > P) return hs_fail(ctx, HS_E_INVALID, "%s steps %zu exceeds the %zu parameters", what, o->steps, P);
+  if (o->probes < 1) return hs_fail(ctx, HS_E_INVALID, "%s probes must be at least 1 (got 0)", what);
+  return HS_OK;
+}
+
 hs_status hs_model_index(hs_model *m, const hs_index_options *opt, hs_hessian_index *out) {
   memset(out, 0, sizeof *out);
   hs_context *ctx = hs_model_context(m);
   const hs_index_options o = opt ? *opt : hs_index_defaults();
-  const size_t P = hs_model_num_params(m);
-  if (o.steps > P) return hs_fail(ctx, HS_E_INVALID, "index: steps %zu exceeds the %zu parameters", o.steps, P);
-  if (o.probes < 1) return hs_fail(ctx, HS_E_INVALID, "index: probes must be at least 1 (got 0)");
+  hs_status st = check_index(ctx, "index:", &o, hs_model_num_params(m));
+  if (st != HS_OK) return st;
   hs_slq_options so = hs_slq_defaults();
   so.steps = o.steps;
   so.probes = o.probes;
   so.seed = o.seed;
   hs_index_result r;
-  hs_status st = hs_critical_index(m, o.exact_limit, o.tol, &so, &r);
-  if (st != HS_OK) return st;
+  if ((st = hs_critical_index(m, o.exact_limit, o.tol, &so, &r)) != HS_OK) return st;
   *out = (hs_hessian_index){.exact = r.exact, .index = r.index, .index_stderr = r.exact ? 0 : r.index_se,
                             .negative = r.negative, .params = r.params, .negative_tol = r.neg_tol,
                             .lambda_min = r.lambda_min, .lambda_max = r.lambda_max};
@@ -79,8 +85,8 @@ hs_status hs_critical_study_run(hs_model *m, const hs_critical_study_options *op
   if (n < 1) return hs_fail(ctx, HS_E_INVALID, "critical: starts must be at least 1 (got 0)");
   if (n > 1 && !(o.newton.noise > 0))
     return hs_fail(ctx, HS_E_INVALID, "critical: %zu starts need noise > 0 (every start would be the same point)", n);
-  if (o.index.steps > P) return hs_fail(ctx, HS_E_INVALID, "critical: index steps %zu exceeds the %zu parameters", o.index.steps, P);
-  hs_status st = HS_OK;
+  hs_status st = check_index(ctx, "critical: index", &o.index, P);
+  if (st != HS_OK) return st;
   hs_critical_study s = {0};
   double *theta = hs_malloc(P * sizeof *theta), *loss = hs_malloc(n * sizeof *loss), *index = hs_malloc(n * sizeof *index);
   s.points = hs_calloc(n, sizeof *s.points);
@@ -203,14 +209,11 @@ hs_status hs_critical_study_save(hs_model *m, const hs_critical_study_options *o
   const hs_run_info in = info ? *info : (hs_run_info){0};
   hs_newton_mr_options no = hs_api_newton_options(&o.newton);
   if (!no.minres_max) no.minres_max = hs_newton_mr_minres_default(hs_model_num_params(m)); /* the file says which */
-  char *spec_json = hs_spec_to_json(hs_model_get_spec(m));
-  if (!spec_json) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
-  hs_provenance prov = {.command = "critical", .operator_kind = "hessian", .model_json = spec_json,
-                        .weights = in.weights, .data = in.data, .dtype = hs_context_dtype(ctx),
-                        .backend = hs_backend_name(ctx), .device = hs_device_name(ctx), .seed = o.newton.seed,
-                        .elapsed = in.elapsed};
-  hs_model_binding(m, &prov.samples, &prov.batch);
-  hs_status st = write_file(ctx, path, &prov, &no, s->starts, o.newton.noise, o.index.exact_limit, s);
+  hs_provenance prov;
+  char *spec_json;
+  hs_status st = hs_api_model_provenance(m, "critical", "hessian", in.weights, in.data, o.newton.seed, in.elapsed, &prov,
+                                         &spec_json);
+  if (st == HS_OK) st = write_file(ctx, path, &prov, &no, s->starts, o.newton.noise, o.index.exact_limit, s);
   free(spec_json);
   return st;
 }

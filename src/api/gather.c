@@ -53,8 +53,6 @@ hs_status hs_api_gather_slq(hs_context *ctx, const hs_slq_options *so, hs_allgat
   const size_t k = mine->probes;
   double *send = x.send;
   *all = *mine; /* the scalars; every array of all is its own */
-  all->count = NULL;
-  all->nodes = all->weights = NULL;
   all->probes = K;
   all->count = hs_calloc(K, sizeof *all->count);
   all->nodes = hs_calloc(K * m, sizeof *all->nodes);

@@ -117,16 +117,11 @@ hs_status hs_landscape_save(hs_model *m, const hs_landscape_options *opt, const 
                            .to = pv.to, .files = {pv.files[0], pv.files[1]}};
   for (int j = 0; j < r->dims; j++) dirs.norms[j] = hs_ls_norm(r->directions + (size_t)j * r->params, r->params);
   const hs_ls_result lr = engine_view(r);
-  size_t samples, batch;
-  hs_model_binding(m, &samples, &batch);
-  char *spec_json = hs_spec_to_json(hs_model_get_spec(m));
-  if (!spec_json) return hs_fail(ctx, HS_E_NOMEM, "out of host memory");
-  const hs_provenance p = {.command = "landscape", .operator_kind = "loss", .model_json = spec_json,
-                           .weights = pv.weights, .data = pv.data, .samples = samples, .batch = batch,
-                           .dtype = hs_context_dtype(ctx), .backend = hs_backend_name(ctx),
-                           .device = hs_device_name(ctx), .seed = o.seed,
-                           .elapsed = pv.elapsed > 0 ? pv.elapsed : r->seconds};
-  hs_status st = hs_ls_write(ctx, path, &p, &dirs, &lr);
+  hs_provenance p;
+  char *spec_json;
+  hs_status st = hs_api_model_provenance(m, "landscape", "loss", pv.weights, pv.data, o.seed,
+                                         pv.elapsed > 0 ? pv.elapsed : r->seconds, &p, &spec_json);
+  if (st == HS_OK) st = hs_ls_write(ctx, path, &p, &dirs, &lr);
   free(spec_json);
   return st;
 }

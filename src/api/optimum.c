@@ -57,18 +57,16 @@ hs_status hs_linear_optimum_save(hs_model *m, const hs_linear_optimum_result *r,
   hs_context *ctx = hs_model_context(m);
   if (!path || !*path) return hs_fail(ctx, HS_E_INVALID, "optimum save: no path given");
   const hs_run_info in = info ? *info : (hs_run_info){0};
-  char *spec_json = hs_spec_to_json(hs_model_get_spec(m));
+  hs_provenance prov;
+  char *spec_json;
+  hs_status st = hs_api_model_provenance(m, "optimum", "loss", NULL, in.data, in.seed, in.elapsed, &prov, &spec_json);
+  if (st != HS_OK) return st;
   hs_json_oom_clear(); /* hs_json_write fails if building the tree ran out */
   cJSON *root = cJSON_CreateObject();
-  hs_status st = HS_OK;
-  if (!spec_json || !root) {
+  if (!root) {
     st = hs_fail(ctx, HS_E_NOMEM, "out of host memory");
     goto cleanup;
   }
-  hs_provenance prov = {.command = "optimum", .operator_kind = "loss", .model_json = spec_json, .weights = NULL,
-                        .data = in.data, .dtype = hs_context_dtype(ctx), .backend = hs_backend_name(ctx),
-                        .device = hs_device_name(ctx), .seed = in.seed, .elapsed = in.elapsed};
-  hs_model_binding(m, &prov.samples, &prov.batch);
   cJSON_AddStringToObject(root, "format", "hesspec.optimum/1");
   hs_json_add_provenance(root, &prov);
   cJSON_ReplaceItemInObject(root, "weights", cJSON_CreateNull());

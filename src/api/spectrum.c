@@ -141,6 +141,12 @@ size_t hs_density_probe(const hs_density *d, size_t p, const double **nodes, con
   return r->count[p];
 }
 
+/* A block density's description, its names borrowed from it. */
+static hs_block_desc block_desc(const hs_density *d) {
+  return (hs_block_desc){.name = d->block_name, .params = d->block_params, .ntensors = d->ntensors,
+                         .tensors = (const char *const *)d->tensor_names};
+}
+
 /* The provenance of d for its file, info's fields in place of the recorded ones; *blk
  * receives the block's description when d is a block's. */
 static hs_provenance provenance(const hs_density *d, const hs_run_info *info, hs_block_desc *blk) {
@@ -153,8 +159,7 @@ static hs_provenance provenance(const hs_density *d, const hs_run_info *info, hs
                         .dtype = d->dtype, .backend = d->backend, .device = d->device, .seed = d->seed,
                         .elapsed = in.elapsed > 0 ? in.elapsed : d->elapsed};
   if (d->has_block) {
-    *blk = (hs_block_desc){.name = d->block_name, .params = d->block_params, .ntensors = d->ntensors,
-                           .tensors = (const char *const *)d->tensor_names};
+    *blk = block_desc(d);
     prov.block = blk;
     prov.model_params = d->model_params;
   }
@@ -177,12 +182,7 @@ hs_status hs_density_save_with(const hs_density *d, const hs_run_info *info, con
     st = hs_fail(d->ctx, HS_E_NOMEM, "out of host memory");
     goto cleanup;
   }
-  for (size_t b = 0; b < d->nblocks; b++) {
-    const hs_density *e = d->blocks[b];
-    desc[b] = (hs_block_desc){.name = e->block_name, .params = e->block_params, .ntensors = e->ntensors,
-                              .tensors = (const char *const *)e->tensor_names};
-    parts[b] = e->r;
-  }
+  for (size_t b = 0; b < d->nblocks; b++) desc[b] = block_desc(d->blocks[b]), parts[b] = d->blocks[b]->r;
   prov.model_params = d->r->n;
   st = hs_density_write_blocks(d->ctx, path, &prov, d->nblocks, desc, parts, d->r);
 cleanup:

@@ -87,7 +87,7 @@ hs_status hs_trace_save_blocks(size_t nb, hs_operator *const *ops, const hs_trac
                                const hs_trace_est *results, const hs_run_info *info, const char *path) {
   const hs_trace_est_options o = opt ? *opt : hs_trace_est_defaults();
   double seconds = 0;
-  for (size_t b = 0; results && b < nb; b++) seconds += results[b].total_seconds;
+  for (size_t b = 0; b < nb; b++) seconds += results[b].total_seconds;
   hs_block_desc *desc = NULL;
   hs_provenance prov;
   char *spec_json = NULL;

@@ -47,7 +47,7 @@ static int run(int argc, char **argv) {
     goto done;
   }
   k = V.ndim == 1 ? 1 : V.dim[0];
-  if (!(HV = malloc(k * P * sizeof *HV))) st = HS_E_NOMEM;
+  if (!(HV = malloc(k * P * sizeof *HV))) st = hs_set_error(s.ctx, HS_E_NOMEM, "out of host memory");
   t0 = hs_cli_now();
   if (st == HS_OK) st = hs_model_hvp(s.model, ggn ? HS_CURV_GGN : HS_CURV_HESSIAN, k, V.data, HV);
   seconds = hs_cli_now() - t0;

@@ -139,7 +139,7 @@ static int run(int argc, char **argv) {
   hs_status st = HS_OK;
   if (lo.directions == HS_LANDSCAPE_GIVEN) {
     if (!(D = malloc(dims * P * sizeof *D))) {
-      st = HS_E_NOMEM;
+      st = hs_set_error(ctx, HS_E_NOMEM, "out of host memory");
       goto fail;
     }
     lo.d1 = D, lo.d2 = dims == 2 ? D + P : NULL;
@@ -147,7 +147,7 @@ static int run(int argc, char **argv) {
   if (is_interp) {
     /* theta2 through the model, then the model back at --weights (or its seeded init) */
     double *theta = malloc(P * sizeof *theta);
-    if (!theta) st = HS_E_NOMEM;
+    if (!theta) st = hs_set_error(ctx, HS_E_NOMEM, "out of host memory");
     if (st == HS_OK) st = hs_model_get_params(m, theta);
     if (st == HS_OK) st = hs_model_load(m, to);
     if (st == HS_OK) st = hs_model_get_params(m, D);

@@ -54,10 +54,6 @@ static int run(int argc, char **argv) {
   if (nf == 0) return hs_cli_usage(cmd, "no density file given");
   if (!out) return hs_cli_usage(cmd, "--out FIG.svg is required");
 
-  /* a context for the readers' messages: plotting needs no device */
-  hs_context_options co = hs_context_defaults();
-  co.device = "cpu";
-  co.threads = 1;
   hs_context *ctx = NULL;
   hs_density *d[MAX_FILES] = {0};
   hs_plot_line lines[MAX_FILES];
@@ -65,7 +61,7 @@ static int run(int argc, char **argv) {
   double *grid = NULL, *dens[MAX_FILES] = {0};
   char *labcopy = labels ? strdup(labels) : NULL;
   int code = HS_EXIT_OK;
-  hs_status st = hs_context_create(&co, &ctx);
+  hs_status st = hs_cli_plain_context(&ctx);
   if (st != HS_OK) goto fail_st;
   if (labels && !labcopy) goto nomem;
   for (size_t f = 0; f < nf; f++)

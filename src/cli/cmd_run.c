@@ -260,13 +260,10 @@ static int run(int argc, char **argv) {
   hs_cli_parsed given;
   if (hs_cli_parse(cmd, b, 1, argc, argv, 1, &given)) return HS_EXIT_USAGE;
   if (given.n_positional != 1) return hs_cli_usage(cmd, "give the job file: hesspec run JOB.json");
-  /* a context for the messages of the job reader and the folders; the tasks make their own */
-  hs_context_options co = hs_context_defaults();
-  co.device = "cpu";
-  co.threads = 1;
+  /* for the messages of the job reader and the folders; the tasks make their own */
   hs_context *ctx = NULL;
   hs_job job = {0};
-  hs_status st = hs_context_create(&co, &ctx);
+  hs_status st = hs_cli_plain_context(&ctx);
   if (st == HS_OK) st = hs_job_load(ctx, given.positional[0], &job);
   if (st != HS_OK) {
     int code = hs_cli_fail(cmd, ctx, st);

@@ -5,7 +5,6 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/mpi.h"
 #include "cli/spectra_cli.h"
 
 typedef struct {
@@ -90,21 +89,15 @@ static int run(int argc, char **argv) {
   if (hs_cli_parse(cmd, b, 3, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
   hs_spectrum_options so = a.so;
   const char *plot = a.plot;
-  hs_spectra_set_parallel(a.by_probes);
   if (!o.out) return hs_cli_usage(cmd, "--out FILE.json is required (the density file)");
   if ((so.grid_min != 0 || so.grid_max != 0) && !(so.grid_max > so.grid_min))
     return hs_cli_usage(cmd, "--grid-min %g --grid-max %g: both are needed, min < max", so.grid_min, so.grid_max);
   so.seed = o.seed;
-  if (a.by_probes && hs_cli_mpi_ranks() > 1) {
-    if (so.probes < (size_t)hs_cli_mpi_ranks())
-      return hs_cli_usage(cmd, "--parallel probes with %zu probes on %d ranks: every rank needs a probe", so.probes, hs_cli_mpi_ranks());
-    so.part = (size_t)hs_cli_mpi_rank();
-    so.parts = (size_t)hs_cli_mpi_ranks();
-    so.allgather = hs_cli_mpi_allgather;
-  }
+  int code = hs_spectra_parallel(cmd, a.by_probes, so.probes, &so.part, &so.parts, &so.allgather);
+  if (code) return code;
 
   hs_spectra_session ss;
-  int code = hs_spectra_open(cmd, &o, &sa, &ss);
+  code = hs_spectra_open(cmd, &o, &sa, &ss);
   if (code) return code;
   hs_context *ctx = ss.s.ctx;
   hs_density *d = NULL;

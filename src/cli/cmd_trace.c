@@ -81,21 +81,15 @@ static int run(int argc, char **argv) {
   hs_cli_binding b[] = {{hs_cli_common_options, &o}, {hs_spectra_options, &sa}, {trace_options, &ta}};
   if (hs_cli_parse(cmd, b, 3, argc, argv, 0, NULL)) return HS_EXIT_USAGE;
   hs_trace_est_options to = ta.to;
-  hs_spectra_set_parallel(ta.by_probes);
   to.seed = o.seed;
   if (to.method == HS_TRACE_EST_HUTCHPP && to.probes < 3)
     return hs_cli_usage(cmd, "--probes %zu: hutch++ needs at least 3 (a sketch, its products and a probe)", to.probes);
-  if (ta.by_probes && hs_cli_mpi_ranks() > 1) {
-    if (to.method == HS_TRACE_EST_HUTCHPP)
-      return hs_cli_usage(cmd, "--parallel probes: Hutch++ couples its probes through the sketch; use --parallel data");
-    if (to.probes < (size_t)hs_cli_mpi_ranks())
-      return hs_cli_usage(cmd, "--parallel probes with %zu probes on %d ranks: every rank needs a probe", to.probes, hs_cli_mpi_ranks());
-    to.part = (size_t)hs_cli_mpi_rank();
-    to.parts = (size_t)hs_cli_mpi_ranks();
-    to.allgather = hs_cli_mpi_allgather;
-  }
+  if (ta.by_probes && hs_cli_mpi_ranks() > 1 && to.method == HS_TRACE_EST_HUTCHPP)
+    return hs_cli_usage(cmd, "--parallel probes: Hutch++ couples its probes through the sketch; use --parallel data");
+  int code = hs_spectra_parallel(cmd, ta.by_probes, to.probes, &to.part, &to.parts, &to.allgather);
+  if (code) return code;
   hs_spectra_session ss;
-  int code = hs_spectra_open(cmd, &o, &sa, &ss);
+  code = hs_spectra_open(cmd, &o, &sa, &ss);
   if (code) return code;
   hs_context *ctx = ss.s.ctx;
   if (ss.all) {

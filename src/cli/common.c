@@ -91,6 +91,13 @@ static int env_mb(const char *cmd, const char *name, size_t *mb) {
   return 0;
 }
 
+hs_status hs_cli_plain_context(hs_context **ctx) {
+  hs_context_options co = hs_context_defaults();
+  co.device = "cpu";
+  co.threads = 1;
+  return hs_context_create(&co, ctx);
+}
+
 int hs_cli_open_context(const char *cmd, const hs_cli_opts *o, hs_cli_session *s) {
   memset(s, 0, sizeof *s);
   hs_context_options co = hs_context_defaults();

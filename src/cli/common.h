@@ -36,6 +36,9 @@ typedef struct {
 
 void hs_cli_opts_init(hs_cli_opts *o);
 
+/* A CPU context of one thread for commands that compute nothing on a device (plot, run): the
+ * library's readers and file helpers report through it. */
+hs_status hs_cli_plain_context(hs_context **ctx);
 /* Creates the context only (for commands on an explicit matrix). */
 int hs_cli_open_context(const char *cmd, const hs_cli_opts *o, hs_cli_session *s);
 /* Context, model (weights or seeded init) and data bound with --batch. Returns an exit code. */

@@ -31,10 +31,6 @@ void hs_spectra_args_init(hs_spectra_args *a) {
   a->curv = -1;
 }
 
-static const char *curv_name(hs_curvature c) {
-  return c == HS_CURV_GGN ? "ggn" : c == HS_CURV_RESIDUAL ? "residual" : "hessian";
-}
-
 hs_status hs_spectra_layer(hs_spectra_session *ss, size_t b, hs_operator **op) {
   return hs_operator_block(ss->whole, hs_operator_layer_name(ss->whole, b), op);
 }
@@ -61,7 +57,8 @@ int hs_spectra_open(const char *cmd, const hs_cli_opts *o, const hs_spectra_args
   int ggn = sa->ggn;
   memset(ss, 0, sizeof *ss);
   if (ggn && sa->curv >= 0 && sa->curv != HS_CURV_GGN)
-    return hs_cli_usage(cmd, "--ggn conflicts with --operator %s", curv_name((hs_curvature)sa->curv));
+    return hs_cli_usage(cmd, "--ggn conflicts with --operator %s",
+                        hs_setting_choice_name(hs_setting_find(hs_spectra_options, "operator", 0), sa->curv));
   hs_curvature curv = sa->curv >= 0 ? (hs_curvature)sa->curv : ggn ? HS_CURV_GGN : HS_CURV_HESSIAN;
   if (sa->block && (!*sa->block || *sa->block == '-'))
     return hs_cli_usage(cmd, "--block '%s': expected a tensor or layer name, or all", sa->block);
@@ -107,4 +104,15 @@ void hs_spectra_close(hs_spectra_session *ss) {
 
 const hs_setting_choice hs_spectra_parallel_modes[] = {{"data", 0}, {"probes", 1}, {NULL, 0}};
 
-void hs_spectra_set_parallel(int by_probes) { hs_cli_mpi_set_data_parallel(!by_probes); }
+int hs_spectra_parallel(const char *cmd, int by_probes, size_t probes, size_t *part, size_t *parts,
+                        hs_allgather_fn *allgather) {
+  hs_cli_mpi_set_data_parallel(!by_probes);
+  const int ranks = hs_cli_mpi_ranks();
+  if (!by_probes || ranks <= 1) return HS_EXIT_OK;
+  if (probes < (size_t)ranks)
+    return hs_cli_usage(cmd, "--parallel probes with %zu probes on %d ranks: every rank needs a probe", probes, ranks);
+  *part = (size_t)hs_cli_mpi_rank();
+  *parts = (size_t)ranks;
+  *allgather = hs_cli_mpi_allgather;
+  return HS_EXIT_OK;
+}

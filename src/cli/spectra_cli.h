@@ -38,8 +38,12 @@ void hs_spectra_finish(hs_spectra_session *ss);
 void hs_spectra_close(hs_spectra_session *ss);
 
 /* --parallel data|probes of spectrum and trace (docs/mpi.md): the choices, and the switch to
- * call after parsing (under MPI, probes makes each rank a single process over all the data). */
+ * call after parsing. Under MPI, probes makes each rank a single process over all the data
+ * that runs probes part, part + parts, ... of `probes` and gathers the rest through the MPI
+ * hook: *part, *parts and *allgather are set then, left alone otherwise. Returns an exit code
+ * (usage when the ranks outnumber the probes). */
 extern const hs_setting_choice hs_spectra_parallel_modes[];
-void hs_spectra_set_parallel(int by_probes);
+int hs_spectra_parallel(const char *cmd, int by_probes, size_t probes, size_t *part, size_t *parts,
+                        hs_allgather_fn *allgather);
 
 #endif

@@ -571,11 +571,6 @@ hs_status hs_density_read(hs_context *ctx, const char *path, hs_density_file *ou
   HS_TRY(read_darray(ctx, path, "density", cJSON_GetObjectItemCaseSensitive(root, "density"), out->density,
                      out->grid_n));
   HS_TRY(read_optional(ctx, path, root, out));
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
-  snprintf(out->label, sizeof out->label, "%s", base);
-  size_t bl = strlen(out->label);
-  if (bl > 5 && strcmp(out->label + bl - 5, ".json") == 0) out->label[bl - 5] = '\0';
 cleanup:
   cJSON_Delete(root);
   if (st != HS_OK) hs_density_file_free(out);

@@ -79,7 +79,6 @@ typedef struct {
   size_t grid_n;
   double *grid, *density;
   double lambda_min, lambda_max;
-  char label[256];                 /* from the provenance: model/matrix and operator */
   /* Optional fields (NaN, or steps = stride and seed 0, where the file lacks them): */
   size_t steps;                    /* method.lanczos_steps */
   uint64_t seed;                   /* method.seed */

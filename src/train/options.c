@@ -98,12 +98,6 @@ double hs_train_lr_at(const hs_train_options *o, size_t epoch) {
   return o->lr_min + (o->lr - o->lr_min) * (1.0 + cos(pi * (double)epoch / (double)o->epochs)) / 2.0;
 }
 
-int hs_optimizer_from_name(const char *s) {
-  return strcmp(s, "sgd") == 0 ? HS_OPT_SGD : strcmp(s, "adam") == 0 ? HS_OPT_ADAM : -1;
-}
-int hs_lr_schedule_from_name(const char *s) {
-  return strcmp(s, "constant") == 0 ? HS_LR_CONSTANT : strcmp(s, "cosine") == 0 ? HS_LR_COSINE : -1;
-}
 const char *hs_optimizer_name(hs_optimizer o) { return o == HS_OPT_ADAM ? "adam" : "sgd"; }
 const char *hs_lr_schedule_name(hs_lr_schedule s) { return s == HS_LR_COSINE ? "cosine" : "constant"; }
 
@@ -193,12 +187,11 @@ double hs_train_config_lr_at(const hs_train_config *c, size_t epoch) {
   return hs_train_lr_at(&o, epoch);
 }
 
-const char *hs_train_optimizer_label(hs_train_optimizer o) {
-  const char *name = hs_setting_choice_name(hs_setting_find(hs_train_settings, "optimizer", 0), (int)o);
+/* The table's name of a choice option's value */
+static const char *choice_label(const char *option, int value) {
+  const char *name = hs_setting_choice_name(hs_setting_find(hs_train_settings, option, 0), value);
   return name ? name : "unknown";
 }
 
-const char *hs_train_schedule_label(hs_train_schedule s) {
-  const char *name = hs_setting_choice_name(hs_setting_find(hs_train_settings, "schedule", 0), (int)s);
-  return name ? name : "unknown";
-}
+const char *hs_train_optimizer_label(hs_train_optimizer o) { return choice_label("optimizer", (int)o); }
+const char *hs_train_schedule_label(hs_train_schedule s) { return choice_label("schedule", (int)s); }

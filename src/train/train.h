@@ -144,9 +144,7 @@ double hs_train_lr_at(const hs_train_options *o, size_t epoch);
 /* Epoch e's minibatch order: perm[i] = the training sample at position i (0-based epoch). */
 void hs_train_permutation(uint64_t seed, size_t epoch, size_t n, size_t *perm);
 
-/* "sgd"/"adam", "constant"/"cosine" <-> enums; -1 when unknown. */
-int hs_optimizer_from_name(const char *s);
-int hs_lr_schedule_from_name(const char *s);
+/* "sgd"/"adam", "constant"/"cosine" (a checkpoint records the optimiser by name). */
 const char *hs_optimizer_name(hs_optimizer o);
 const char *hs_lr_schedule_name(hs_lr_schedule s);
 

@@ -30,6 +30,14 @@ void hs_api_make_model(hs_context *ctx, hs_model **model, hs_dataset **data, dou
   cr_assert_eq(hs_npy_write(ctx, hs_cli_path("Y.npy"), HS_NPY_I4, *labels, 1, dy), HS_OK);
 }
 
+void hs_api_free_model(hs_model **model, hs_dataset **data, double **X, int32_t **labels) {
+  hs_model_destroy(*model);
+  hs_dataset_destroy(*data);
+  free(*X);
+  free(*labels);
+  *model = NULL, *data = NULL, *X = NULL, *labels = NULL;
+}
+
 int hs_api_same_bits(const double *a, const double *b, size_t n) { return n == 0 || memcmp(a, b, n * sizeof *a) == 0; }
 
 int hs_api_json_close(const double *a, const double *b, size_t n) {

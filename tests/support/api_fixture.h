@@ -19,6 +19,8 @@ enum { HS_API_SAMPLES = 40, HS_API_SEED = 7 };
  * CLI makes it without --weights, --seed 7), bound to HS_API_SAMPLES random samples (*X and
  * *labels, caller frees), also written as spec.json, X.npy and Y.npy in the CLI folder. */
 void hs_api_make_model(hs_context *ctx, hs_model **model, hs_dataset **data, double **X, int32_t **labels);
+/* Frees what hs_api_make_model made (any of it NULL) and sets every pointer to NULL. */
+void hs_api_free_model(hs_model **model, hs_dataset **data, double **X, int32_t **labels);
 
 int hs_api_same_bits(const double *a, const double *b, size_t n);
 /* Equal to the last bit or two: cJSON prints a number with 15 digits when they read back
